@@ -1,0 +1,57 @@
+# Every target sets itself up: the first one that needs the tools creates .venv from
+# requirements.txt, and `make test` installs Icarus Verilog through apt when it is missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SETUP := $(VENV)/.setup-done
+
+# make verilog CONFIG=my.json [OUT=dir]
+CONFIG ?=
+OUT ?= build/verilog/$(if $(CONFIG),$(basename $(notdir $(CONFIG))),default)
+# make test SIM=verilator (or icarus); WAVES=1 records waveforms in sim_build/
+SIM ?= icarus verilator
+JOBS ?= 2
+
+.PHONY: help verilog lint test bench clean iverilog
+
+help:
+	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
+	@echo "make test [SIM=icarus|verilator] [WAVES=1] the whole suite, both simulators by default"
+	@echo "make lint                                   verilator -Wall on every configuration"
+	@echo "make bench                                  benchmarks -> bench/results/*.json"
+
+verilog: $(SETUP)
+	$(PY) -m rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
+
+lint: $(SETUP)
+	$(PY) -m rtl_gen --out build/lint/default --lint
+	@for config in configs/*.json; do \
+		$(PY) -m rtl_gen --config $$config --out build/lint/$$(basename $$config .json) --lint \
+		|| exit 1; \
+	done
+
+test: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
+	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
+
+bench: $(SETUP)
+	$(PY) -m bench
+
+iverilog:
+	@command -v iverilog >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Icarus Verilog (apt-get install iverilog)"; \
+			apt-get update -qq && apt-get install -y -qq iverilog >/dev/null; \
+		else \
+			echo "error: Icarus Verilog is missing: run 'sudo apt-get install iverilog'," \
+			     "or 'make test SIM=verilator' to use Verilator only"; exit 1; \
+		fi; }
+
+$(SETUP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+clean:
+	rm -rf build sim_build

@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark, write bench/results/<name>.json, print a table."""
+
+import json
+import sys
+from pathlib import Path
+
+from bench import mac_utilization
+
+BENCHMARKS = {"mac_utilization": mac_utilization.run}
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main(names):
+    RESULTS.mkdir(exist_ok=True)
+    for name in names or BENCHMARKS:
+        if name not in BENCHMARKS:
+            print(f"error: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}",
+                  file=sys.stderr)
+            return 2
+        figures = BENCHMARKS[name]()
+        (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"\n{name} -> bench/results/{name}.json")
+        width = max(map(len, figures))
+        for key, value in figures.items():
+            shown = f"{value:.4f}" if isinstance(value, float) else value
+            print(f"  {key:<{width}}  {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

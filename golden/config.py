@@ -1,0 +1,206 @@
+"""The one configuration object that drives the golden model, the RTL and the reports.
+
+Every width in the hardware is derived here from the numerics contract, so the golden
+model and the generator can never disagree about how wide a value is.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from golden.numerics import rhu, signed_bits_for
+
+__all__ = ["AcceleratorConfig", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A configuration value, or a combination of values, that the hardware cannot build."""
+
+
+_VECTOR_SIZES = (8, 16, 32, 64)
+_DATA_BITS = (4, 8)
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceleratorConfig:
+    """Parameters of the VSQ datapath.
+
+    Parameters
+    ----------
+    lanes : int
+        Vector-MAC lanes L (1..64), also the edge of the square output tile.
+    vector_size : int
+        Elements V per vector along the reduction dimension (8, 16, 32 or 64).
+    data_bits : int
+        Signed operand width N (4 or 8).
+    vector_scales : bool
+        Whether every vector carries its own unsigned scale (VSQ). Without them the lane
+        multiplies the dot product by 1: plain INT-N with per-tensor or per-channel scales.
+    scale_bits : int
+        Width M of the unsigned per-vector scale (2..8).
+    scale_product_bits : int
+        The 2M-bit scale product is rounded half up to this many bits (1..2M).
+    acc_bits : int
+        Width of the signed accumulator, saturating after every add (16..40).
+
+    Raises
+    ------
+    ConfigError
+        Naming the parameter, its value and what is allowed.
+    """
+
+    lanes: int = 16
+    vector_size: int = 16
+    data_bits: int = 4
+    vector_scales: bool = True
+    scale_bits: int = 8
+    scale_product_bits: int = 8
+    acc_bits: int = 24
+
+    def __post_init__(self):
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            # bool is a subclass of int, so check it explicitly in both directions.
+            if field.type is bool and not isinstance(value, bool):
+                raise ConfigError(f"{field.name}={value!r} must be true or false")
+            if field.type is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ConfigError(f"{field.name}={value!r} must be an integer")
+        self._check_range("lanes", 1, 64)
+        if self.vector_size not in _VECTOR_SIZES:
+            raise ConfigError(f"vector_size={self.vector_size} is not allowed: "
+                              f"it must be a power of two, one of {_VECTOR_SIZES}")
+        if self.data_bits not in _DATA_BITS:
+            raise ConfigError(f"data_bits={self.data_bits} is not allowed: "
+                              f"it must be one of {_DATA_BITS}")
+        self._check_range("scale_bits", 2, 8)
+        self._check_range("scale_product_bits", 1, 2 * self.scale_bits,
+                          "(at most 2 * scale_bits)")
+        self._check_range("acc_bits", 16, 40)
+        if self.acc_bits < self.product_bits:
+            raise ConfigError(
+                f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector product, "
+                f"which needs {self.product_bits} bits with vector_size={self.vector_size}, "
+                f"data_bits={self.data_bits}" + (
+                    f", scale_bits={self.scale_bits}, "
+                    f"scale_product_bits={self.scale_product_bits}"
+                    if self.vector_scales else ""))
+
+    def _check_range(self, name, low, high, why=""):
+        value = getattr(self, name)
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={value} is out of range: it must be in {low}..{high}"
+                              + (f" {why}" if why else ""))
+
+    # -- Operand ranges -------------------------------------------------------------------
+
+    @property
+    def data_min(self):
+        """Most negative operand, -2^(N-1); the datapath accepts it."""
+        return -(1 << (self.data_bits - 1))
+
+    @property
+    def data_max(self):
+        return (1 << (self.data_bits - 1)) - 1
+
+    @property
+    def scale_max(self):
+        return (1 << self.scale_bits) - 1
+
+    # -- Lane widths ----------------------------------------------------------------------
+
+    @property
+    def scale_product_shift(self):
+        """Bits dropped when the 2M-bit scale product is rounded to scale_product_bits."""
+        return 2 * self.scale_bits - self.scale_product_bits
+
+    @property
+    def scale_product_max(self):
+        """Largest rounded scale product p; 1 without vector scales.
+
+        Rounding half up can carry into one more bit than scale_product_bits when more
+        than M+1 bits are dropped; the contract keeps that exact value.
+        """
+        if not self.vector_scales:
+            return 1
+        return rhu(self.scale_max * self.scale_max, self.scale_product_shift)
+
+    @property
+    def scale_product_width(self):
+        """Unsigned width that holds every rounded scale product."""
+        return self.scale_product_max.bit_length()
+
+    @property
+    def dot_range(self):
+        """Smallest and largest exact V-element dot product."""
+        low, high = self.data_min, self.data_max
+        return self.vector_size * low * high, self.vector_size * low * low
+
+    @property
+    def dot_bits(self):
+        return signed_bits_for(*self.dot_range)
+
+    @property
+    def product_bits(self):
+        """Signed width of one scaled vector product d * p."""
+        low, high = self.dot_range
+        return signed_bits_for(low * self.scale_product_max, high * self.scale_product_max)
+
+    @property
+    def acc_min(self):
+        return -(1 << (self.acc_bits - 1))
+
+    @property
+    def acc_max(self):
+        return (1 << (self.acc_bits - 1)) - 1
+
+    @property
+    def macs_per_cycle(self):
+        return self.lanes * self.vector_size
+
+    @property
+    def format_name(self):
+        """Short name of the arithmetic, e.g. INT4-VSQ8 or INT8."""
+        name = f"INT{self.data_bits}"
+        return f"{name}-VSQ{self.scale_bits}" if self.vector_scales else name
+
+    # -- Serialisation --------------------------------------------------------------------
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        if not isinstance(values, dict):
+            raise ConfigError(f"a configuration must be a JSON object, not {type(values).__name__}")
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown configuration key(s) {', '.join(map(repr, unknown))}; "
+                              f"known keys are {', '.join(sorted(known))}")
+        return cls(**values)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text):
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"not valid JSON: {error}") from None
+        return cls.from_dict(values)
+
+    @classmethod
+    def load(cls, path):
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ConfigError(f"cannot read configuration {path}: {error.strerror}") from None
+        try:
+            return cls.from_json(text)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error}") from None
+
+    def save(self, path):
+        Path(path).write_text(self.to_json())

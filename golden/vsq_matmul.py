@@ -1,0 +1,98 @@
+"""Bit-exact integer matmul of the VSQ MAC lanes.
+
+For every output element and every V-element vector k, in increasing k:
+    d = sum(a_i * b_i)                          exact
+    p = rhu(sA * sB, 2M - scale_product_bits)   (p = 1 without vector scales)
+    acc = saturate(acc + d * p, acc_bits)
+Small-integer dot products are exact in float64 BLAS, and saturation is rare: it is
+detected on the plain cumulative sums, and only the elements where a partial sum left
+the accumulator's range are re-run in order with saturation after every add.
+"""
+
+import numpy as np
+
+from golden.numerics import rhu, saturate
+
+__all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale"]
+
+# Elements of one (vectors x rows x columns) block of terms; bounds the working memory.
+_BLOCK_ELEMENTS = 1 << 22
+
+
+def vsq_matmul(a, b_t, config):
+    """Accumulators (M x N, int64) of A @ B from quantized A (M x K) and B^T (N x K)."""
+    _check_operand(a, config, "A")
+    _check_operand(b_t, config, "B^T")
+    if a.values.shape[1] != b_t.values.shape[1]:
+        raise ValueError(f"reduction lengths differ: A has {a.values.shape[1]} columns, "
+                         f"B^T has {b_t.values.shape[1]}")
+    rows = len(a.values)
+    vectors = a.values.shape[1] // config.vector_size
+    block = max(1, _BLOCK_ELEMENTS // max(1, vectors * len(b_t.values)))
+    result = np.empty((rows, len(b_t.values)), dtype=np.int64)
+    for start in range(0, rows, block):
+        part = slice(start, start + block)
+        terms = vector_products(a.vectors[part], _scales(a, part), b_t.vectors,
+                                _scales(b_t, slice(None)), config)
+        result[part] = accumulate_saturating(terms, config.acc_bits)
+    return result
+
+
+def vector_products(a_vectors, a_scales, b_vectors, b_scales, config):
+    """Scaled vector products d * p, shape (K // V, rows of A, rows of B^T), int64.
+
+    a_vectors (Ma, KV, V) and b_vectors (Nb, KV, V) are integer arrays; the scales are
+    (Ma, KV) and (Nb, KV), or None without vector scales.
+    """
+    a_k_major = np.ascontiguousarray(a_vectors.transpose(1, 0, 2), dtype=np.float64)
+    b_k_major = np.ascontiguousarray(b_vectors.transpose(1, 2, 0), dtype=np.float64)
+    dots = np.matmul(a_k_major, b_k_major).astype(np.int64)
+    if not config.vector_scales:
+        return dots
+    scale_products = a_scales.T[:, :, None] * b_scales.T[:, None, :]
+    return dots * rhu(scale_products, config.scale_product_shift)
+
+
+def accumulate_saturating(terms, bits):
+    """Sum terms along axis 0 in order, saturating to `bits` after every add."""
+    partial = np.cumsum(terms, axis=0)
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    result = partial[-1] if len(terms) else np.zeros(terms.shape[1:], dtype=np.int64)
+    left_range = np.any((partial < low) | (partial > high), axis=0)
+    if np.any(left_range):
+        exact = np.zeros(np.count_nonzero(left_range), dtype=np.int64)
+        for term in terms[:, left_range]:
+            exact = saturate(exact + term, bits)
+        result = result.copy()
+        result[left_range] = exact
+    return result
+
+
+def accumulator_scale(a, b_t, config):
+    """Float value of one accumulator unit per output element (M x N)."""
+    unit = 2.0 ** config.scale_product_shift if config.vector_scales else 1.0
+    return a.gamma * b_t.gamma.T * unit
+
+
+def _scales(q, part):
+    return None if q.scales is None else q.scales[part]
+
+
+def _check_operand(q, config, name):
+    """Reject operands the lanes of this configuration cannot take, naming the problem."""
+    if q.vector_size != config.vector_size:
+        raise ValueError(f"{name} is cut into {q.vector_size}-element vectors, "
+                         f"the configuration into {config.vector_size}")
+    if (q.scales is not None) != config.vector_scales:
+        have = "has" if q.scales is not None else "has no"
+        raise ValueError(f"{name} {have} per-vector scales but the configuration is "
+                         f"{config.format_name}")
+    _check_range(q.values, config.data_min, config.data_max, f"{name} values")
+    if q.scales is not None:
+        _check_range(q.scales, 0, config.scale_max, f"{name} scales")
+
+
+def _check_range(values, low, high, what):
+    if values.size and (values.min() < low or values.max() > high):
+        raise ValueError(f"{what} must lie in {low}..{high}, found "
+                         f"{values.min()}..{values.max()}")

@@ -1,0 +1,118 @@
+"""The VSQ MAC array: L vector-MAC lanes and the accumulation collector."""
+
+from amaranth import Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from hw.lane_operand_buffer import LaneOperandBuffer
+from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from hw.vector_mac import VectorMacLane
+
+__all__ = ["VsqMacArray"]
+
+
+class VsqMacArray(wiring.Component):
+    """L lanes of V-wide VSQ dot products accumulating an L x L output tile.
+
+    Operands follow `golden.array_schedule`: for each reduction slice of a tile, L A
+    vectors (lane l holds row l of the tile) and then L B vectors, one per cycle, each
+    broadcast to all lanes; B vector j adds to column j of the tile in the collector.
+    The B vectors of a tile's last slice carry `last`, and as each of them leaves the
+    pipeline its finished column of L accumulators goes out on `c`. With both inputs
+    offered every cycle and `c` always ready, every lane does a vector MAC every cycle.
+
+    Pipeline (one shared enable, held only by an output column that waits for `c`):
+    input -> ``d_`` dot and scale products -> ``m_`` scaled product, collector read
+    -> saturating add, collector write, output register.
+
+    Parameters
+    ----------
+    config : AcceleratorConfig
+
+    Members
+    -------
+    a : In(stream.Signature(vsq_vector_layout(config)))
+    b : In(stream.Signature(b_vector_layout(config)))
+    c : Out(stream.Signature(output_column_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "a": In(stream.Signature(vsq_vector_layout(config))),
+            "b": In(stream.Signature(b_vector_layout(config))),
+            "c": Out(stream.Signature(output_column_layout(config))),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        config = self._config
+        lanes = config.lanes
+        m = Module()
+
+        m.submodules.a_buffer = a_buffer = LaneOperandBuffer(config)
+        wiring.connect(m, wiring.flipped(self.a), a_buffer.a)
+
+        advance = Signal()
+        b_accept = Signal()
+        column = Signal(range(lanes))
+        first_slice = Signal(init=1)
+        round_end = Signal()
+        m.d.comb += [
+            advance.eq(~self.c.valid | self.c.ready),
+            self.b.ready.eq(a_buffer.active_valid & advance),
+            b_accept.eq(self.b.valid & self.b.ready),
+            round_end.eq(b_accept & (column == lanes - 1)),
+            a_buffer.slice_done.eq(round_end),
+        ]
+        with m.If(b_accept):
+            m.d.sync += column.eq(Mux(column == lanes - 1, 0, column + 1))
+        with m.If(round_end):
+            m.d.sync += first_slice.eq(self.b.payload.last)
+
+        products = []
+        for lane_index in range(lanes):
+            lane = m.submodules[f"lane{lane_index}"] = VectorMacLane(config)
+            m.d.comb += [
+                lane.a.eq(a_buffer.active[lane_index]),
+                lane.b.eq(self.b.payload.vector),
+                lane.en.eq(advance),
+            ]
+            products.append(lane.product)
+
+        # Tags that travel beside the lanes' two stages.
+        d_valid, m_valid = Signal(), Signal()
+        d_column, m_column = Signal.like(column), Signal.like(column)
+        d_first, m_first = Signal(), Signal()
+        d_last, m_last = Signal(), Signal()
+        with m.If(advance):
+            m.d.sync += [
+                d_valid.eq(b_accept), m_valid.eq(d_valid),
+                d_column.eq(column), m_column.eq(d_column),
+                d_first.eq(first_slice), m_first.eq(d_first),
+                d_last.eq(self.b.payload.last), m_last.eq(d_last),
+            ]
+
+        column_layout = output_column_layout(config)
+        m.submodules.collector = collector = Memory(shape=column_layout, depth=lanes, init=[])
+        write = collector.write_port()
+        read = collector.read_port(transparent_for=(write,))
+        sums = Signal(column_layout)
+        m.d.comb += [read.addr.eq(d_column), read.en.eq(advance)]
+        for lane_index, product in enumerate(products):
+            partial = Mux(m_first, 0, read.data[lane_index])
+            m.d.comb += sums[lane_index].eq(_saturate(partial + product, config.acc_bits))
+        m.d.comb += [write.addr.eq(m_column), write.data.eq(sums), write.en.eq(m_valid & advance)]
+
+        with m.If(advance):
+            m.d.sync += [self.c.valid.eq(m_valid & m_last), self.c.payload.eq(sums)]
+        return m
+
+
+def _saturate(value, bits):
+    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return Mux(value > high, high, Mux(value < low, low, value))

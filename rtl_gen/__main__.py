@@ -1,0 +1,45 @@
+"""Command line: emit the Verilog of a configuration, and optionally lint it.
+
+    python -m rtl_gen [--config FILE.json] [--out DIR] [--lint]
+"""
+
+import argparse
+import sys
+
+from golden.config import AcceleratorConfig, ConfigError
+from rtl_gen.emit import emit
+from rtl_gen.verilator import lint
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m rtl_gen",
+        description="Emit the accelerator's Verilog, its configuration and a summary.")
+    parser.add_argument("--config", metavar="FILE",
+                        help="configuration JSON (default: the built-in default)")
+    parser.add_argument("--out", metavar="DIR", default="build/verilog/default",
+                        help="output folder (default: %(default)s)")
+    parser.add_argument("--lint", action="store_true",
+                        help="run verilator --lint-only -Wall on every emitted design")
+    args = parser.parse_args(argv)
+
+    try:
+        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    sources = emit(config, args.out)
+    print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}: "
+          f"wrote {', '.join(str(s) for s in sources)} and {args.out}/summary.md")
+    if args.lint:
+        for source in sources:
+            clean, report = lint(source, source.stem)
+            if not clean:
+                print(f"error: lint of {source} failed:\n{report}", file=sys.stderr)
+                return 1
+            print(f"lint clean: {source}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Verilog emission: every design of a configuration, with the configuration and a summary."""
+
+from pathlib import Path
+
+from amaranth import Shape
+from amaranth.back import verilog
+from amaranth.lib import data
+
+from hw.mac_array import VsqMacArray
+
+__all__ = ["DESIGNS", "emit"]
+
+# Top-level designs, by the module name they get in Verilog.
+DESIGNS = {
+    "vsq_mac_array": VsqMacArray,
+}
+
+
+def emit(config, out_dir):
+    """Write <design>.v for every design, config.json and summary.md into out_dir.
+
+    Returns the paths of the Verilog files.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config.save(out_dir / "config.json")
+    sources = []
+    summaries = [_config_summary(config)]
+    for name, design in DESIGNS.items():
+        component = design(config)
+        path = out_dir / f"{name}.v"
+        path.write_text(verilog.convert(component, name=name, emit_src=False))
+        sources.append(path)
+        summaries.append(_port_summary(name, component))
+    (out_dir / "summary.md").write_text("\n".join(summaries))
+    return sources
+
+
+def _config_summary(config):
+    lines = [
+        f"# {config.format_name} datapath, {config.lanes} lanes x {config.vector_size} elements",
+        "",
+        f"- MACs per cycle: {config.macs_per_cycle}",
+        f"- operands: signed {config.data_bits}-bit, "
+        f"{config.data_min}..{config.data_max}",
+    ]
+    if config.vector_scales:
+        lines += [
+            f"- per-vector scales: unsigned {config.scale_bits}-bit, 0..{config.scale_max}",
+            f"- scale product: {2 * config.scale_bits} bits rounded half up to "
+            f"{config.scale_product_bits} (largest {config.scale_product_max})",
+        ]
+    else:
+        lines.append("- no per-vector scales: the dot product is accumulated as it is")
+    lines += [
+        f"- dot product: {config.dot_bits} bits; scaled product: {config.product_bits} bits",
+        f"- accumulators: signed {config.acc_bits}-bit, saturating after every add",
+        f"- collector: {config.lanes} x {config.lanes} accumulators "
+        f"({config.lanes ** 2 * config.acc_bits} bits)",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _port_summary(name, component):
+    lines = [f"## {name} ports", "", "| port | direction | bits |", "|---|---|---|"]
+    for path, member, _ in component.signature.flatten(component):
+        port = "__".join(str(part) for part in path)
+        width = Shape.cast(member.shape).width
+        lines.append(f"| {port} | {member.flow.name.lower()} | {width} |")
+    lines += ["| clk, rst | in | 1 (rst: synchronous, active high) |", "", "Payload fields:", ""]
+    for path, member, _ in component.signature.flatten(component):
+        if path[-1] == "payload":
+            port = "__".join(str(part) for part in path)
+            fields = "; ".join(_describe_fields(member.shape, 0))
+            lines.append(f"- {port}: {fields}")
+    return "\n".join(lines + [""])
+
+
+def _describe_fields(shape, offset, name=""):
+    """Leaf fields of a payload layout as 'name: shape at bits lo..hi', LSB first."""
+    if isinstance(shape, data.StructLayout):
+        for field_name, field in shape:
+            yield from _describe_fields(field.shape, offset + field.offset,
+                                        f"{name}.{field_name}" if name else field_name)
+    elif isinstance(shape, data.ArrayLayout):
+        element = Shape.cast(shape.elem_shape)
+        kind = "signed" if element.signed else "unsigned"
+        yield (f"{name or 'element'}[0..{shape.length - 1}]: {kind}({element.width}) each, "
+               f"bits {offset}..{offset + shape.size - 1}, element 0 lowest")
+    else:
+        cast = Shape.cast(shape)
+        kind = "signed" if cast.signed else "unsigned"
+        yield f"{name}: {kind}({cast.width}) at bits {offset}..{offset + cast.width - 1}"

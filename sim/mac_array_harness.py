@@ -1,0 +1,146 @@
+"""A cocotb harness around the emitted MAC array: drives a scheduled GEMM through its three
+streams and compares every output column with the golden model, bit for bit."""
+
+import dataclasses
+import os
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, with_timeout
+
+from golden.array_schedule import array_streams
+from golden.config import AcceleratorConfig
+from golden.quantize import QuantizedRows
+from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from sim.streams import StreamSink, StreamSource
+
+__all__ = ["CLOCK_NS", "Idle", "MacArrayHarness", "config_from_env", "integer_operands",
+           "random_operands"]
+
+CLOCK_NS = 10
+
+
+def config_from_env():
+    """The configuration the pytest runner built the Verilog from."""
+    return AcceleratorConfig.from_json(os.environ["ACCEL_CONFIG"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Idle:
+    """Probability that an interface idles on a cycle: the sources of A and B withhold
+    their next vector, the sink of C drops ready."""
+
+    a: float = 0.0
+    b: float = 0.0
+    c: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GemmRun:
+    """What one GEMM did on the array: its schedule and the transfer times (ns)."""
+
+    streams: object
+    a_times: list
+    b_times: list
+    c_times: list
+
+    @property
+    def cycles(self):
+        """Clock cycles from the first accepted input to the last output, inclusive."""
+        first = min(self.a_times[0], self.b_times[0])
+        return round((self.c_times[-1] - first) / CLOCK_NS) + 1
+
+
+def random_operands(rng, rows, length, config):
+    """Integer operands over the whole range, -2^(N-1) and scales 0 and 2^M - 1 included."""
+    values = rng.integers(config.data_min, config.data_max + 1, size=(rows, length))
+    vectors = -(-length // config.vector_size)
+    scales = (rng.integers(0, config.scale_max + 1, size=(rows, vectors))
+              if config.vector_scales else None)
+    return integer_operands(values, scales, config)
+
+
+def integer_operands(values, scales, config):
+    """Wrap integer values (rows x K, K a multiple of V) and scales as quantized rows."""
+    values = np.asarray(values, dtype=np.int64)
+    padded = -values.shape[1] % config.vector_size
+    values = np.pad(values, ((0, 0), (0, padded)))
+    return QuantizedRows(values, None if scales is None else np.asarray(scales, np.int64),
+                         np.ones((len(values), 1)), config.vector_size, values.shape[1])
+
+
+class MacArrayHarness:
+    """Clock, reset and the three stream ends of the DUT."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._a_layout = vsq_vector_layout(config)
+        self._b_layout = b_vector_layout(config)
+        self._c_layout = output_column_layout(config)
+
+    async def reset(self):
+        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
+        self.dut.rst.value = 1
+        for name in ("a", "b"):
+            getattr(self.dut, f"{name}__valid").value = 0
+        self.dut.c__ready.value = 0
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await FallingEdge(self.dut.clk)
+
+    async def run_gemm(self, a, b_t, idle=Idle(), seed=0):
+        """Run A @ B (quantized A and B^T) with random idle cycles; check every column."""
+        streams = array_streams(a, b_t, self.config)
+        source_a = StreamSource(self.dut, "a", self.dut.clk, idle.a, seed)
+        source_b = StreamSource(self.dut, "b", self.dut.clk, idle.b, seed + 1)
+        sink_c = StreamSink(self.dut, "c", self.dut.clk, idle.c, seed + 2)
+        send_a = cocotb.start_soon(source_a.send(self._a_payloads(streams)))
+        send_b = cocotb.start_soon(source_b.send(self._b_payloads(streams)))
+        transfers = len(streams.a_values) + len(streams.b_values)
+        budget = 50 * (transfers + 100) * CLOCK_NS
+        received = await with_timeout(sink_c.receive(len(streams.c_columns)), budget, "ns")
+        await send_a
+        await send_b
+        self._check_columns(received, streams.c_columns)
+        await self._check_quiet()
+        return GemmRun(streams, source_a.transfer_times, source_b.transfer_times,
+                       sink_c.transfer_times)
+
+    def _a_payloads(self, streams):
+        return [self._a_layout.const(self._vector(streams.a_values, streams.a_scales, i))
+                .as_bits() for i in range(len(streams.a_values))]
+
+    def _b_payloads(self, streams):
+        return [self._b_layout.const({
+                    "vector": self._vector(streams.b_values, streams.b_scales, i),
+                    "last": int(streams.b_last[i])}).as_bits()
+                for i in range(len(streams.b_values))]
+
+    @staticmethod
+    def _vector(values, scales, index):
+        fields = {"data": values[index].tolist()}
+        if scales is not None:
+            fields["scale"] = int(scales[index])
+        return fields
+
+    def _check_columns(self, received, expected):
+        lanes = self.config.lanes
+        for index, (bits, want) in enumerate(zip(received, expected)):
+            got = list(data.Const(self._c_layout, bits))
+            if got != want.tolist():
+                tile, column = divmod(index, lanes)
+                raise AssertionError(
+                    f"output column {index} (tile {tile}, column {column}) differs from "
+                    f"the golden model:\n  got      {got}\n  expected {want.tolist()}")
+
+    async def _check_quiet(self):
+        """After the last expected column, the array must emit nothing more."""
+        self.dut.c__ready.value = 1
+        for _ in range(4 * self.config.lanes + 8):
+            await ReadOnly()
+            assert self.dut.c__valid.value == 0, "the array emitted an unexpected extra column"
+            await FallingEdge(self.dut.clk)
+        self.dut.c__ready.value = 0

@@ -1,0 +1,65 @@
+"""Build emitted Verilog with cocotb's runner and run a cocotb test module on it.
+
+Icarus and Verilator are driven the same way; each (design, configuration, simulator)
+gets its own build folder under sim_build/. WAVES=1 in the environment records
+waveforms there (Icarus: FST, Verilator: VCD).
+"""
+
+import fcntl
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+from cocotb_tools.runner import get_results, get_runner
+
+from rtl_gen.emit import emit
+from rtl_gen.verilator import LINT_WAIVERS, verilator_environment
+
+__all__ = ["SIMULATORS", "run_cocotb"]
+
+SIMULATORS = ("icarus", "verilator")
+_ROOT = Path(__file__).resolve().parent.parent
+_BUILD_ROOT = _ROOT / "sim_build"
+
+
+def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None):
+    """Run cocotb tests of `test_module` on `toplevel`; return (tests, failures)."""
+    runner, build_dir = _build(config, simulator, toplevel)
+    results = runner.test(
+        test_module=test_module,
+        hdl_toplevel=toplevel,
+        build_dir=build_dir,
+        test_dir=build_dir,
+        testcase=testcase,
+        timescale=("1ns", "1ps"),
+        extra_env={"ACCEL_CONFIG": config.to_json(), **(extra_env or {})},
+    )
+    return get_results(results)
+
+
+@functools.cache
+def _build(config, simulator, toplevel):
+    """Emit and compile once per process; the runner keeps what test() needs."""
+    if simulator not in SIMULATORS:
+        raise ValueError(f"unknown simulator {simulator!r}; choose from {SIMULATORS}")
+    if simulator == "verilator":
+        os.environ.update(verilator_environment())
+    digest = hashlib.sha1(config.to_json().encode()).hexdigest()[:8]
+    build_dir = _BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}" \
+        / simulator
+    build_dir.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(simulator)
+    # Parallel pytest workers may need the same model: one builds, the others wait.
+    with open(build_dir / "build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runner.build(
+            sources=emit(config, build_dir / "rtl"),
+            # Verilator stops on warnings; the lint waivers name the ones Amaranth trips.
+            build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else [],
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            timescale=("1ns", "1ps"),
+            waves=os.environ.get("WAVES") == "1",
+        )
+    return runner, build_dir

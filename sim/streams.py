@@ -1,0 +1,73 @@
+"""cocotb ends of an Amaranth stream (payload/valid/ready), with random idle cycles.
+
+Both ends act on the falling clock edge and read the settled handshake in the ReadOnly
+phase, so a transfer is exactly what the DUT sees at the next rising edge.
+"""
+
+import random
+
+from cocotb.triggers import FallingEdge, ReadOnly
+from cocotb.utils import get_sim_time
+
+__all__ = ["StreamSource", "StreamSink"]
+
+
+class _StreamEnd:
+    def __init__(self, dut, name, clock, idle_probability, seed):
+        self._payload = getattr(dut, f"{name}__payload")
+        self._valid = getattr(dut, f"{name}__valid")
+        self._ready = getattr(dut, f"{name}__ready")
+        self._clock = clock
+        self._idle = idle_probability
+        self._rng = random.Random(seed)
+        self.transfer_times = []
+
+    def _idles(self):
+        return self._idle > 0 and self._rng.random() < self._idle
+
+
+class StreamSource(_StreamEnd):
+    """Offers payloads in order; idles a random number of cycles between them (never
+    withdrawing an offered payload, as the stream rules require)."""
+
+    def __init__(self, dut, name, clock, idle_probability=0.0, seed=0):
+        super().__init__(dut, name, clock, idle_probability, seed)
+        self._valid.value = 0
+
+    async def send(self, payloads):
+        for payload in payloads:
+            while self._idles():
+                self._valid.value = 0
+                await FallingEdge(self._clock)
+            self._valid.value = 1
+            self._payload.value = payload
+            while True:
+                await ReadOnly()
+                accepted = self._ready.value == 1
+                if accepted:
+                    self.transfer_times.append(get_sim_time("ns"))
+                await FallingEdge(self._clock)
+                if accepted:
+                    break
+        self._valid.value = 0
+
+
+class StreamSink(_StreamEnd):
+    """Takes `count` payloads, dropping ready on random cycles; returns them as ints."""
+
+    def __init__(self, dut, name, clock, idle_probability=0.0, seed=0):
+        super().__init__(dut, name, clock, idle_probability, seed)
+        self._ready.value = 0
+
+    async def receive(self, count):
+        received = []
+        while len(received) < count:
+            ready = not self._idles()
+            self._ready.value = int(ready)
+            await ReadOnly()
+            if ready and self._valid.value == 1:
+                received.append(self._payload.value.to_unsigned())
+                self.transfer_times.append(get_sim_time("ns"))
+            await FallingEdge(self._clock)
+        self._ready.value = 0
+        return received

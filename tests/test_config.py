@@ -1,0 +1,107 @@
+"""The configuration object: defaults, derived widths from first principles, every rule."""
+
+import json
+
+import pytest
+
+from golden.config import AcceleratorConfig, ConfigError
+
+
+def test_defaults_are_the_architecture_defaults():
+    config = AcceleratorConfig()
+    assert (config.lanes, config.vector_size, config.data_bits, config.scale_bits,
+            config.scale_product_bits, config.acc_bits) == (16, 16, 4, 8, 8, 24)
+    assert config.vector_scales and config.macs_per_cycle == 256
+    assert config.format_name == "INT4-VSQ8"
+
+
+def test_widths_of_the_default_lane():
+    config = AcceleratorConfig()
+    # 16 products of 4-bit operands: -16*8*7 = -896 .. 16*(-8)*(-8) = 1024, 12 bits signed.
+    assert config.dot_range == (-896, 1024) and config.dot_bits == 12
+    # 255 * 255 = 65025, rounded half up by 8 bits: (65025 + 128) >> 8 = 254.
+    assert config.scale_product_max == 254 and config.scale_product_width == 8
+    # 1024 * 254 = 260096 < 2^18, so 19 bits signed.
+    assert config.product_bits == 19
+
+
+def test_scale_product_rounding_can_carry_into_one_more_bit():
+    # M = 8 rounded to 5 bits drops 11: (65025 + 1024) >> 11 = 32, which needs 6 bits.
+    config = AcceleratorConfig(scale_product_bits=5)
+    assert config.scale_product_max == 32 and config.scale_product_width == 6
+
+
+def test_without_vector_scales_the_product_is_the_dot_product():
+    config = AcceleratorConfig(data_bits=8, vector_scales=False, vector_size=32)
+    assert config.scale_product_max == 1
+    assert config.product_bits == config.dot_bits == 21   # 32 * 2^14 = 2^19 needs 21 bits
+    assert config.format_name == "INT8"
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"lanes": 0}, r"lanes=0 is out of range: it must be in 1\.\.64"),
+    ({"lanes": 65}, r"lanes=65 is out of range"),
+    ({"vector_size": 12}, r"vector_size=12 is not allowed: it must be a power of two"),
+    ({"vector_size": 128}, r"vector_size=128 is not allowed"),
+    ({"data_bits": 6}, r"data_bits=6 is not allowed: it must be one of \(4, 8\)"),
+    ({"scale_bits": 1}, r"scale_bits=1 is out of range: it must be in 2\.\.8"),
+    ({"scale_bits": 9}, r"scale_bits=9 is out of range"),
+    ({"scale_product_bits": 0}, r"scale_product_bits=0 is out of range"),
+    ({"scale_bits": 4, "scale_product_bits": 9},
+     r"scale_product_bits=9 is out of range: it must be in 1\.\.8 \(at most 2 \* scale_bits\)"),
+    ({"acc_bits": 15}, r"acc_bits=15 is out of range: it must be in 16\.\.40"),
+    ({"acc_bits": 41}, r"acc_bits=41 is out of range"),
+    ({"data_bits": 8, "vector_size": 64},
+     r"acc_bits=24 is too narrow to hold one scaled vector product, which needs 29 bits"),
+    ({"lanes": "4"}, r"lanes='4' must be an integer"),
+    ({"lanes": 4.0}, r"lanes=4\.0 must be an integer"),
+    ({"lanes": True}, r"lanes=True must be an integer"),
+    ({"vector_scales": 1}, r"vector_scales=1 must be true or false"),
+])
+def test_every_invalid_value_is_named(values, message):
+    with pytest.raises(ConfigError, match=message):
+        AcceleratorConfig(**values)
+
+
+def test_the_narrowest_accumulator_that_holds_a_product_is_accepted():
+    # INT8 x 32 with 8-bit scales: 32 * 2^14 * 254 = 133169152 < 2^27 needs 28 bits.
+    config = AcceleratorConfig(data_bits=8, vector_size=32, acc_bits=28)
+    assert config.product_bits == 28
+    with pytest.raises(ConfigError, match="acc_bits=27 is too narrow"):
+        AcceleratorConfig(data_bits=8, vector_size=32, acc_bits=27)
+
+
+def test_json_round_trip(tmp_path):
+    config = AcceleratorConfig(lanes=4, data_bits=8, vector_scales=False, vector_size=32)
+    path = tmp_path / "config.json"
+    config.save(path)
+    assert AcceleratorConfig.load(path) == config
+    assert json.loads(path.read_text())["lanes"] == 4
+
+
+def test_partial_json_takes_defaults_for_the_rest():
+    assert AcceleratorConfig.from_json('{"lanes": 8}') == AcceleratorConfig(lanes=8)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"lanes": 4, "lane": 4}', r"unknown configuration key\(s\) 'lane'; known keys are"),
+    ('{"lanes": 4,', r"not valid JSON"),
+    ('[4, 16]', r"a configuration must be a JSON object, not list"),
+])
+def test_bad_json_is_named(text, message):
+    with pytest.raises(ConfigError, match=message):
+        AcceleratorConfig.from_json(text)
+
+
+def test_load_names_the_file(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text('{"vector_size": 10}')
+    with pytest.raises(ConfigError, match=r"mine\.json: vector_size=10 is not allowed"):
+        AcceleratorConfig.load(path)
+    with pytest.raises(ConfigError, match=r"cannot read configuration .*missing\.json"):
+        AcceleratorConfig.load(tmp_path / "missing.json")
+
+
+def test_configuration_is_frozen():
+    with pytest.raises(AttributeError):
+        AcceleratorConfig().lanes = 8

@@ -1,0 +1,98 @@
+"""Elaboration-time facts and fast Amaranth-simulator checks of the small blocks."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment
+from amaranth.lib import data
+from amaranth.sim import Simulator
+
+from golden.config import AcceleratorConfig
+from golden.vsq_matmul import vector_products
+from hw.lane_operand_buffer import LaneOperandBuffer
+from hw.mac_array import VsqMacArray
+from hw.vector_mac import VectorMacLane
+
+SEED = 5
+
+
+@pytest.mark.parametrize("config, a_bits, b_bits, c_bits", [
+    (AcceleratorConfig(), 16 * 4 + 8, 16 * 4 + 8 + 1, 16 * 24),
+    (AcceleratorConfig(lanes=4, data_bits=8, vector_scales=False, vector_size=32),
+     32 * 8, 32 * 8 + 1, 4 * 24),
+])
+def test_port_widths(config, a_bits, b_bits, c_bits):
+    array = VsqMacArray(config)
+    Fragment.get(array, None)        # it elaborates
+    assert data.Layout.cast(array.a.payload.shape()).size == a_bits
+    assert data.Layout.cast(array.b.payload.shape()).size == b_bits
+    assert data.Layout.cast(array.c.payload.shape()).size == c_bits
+
+
+@pytest.mark.parametrize("config", [
+    AcceleratorConfig(lanes=1),
+    AcceleratorConfig(lanes=1, scale_product_bits=5, acc_bits=20),
+    AcceleratorConfig(lanes=1, data_bits=8, vector_scales=False),
+])
+def test_lane_product_equals_golden(config):
+    """Random vectors, the extremes included, through the lane's two stages."""
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    count = 64
+    a = rng.integers(config.data_min, config.data_max + 1, size=(count, config.vector_size))
+    b = rng.integers(config.data_min, config.data_max + 1, size=(count, config.vector_size))
+    a[0], b[0] = config.data_min, config.data_min
+    a[1], b[1] = config.data_max, config.data_min
+    sa = rng.integers(0, config.scale_max + 1, size=count)
+    sb = rng.integers(0, config.scale_max + 1, size=count)
+    sa[:2] = sb[:2] = config.scale_max
+    if not config.vector_scales:
+        sa = sb = None
+    every_pair = vector_products(a[:, None], None if sa is None else sa[:, None],
+                                 b[:, None], None if sb is None else sb[:, None], config)
+    expected = np.diagonal(every_pair[0]).tolist()
+    lane = VectorMacLane(config)
+    products = []
+
+    async def bench(ctx):
+        for i in range(count + 2):
+            if i < count:
+                ctx.set(lane.a.data, a[i].tolist())
+                ctx.set(lane.b.data, b[i].tolist())
+                if config.vector_scales:
+                    ctx.set(lane.a.scale, int(sa[i]))
+                    ctx.set(lane.b.scale, int(sb[i]))
+            ctx.set(lane.en, 1)
+            await ctx.tick()
+            if i >= 1:
+                products.append(ctx.get(lane.product))
+
+    simulator = Simulator(lane)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(bench)
+    simulator.run()
+    assert products[:count] == expected
+
+
+def test_operand_buffer_swaps_without_a_bubble():
+    """A vectors arriving every cycle: the bank turns active the cycle the last arrives,
+    and releasing it every L cycles keeps it active throughout."""
+    config = AcceleratorConfig(lanes=3)
+    buffer = LaneOperandBuffer(config)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(buffer.a.valid, 1)
+        for cycle in range(12):
+            ctx.set(buffer.a.payload.scale, cycle)
+            ctx.set(buffer.slice_done, cycle >= 3 and cycle % 3 == 2)
+            await ctx.tick()
+            seen.append((ctx.get(buffer.active_valid),
+                         [lane.scale for lane in ctx.get(buffer.active)]))
+
+    simulator = Simulator(buffer)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(bench)
+    simulator.run()
+    assert seen[2] == (1, [0, 1, 2])
+    assert all(valid for valid, _ in seen[2:])
+    assert seen[5][1] == [3, 4, 5] and seen[8][1] == [6, 7, 8]

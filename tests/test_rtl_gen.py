@@ -1,0 +1,60 @@
+"""Verilog emission: the command line, its output folder, its errors, and lint."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from golden.config import AcceleratorConfig
+from rtl_gen.__main__ import main
+from rtl_gen.emit import emit
+from rtl_gen.verilator import lint
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+LINTED = {"default": AcceleratorConfig(),
+          **{path.stem: AcceleratorConfig.load(path) for path in CONFIG_DIR.glob("*.json")}}
+
+
+def test_command_line_emits_verilog_config_and_summary(tmp_path, capsys):
+    config = AcceleratorConfig(lanes=2, vector_size=8)
+    config.save(tmp_path / "mine.json")
+    out = tmp_path / "out"
+    assert main(["--config", str(tmp_path / "mine.json"), "--out", str(out)]) == 0
+    assert "module vsq_mac_array" in (out / "vsq_mac_array.v").read_text()
+    assert AcceleratorConfig.load(out / "config.json") == config
+    summary = (out / "summary.md").read_text()
+    assert "MACs per cycle: 16" in summary and "| c__payload | out | 48 |" in summary
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"lanes": 100}', "error: .*lanes=100 is out of range"),
+    ('{"vector_size": 24}', "error: .*vector_size=24 is not allowed"),
+    ('{"lanes": 4, "bogus": 1}', "error: .*unknown configuration key"),
+])
+def test_bad_configuration_is_one_clear_line(tmp_path, text, message):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "rtl_gen", "--config", str(path),
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert re.match(message, result.stderr)
+    assert not (tmp_path / "out").exists(), "nothing is emitted from a bad configuration"
+
+
+@pytest.mark.parametrize("name", LINTED)
+def test_emitted_verilog_is_lint_clean(tmp_path, name):
+    for source in emit(LINTED[name], tmp_path):
+        clean, report = lint(source, source.stem)
+        assert clean, report
+
+
+def test_emitted_config_matches_the_one_given(tmp_path):
+    config = LINTED["int8_l4"]
+    emit(config, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text()) == config.to_dict()

@@ -1,0 +1,132 @@
+"""The fast integer matmul against a scalar reference written straight from the contract."""
+
+import numpy as np
+import pytest
+
+from golden.config import AcceleratorConfig
+from golden.quantize import QuantizedRows, quantize
+from golden.vsq_matmul import accumulator_scale, vsq_matmul
+
+SEED = 11
+
+CONFIGS = {
+    "int4-vsq8": AcceleratorConfig(lanes=4),
+    "int4-vsq8-exact-scale-product": AcceleratorConfig(lanes=4, scale_product_bits=16,
+                                                       acc_bits=32),
+    "int4-vsq8-carry": AcceleratorConfig(lanes=4, scale_product_bits=5, acc_bits=20),
+    "int4-vsq4": AcceleratorConfig(lanes=4, scale_bits=4, scale_product_bits=4),
+    "int8-vsq6-v32": AcceleratorConfig(data_bits=8, vector_size=32, scale_bits=6,
+                                       scale_product_bits=8, acc_bits=28),
+    "int8": AcceleratorConfig(data_bits=8, vector_scales=False, vector_size=32),
+    "int4": AcceleratorConfig(vector_scales=False, acc_bits=16),
+}
+
+
+def reference_matmul(a, b_t, config):
+    """Scalar, one element and one vector at a time, exactly as ARCHITECTURE.md says."""
+    size, shift = config.vector_size, config.scale_product_shift
+    low, high = config.acc_min, config.acc_max
+    result = np.zeros((len(a.values), len(b_t.values)), dtype=np.int64)
+    for i in range(len(a.values)):
+        for j in range(len(b_t.values)):
+            acc = 0
+            for k in range(a.values.shape[1] // size):
+                d = sum(int(a.values[i, k * size + e]) * int(b_t.values[j, k * size + e])
+                        for e in range(size))
+                p = 1
+                if config.vector_scales:
+                    product = int(a.scales[i, k]) * int(b_t.scales[j, k])
+                    p = product if shift == 0 else (product + (1 << (shift - 1))) >> shift
+                acc = min(max(acc + d * p, low), high)
+            result[i, j] = acc
+    return result
+
+
+def random_rows(rng, rows, vectors, config, value_range=None):
+    low, high = value_range or (config.data_min, config.data_max)
+    values = rng.integers(low, high + 1, size=(rows, vectors * config.vector_size))
+    scales = (rng.integers(0, config.scale_max + 1, size=(rows, vectors))
+              if config.vector_scales else None)
+    return QuantizedRows(values, scales, np.ones((rows, 1)), config.vector_size,
+                         values.shape[1])
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_fast_matmul_equals_the_scalar_reference(name):
+    config = CONFIGS[name]
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    for rows, cols, vectors in [(1, 1, 1), (5, 3, 4), (3, 7, 9)]:
+        a, b_t = random_rows(rng, rows, vectors, config), random_rows(rng, cols, vectors, config)
+        assert np.array_equal(vsq_matmul(a, b_t, config), reference_matmul(a, b_t, config))
+
+
+@pytest.mark.parametrize("name", ["int4-vsq8", "int8", "int4-vsq8-carry"])
+def test_saturation_both_ways_in_order(name):
+    """Extreme operands over long reductions saturate, and the order of the adds shows."""
+    config = CONFIGS[name]
+    rng = np.random.default_rng(SEED + 1)
+    vectors = 160
+    a = random_rows(rng, 4, vectors, config)
+    b_t = random_rows(rng, 4, vectors, config)
+    a.values[0] = config.data_min
+    b_t.values[0] = config.data_min               # positive products: saturate high
+    b_t.values[1] = config.data_max               # negative products: saturate low
+    # High first, then fewer negative vectors than it takes to cross the whole range.
+    weakest_term = -config.dot_range[0] * config.scale_product_max
+    down = config.vector_size * max(1, config.acc_max // weakest_term)
+    b_t.values[2, :-down], b_t.values[2, -down:] = config.data_min, config.data_max
+    if config.vector_scales:
+        a.scales[0] = b_t.scales[:3] = config.scale_max
+    result = vsq_matmul(a, b_t, config)
+    assert result[0, 0] == config.acc_max and result[0, 1] == config.acc_min
+    plain = int(a.values[0] @ b_t.values[2])
+    assert config.acc_min < result[0, 2] < config.acc_max and result[0, 2] != plain
+    assert np.array_equal(result, reference_matmul(a, b_t, config))
+
+
+def test_dequantized_result_matches_float_when_scale_product_is_exact():
+    """With scale_product_bits = 2M nothing is rounded inside the lane: the accumulators,
+    scaled back, equal the float product of the dequantized operands."""
+    config = CONFIGS["int4-vsq8-exact-scale-product"]
+    rng = np.random.default_rng(SEED + 2)
+    a = quantize(rng.normal(size=(6, 64)), config)
+    b_t = quantize(rng.normal(size=(64, 5)).T, config, per_row=True)
+    value = vsq_matmul(a, b_t, config) * accumulator_scale(a, b_t, config)
+    assert np.allclose(value, a.dequantize() @ b_t.dequantize().T, rtol=1e-12, atol=1e-12)
+
+
+def test_large_matmul_is_vectorized():
+    """512 x 512 x 512 stays a handful of numpy calls (the blocked path is exercised)."""
+    config = CONFIGS["int4-vsq8"]
+    rng = np.random.default_rng(SEED + 3)
+    a, b_t = random_rows(rng, 512, 32, config), random_rows(rng, 512, 32, config)
+    result = vsq_matmul(a, b_t, config)
+    assert np.array_equal(result[:2, :3], reference_matmul(
+        QuantizedRows(a.values[:2], a.scales[:2], a.gamma[:2], 16, 512),
+        QuantizedRows(b_t.values[:3], b_t.scales[:3], b_t.gamma[:3], 16, 512), config))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.values.__setitem__((0, 0), 8), r"A values must lie in -8\.\.7, found"),
+    (lambda a: a.scales.__setitem__((0, 0), 256), r"A scales must lie in 0\.\.255"),
+])
+def test_out_of_range_operands_are_named(change, message):
+    config = CONFIGS["int4-vsq8"]
+    rng = np.random.default_rng(SEED)
+    a, b_t = random_rows(rng, 2, 2, config), random_rows(rng, 2, 2, config)
+    change(a)
+    with pytest.raises(ValueError, match=message):
+        vsq_matmul(a, b_t, config)
+
+
+def test_format_and_shape_mismatches_are_named():
+    rng = np.random.default_rng(SEED)
+    vsq, int8 = CONFIGS["int4-vsq8"], CONFIGS["int8"]
+    a = random_rows(rng, 2, 2, vsq)
+    with pytest.raises(ValueError, match="A has per-vector scales but the configuration is"):
+        vsq_matmul(a, a, AcceleratorConfig(vector_scales=False))
+    with pytest.raises(ValueError, match="cut into 16-element vectors, the configuration"):
+        vsq_matmul(a, a, int8)
+    with pytest.raises(ValueError, match="reduction lengths differ"):
+        vsq_matmul(a, random_rows(rng, 2, 3, vsq), vsq)
