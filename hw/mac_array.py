@@ -59,7 +59,10 @@ class VsqMacArray(wiring.Component):
 
         advance = Signal()
         b_accept = Signal()
-        column = Signal(range(lanes))
+        # At least two collector entries and a 1-bit column index even for one lane:
+        # zero-width signals would reach the Verilog as [-1:0] vectors.
+        entries = max(lanes, 2)
+        column = Signal(range(entries))
         first_slice = Signal(init=1)
         round_end = Signal()
         m.d.comb += [
@@ -98,7 +101,7 @@ class VsqMacArray(wiring.Component):
             ]
 
         column_layout = output_column_layout(config)
-        m.submodules.collector = collector = Memory(shape=column_layout, depth=lanes, init=[])
+        m.submodules.collector = collector = Memory(shape=column_layout, depth=entries, init=[])
         write = collector.write_port()
         read = collector.read_port(transparent_for=(write,))
         sums = Signal(column_layout)

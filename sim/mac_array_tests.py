@@ -90,19 +90,19 @@ async def accumulator_saturates_both_ways(dut):
     harness = await _harness(dut)
     config = harness.config
     rng, seed = _rng(dut, 4)
-    size, lanes = config.vector_size, config.lanes
+    size, rows = config.vector_size, max(2, config.lanes)
     weakest_extreme = min(-config.dot_range[0], config.dot_range[1]) * config.scale_product_max
     half = -(-(config.acc_max + 1) // weakest_extreme) + 2
     slices = 2 * half
     low, high = config.data_min, config.data_max
     # A row 0 is all -2^(N-1), row 1 all maximum; B column 0 flips sign half way through
     # the reduction, column 1 does not: rows x columns saturate and return, or stay.
-    a_values = random_operands(rng, lanes, slices * size, config).values
+    a_values = random_operands(rng, rows, slices * size, config).values
     a_values[0], a_values[1] = low, high
-    b_values = random_operands(rng, lanes, slices * size, config).values
+    b_values = random_operands(rng, rows, slices * size, config).values
     b_values[0, :half * size], b_values[0, half * size:] = low, high
     b_values[1] = low
-    scales = np.full((lanes, slices), config.scale_max) if config.vector_scales else None
+    scales = np.full((rows, slices), config.scale_max) if config.vector_scales else None
     a = integer_operands(a_values, scales, config)
     b_t = integer_operands(b_values, scales, config)
 

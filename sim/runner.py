@@ -26,15 +26,23 @@ _BUILD_ROOT = _ROOT / "sim_build"
 def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None):
     """Run cocotb tests of `test_module` on `toplevel`; return (tests, failures)."""
     runner, build_dir = _build(config, simulator, toplevel)
-    results = runner.test(
-        test_module=test_module,
-        hdl_toplevel=toplevel,
-        build_dir=build_dir,
-        test_dir=build_dir,
-        testcase=testcase,
-        timescale=("1ns", "1ps"),
-        extra_env={"ACCEL_CONFIG": config.to_json(), **(extra_env or {})},
-    )
+    # A folder per test, so that parallel runs keep their results and waveforms apart.
+    test_dir = build_dir / f"{test_module}.{testcase or 'all'}"
+    test_dir.mkdir(exist_ok=True)
+    results = test_dir / "results.xml"
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=toplevel,
+            build_dir=build_dir,
+            test_dir=test_dir,
+            results_xml=results,
+            testcase=testcase,
+            timescale=("1ns", "1ps"),
+            extra_env={"ACCEL_CONFIG": config.to_json(), **(extra_env or {})},
+        )
+    except SystemExit:
+        pass    # cocotb's runner exits when a test fails; the results file says which
     return get_results(results)
 
 
