@@ -1,8 +1,9 @@
 """Build emitted Verilog with cocotb's runner and run a cocotb test module on it.
 
 Icarus and Verilator are driven the same way; each (design, configuration, simulator)
-gets its own build folder under sim_build/. WAVES=1 in the environment records
-waveforms there (Icarus: FST, Verilator: VCD).
+gets its own build folder under sim_build/. WAVES=1 in the environment builds with
+tracing in a folder of its own, <simulator>-waves: Icarus writes <toplevel>.fst there,
+Verilator a dump.vcd in each test's folder.
 """
 
 import fcntl
@@ -53,9 +54,10 @@ def _build(config, simulator, toplevel):
         raise ValueError(f"unknown simulator {simulator!r}; choose from {SIMULATORS}")
     if simulator == "verilator":
         os.environ.update(verilator_environment())
+    waves = os.environ.get("WAVES") == "1"
     digest = hashlib.sha1(config.to_json().encode()).hexdigest()[:8]
-    build_dir = _BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}" \
-        / simulator
+    build_dir = (_BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}"
+                 / (f"{simulator}-waves" if waves else simulator))
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
     # Parallel pytest workers may need the same model: one builds, the others wait.
@@ -68,6 +70,6 @@ def _build(config, simulator, toplevel):
             hdl_toplevel=toplevel,
             build_dir=build_dir,
             timescale=("1ns", "1ps"),
-            waves=os.environ.get("WAVES") == "1",
+            waves=waves,
         )
     return runner, build_dir
