@@ -4,9 +4,12 @@ import json
 import sys
 from pathlib import Path
 
-from bench import mac_utilization
+from bench import mac_utilization, matmul_accuracy
 
-BENCHMARKS = {"mac_utilization": mac_utilization.run}
+BENCHMARKS = {
+    "mac_utilization": mac_utilization.run,
+    "matmul_accuracy": matmul_accuracy.run,
+}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
