@@ -10,7 +10,7 @@ from pathlib import Path
 
 from golden.numerics import rhu, signed_bits_for
 
-__all__ = ["AcceleratorConfig", "ConfigError"]
+__all__ = ["AcceleratorConfig", "ConfigError", "SOFTMAX_LOGIT_BITS"]
 
 
 class ConfigError(ValueError):
@@ -18,6 +18,7 @@ class ConfigError(ValueError):
 
 
 _VECTOR_SIZES = (8, 16, 32, 64)
+SOFTMAX_LOGIT_BITS = 8
 _DATA_BITS = (4, 8)
 
 
@@ -42,6 +43,20 @@ class AcceleratorConfig:
         The 2M-bit scale product is rounded half up to this many bits (1..2M).
     acc_bits : int
         Width of the signed accumulator, saturating after every add (16..40).
+    softmax_width : int or None
+        Logits P the softmax unit takes per cycle (1..64); None ties it to `lanes`.
+    softmax_frac_bits : int
+        Fractional bits F of the int8 base-2 logits (0..4; 2 means Q(6,2)).
+    softmax_exp_bits : int
+        Fractional bits of the 2^x terms and of the running denominator (8..16).
+    softmax_max_row : int
+        Longest row, in elements (16..4096, rounded up to whole beats of P); it sets the
+        denominator's integer bits and the logit buffer's size.
+    softmax_recip_bits : int
+        Width of the per-row reciprocal floor(2^k / d) (out_bits + 2 .. 24).
+    softmax_out_bits : int
+        Width of the probabilities, unsigned fraction Q0.(bits-1) (4..8), so that they
+        feed the MAC array as signed operands; 1.0 saturates to the largest code.
 
     Raises
     ------
@@ -56,6 +71,12 @@ class AcceleratorConfig:
     scale_bits: int = 8
     scale_product_bits: int = 8
     acc_bits: int = 24
+    softmax_width: int | None = None
+    softmax_frac_bits: int = 2
+    softmax_exp_bits: int = 14
+    softmax_max_row: int = 1024
+    softmax_recip_bits: int = 16
+    softmax_out_bits: int = 8
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -63,7 +84,10 @@ class AcceleratorConfig:
             # bool is a subclass of int, so check it explicitly in both directions.
             if field.type is bool and not isinstance(value, bool):
                 raise ConfigError(f"{field.name}={value!r} must be true or false")
-            if field.type is int and (isinstance(value, bool) or not isinstance(value, int)):
+            if field.type == int | None and value is None:
+                continue
+            if field.type in (int, int | None) and (isinstance(value, bool)
+                                                    or not isinstance(value, int)):
                 raise ConfigError(f"{field.name}={value!r} must be an integer")
         self._check_range("lanes", 1, 64)
         if self.vector_size not in _VECTOR_SIZES:
@@ -84,6 +108,17 @@ class AcceleratorConfig:
                     f", scale_bits={self.scale_bits}, "
                     f"scale_product_bits={self.scale_product_bits}"
                     if self.vector_scales else ""))
+        self._check_softmax()
+
+    def _check_softmax(self):
+        if self.softmax_width is not None:
+            self._check_range("softmax_width", 1, 64)
+        self._check_range("softmax_frac_bits", 0, 4)
+        self._check_range("softmax_exp_bits", 8, 16)
+        self._check_range("softmax_out_bits", 4, 8)
+        self._check_range("softmax_recip_bits", self.softmax_out_bits + 2, 24,
+                          "(at least softmax_out_bits + 2)")
+        self._check_range("softmax_max_row", 16, 4096)
 
     def _check_range(self, name, low, high, why=""):
         value = getattr(self, name)
@@ -162,6 +197,37 @@ class AcceleratorConfig:
         """Short name of the arithmetic, e.g. INT4-VSQ8 or INT8."""
         name = f"INT{self.data_bits}"
         return f"{name}-VSQ{self.scale_bits}" if self.vector_scales else name
+
+    # -- Softmax widths -------------------------------------------------------------------
+
+    @property
+    def softmax_lanes(self):
+        """Logits per cycle P: softmax_width, or the lane count when that is None."""
+        return self.lanes if self.softmax_width is None else self.softmax_width
+
+    @property
+    def softmax_logit_min(self):
+        """Most negative int8 logit; its ceiling in whole units starts the running max."""
+        return -(1 << (SOFTMAX_LOGIT_BITS - 1))
+
+    @property
+    def softmax_max_beats(self):
+        """Longest row in beats of P logits."""
+        return -(-self.softmax_max_row // self.softmax_lanes)
+
+    @property
+    def softmax_sum_bits(self):
+        """Unsigned width of the denominator: a longest row of terms of at most 1.0."""
+        return self.softmax_exp_bits + (self.softmax_max_beats * self.softmax_lanes).bit_length()
+
+    @property
+    def softmax_recip_shift(self):
+        """k of r = floor(2^k / d): r < 2^recip_bits for every d of at least one term."""
+        return self.softmax_exp_bits - 1 + self.softmax_recip_bits
+
+    @property
+    def softmax_out_max(self):
+        return (1 << (self.softmax_out_bits - 1)) - 1
 
     # -- Serialisation --------------------------------------------------------------------
 

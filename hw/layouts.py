@@ -1,9 +1,13 @@
-"""Stream payload layouts of the MAC array, derived from the configuration."""
+"""Stream payload layouts of the datapath components, derived from the configuration."""
 
 from amaranth import signed, unsigned
 from amaranth.lib import data
 
-__all__ = ["vsq_vector_layout", "b_vector_layout", "output_column_layout"]
+from golden.config import SOFTMAX_LOGIT_BITS
+
+__all__ = ["vsq_vector_layout", "b_vector_layout", "output_column_layout", "softmax_beat_layout",
+           "softmax_buffered_beat_layout", "softmax_probs_layout", "softmax_row_max_shape",
+           "softmax_row_layout"]
 
 
 def vsq_vector_layout(config):
@@ -23,3 +27,41 @@ def b_vector_layout(config):
 def output_column_layout(config):
     """One finished column of an output tile: the accumulators of lanes 0..L-1."""
     return data.ArrayLayout(signed(config.acc_bits), config.lanes)
+
+
+def softmax_beat_layout(config):
+    """P int8 logits, element 0 lowest; keep[i] = 0 masks logit i (padding); `last` ends
+    the row."""
+    lanes = config.softmax_lanes
+    return data.StructLayout({
+        "logits": data.ArrayLayout(signed(SOFTMAX_LOGIT_BITS), lanes),
+        "keep": lanes,
+        "last": 1,
+    })
+
+
+def softmax_buffered_beat_layout(config):
+    """A beat as the logit buffer keeps it: `piece_end` closes the part of the row one
+    reciprocal serves (the row, or a max_row piece of an overlong row)."""
+    return data.StructLayout({"beat": softmax_beat_layout(config), "piece_end": 1})
+
+
+def softmax_probs_layout(config):
+    """P probabilities Q0.(out_bits-1); `last` as in the input; `error`: the row was
+    longer than softmax_max_row, and its probabilities are 0."""
+    return data.StructLayout({
+        "probs": data.ArrayLayout(unsigned(config.softmax_out_bits), config.softmax_lanes),
+        "last": 1,
+        "error": 1,
+    })
+
+
+def softmax_row_max_shape():
+    """The running max: an integer (whole units) of an int8 logit's range."""
+    return signed(SOFTMAX_LOGIT_BITS)
+
+
+def softmax_row_layout(config):
+    """What loop 2 needs of a row besides its logits: the row's integer max, and whether
+    the row was too long."""
+    return data.StructLayout({"row_max": softmax_row_max_shape(), "error": 1})

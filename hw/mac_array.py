@@ -1,10 +1,11 @@
 """The VSQ MAC array: L vector-MAC lanes and the accumulation collector."""
 
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hw.arith import saturate
 from hw.lane_operand_buffer import LaneOperandBuffer
 from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
 from hw.vector_mac import VectorMacLane
@@ -108,14 +109,10 @@ class VsqMacArray(wiring.Component):
         m.d.comb += [read.addr.eq(d_column), read.en.eq(advance)]
         for lane_index, product in enumerate(products):
             partial = Mux(m_first, 0, read.data[lane_index])
-            m.d.comb += sums[lane_index].eq(_saturate(partial + product, config.acc_bits))
+            m.d.comb += sums[lane_index].eq(saturate(partial + product, config.acc_bits))
         m.d.comb += [write.addr.eq(m_column), write.data.eq(sums), write.en.eq(m_valid & advance)]
 
         with m.If(advance):
             m.d.sync += [self.c.valid.eq(m_valid & m_last), self.c.payload.eq(sums)]
         return m
 
-
-def _saturate(value, bits):
-    low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return Mux(value > high, high, Mux(value < low, low, value))

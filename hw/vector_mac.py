@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from golden.numerics import rhu
+from hw.arith import tree_sum
 from hw.layouts import vsq_vector_layout
 
 __all__ = ["VectorMacLane"]
@@ -46,7 +47,7 @@ class VectorMacLane(wiring.Component):
 
         d_dot = Signal(signed(config.dot_bits))
         with m.If(self.en):
-            m.d.sync += d_dot.eq(_tree_sum([x * y for x, y in zip(self.a.data, self.b.data)]))
+            m.d.sync += d_dot.eq(tree_sum([x * y for x, y in zip(self.a.data, self.b.data)]))
         if config.vector_scales:
             d_scale = Signal(unsigned(config.scale_product_width))
             with m.If(self.en):
@@ -58,12 +59,4 @@ class VectorMacLane(wiring.Component):
         with m.If(self.en):
             m.d.sync += self.product.eq(scaled)
         return m
-
-
-def _tree_sum(values):
-    """Balanced adder tree: depth log2(len) instead of a chain of len - 1 adds."""
-    while len(values) > 1:
-        pairs = [a + b for a, b in zip(values[0::2], values[1::2])]
-        values = pairs + values[len(pairs) * 2:]
-    return values[0]
 

@@ -7,27 +7,28 @@ from amaranth.back import verilog
 from amaranth.lib import data
 
 from hw.mac_array import VsqMacArray
+from hw.softmax import SoftmaxUnit
 
 __all__ = ["DESIGNS", "emit"]
 
 # Top-level designs, by the module name they get in Verilog.
 DESIGNS = {
     "vsq_mac_array": VsqMacArray,
+    "softmax_unit": SoftmaxUnit,
 }
 
 
-def emit(config, out_dir):
-    """Write <design>.v for every design, config.json and summary.md into out_dir.
-
-    Returns the paths of the Verilog files.
+def emit(config, out_dir, designs=tuple(DESIGNS)):
+    """Write <design>.v for each design named (all by default), config.json and
+    summary.md into out_dir. Returns the paths of the Verilog files.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config.save(out_dir / "config.json")
     sources = []
     summaries = [_config_summary(config)]
-    for name, design in DESIGNS.items():
-        component = design(config)
+    for name in designs:
+        component = DESIGNS[name](config)
         path = out_dir / f"{name}.v"
         path.write_text(verilog.convert(component, name=name, emit_src=False))
         sources.append(path)

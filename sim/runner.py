@@ -64,7 +64,7 @@ def _build(config, simulator, toplevel):
     with open(build_dir / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runner.build(
-            sources=emit(config, build_dir / "rtl"),
+            sources=emit(config, build_dir / "rtl", designs=[toplevel]),
             # Verilator stops on warnings; the lint waivers name the ones Amaranth trips.
             build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else [],
             hdl_toplevel=toplevel,

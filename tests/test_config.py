@@ -105,3 +105,30 @@ def test_load_names_the_file(tmp_path):
 def test_configuration_is_frozen():
     with pytest.raises(AttributeError):
         AcceleratorConfig().lanes = 8
+
+
+def test_softmax_defaults_and_derived_widths():
+    config = AcceleratorConfig()
+    assert config.softmax_lanes == 16 and config.softmax_max_beats == 64
+    # 1024 terms of at most 1.0 with 14 fraction bits: 2^24, which needs 25 bits.
+    assert config.softmax_sum_bits == 25
+    assert config.softmax_recip_shift == 14 - 1 + 16 and config.softmax_out_max == 127
+    assert AcceleratorConfig(lanes=4).softmax_lanes == 4
+    assert AcceleratorConfig(lanes=4, softmax_width=8).softmax_lanes == 8
+    # 1000 logits at 16 per beat round up to 63 beats, 1008 logits.
+    assert AcceleratorConfig(softmax_max_row=1000).softmax_max_beats == 63
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"softmax_width": 0}, r"softmax_width=0 is out of range: it must be in 1\.\.64"),
+    ({"softmax_width": 4.0}, r"softmax_width=4\.0 must be an integer"),
+    ({"softmax_frac_bits": 5}, r"softmax_frac_bits=5 is out of range: it must be in 0\.\.4"),
+    ({"softmax_exp_bits": 7}, r"softmax_exp_bits=7 is out of range"),
+    ({"softmax_out_bits": 9}, r"softmax_out_bits=9 is out of range: it must be in 4\.\.8"),
+    ({"softmax_recip_bits": 9},
+     r"softmax_recip_bits=9 is out of range: it must be in 10\.\.24 \(at least softmax_out"),
+    ({"softmax_max_row": 8}, r"softmax_max_row=8 is out of range: it must be in 16\.\.4096"),
+])
+def test_every_invalid_softmax_value_is_named(values, message):
+    with pytest.raises(ConfigError, match=message):
+        AcceleratorConfig(**values)

@@ -1,0 +1,205 @@
+"""Base-2 softmax with an integer running max and online normalization (Softermax).
+
+This is the bit-exact contract of the softmax unit. A row of int8 logits x (value
+x / 2^F, base 2) arrives in beats of P logits; each logit has a keep flag (0: masked
+padding, which takes no part and gets probability 0). With E = softmax_exp_bits,
+O = softmax_out_bits - 1 and k = softmax_recip_shift:
+
+    term(x, m) = rhu(LUT[t mod 2^F], t >> F),  t = m * 2^F - x >= 0,
+                 LUT[f] = round(2^E * 2^(-f / 2^F))         (2^(x - m) with E fraction bits)
+    loop 1, per beat:  m' = max(m, ceil(kept x));  d = rhu(d, m' - m) + sum(term(x, m'))
+    loop 2, per row:   r = floor(2^k / d)  (0 if nothing was kept)
+            per logit: p = min(rhu(term(x, m) * r, k - O), 2^O - 1)
+
+m starts at ceil(-128 / 2^F) and d at 0. The running max is an integer, so rescaling the
+sum is a shift. The beat is the unit of the max update: a beat's terms are taken at the
+beat's new max, which is what P lanes working in parallel can do. The bits therefore
+depend on P (rounding in the rescale), and P = 1 is the classic element-serial online
+softmax. A row of more than softmax_max_beats beats gets probability 0 everywhere and
+its error flag set.
+
+Three implementations give the same bits: `softmax_row_serial` (one element at a time,
+plain Python), `softmax_row_vector_kernel` (one P-wide vector at a time, as a vector
+processor runs it) and `softmax_rows` (many rows at once, for millions of rows).
+"""
+
+import dataclasses
+
+import numpy as np
+
+from golden.numerics import rhu
+
+__all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_row_serial", "softmax_row_vector_kernel",
+           "softmax_base2", "softmax_base_e", "VECTOR_KERNEL_OPS"]
+
+
+@dataclasses.dataclass(frozen=True)
+class SoftmaxResult:
+    """Probabilities, the error flag, and loop 1's integer max m and sum d (which loop 2
+    turns into the reciprocal); per row for `softmax_rows`, scalars for one row. An
+    overlong row has m and d of an empty row."""
+
+    probs: np.ndarray
+    error: np.ndarray
+    row_max: np.ndarray
+    row_sum: np.ndarray
+
+
+def exp2_table(config):
+    """LUT[f] = 2^(-f / 2^F) with E fraction bits, rounded to nearest (never a tie)."""
+    frac_bits, exp_bits = config.softmax_frac_bits, config.softmax_exp_bits
+    return np.array([int(np.floor(2.0 ** (exp_bits - f / (1 << frac_bits)) + 0.5))
+                     for f in range(1 << frac_bits)], dtype=np.int64)
+
+
+def _ceil_units(x, frac_bits):
+    return -((-x) >> frac_bits)
+
+
+def _exp2_terms(x, m, config, table):
+    """term(x, m) for arrays. Shifts past E + 1 give 0, so they are clamped as in the
+    hardware; masked logits above m (t < 0) give garbage that the callers discard."""
+    frac_bits = config.softmax_frac_bits
+    t = (m << frac_bits) - x
+    shift = np.clip(t >> frac_bits, 0, config.softmax_exp_bits + 2)
+    return _rhu_array(table[t & ((1 << frac_bits) - 1)], shift)
+
+
+def _rhu_array(values, shifts):
+    """rhu with a shift per element (0 allowed)."""
+    half = np.where(shifts > 0, np.left_shift(1, np.maximum(shifts - 1, 0)), 0)
+    return (values + half) >> shifts
+
+
+def _check_row_input(logits, keep):
+    logits = np.asarray(logits, dtype=np.int64)
+    keep = np.ones(logits.shape, bool) if keep is None else np.asarray(keep, dtype=bool)
+    if logits.shape != keep.shape:
+        raise ValueError(f"logits {logits.shape} and keep {keep.shape} differ in shape")
+    if logits.size and (logits.min() < -128 or logits.max() > 127):
+        raise ValueError(f"logits must be int8 (-128..127), found "
+                         f"{logits.min()}..{logits.max()}")
+    return logits, keep
+
+
+def softmax_rows(logits, keep, config):
+    """SoftmaxResult of R rows of n logits each (keep None: all kept); probabilities are
+    R x n int64. Vectorized over rows: one numpy step per beat for all rows together."""
+    logits, keep = _check_row_input(logits, keep)
+    if logits.ndim != 2:
+        raise ValueError(f"expected rows x logits, got shape {logits.shape}")
+    lanes = config.softmax_lanes
+    rows, length = logits.shape
+    beats = -(-length // lanes)
+    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
+    if beats > config.softmax_max_beats:
+        return SoftmaxResult(np.zeros(logits.shape, np.int64), np.ones(rows, bool),
+                             np.full(rows, start), np.zeros(rows, np.int64))
+    padded = beats * lanes
+    x = np.zeros((rows, padded), np.int64)
+    kept = np.zeros((rows, padded), bool)
+    x[:, :length], kept[:, :length] = logits, keep
+    table = exp2_table(config)
+    m = np.full(rows, start, np.int64)
+    d = np.zeros(rows, np.int64)
+    for beat in range(beats):
+        part = slice(beat * lanes, (beat + 1) * lanes)
+        xb, kb = x[:, part], kept[:, part]
+        beat_max = np.where(kb, _ceil_units(xb, config.softmax_frac_bits), start).max(axis=1)
+        m_new = np.maximum(m, beat_max)
+        rescale = np.minimum(m_new - m, config.softmax_sum_bits + 1)
+        terms = np.where(kb, _exp2_terms(xb, m_new[:, None], config, table), 0)
+        d = _rhu_array(d, rescale) + terms.sum(axis=1)
+        m = m_new
+    reciprocal = np.where(d > 0, (1 << config.softmax_recip_shift) // np.maximum(d, 1), 0)
+    terms = np.where(kept, _exp2_terms(x, m[:, None], config, table), 0)
+    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    probs = np.minimum(rhu(terms * reciprocal[:, None], shift), config.softmax_out_max)
+    return SoftmaxResult(np.where(kept, probs, 0)[:, :length], np.zeros(rows, bool), m, d)
+
+
+def softmax_row_serial(logits, keep, config):
+    """One row, one element at a time, in plain Python integers: a SoftmaxResult."""
+    logits, keep = _check_row_input(logits, keep)
+    lanes, frac_bits = config.softmax_lanes, config.softmax_frac_bits
+    logits, keep = [int(v) for v in logits], [bool(v) for v in keep]
+    m = -((-config.softmax_logit_min) >> frac_bits)
+    d = 0
+    if -(-len(logits) // lanes) > config.softmax_max_beats:
+        return SoftmaxResult(np.zeros(len(logits), np.int64), True, m, d)
+    table = [int(v) for v in exp2_table(config)]
+
+    def term(x, m):
+        t = (m << frac_bits) - x
+        return rhu(table[t & ((1 << frac_bits) - 1)], t >> frac_bits)
+
+    for start in range(0, len(logits), lanes):
+        beat = range(start, min(start + lanes, len(logits)))
+        m_new = m
+        for i in beat:
+            if keep[i]:
+                m_new = max(m_new, -((-logits[i]) >> frac_bits))
+        d = rhu(d, m_new - m)
+        for i in beat:
+            if keep[i]:
+                d += term(logits[i], m_new)
+        m = m_new
+    reciprocal = (1 << config.softmax_recip_shift) // d if d else 0
+    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    probs = [min(rhu(term(x, m) * reciprocal, shift), config.softmax_out_max) if kept else 0
+             for x, kept in zip(logits, keep)]
+    return SoftmaxResult(np.array(probs, np.int64), False, m, d)
+
+
+# Operations per P-wide vector of the two loops on a vector machine, as written below.
+VECTOR_KERNEL_OPS = {
+    "loop 1": ["vceil (shift)", "vmerge (mask)", "vredmax", "scalar max", "scalar shift",
+               "vsub", "vshift (int part)", "vand (frac part)", "vgather (LUT)",
+               "vadd + vshift (round)", "vmerge (mask)", "vredsum", "scalar add"],
+    "loop 2": ["vsub", "vshift (int part)", "vand (frac part)", "vgather (LUT)",
+               "vadd + vshift (round)", "vmul (reciprocal)", "vadd + vshift (round)",
+               "vmin (saturate)", "vmerge (mask)"],
+}
+
+
+def softmax_row_vector_kernel(logits, keep, config):
+    """One row as a vector processor runs it: every step below is one vector instruction
+    on a P-element chunk (VECTOR_KERNEL_OPS counts them); returns a SoftmaxResult."""
+    logits, keep = _check_row_input(logits, keep)
+    lanes = config.softmax_lanes
+    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
+    m, d = start, 0
+    if -(-len(logits) // lanes) > config.softmax_max_beats:
+        return SoftmaxResult(np.zeros(len(logits), np.int64), True, m, d)
+    table = exp2_table(config)
+    for first in range(0, len(logits), lanes):
+        x, k = logits[first:first + lanes], keep[first:first + lanes]
+        m_new = max(m, int(np.where(k, _ceil_units(x, config.softmax_frac_bits), start).max()))
+        d = rhu(d, min(m_new - m, config.softmax_sum_bits + 1))
+        d += int(np.where(k, _exp2_terms(x, m_new, config, table), 0).sum())
+        m = m_new
+    reciprocal = (1 << config.softmax_recip_shift) // d if d else 0
+    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    probs = np.empty(len(logits), np.int64)
+    for first in range(0, len(logits), lanes):
+        x, k = logits[first:first + lanes], keep[first:first + lanes]
+        scaled = rhu(_exp2_terms(x, m, config, table) * reciprocal, shift)
+        probs[first:first + lanes] = np.where(k, np.minimum(scaled, config.softmax_out_max), 0)
+    return SoftmaxResult(probs, False, m, d)
+
+
+def softmax_base2(values, keep=None):
+    """Exact base-2 softmax of real values along the last axis; masked entries get 0."""
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.ones(values.shape, bool) if keep is None else np.asarray(keep, bool)
+    shifted = np.where(keep, values, -np.inf)
+    top = shifted.max(axis=-1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    powers = np.where(keep, np.exp2(shifted - top), 0.0)
+    total = powers.sum(axis=-1, keepdims=True)
+    return np.divide(powers, total, out=np.zeros_like(powers), where=total > 0)
+
+
+def softmax_base_e(values, keep=None):
+    """Exact softmax (base e) along the last axis; masked entries get 0."""
+    return softmax_base2(np.asarray(values, dtype=np.float64) * np.log2(np.e), keep)

@@ -1,0 +1,98 @@
+"""The softmax unit: base-2 Softermax with online normalization, P logits per cycle."""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from hw.layouts import softmax_beat_layout, softmax_buffered_beat_layout, softmax_probs_layout
+from hw.reciprocal import ReciprocalPipeline
+from hw.softmax_normalize import SoftmaxNormalize
+from hw.softmax_row_sum import SoftmaxRowSum
+
+__all__ = ["SoftmaxUnit"]
+
+# Row reciprocals that may wait for loop 2 beyond those inside the divider.
+_ROW_QUEUE_DEPTH = 4
+# Beats in flight besides the longest piece: loop 1's stages, spare for the handshakes.
+_BEAT_SLACK = 8
+
+
+class SoftmaxUnit(wiring.Component):
+    """Rows of int8 base-2 logits in, their probabilities out, in order, P per cycle.
+
+    Loop 1 (`SoftmaxRowSum`) takes each beat as it arrives while the logit buffer keeps
+    it; at the end of the row a pipelined divider forms the reciprocal, and loop 2
+    (`SoftmaxNormalize`) reads the row back and scales every logit. The buffer holds the
+    longest row plus the divider's latency, so the next rows stream through loop 1 while
+    earlier ones finish: rows of a few beats or more keep P logits per cycle.
+
+    A row longer than softmax_max_row is cut into pieces of that length (so that the
+    buffer never fills with an unfinished row); all its outputs are 0 with `error` set.
+    An empty row cannot be sent: `last` rides on a beat.
+
+    Members
+    -------
+    i : In(stream.Signature(softmax_beat_layout(config)))
+    o : Out(stream.Signature(softmax_probs_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(softmax_beat_layout(config))),
+            "o": Out(stream.Signature(softmax_probs_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        max_beats = config.softmax_max_beats
+
+        m.submodules.row_sum = row_sum = SoftmaxRowSum(config)
+        m.submodules.divider = divider = ReciprocalPipeline(
+            config.softmax_recip_shift, config.softmax_sum_bits, config.softmax_recip_bits,
+            row_sum.o.payload.tag.shape())
+        buffered = softmax_buffered_beat_layout(config)
+        m.submodules.logits = logits = SyncFIFOBuffered(
+            width=buffered.size, depth=max_beats + config.softmax_recip_bits + _BEAT_SLACK)
+        m.submodules.rows = rows = SyncFIFOBuffered(
+            width=divider.o.payload.shape().size, depth=_ROW_QUEUE_DEPTH)
+        m.submodules.normalize = normalize = SoftmaxNormalize(config)
+
+        # Pieces: a row, or max_beats of an overlong one.
+        beats_in_piece = Signal(range(max(max_beats, 2)))   # no zero-width signal
+        overlong = Signal()
+        piece_end = Signal()
+        cut = Signal()
+        accept = Signal()
+        m.d.comb += [
+            piece_end.eq(self.i.payload.last | (beats_in_piece == max_beats - 1)),
+            cut.eq(piece_end & ~self.i.payload.last),
+            self.i.ready.eq(logits.w_rdy & row_sum.i.ready),
+            accept.eq(self.i.valid & self.i.ready),
+        ]
+        with m.If(accept):
+            m.d.sync += [beats_in_piece.eq(Mux(piece_end, 0, beats_in_piece + 1)),
+                         overlong.eq(~self.i.payload.last & (overlong | cut))]
+
+        stored = Signal(buffered)
+        m.d.comb += [
+            stored.beat.eq(self.i.payload), stored.piece_end.eq(piece_end),
+            logits.w_data.eq(stored), logits.w_en.eq(accept),
+            row_sum.i.valid.eq(self.i.valid & logits.w_rdy),
+            row_sum.i.payload.beat.eq(stored),
+            row_sum.i.payload.overflow.eq(overlong | cut),
+        ]
+        wiring.connect(m, row_sum.o, divider.i)
+
+        m.d.comb += [
+            rows.w_data.eq(divider.o.payload), rows.w_en.eq(divider.o.valid),
+            divider.o.ready.eq(rows.w_rdy),
+            normalize.rows.payload.eq(rows.r_data), normalize.rows.valid.eq(rows.r_rdy),
+            rows.r_en.eq(normalize.rows.ready),
+            normalize.beats.payload.eq(logits.r_data), normalize.beats.valid.eq(logits.r_rdy),
+            logits.r_en.eq(normalize.beats.ready),
+        ]
+        wiring.connect(m, normalize.o, wiring.flipped(self.o))
+        return m

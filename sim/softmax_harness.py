@@ -1,0 +1,79 @@
+"""A cocotb harness around the emitted softmax unit: sends rows as beats of P logits and
+compares every output beat with the golden model, bit for bit."""
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, with_timeout
+
+from golden.softmax import softmax_rows
+from hw.layouts import softmax_beat_layout, softmax_probs_layout
+from sim.mac_array_harness import CLOCK_NS, Idle
+from sim.streams import StreamSink, StreamSource
+
+__all__ = ["SoftmaxHarness", "expected_beats"]
+
+
+def expected_beats(rows, config):
+    """The beats of each (logits, keep) row, and the golden output beats.
+
+    Returns (input beats, output beats), each a list of dicts in transfer order.
+    """
+    lanes = config.softmax_lanes
+    inputs, outputs = [], []
+    for logits, keep in rows:
+        result = softmax_rows(np.asarray(logits)[None], np.asarray(keep)[None], config)
+        beats = -(-len(logits) // lanes)
+        padded = beats * lanes
+        x = np.zeros(padded, np.int64)
+        k = np.zeros(padded, bool)
+        p = np.zeros(padded, np.int64)
+        x[:len(logits)], k[:len(logits)], p[:len(logits)] = logits, keep, result.probs[0]
+        for beat in range(beats):
+            part = slice(beat * lanes, (beat + 1) * lanes)
+            last = beat == beats - 1
+            inputs.append({"logits": x[part].tolist(),
+                           "keep": int(sum(int(b) << i for i, b in enumerate(k[part]))),
+                           "last": int(last)})
+            outputs.append({"probs": p[part].tolist(), "last": int(last),
+                            "error": int(result.error[0])})
+    return inputs, outputs
+
+
+class SoftmaxHarness:
+    """Clock, reset and the two stream ends of the softmax unit."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._in_layout = softmax_beat_layout(config)
+        self._out_layout = softmax_probs_layout(config)
+
+    async def reset(self):
+        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
+        self.dut.rst.value = 1
+        self.dut.i__valid.value = 0
+        self.dut.o__ready.value = 0
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await FallingEdge(self.dut.clk)
+
+    async def run_rows(self, rows, idle=Idle(), seed=0):
+        """Send rows of (logits, keep); check every output beat; return the transfer
+        times (ns) of the input and output beats."""
+        inputs, expected = expected_beats(rows, self.config)
+        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
+        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
+        sending = cocotb.start_soon(source.send(
+            [self._in_layout.const(beat).as_bits() for beat in inputs]))
+        budget = 20 * (2 * len(inputs) + 200) * CLOCK_NS
+        received = await with_timeout(sink.receive(len(expected)), budget, "ns")
+        await sending
+        for index, (bits, want) in enumerate(zip(received, expected)):
+            got = data.Const(self._out_layout, bits)
+            got = {"probs": list(got.probs), "last": got.last, "error": got.error}
+            if got != want:
+                raise AssertionError(f"output beat {index} differs from the golden model:\n"
+                                     f"  got      {got}\n  expected {want}")
+        return source.transfer_times, sink.transfer_times

@@ -1,0 +1,43 @@
+"""The emitted designs on Icarus and Verilator, every output against the golden model.
+
+Every configuration in configs/ runs every cocotb test of every design; the default
+configuration (16 lanes, slower to compile) runs the first test of each. SIM=icarus or
+SIM=verilator in the environment runs one simulator only.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from golden.config import AcceleratorConfig
+from sim.runner import SIMULATORS, run_cocotb
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = {"default": AcceleratorConfig(),
+           **{path.stem: AcceleratorConfig.load(path)
+              for path in sorted(CONFIG_DIR.glob("*.json"))}}
+# design (Verilog top) -> (cocotb module, its tests)
+DESIGN_TESTS = {
+    "vsq_mac_array": ("sim.mac_array_tests", [
+        "float_gemms_back_to_back", "random_stalls_on_every_interface", "corner_operands",
+        "accumulator_saturates_both_ways", "long_reduction"]),
+    "softmax_unit": ("sim.softmax_tests", [
+        "row_lengths_with_stalls", "special_rows", "overlong_rows_are_flagged",
+        "rising_maxima", "sustains_p_logits_per_cycle"]),
+}
+SELECTED = [s for s in os.environ.get("SIM", " ".join(SIMULATORS)).split() if s in SIMULATORS]
+CASES = [(simulator, name, design, testcase)
+         for simulator in SELECTED for name in CONFIGS
+         for design, (_, testcases) in DESIGN_TESTS.items() for testcase in testcases
+         if name != "default" or testcase == testcases[0]]
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("simulator, config_name, design, testcase", CASES,
+                         ids=["-".join(case) for case in CASES])
+def test_design(simulator, config_name, design, testcase):
+    module = DESIGN_TESTS[design][0]
+    tests, failures = run_cocotb(CONFIGS[config_name], simulator, design, module,
+                                 testcase=testcase)
+    assert tests == 1 and failures == 0, f"{testcase} on {simulator}: see the cocotb log above"

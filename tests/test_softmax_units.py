@@ -1,0 +1,86 @@
+"""Amaranth-simulator tests of the softmax unit's pieces: loop 1's integer max and sum
+(which the probabilities hide in their rounding) and the pipelined reciprocal."""
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from golden.config import AcceleratorConfig
+from golden.softmax import softmax_rows
+from hw.reciprocal import ReciprocalPipeline
+from hw.softmax_row_sum import SoftmaxRowSum
+
+SEED = 29
+
+
+def simulate(component, source, payloads, sink, count, idle=0.3, seed=SEED):
+    """Offer payloads on `source` and collect `count` payloads from `sink`, both with
+    random idle cycles; returns what came out."""
+    rng = np.random.default_rng(seed)
+    received = []
+
+    async def send(ctx):
+        for payload in payloads:
+            while rng.random() < idle:
+                ctx.set(source.valid, 0)
+                await ctx.tick()
+            ctx.set(source.payload, payload)
+            ctx.set(source.valid, 1)
+            await ctx.tick().until(source.ready)
+        ctx.set(source.valid, 0)
+
+    async def receive(ctx):
+        while len(received) < count:
+            ready = rng.random() >= idle
+            ctx.set(sink.ready, ready)
+            _, _, valid, payload = await ctx.tick().sample(sink.valid, sink.payload)
+            if ready and valid:
+                received.append(payload)
+
+    simulator = Simulator(component)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(send)
+    simulator.add_testbench(receive)
+    simulator.run()
+    return received
+
+
+def test_row_sum_max_and_sum_equal_golden():
+    """Rows whose max rises every beat, masked ones, single beats: (m, d) exactly."""
+    config = AcceleratorConfig(lanes=4)
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    rows = []
+    for length in (1, 4, 5, 37, 64):
+        rows.append((np.clip(-128 + 5 * np.arange(length) + rng.integers(-6, 7, length),
+                             -128, 127), np.ones(length, bool)))
+        rows.append((rng.integers(-128, 128, length), rng.random(length) < 0.6))
+    payloads, expected = [], []
+    for logits, keep in rows:
+        golden = softmax_rows(logits[None], keep[None], config)
+        expected.append((int(golden.row_sum[0]), int(golden.row_max[0])))
+        beats = -(-len(logits) // 4)
+        for beat in range(beats):
+            part = slice(4 * beat, 4 * beat + 4)
+            x = np.zeros(4, np.int64)
+            k = np.zeros(4, bool)
+            x[:len(logits[part])], k[:len(keep[part])] = logits[part], keep[part]
+            end = beat == beats - 1
+            payloads.append({"beat": {"beat": {
+                "logits": x.tolist(), "keep": int(sum(int(b) << i for i, b in enumerate(k))),
+                "last": end}, "piece_end": end}, "overflow": 0})
+    row_sum = SoftmaxRowSum(config)
+    got = simulate(row_sum, row_sum.i, payloads, row_sum.o, len(rows))
+    assert [(out.divisor, out.tag.row_max) for out in got] == expected
+    assert not any(out.tag.error for out in got)
+
+
+def test_reciprocal_is_floor_of_the_division():
+    k, divisor_bits, quotient_bits = 29, 25, 16
+    rng = np.random.default_rng(SEED + 1)
+    divisors = [0, 8193, 8192 + 3, 16384, 24576, (1 << 25) - 1]
+    divisors += rng.integers(8193, 1 << 25, 60).tolist()
+    divider = ReciprocalPipeline(k, divisor_bits, quotient_bits, 8)
+    payloads = [{"divisor": d, "tag": index % 256} for index, d in enumerate(divisors)]
+    got = simulate(divider, divider.i, payloads, divider.o, len(divisors))
+    assert [(out.quotient, out.tag) for out in got] == [
+        ((1 << k) // d if d else 0, index % 256) for index, d in enumerate(divisors)]
