@@ -4,11 +4,13 @@ import json
 import sys
 from pathlib import Path
 
-from bench import mac_utilization, matmul_accuracy
+from bench import mac_utilization, matmul_accuracy, softmax_accuracy, softmax_throughput
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
     "matmul_accuracy": matmul_accuracy.run,
+    "softmax_throughput": softmax_throughput.run,
+    "softmax_accuracy": softmax_accuracy.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

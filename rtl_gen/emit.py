@@ -41,6 +41,8 @@ def _config_summary(config):
     lines = [
         f"# {config.format_name} datapath, {config.lanes} lanes x {config.vector_size} elements",
         "",
+        "## MAC array",
+        "",
         f"- MACs per cycle: {config.macs_per_cycle}",
         f"- operands: signed {config.data_bits}-bit, "
         f"{config.data_min}..{config.data_max}",
@@ -58,6 +60,18 @@ def _config_summary(config):
         f"- accumulators: signed {config.acc_bits}-bit, saturating after every add",
         f"- collector: {config.lanes} x {config.lanes} accumulators "
         f"({config.lanes ** 2 * config.acc_bits} bits)",
+        "",
+        f"## Softmax: {config.softmax_lanes} logits per cycle",
+        "",
+        f"- logits: int8, base 2, {config.softmax_frac_bits} fraction bits",
+        f"- 2^x terms and denominator: {config.softmax_exp_bits} fraction bits; "
+        f"denominator {config.softmax_sum_bits} bits",
+        f"- rows up to {config.softmax_max_beats * config.softmax_lanes} logits "
+        f"({config.softmax_max_beats} beats); longer rows: zeros and `error`",
+        f"- reciprocal floor(2^{config.softmax_recip_shift} / d): "
+        f"{config.softmax_recip_bits} bits, {config.softmax_recip_bits} pipeline stages",
+        f"- probabilities: unsigned Q0.{config.softmax_out_bits - 1}, "
+        f"1.0 saturates to {config.softmax_out_max}",
         "",
     ]
     return "\n".join(lines)
