@@ -9,8 +9,7 @@ from bench import mac_utilization, matmul_accuracy, softmax_accuracy, softmax_th
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
     "matmul_accuracy": matmul_accuracy.run,
-    "softmax_throughput": softmax_throughput.run,
-    "softmax_accuracy": softmax_accuracy.run,
+    "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

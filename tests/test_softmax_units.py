@@ -84,3 +84,36 @@ def test_reciprocal_is_floor_of_the_division():
     got = simulate(divider, divider.i, payloads, divider.o, len(divisors))
     assert [(out.quotient, out.tag) for out in got] == [
         ((1 << k) // d if d else 0, index % 256) for index, d in enumerate(divisors)]
+
+
+def test_exp2_term_for_every_logit_and_max():
+    """The 2^x table and shift against the golden term, exhaustively: every int8 logit
+    against every integer max from its ceiling up (F = 2 and F = 0)."""
+    from amaranth import Module, Signal, signed, unsigned
+
+    from golden.softmax import _exp2_terms, exp2_table
+    from hw.exp2 import exp2_term
+
+    for config in (AcceleratorConfig(), AcceleratorConfig(softmax_frac_bits=0)):
+        frac_bits = config.softmax_frac_bits
+        logit, row_max = Signal(signed(8)), Signal(signed(8))
+        term = Signal(unsigned(config.softmax_exp_bits + 1))
+        module = Module()
+        module.d.comb += term.eq(exp2_term(logit, row_max, config))
+        top = -((-127) >> frac_bits)              # the largest running max, ceil(127 / 2^F)
+        pairs = [(x, m) for x in range(-128, 128)
+                 for m in range(-((-x) >> frac_bits), top + 1)]
+        xs, ms = np.array(pairs).T
+        expected = _exp2_terms(xs, ms, config, exp2_table(config)).tolist()
+        got = []
+
+        async def bench(ctx):
+            for x, m in pairs:
+                ctx.set(logit, x)
+                ctx.set(row_max, m)
+                got.append(ctx.get(term))
+
+        simulator = Simulator(module)
+        simulator.add_testbench(bench)
+        simulator.run()
+        assert got == expected
