@@ -57,6 +57,11 @@ class AcceleratorConfig:
     softmax_out_bits : int
         Width of the probabilities, unsigned fraction Q0.(bits-1) (4..8), so that they
         feed the MAC array as signed operands; 1.0 saturates to the largest code.
+    ppu_bits : int
+        Signed width of the post-processing unit's scaled outputs y (12..24), which
+        saturate there; their unit is set per tensor by calibration.
+    ppu_mult_bits : int
+        Width of the unsigned fixed-point multipliers that stand for float scales (8..24).
 
     Raises
     ------
@@ -77,6 +82,8 @@ class AcceleratorConfig:
     softmax_max_row: int = 1024
     softmax_recip_bits: int = 16
     softmax_out_bits: int = 8
+    ppu_bits: int = 16
+    ppu_mult_bits: int = 16
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -109,6 +116,8 @@ class AcceleratorConfig:
                     f"scale_product_bits={self.scale_product_bits}"
                     if self.vector_scales else ""))
         self._check_softmax()
+        self._check_range("ppu_bits", 12, 24)
+        self._check_range("ppu_mult_bits", 8, 24)
 
     def _check_softmax(self):
         if self.softmax_width is not None:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["rhu", "saturate", "signed_bits_for"]
+__all__ = ["rhu", "rhu_each", "saturate", "signed_bits_for"]
 
 
 def rhu(value, shift):
@@ -12,6 +12,13 @@ def rhu(value, shift):
     if shift == 0:
         return value
     return (value + (1 << (shift - 1))) >> shift
+
+
+def rhu_each(values, shifts):
+    """rhu with a shift per element of a numpy array (broadcast against values)."""
+    shifts = np.asarray(shifts)
+    half = np.where(shifts > 0, np.left_shift(1, np.maximum(shifts - 1, 0)), 0)
+    return (values + half) >> shifts
 
 
 def saturate(value, bits):

@@ -27,9 +27,10 @@ import dataclasses
 
 import numpy as np
 
-from golden.numerics import rhu
+from golden.numerics import rhu, rhu_each
 
-__all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_row_serial", "softmax_row_vector_kernel",
+__all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
+           "softmax_loop2", "softmax_row_serial", "softmax_row_vector_kernel",
            "softmax_base2", "softmax_base_e", "VECTOR_KERNEL_OPS"]
 
 
@@ -62,13 +63,7 @@ def _exp2_terms(x, m, config, table):
     frac_bits = config.softmax_frac_bits
     t = (m << frac_bits) - x
     shift = np.clip(t >> frac_bits, 0, config.softmax_exp_bits + 2)
-    return _rhu_array(table[t & ((1 << frac_bits) - 1)], shift)
-
-
-def _rhu_array(values, shifts):
-    """rhu with a shift per element (0 allowed)."""
-    half = np.where(shifts > 0, np.left_shift(1, np.maximum(shifts - 1, 0)), 0)
-    return (values + half) >> shifts
+    return rhu_each(table[t & ((1 << frac_bits) - 1)], shift)
 
 
 def _check_row_input(logits, keep):
@@ -88,34 +83,60 @@ def softmax_rows(logits, keep, config):
     logits, keep = _check_row_input(logits, keep)
     if logits.ndim != 2:
         raise ValueError(f"expected rows x logits, got shape {logits.shape}")
-    lanes = config.softmax_lanes
     rows, length = logits.shape
-    beats = -(-length // lanes)
-    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
-    if beats > config.softmax_max_beats:
+    row_max, row_sum = softmax_start(rows, config)
+    if -(-length // config.softmax_lanes) > config.softmax_max_beats:
         return SoftmaxResult(np.zeros(logits.shape, np.int64), np.ones(rows, bool),
-                             np.full(rows, start), np.zeros(rows, np.int64))
-    padded = beats * lanes
-    x = np.zeros((rows, padded), np.int64)
-    kept = np.zeros((rows, padded), bool)
-    x[:, :length], kept[:, :length] = logits, keep
+                             row_max, row_sum)
+    row_max, row_sum = softmax_loop1(logits, keep, row_max, row_sum, config)
+    probs = softmax_loop2(logits, keep, row_max, row_sum, config)
+    return SoftmaxResult(probs, np.zeros(rows, bool), row_max, row_sum)
+
+
+def softmax_start(rows, config):
+    """Loop 1's state before a row's first beat: m = ceil(-128 / 2^F), d = 0."""
+    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
+    return np.full(rows, start, np.int64), np.zeros(rows, np.int64)
+
+
+def softmax_loop1(logits, keep, row_max, row_sum, config):
+    """Continue loop 1 of R rows over more logits (R x n, n a multiple of P unless it
+    ends the row); returns the new (m, d). Feeding a row in several parts gives the same
+    bits as feeding it whole, which lets long rows stream through in blocks."""
+    lanes = config.softmax_lanes
+    x, kept = _pad_to_beats(logits, keep, lanes)
     table = exp2_table(config)
-    m = np.full(rows, start, np.int64)
-    d = np.zeros(rows, np.int64)
-    for beat in range(beats):
+    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
+    for beat in range(x.shape[1] // lanes):
         part = slice(beat * lanes, (beat + 1) * lanes)
         xb, kb = x[:, part], kept[:, part]
         beat_max = np.where(kb, _ceil_units(xb, config.softmax_frac_bits), start).max(axis=1)
-        m_new = np.maximum(m, beat_max)
-        rescale = np.minimum(m_new - m, config.softmax_sum_bits + 1)
-        terms = np.where(kb, _exp2_terms(xb, m_new[:, None], config, table), 0)
-        d = _rhu_array(d, rescale) + terms.sum(axis=1)
-        m = m_new
-    reciprocal = np.where(d > 0, (1 << config.softmax_recip_shift) // np.maximum(d, 1), 0)
-    terms = np.where(kept, _exp2_terms(x, m[:, None], config, table), 0)
+        new_max = np.maximum(row_max, beat_max)
+        # Any shift past d's width gives 0, as the hardware's clamp to sum_bits + 1 does.
+        rescale = np.minimum(new_max - row_max, 62)
+        terms = np.where(kb, _exp2_terms(xb, new_max[:, None], config, table), 0)
+        row_sum = rhu_each(row_sum, rescale) + terms.sum(axis=1)
+        row_max = new_max
+    return row_max, row_sum
+
+
+def softmax_loop2(logits, keep, row_max, row_sum, config):
+    """Loop 2: probabilities of logits (R x n) from their rows' final (m, d)."""
+    reciprocal = np.where(row_sum > 0,
+                          (1 << config.softmax_recip_shift) // np.maximum(row_sum, 1), 0)
+    terms = np.where(keep, _exp2_terms(logits, row_max[:, None], config, exp2_table(config)), 0)
     shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
     probs = np.minimum(rhu(terms * reciprocal[:, None], shift), config.softmax_out_max)
-    return SoftmaxResult(np.where(kept, probs, 0)[:, :length], np.zeros(rows, bool), m, d)
+    return np.where(keep, probs, 0)
+
+
+def _pad_to_beats(logits, keep, lanes):
+    rows, length = logits.shape
+    padded = -(-length // lanes) * lanes
+    x = np.zeros((rows, padded), np.int64)
+    kept = np.zeros((rows, padded), bool)
+    x[:, :length], kept[:, :length] = logits, keep
+    return x, kept
 
 
 def softmax_row_serial(logits, keep, config):

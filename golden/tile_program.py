@@ -1,0 +1,198 @@
+"""The integer program of the encoder tiles: the accelerator's operations, in order.
+
+Every matmul runs on the MAC array in the configuration's format (INT4-VSQ, INT4 or INT8
+with per-tensor activation and per-channel weight scales) and leaves it through the PPU:
+
+| step | left operand, vectors along K | right operand B^T | K | PPU output |
+|---|---|---|---|---|
+| Q, K, V = X W + b | X, quantized on the host | W^T, per output channel | d_model | y; requantized: Q, K with vectors along dk, V with vectors along the tokens |
+| S = Q K^T | Q | K | dk | int8 base-2 logits, log2(e)/sqrt(dk) folded into the scale |
+| P = softmax(S) | (softmax unit) | | | probabilities Q0.7 |
+| O = P V | P, requantized with vectors along the keys (INT8: as it is) | V^T | n | y |
+| MHSA | concat of the heads' O, requantized along h*dv | Wo^T | h*dv | y + bo |
+| FFN | X | W1^T | d_model | ReLU(y + b1), requantized along d_ff |
+|  | hidden | W2^T | d_ff | y + b2 |
+
+So the array keeps one format for the whole tile: the only conversions are the PPU's
+requantizations and the probabilities' (a per-vector scale from each vector's largest
+probability). The output leaves as y and its unit (LayerNorm and residuals are on the
+host). Per-tensor units and coarse scales are calibrated on the float model with the
+hardware's substitutions, run on the same input.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from golden import tile_float
+from golden.ppu import probabilities_to_operand, requantize, scale_columns, to_logits
+from golden.quantize import quantize
+from golden.softmax import softmax_rows
+from golden.vsq_matmul import accumulator_scale, vsq_matmul
+
+__all__ = ["Calibration", "Trace", "TileRun", "TILES", "run_tile", "attention_head_program",
+           "multi_head_program", "feed_forward_program"]
+
+
+class Calibration:
+    """Per-tensor scales from a float run: the PPU's output unit (the largest magnitude
+    fills ppu_bits) and the coarse scale of a requantized operand."""
+
+    def __init__(self, tensors, config):
+        self._peaks = {name: float(np.abs(value).max()) for name, value in tensors.items()}
+        self._config = config
+
+    def unit(self, name):
+        return max(self._peaks[name], 1e-30) / ((1 << (self._config.ppu_bits - 1)) - 1)
+
+    def gamma(self, name):
+        config = self._config
+        levels = (1 << (config.data_bits - 1)) - 1
+        if config.vector_scales:
+            levels *= config.scale_max
+        return max(self._peaks[name], 1e-30) / levels
+
+
+@dataclasses.dataclass
+class Trace:
+    """Every intermediate tensor of a program run, with its format, in order."""
+
+    entries: list = dataclasses.field(default_factory=list)
+
+    def add(self, name, values, fmt, unit=None):
+        self.entries.append((name, np.asarray(values), fmt, unit))
+
+    def __getitem__(self, name):
+        return next(values for entry, values, _, _ in self.entries if entry == name)
+
+    def save(self, path):
+        """Arrays in <path>.npz, and <path>.json listing name, shape, format and unit."""
+        path = Path(path)
+        np.savez_compressed(path.with_suffix(".npz"),
+                            **{name: values for name, values, _, _ in self.entries})
+        manifest = [{"name": name, "shape": list(values.shape), "format": fmt, "unit": unit}
+                    for name, values, fmt, unit in self.entries]
+        path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path):
+        path = Path(path)
+        arrays = np.load(path.with_suffix(".npz"))
+        manifest = json.loads(path.with_suffix(".json").read_text())
+        return cls([(item["name"], arrays[item["name"]], item["format"], item["unit"])
+                    for item in manifest])
+
+
+def _record_operand(trace, name, operand, config):
+    trace.add(f"{name}.values", operand.values, f"{config.format_name} values")
+    if operand.scales is not None:
+        trace.add(f"{name}.scales", operand.scales, f"unsigned {config.scale_bits}-bit "
+                  "per-vector scales")
+
+
+def _linear(x_q, w, bias, relu, name, calibration, config, trace):
+    """y = PPU(x_q @ W + b) in the calibrated unit of tensor `name`; W is quantized per
+    output channel, as weights are offline."""
+    return _matmul(x_q, quantize(w.T, config, per_row=True), bias, relu, name, calibration,
+                   config, trace)
+
+
+def _matmul(left, right_t, bias, relu, name, calibration, config, trace):
+    """y = PPU(left @ right + bias): returns y and its unit."""
+    acc = vsq_matmul(left, right_t, config)
+    unit = calibration.unit(name)
+    y, _ = scale_columns(acc, accumulator_scale(left, right_t, config)[0], unit, bias, relu,
+                         config)
+    trace.add(f"{name}.acc", acc, f"signed {config.acc_bits}-bit accumulators")
+    trace.add(name, y, f"signed {config.ppu_bits}-bit PPU output", unit)
+    return y, unit
+
+
+def attention_head_program(x, head, config, calibration, trace, prefix=""):
+    """One head: returns O as PPU integers and their unit."""
+    x_q = quantize(x, config)
+    _record_operand(trace, f"{prefix}x", x_q, config)
+    projected = {}
+    for name, w, b in (("q", head.wq, head.bq), ("k", head.wk, head.bk),
+                       ("v", head.wv, head.bv)):
+        projected[name] = _linear(x_q, w, b, False, prefix + name, calibration, config, trace)
+    operands = {}
+    for name in ("q", "k", "v"):
+        y, unit = projected[name]
+        along_tokens = name == "v"
+        operands[name] = requantize(y.T if along_tokens else y, unit,
+                                    calibration.gamma(prefix + name), config)
+        _record_operand(trace, f"{prefix}{name}_op", operands[name], config)
+    acc = vsq_matmul(operands["q"], operands["k"], config)
+    logits = to_logits(acc, float(accumulator_scale(operands["q"], operands["k"], config)[0, 0]),
+                       np.log2(np.e) / np.sqrt(head.dk), config)
+    trace.add(f"{prefix}s.acc", acc, f"signed {config.acc_bits}-bit accumulators")
+    trace.add(f"{prefix}logits", logits,
+              f"int8 base-2 logits, {config.softmax_frac_bits} fraction bits")
+    probs = softmax_rows(logits, None, config).probs
+    trace.add(f"{prefix}probs", probs, f"unsigned Q0.{config.softmax_out_bits - 1}")
+    p_op = probabilities_to_operand(probs, config)
+    _record_operand(trace, f"{prefix}p_op", p_op, config)
+    return _matmul(p_op, operands["v"], None, False, prefix + "o", calibration, config, trace)
+
+
+def multi_head_program(x, mha, config, calibration, trace):
+    """h heads, concatenated, times Wo + bo: returns y and its unit."""
+    heads = [attention_head_program(x, head, config, calibration, trace, f"head{index}.")
+             for index, head in enumerate(mha.heads)]
+    # Each head's requantization brings its O to the concatenation's coarse scale.
+    concat = _concatenate([requantize(y, unit, calibration.gamma("concat"), config)
+                           for y, unit in heads])
+    _record_operand(trace, "concat_op", concat, config)
+    return _linear(concat, mha.wo, mha.bo, False, "out", calibration, config, trace)
+
+
+def feed_forward_program(x, ffn, config, calibration, trace):
+    """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit."""
+    x_q = quantize(x, config)
+    _record_operand(trace, "x", x_q, config)
+    hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, config, trace)
+    hidden_op = requantize(hidden, unit, calibration.gamma("hidden"), config)
+    _record_operand(trace, "hidden_op", hidden_op, config)
+    return _linear(hidden_op, ffn.w2, ffn.b2, False, "out", calibration, config, trace)
+
+
+def _concatenate(parts):
+    """Side by side along K; every part must be a whole number of vectors wide."""
+    first = parts[0]
+    if any(part.columns % part.vector_size for part in parts[:-1]):
+        raise ValueError(f"a head's width {first.columns} is not a multiple of the vector "
+                         f"size {first.vector_size}, so heads cannot be concatenated")
+    scales = None if first.scales is None else np.concatenate([p.scales for p in parts], 1)
+    return dataclasses.replace(first, values=np.concatenate([p.values for p in parts], 1),
+                               scales=scales, columns=sum(p.columns for p in parts))
+
+
+@dataclasses.dataclass(frozen=True)
+class TileRun:
+    """A tile's output from the integer program (scaled back to float), from the exact
+    float model and from the float model with the hardware's substitutions."""
+
+    output: np.ndarray
+    exact: np.ndarray
+    friendly: np.ndarray
+    trace: Trace
+
+
+TILES = {
+    "sa": (tile_float.attention_head, attention_head_program),
+    "mhsa": (tile_float.multi_head, multi_head_program),
+    "ffn": (tile_float.feed_forward, feed_forward_program),
+}
+
+
+def run_tile(tile, x, weights, config):
+    """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model) every way."""
+    float_model, program = TILES[tile]
+    exact, _ = float_model(x, weights, friendly=False)
+    friendly, tensors = float_model(x, weights, friendly=True)
+    trace = Trace()
+    y, unit = program(x, weights, config, Calibration(tensors, config), trace)
+    return TileRun(y * unit, exact, friendly, trace)
