@@ -43,10 +43,13 @@ def fixed_point(scale, bits):
     mult = np.floor(safe * np.exp2(shift.astype(np.float64)) + 0.5).astype(np.int64)
     carry = mult >= (1 << bits)
     mult, shift = np.where(carry, mult >> 1, mult), np.where(carry, shift - 1, shift)
-    if np.any((shift < 0) | (shift > 62)):
-        raise ValueError(f"a scale of {scale.max():.3g} .. {scale.min():.3g} does not fit "
-                         f"a {bits}-bit multiplier with a shift of 0..62")
-    return np.where(scale > 0, mult, 0), np.where(scale > 0, shift, 0)
+    if np.any(shift < 0):
+        raise ValueError(f"a scale of {scale.max():.3g} does not fit a {bits}-bit "
+                         f"multiplier")
+    # Below 2^-47 a scale turns every product of a value under 2^40 into less than half
+    # a unit, which rounds to 0: such scales are 0.
+    usable = (scale > 0) & (shift <= 62)
+    return np.where(usable, mult, 0), np.where(usable, shift, 0)
 
 
 def scale_columns(acc, acc_unit, y_unit, bias, relu, config):
@@ -68,15 +71,14 @@ def requantize(y, y_unit, gamma, config):
     last axis: VSQ with per-vector scales computed here, or INT-N; gamma is the coarse
     scale of the result (from calibration)."""
     y = np.asarray(y, dtype=np.int64)
+    columns, size = y.shape[1], config.vector_size
+    y = np.pad(y, ((0, 0), (0, -columns % size)))       # whole vectors, as the quantizer
     qmax = (1 << (config.data_bits - 1)) - 1
     if not config.vector_scales:
         mult, shift = fixed_point(y_unit / gamma, config.ppu_mult_bits)
         values = np.clip(rhu(y * mult, int(shift)), -qmax, qmax)
-        return QuantizedRows(values, None, np.full((len(y), 1), float(gamma)),
-                             config.vector_size, y.shape[1])
-    size = config.vector_size
-    padded = -y.shape[1] % size
-    vectors = np.pad(y, ((0, 0), (0, padded))).reshape(len(y), -1, size)
+        return QuantizedRows(values, None, np.full((len(y), 1), float(gamma)), size, columns)
+    vectors = y.reshape(len(y), -1, size)
     scale_mult, scale_shift = fixed_point(y_unit / (qmax * gamma), config.ppu_mult_bits)
     element_mult, element_shift = fixed_point(y_unit / gamma, config.ppu_mult_bits)
     if config.ppu_bits + config.ppu_mult_bits + RECIPROCAL_BITS + 1 > 63:
@@ -89,8 +91,7 @@ def requantize(y, y_unit, gamma, config):
     values = rhu(vectors * element_mult * reciprocal[:, :, None],
                  int(element_shift) + RECIPROCAL_BITS)
     values = np.clip(values, -qmax, qmax).reshape(len(y), -1)
-    return QuantizedRows(values, scales, np.full((len(y), 1), float(gamma)), size,
-                         y.shape[1])
+    return QuantizedRows(values, scales, np.full((len(y), 1), float(gamma)), size, columns)
 
 
 def to_logits(acc, acc_unit, factor, config):

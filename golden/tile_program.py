@@ -45,14 +45,18 @@ class Calibration:
         self._config = config
 
     def unit(self, name):
-        return max(self._peaks[name], 1e-30) / ((1 << (self._config.ppu_bits - 1)) - 1)
+        return self._peak(name) / ((1 << (self._config.ppu_bits - 1)) - 1)
 
     def gamma(self, name):
         config = self._config
         levels = (1 << (config.data_bits - 1)) - 1
         if config.vector_scales:
             levels *= config.scale_max
-        return max(self._peaks[name], 1e-30) / levels
+        return self._peak(name) / levels
+
+    def _peak(self, name):
+        """The largest magnitude; 1 for an all-zero tensor, which any scale keeps zero."""
+        return self._peaks[name] or 1.0
 
 
 @dataclasses.dataclass

@@ -1,0 +1,94 @@
+"""The post-processing unit's golden model: fixed-point scales, column scaling with
+saturation, requantization to each format, logits; extremes checked against Python's
+unbounded integers, so that nothing overflows silently."""
+
+import numpy as np
+import pytest
+
+from golden.config import AcceleratorConfig
+from golden.ppu import (fixed_point, probabilities_to_operand, requantize, scale_columns,
+                        to_logits)
+
+SEED = 31
+
+
+def test_fixed_point_is_within_half_a_unit_of_the_multiplier():
+    scales = np.array([1e-9, 0.3, 1.0, 1.5, 1000.0])
+    mult, shift = fixed_point(scales, 16)
+    assert np.all((mult >= 1 << 15) & (mult < 1 << 16))
+    assert np.allclose(mult / np.exp2(shift), scales, rtol=2 ** -16)
+    assert fixed_point(0.0, 16) == (0, 0)
+    assert fixed_point(1e-30, 16) == (0, 0)
+    with pytest.raises(ValueError, match="does not fit a 16-bit multiplier"):
+        fixed_point(1e20, 16)
+
+
+def test_scale_columns_hand_checked():
+    config = AcceleratorConfig()
+    acc = np.array([[100, -100, 7], [3, 5, -7]])
+    # Units 0.5, 0.25, 1 over y's unit 1: exact multipliers; rhu(-25.0) = -25, 3.5 -> 4.
+    y, bias = scale_columns(acc, np.array([0.5, 0.25, 0.5]), 1.0, np.array([1.0, 0, -2.4]),
+                            False, config)
+    assert bias.tolist() == [1, 0, -2]
+    assert y.tolist() == [[51, -25, 2], [3, 1, -5]]
+    relu, _ = scale_columns(acc, np.array([0.5, 0.25, 0.5]), 1.0, None, True, config)
+    assert relu.tolist() == [[50, 0, 4], [2, 1, 0]]
+
+
+def test_scale_columns_saturates_at_the_extremes_exactly():
+    config = AcceleratorConfig()
+    acc = np.array([[config.acc_max, config.acc_min, config.acc_max, 1]])
+    units = np.array([1.0, 1.0, 2.0 ** -8, 2.0 ** -20])
+    y, _ = scale_columns(acc, units, 2.0 ** -10, None, False, config)
+    mult, shift = fixed_point(units / 2.0 ** -10, config.ppu_mult_bits)
+    exact = [(int(a) * int(m) + (1 << (int(s) - 1))) >> int(s) if s else int(a) * int(m)
+             for a, m, s in zip(acc[0], mult, shift)]
+    limit = (1 << (config.ppu_bits - 1)) - 1
+    assert y[0].tolist() == [max(min(v, limit), -limit - 1) for v in exact]
+    assert y[0, 0] == limit and y[0, 1] == -limit - 1
+
+
+def test_requantize_vsq_scales_round_up_and_elements_land_within_a_step():
+    config = AcceleratorConfig()
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    y = rng.integers(-30000, 30000, (20, 64)) // rng.integers(1, 300, (20, 1))
+    y[3, :16] = 0
+    y[4, 16] = -32768
+    unit, gamma = 1e-3, 32768e-3 / (7 * 255)
+    q = requantize(y, unit, gamma, config)
+    exact_scale = np.abs(y.reshape(20, 4, 16)).max(axis=2) * unit / (7 * gamma)
+    assert np.all(q.scales >= np.minimum(np.ceil(exact_scale - 1e-9), 255))
+    assert np.all(q.scales <= np.maximum(np.ceil(exact_scale + 1e-9), 1))
+    assert q.scales[3, 0] == 1 and not q.values[3, :16].any()
+    step = np.repeat(q.scales, 16, axis=1) * gamma
+    assert np.all(np.abs(q.dequantize() - y * unit) <= 0.5 * step + 1e-4 * np.abs(y * unit))
+    assert np.abs(q.values).max() <= 7
+
+
+@pytest.mark.parametrize("config", [AcceleratorConfig(data_bits=8, vector_scales=False),
+                                    AcceleratorConfig(vector_scales=False)])
+def test_requantize_int_within_half_a_step(config):
+    rng = np.random.default_rng(SEED + 1)
+    y = rng.integers(-32768, 32768, (8, 32))
+    qmax = (1 << (config.data_bits - 1)) - 1
+    gamma = 32768 * 1e-3 / qmax
+    q = requantize(y, 1e-3, gamma, config)
+    assert q.scales is None and np.abs(q.values).max() <= qmax
+    assert np.all(np.abs(q.dequantize() - y * 1e-3) <= 0.5 * gamma * (1 + 1e-4))
+
+
+def test_logits_fold_the_scale_and_clip():
+    config = AcceleratorConfig()
+    acc = np.array([[0, 10, -10, 1000, -1000, 3]])
+    # acc_unit * factor * 2^F = 0.5: logits = rhu(acc / 2), clipped to int8.
+    assert to_logits(acc, 0.125, 1.0, config).tolist() == [[0, 5, -5, 127, -128, 2]]
+
+
+def test_probabilities_as_operands():
+    probs = np.array([[127, 64, 0, 1] * 4])
+    int8 = probabilities_to_operand(probs, AcceleratorConfig(data_bits=8, vector_scales=False))
+    assert int8.values.tolist() == probs.tolist()
+    vsq = probabilities_to_operand(probs, AcceleratorConfig())
+    assert np.allclose(vsq.dequantize(), probs / 128, atol=0.5 * vsq.scales.max() *
+                       vsq.gamma.max())

@@ -1,0 +1,97 @@
+"""The tile programs: a hand-checkable head, error bounds against the float models per
+format, and a trace that replays step by step."""
+
+import numpy as np
+import pytest
+
+from golden.config import AcceleratorConfig
+from golden.quantize import QuantizedRows
+from golden.softmax import softmax_rows
+from golden.tile_program import Trace, run_tile
+from golden.tile_weights import (AttentionHead, random_attention_head, random_feed_forward,
+                                 random_multi_head)
+from golden.vsq_matmul import vsq_matmul
+
+SEED = 37
+FORMATS = {
+    "int4_pc": AcceleratorConfig(vector_scales=False),
+    "int4_vsq": AcceleratorConfig(),
+    "int8": AcceleratorConfig(data_bits=8, vector_scales=False),
+}
+# Relative RMS error of the integer program against the float model with the same
+# substitutions, on random unit-variance data (measured values are well inside).
+BOUNDS = {"int4_pc": 1.0, "int4_vsq": 0.35, "int8": 0.12}
+
+
+@pytest.fixture(scope="module")
+def tiles():
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    x = rng.normal(size=(48, 64))
+    return x, {"sa": random_attention_head(rng, 64, 32),
+               "mhsa": random_multi_head(rng, 64, 2, 32),
+               "ffn": random_feed_forward(rng, 64, 128)}
+
+
+def relative_error(got, want):
+    return np.linalg.norm(got - want) / np.linalg.norm(want)
+
+
+def test_uniform_attention_averages_the_values():
+    """Zero query and key weights: every score is 0, the softmax gives exactly 1/4 to
+    each of 4 tokens (32 / 128), and O is the mean of V's rows."""
+    config = FORMATS["int8"]
+    rng = np.random.default_rng(SEED)
+    d_model, dk = 16, 16
+    zero = np.zeros((d_model, dk))
+    head = AttentionHead(zero, zero, rng.normal(size=(d_model, dk)), np.zeros(dk),
+                         np.zeros(dk), np.zeros(dk))
+    x = rng.normal(size=(4, d_model))
+    run = run_tile("sa", x, head, config)
+    assert np.all(run.trace["probs"] == 32)
+    values = x @ head.wv
+    assert np.allclose(run.output, values.mean(axis=0, keepdims=True).repeat(4, 0),
+                       atol=0.03 * np.abs(values).max())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("tile", ["sa", "mhsa", "ffn"])
+def test_error_against_the_float_models(tiles, fmt, tile):
+    x, weights = tiles
+    run = run_tile(tile, x, weights[tile], FORMATS[fmt])
+    assert relative_error(run.output, run.friendly) < BOUNDS[fmt]
+    if tile == "ffn":
+        assert relative_error(run.friendly, run.exact) > 0.05    # ReLU is not GELU
+    else:
+        assert np.allclose(run.friendly, run.exact, rtol=1e-10, atol=1e-12)
+
+
+def test_vsq_beats_int4_per_channel(tiles):
+    x, weights = tiles
+    for tile in ("sa", "ffn"):
+        vsq = run_tile(tile, x, weights[tile], FORMATS["int4_vsq"])
+        per_channel = run_tile(tile, x, weights[tile], FORMATS["int4_pc"])
+        assert (relative_error(vsq.output, vsq.friendly)
+                < relative_error(per_channel.output, per_channel.friendly))
+
+
+def test_trace_replays_step_by_step(tiles, tmp_path):
+    """From the saved trace alone: S's accumulators from the Q and K operands, and the
+    probabilities from the logits."""
+    config = FORMATS["int4_vsq"]
+    x, weights = tiles
+    run_tile("sa", x, weights["sa"], config).trace.save(tmp_path / "sa")
+    trace = Trace.load(tmp_path / "sa")
+    names = [name for name, _, _, _ in trace.entries]
+    for name in ("x.values", "q", "q_op.scales", "v_op.values", "s.acc", "logits", "probs",
+                 "p_op.values", "o.acc", "o"):
+        assert name in names
+
+    def operand(name):
+        values = trace[f"{name}.values"]
+        return QuantizedRows(values, trace[f"{name}.scales"], np.ones((len(values), 1)),
+                             config.vector_size, values.shape[1])
+
+    assert np.array_equal(vsq_matmul(operand("q_op"), operand("k_op"), config), trace["s.acc"])
+    assert np.array_equal(softmax_rows(trace["logits"], None, config).probs, trace["probs"])
+    assert np.array_equal(vsq_matmul(operand("p_op"), operand("v_op"), config), trace["o.acc"])
