@@ -6,7 +6,10 @@ For every output element and every V-element vector k, in increasing k:
     acc = saturate(acc + d * p, acc_bits)
 Small-integer dot products are exact in float64 BLAS, and saturation is rare: it is
 detected on the plain cumulative sums, and only the elements where a partial sum left
-the accumulator's range are re-run in order with saturation after every add.
+the accumulator's range are re-run in order with saturation after every add. When the
+widths prove that no partial sum can reach 2^24 nor leave the accumulator's range (as
+for Q K^T with dk = 64), every value is an integer below 2^24 and float32 BLAS computes
+the sum exactly, in any order.
 """
 
 import numpy as np
@@ -19,22 +22,32 @@ __all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulato
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def vsq_matmul(a, b_t, config):
-    """Accumulators (M x N, int64) of A @ B from quantized A (M x K) and B^T (N x K)."""
+def vsq_matmul(a, b_t, config, initial=None):
+    """Accumulators (M x N, int64) of A @ B from quantized A (M x K) and B^T (N x K),
+    continuing from `initial` accumulators (M x N) if given, as the array does when a
+    reduction streams through in parts."""
     _check_operand(a, config, "A")
     _check_operand(b_t, config, "B^T")
     if a.values.shape[1] != b_t.values.shape[1]:
         raise ValueError(f"reduction lengths differ: A has {a.values.shape[1]} columns, "
                          f"B^T has {b_t.values.shape[1]}")
-    rows = len(a.values)
+    rows, columns = len(a.values), len(b_t.values)
+    initial = np.zeros((rows, columns), np.int64) if initial is None else initial
     vectors = a.values.shape[1] // config.vector_size
-    block = max(1, _BLOCK_ELEMENTS // max(1, vectors * len(b_t.values)))
-    result = np.empty((rows, len(b_t.values)), dtype=np.int64)
+    largest_term = max(-config.dot_range[0], config.dot_range[1]) * config.scale_product_max
+    reach = vectors * largest_term + (int(np.abs(initial).max()) if initial.size else 0)
+    in_float32 = reach < min(1 << 24, config.acc_max)
+    block = max(1, _BLOCK_ELEMENTS // max(1, vectors * columns))
+    result = np.empty((rows, columns), dtype=np.int64)
     for start in range(0, rows, block):
         part = slice(start, start + block)
-        terms = vector_products(a.vectors[part], _scales(a, part), b_t.vectors,
-                                _scales(b_t, slice(None)), config)
-        result[part] = accumulate_saturating(terms, config.acc_bits)
+        args = (a.vectors[part], _scales(a, part), b_t.vectors, _scales(b_t, slice(None)),
+                config)
+        if in_float32:
+            result[part] = initial[part] + _float32_sum(*args)
+        else:
+            result[part] = accumulate_saturating(vector_products(*args), config.acc_bits,
+                                                 initial[part])
     return result
 
 
@@ -53,14 +66,26 @@ def vector_products(a_vectors, a_scales, b_vectors, b_scales, config):
     return dots * rhu(scale_products, config.scale_product_shift)
 
 
-def accumulate_saturating(terms, bits):
-    """Sum terms along axis 0 in order, saturating to `bits` after every add."""
-    partial = np.cumsum(terms, axis=0)
+def _float32_sum(a_vectors, a_scales, b_vectors, b_scales, config):
+    """The sum of the scaled vector products in float32, for when it is exact there."""
+    a_k_major = np.ascontiguousarray(a_vectors.transpose(1, 0, 2), dtype=np.float32)
+    b_k_major = np.ascontiguousarray(b_vectors.transpose(1, 2, 0), dtype=np.float32)
+    terms = np.matmul(a_k_major, b_k_major)
+    if config.vector_scales:
+        scale_products = a_scales.T[:, :, None] * b_scales.T[:, None, :]
+        terms *= rhu(scale_products, config.scale_product_shift).astype(np.float32)
+    return terms.sum(axis=0, dtype=np.float32).astype(np.int64)
+
+
+def accumulate_saturating(terms, bits, initial=0):
+    """Sum terms along axis 0 in order, starting from `initial`, saturating to `bits`
+    after every add."""
+    partial = np.cumsum(terms, axis=0) + initial
     low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    result = partial[-1] if len(terms) else np.zeros(terms.shape[1:], dtype=np.int64)
+    result = partial[-1] if len(terms) else np.zeros(terms.shape[1:], np.int64) + initial
     left_range = np.any((partial < low) | (partial > high), axis=0)
     if np.any(left_range):
-        exact = np.zeros(np.count_nonzero(left_range), dtype=np.int64)
+        exact = (np.zeros(terms.shape[1:], np.int64) + initial)[left_range]
         for term in terms[:, left_range]:
             exact = saturate(exact + term, bits)
         result = result.copy()

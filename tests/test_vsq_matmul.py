@@ -131,3 +131,29 @@ def test_format_and_shape_mismatches_are_named():
         vsq_matmul(a, a, int8)
     with pytest.raises(ValueError, match="reduction lengths differ"):
         vsq_matmul(a, random_rows(rng, 2, 3, vsq), vsq)
+
+
+@pytest.mark.parametrize("name", ["int4-vsq8", "int8", "int4"])
+def test_a_reduction_in_parts_continues_exactly(name):
+    """Accumulating K in two parts through `initial` gives the bits of one pass, also
+    when the first part leaves the accumulators saturated (both arithmetic paths)."""
+    config = CONFIGS[name]
+    rng = np.random.default_rng(SEED + 4)
+    a, b_t = random_rows(rng, 3, 90, config), random_rows(rng, 4, 90, config)
+    a.values[0], b_t.values[0] = config.data_min, config.data_min   # saturates
+    if config.vector_scales:
+        a.scales[0] = b_t.scales[0] = config.scale_max
+    whole = vsq_matmul(a, b_t, config)
+    assert whole[0, 0] == config.acc_max
+
+    def part(q, vectors):
+        size = config.vector_size
+        return QuantizedRows(q.values[:, vectors.start * size:vectors.stop * size],
+                             None if q.scales is None else q.scales[:, vectors],
+                             q.gamma, size, (vectors.stop - vectors.start) * size)
+
+    for split in (1, 45, 89):
+        first = vsq_matmul(part(a, slice(0, split)), part(b_t, slice(0, split)), config)
+        rest = vsq_matmul(part(a, slice(split, 90)), part(b_t, slice(split, 90)), config,
+                          initial=first)
+        assert np.array_equal(rest, whole)
