@@ -15,6 +15,8 @@ Y = ppu_bits, N = data_bits:
     to INT-N          x = clip(rhu(y * mult, shift), +-(2^(N-1) - 1))
     to logits         clip(rhu(acc * mult, shift), -128, 127), log2(e)/sqrt(dk) * 2^F folded
                       into mult
+    row scaling       acc (A) * r (recip_bits) * mult (U), for P V's rows divided by the
+                      softmax denominator d through r = floor(2^k / d)
 Every intermediate fits int64 with room to spare (the largest, Y + U + 17 <= 65 only at
 the widest settings, is checked).
 """
@@ -25,7 +27,7 @@ from golden.numerics import rhu, rhu_each, saturate
 from golden.quantize import QuantizedRows
 
 __all__ = ["RECIPROCAL_BITS", "fixed_point", "scale_columns", "requantize", "to_logits",
-           "probabilities_to_operand"]
+           "exponentials_to_operand"]
 
 # Precision of the per-vector reciprocal floor(2^16 / s_q) of the requantizer.
 RECIPROCAL_BITS = 16
@@ -52,11 +54,19 @@ def fixed_point(scale, bits):
     return np.where(usable, mult, 0), np.where(usable, shift, 0)
 
 
-def scale_columns(acc, acc_unit, y_unit, bias, relu, config):
+def scale_columns(acc, acc_unit, y_unit, bias, relu, config, row_factor=None):
     """y = saturate(rhu(acc * mult_c, shift_c) + bias_c), ReLU'd if asked, in units of
-    y_unit; mult_c / 2^shift_c ~ acc_unit_c / y_unit. Returns (y, bias_c as integers)."""
-    mult, shift = fixed_point(np.broadcast_to(acc_unit, acc.shape[1:]) / y_unit,
-                              config.ppu_mult_bits)
+    y_unit; mult_c / 2^shift_c ~ acc_unit_c / y_unit. Returns (y, bias_c as integers).
+
+    row_factor (integers r_i, r_i / 2^row_shift the row's scale) multiplies row i too:
+    acc (A) * r (row_bits) * mult (U) stays below 2^63 for A + row_bits + U <= 62.
+    """
+    unit = np.broadcast_to(acc_unit, acc.shape[1:]) / y_unit
+    if row_factor is not None:
+        factor, row_shift = row_factor
+        unit = unit / 2.0 ** row_shift
+        acc = acc * np.asarray(factor)[:, None]
+    mult, shift = fixed_point(unit, config.ppu_mult_bits)
     scaled = rhu_each(acc * mult, shift)
     bias_int = np.zeros(acc.shape[1], np.int64) if bias is None else saturate(
         np.floor(np.asarray(bias) / y_unit + 0.5).astype(np.int64), config.ppu_bits)
@@ -101,14 +111,12 @@ def to_logits(acc, acc_unit, factor, config):
     return np.clip(rhu(acc * mult, int(shift)), -128, 127)
 
 
-def probabilities_to_operand(probs, config):
-    """Softmax outputs (Q0.O) as the left operand of P V, vectors along the keys. The
-    coarse scale is fixed, since no probability exceeds out_max / 2^O: with INT8 the
-    probabilities pass unchanged."""
-    step = 1.0 / (1 << (config.softmax_out_bits - 1))
+def exponentials_to_operand(exponentials, config):
+    """Softmax exponentials 2^(x - m) (E fraction bits, at most 1.0) as the left operand
+    of P V, vectors along the keys. The coarse scale is fixed, since no exponential
+    exceeds 1.0: the row's 1 / d is applied to P V's result instead."""
     qmax = (1 << (config.data_bits - 1)) - 1
-    gamma = config.softmax_out_max * step / qmax
+    gamma = 1.0 / qmax
     if config.vector_scales:
         gamma /= config.scale_max
-    return requantize(probs, step, gamma, config)
-
+    return requantize(exponentials, 2.0 ** -config.softmax_exp_bits, gamma, config)

@@ -41,6 +41,16 @@ class QuantizedRows:
         rows, length = self.values.shape
         return self.values.reshape(rows, length // self.vector_size, self.vector_size)
 
+    def take_columns(self, start, stop):
+        """Columns start..stop (whole vectors) with their scales: a slice along K."""
+        size = self.vector_size
+        if start % size or (stop % size and stop < self.values.shape[1]):
+            raise ValueError(f"columns {start}..{stop} do not fall on {size}-element vectors")
+        stop = min(stop, self.values.shape[1])
+        scales = None if self.scales is None else self.scales[:, start // size:-(-stop // size)]
+        return QuantizedRows(self.values[:, start:stop], scales, self.gamma, size,
+                             min(self.columns, stop) - start)
+
     def dequantize(self):
         scaled = self.values.astype(np.float64)
         if self.scales is not None:

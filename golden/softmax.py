@@ -30,7 +30,8 @@ import numpy as np
 from golden.numerics import rhu, rhu_each
 
 __all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
-           "softmax_loop2", "softmax_row_serial", "softmax_row_vector_kernel",
+           "softmax_loop2", "softmax_reciprocal",
+           "softmax_exponentials", "softmax_row_serial", "softmax_row_vector_kernel",
            "softmax_base2", "softmax_base_e", "VECTOR_KERNEL_OPS"]
 
 
@@ -122,12 +123,22 @@ def softmax_loop1(logits, keep, row_max, row_sum, config):
 
 def softmax_loop2(logits, keep, row_max, row_sum, config):
     """Loop 2: probabilities of logits (R x n) from their rows' final (m, d)."""
-    reciprocal = np.where(row_sum > 0,
-                          (1 << config.softmax_recip_shift) // np.maximum(row_sum, 1), 0)
-    terms = np.where(keep, _exp2_terms(logits, row_max[:, None], config, exp2_table(config)), 0)
+    reciprocal = softmax_reciprocal(row_sum, config)
     shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    terms = softmax_exponentials(logits, keep, row_max, config)
     probs = np.minimum(rhu(terms * reciprocal[:, None], shift), config.softmax_out_max)
     return np.where(keep, probs, 0)
+
+
+def softmax_reciprocal(row_sum, config):
+    """r = floor(2^k / d) per row, 0 when nothing was kept."""
+    return np.where(row_sum > 0, (1 << config.softmax_recip_shift) // np.maximum(row_sum, 1), 0)
+
+
+def softmax_exponentials(logits, keep, row_max, config):
+    """2^(x - m) with E fraction bits (loop 2 before the reciprocal); 0 where masked."""
+    terms = _exp2_terms(logits, row_max[:, None], config, exp2_table(config))
+    return np.where(keep, terms, 0)
 
 
 def _pad_to_beats(logits, keep, lanes):

@@ -7,15 +7,18 @@ with per-tensor activation and per-channel weight scales) and leaves it through 
 |---|---|---|---|---|
 | Q, K, V = X W + b | X, quantized on the host | W^T, per output channel | d_model | y; requantized: Q, K with vectors along dk, V with vectors along the tokens |
 | S = Q K^T | Q | K | dk | int8 base-2 logits, log2(e)/sqrt(dk) folded into the scale |
-| P = softmax(S) | (softmax unit) | | | probabilities Q0.7 |
-| O = P V | P, requantized with vectors along the keys (INT8: as it is) | V^T | n | y |
+| softmax(S) | (softmax unit, loop 1; loop 2 without its multiply) | | | per row m, d, r = floor(2^k / d); E = 2^(x - m), 14 fraction bits |
+| O = softmax(S) V | E, requantized with vectors along the keys | V^T | n | y, each row times r: the division by d comes after P V |
 | MHSA | concat of the heads' O, requantized along h*dv | Wo^T | h*dv | y + bo |
 | FFN | X | W1^T | d_model | ReLU(y + b1), requantized along d_ff |
 |  | hidden | W2^T | d_ff | y + b2 |
 
 So the array keeps one format for the whole tile: the only conversions are the PPU's
-requantizations and the probabilities' (a per-vector scale from each vector's largest
-probability). The output leaves as y and its unit (LayerNorm and residuals are on the
+requantizations. The softmax is normalized after P V, not before: probabilities of a
+long row (1/n each for diffuse attention) fall below Q0.7's step and would all be 0,
+while the exponentials relative to the row max keep E fraction bits, and their
+per-vector scales cover each vector's own range. The softmax unit's reciprocal then
+scales O's rows in the PPU. The output leaves as y and its unit (LayerNorm and residuals are on the
 host). Per-tensor units and coarse scales are calibrated on the float model with the
 hardware's substitutions, run on the same input.
 """
@@ -27,13 +30,15 @@ from pathlib import Path
 import numpy as np
 
 from golden import tile_float
-from golden.ppu import probabilities_to_operand, requantize, scale_columns, to_logits
+from golden.ppu import exponentials_to_operand, requantize, scale_columns, to_logits
 from golden.quantize import quantize
-from golden.softmax import softmax_rows
+from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
+                            softmax_start)
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
 
 __all__ = ["Calibration", "Trace", "TileRun", "TILES", "run_tile", "attention_head_program",
-           "multi_head_program", "feed_forward_program"]
+           "head_operands", "score_logits", "ppu_output", "normalized_output", "multi_head_program",
+           "feed_forward_program"]
 
 
 class Calibration:
@@ -106,9 +111,16 @@ def _linear(x_q, w, bias, relu, name, calibration, config, trace):
 def _matmul(left, right_t, bias, relu, name, calibration, config, trace):
     """y = PPU(left @ right + bias): returns y and its unit."""
     acc = vsq_matmul(left, right_t, config)
+    return ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace)
+
+
+def ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
+               row_factor=None):
+    """The PPU on the accumulators of left @ right: y in the calibrated unit of `name`
+    (row_factor: see `scale_columns`)."""
     unit = calibration.unit(name)
     y, _ = scale_columns(acc, accumulator_scale(left, right_t, config)[0], unit, bias, relu,
-                         config)
+                         config, row_factor)
     trace.add(f"{name}.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(name, y, f"signed {config.ppu_bits}-bit PPU output", unit)
     return y, unit
@@ -116,30 +128,58 @@ def _matmul(left, right_t, bias, relu, name, calibration, config, trace):
 
 def attention_head_program(x, head, config, calibration, trace, prefix=""):
     """One head: returns O as PPU integers and their unit."""
-    x_q = quantize(x, config)
-    _record_operand(trace, f"{prefix}x", x_q, config)
-    projected = {}
-    for name, w, b in (("q", head.wq, head.bq), ("k", head.wk, head.bk),
-                       ("v", head.wv, head.bv)):
-        projected[name] = _linear(x_q, w, b, False, prefix + name, calibration, config, trace)
-    operands = {}
-    for name in ("q", "k", "v"):
-        y, unit = projected[name]
-        along_tokens = name == "v"
-        operands[name] = requantize(y.T if along_tokens else y, unit,
-                                    calibration.gamma(prefix + name), config)
-        _record_operand(trace, f"{prefix}{name}_op", operands[name], config)
+    operands = head_operands(x, head, config, calibration, trace, prefix)
     acc = vsq_matmul(operands["q"], operands["k"], config)
-    logits = to_logits(acc, float(accumulator_scale(operands["q"], operands["k"], config)[0, 0]),
-                       np.log2(np.e) / np.sqrt(head.dk), config)
+    logits = score_logits(acc, operands, head.dk, config)
     trace.add(f"{prefix}s.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(f"{prefix}logits", logits,
               f"int8 base-2 logits, {config.softmax_frac_bits} fraction bits")
-    probs = softmax_rows(logits, None, config).probs
-    trace.add(f"{prefix}probs", probs, f"unsigned Q0.{config.softmax_out_bits - 1}")
-    p_op = probabilities_to_operand(probs, config)
-    _record_operand(trace, f"{prefix}p_op", p_op, config)
-    return _matmul(p_op, operands["v"], None, False, prefix + "o", calibration, config, trace)
+    keep = np.ones(logits.shape, bool)
+    row_max, row_sum = softmax_loop1(logits, keep, *softmax_start(len(logits), config),
+                                     config)
+    exponentials = softmax_exponentials(logits, keep, row_max, config)
+    trace.add(f"{prefix}row_max", row_max, "softmax running max, whole units")
+    trace.add(f"{prefix}row_sum", row_sum,
+              f"softmax denominator, {config.softmax_exp_bits} fraction bits")
+    trace.add(f"{prefix}exponentials", exponentials,
+              f"2^(x - m), {config.softmax_exp_bits} fraction bits")
+    e_op = exponentials_to_operand(exponentials, config)
+    _record_operand(trace, f"{prefix}e_op", e_op, config)
+    acc = vsq_matmul(e_op, operands["v"], config)
+    return normalized_output(acc, e_op, operands["v"], row_sum, prefix + "o", calibration,
+                             config, trace)
+
+
+def normalized_output(acc, e_op, v_op, row_sum, name, calibration, config, trace):
+    """The PPU on P V's accumulators, each row divided by its softmax denominator:
+    1 / d (E fraction bits) ~ r * 2^(E - k) with r = floor(2^k / d)."""
+    reciprocal = softmax_reciprocal(row_sum, config)
+    trace.add(f"{name}.reciprocal", reciprocal,
+              f"floor(2^{config.softmax_recip_shift} / d), {config.softmax_recip_bits} bits")
+    row_shift = config.softmax_recip_shift - config.softmax_exp_bits
+    return ppu_output(acc, e_op, v_op, None, False, name, calibration, config, trace,
+                      (reciprocal, row_shift))
+
+
+def head_operands(x, head, config, calibration, trace, prefix=""):
+    """The projections of one head as array operands: Q and K with vectors along dk,
+    V^T with vectors along the tokens."""
+    x_q = quantize(x, config)
+    _record_operand(trace, f"{prefix}x", x_q, config)
+    operands = {}
+    for name, w, b in (("q", head.wq, head.bq), ("k", head.wk, head.bk),
+                       ("v", head.wv, head.bv)):
+        y, unit = _linear(x_q, w, b, False, prefix + name, calibration, config, trace)
+        operands[name] = requantize(y.T if name == "v" else y, unit,
+                                    calibration.gamma(prefix + name), config)
+        _record_operand(trace, f"{prefix}{name}_op", operands[name], config)
+    return operands
+
+
+def score_logits(acc, operands, dk, config):
+    """S's accumulators as softmax logits: log2(e)/sqrt(dk) folded into the PPU scale."""
+    acc_unit = float(accumulator_scale(operands["q"], operands["k"], config)[0, 0])
+    return to_logits(acc, acc_unit, np.log2(np.e) / np.sqrt(dk), config)
 
 
 def multi_head_program(x, mha, config, calibration, trace):

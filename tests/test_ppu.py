@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from golden.config import AcceleratorConfig
-from golden.ppu import (fixed_point, probabilities_to_operand, requantize, scale_columns,
+from golden.ppu import (exponentials_to_operand, fixed_point, requantize, scale_columns,
                         to_logits)
 
 SEED = 31
@@ -85,10 +85,13 @@ def test_logits_fold_the_scale_and_clip():
     assert to_logits(acc, 0.125, 1.0, config).tolist() == [[0, 5, -5, 127, -128, 2]]
 
 
-def test_probabilities_as_operands():
-    probs = np.array([[127, 64, 0, 1] * 4])
-    int8 = probabilities_to_operand(probs, AcceleratorConfig(data_bits=8, vector_scales=False))
-    assert int8.values.tolist() == probs.tolist()
-    vsq = probabilities_to_operand(probs, AcceleratorConfig())
-    assert np.allclose(vsq.dequantize(), probs / 128, atol=0.5 * vsq.scales.max() *
-                       vsq.gamma.max())
+def test_exponentials_as_operands():
+    config = AcceleratorConfig()
+    exps = np.array([[16384, 8192, 0, 1] * 4, [300, 200, 100, 0] * 4])
+    vsq = exponentials_to_operand(exps, config)
+    # The second row tops out at 300 / 2^14, 2 % of the first: its own scales keep it.
+    assert np.all(vsq.values[1, :3] != 0)
+    step = np.repeat(vsq.scales, 16, axis=1) * vsq.gamma
+    assert np.all(np.abs(vsq.dequantize() - exps / 2 ** 14) <= 0.5 * step * (1 + 1e-3))
+    int8 = exponentials_to_operand(exps, AcceleratorConfig(data_bits=8, vector_scales=False))
+    assert int8.values[0, :2].tolist() == [127, 64]

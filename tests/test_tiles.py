@@ -6,7 +6,7 @@ import pytest
 
 from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows
-from golden.softmax import softmax_rows
+from golden.softmax import softmax_exponentials, softmax_rows
 from golden.tile_program import Trace, run_tile
 from golden.tile_weights import (AttentionHead, random_attention_head, random_feed_forward,
                                  random_multi_head)
@@ -38,8 +38,8 @@ def relative_error(got, want):
 
 
 def test_uniform_attention_averages_the_values():
-    """Zero query and key weights: every score is 0, the softmax gives exactly 1/4 to
-    each of 4 tokens (32 / 128), and O is the mean of V's rows."""
+    """Zero query and key weights: every score is 0, so every exponential is 1.0 (2^14),
+    d = 4 * 2^14, r = 2^29 / d = 2^13, and O is the mean of V's rows."""
     config = FORMATS["int8"]
     rng = np.random.default_rng(SEED)
     d_model, dk = 16, 16
@@ -48,7 +48,8 @@ def test_uniform_attention_averages_the_values():
                          np.zeros(dk), np.zeros(dk))
     x = rng.normal(size=(4, d_model))
     run = run_tile("sa", x, head, config)
-    assert np.all(run.trace["probs"] == 32)
+    assert np.all(run.trace["exponentials"] == 1 << 14)
+    assert np.all(run.trace["o.reciprocal"] == 1 << 13)
     values = x @ head.wv
     assert np.allclose(run.output, values.mean(axis=0, keepdims=True).repeat(4, 0),
                        atol=0.03 * np.abs(values).max())
@@ -76,15 +77,15 @@ def test_vsq_beats_int4_per_channel(tiles):
 
 
 def test_trace_replays_step_by_step(tiles, tmp_path):
-    """From the saved trace alone: S's accumulators from the Q and K operands, and the
-    probabilities from the logits."""
+    """From the saved trace alone: S's accumulators from the Q and K operands, the
+    softmax state and exponentials from the logits, O's accumulators."""
     config = FORMATS["int4_vsq"]
     x, weights = tiles
     run_tile("sa", x, weights["sa"], config).trace.save(tmp_path / "sa")
     trace = Trace.load(tmp_path / "sa")
     names = [name for name, _, _, _ in trace.entries]
-    for name in ("x.values", "q", "q_op.scales", "v_op.values", "s.acc", "logits", "probs",
-                 "p_op.values", "o.acc", "o"):
+    for name in ("x.values", "q", "q_op.scales", "v_op.values", "s.acc", "logits", "row_sum",
+                 "exponentials", "e_op.values", "o.acc", "o.reciprocal", "o"):
         assert name in names
 
     def operand(name):
@@ -93,5 +94,9 @@ def test_trace_replays_step_by_step(tiles, tmp_path):
                              config.vector_size, values.shape[1])
 
     assert np.array_equal(vsq_matmul(operand("q_op"), operand("k_op"), config), trace["s.acc"])
-    assert np.array_equal(softmax_rows(trace["logits"], None, config).probs, trace["probs"])
-    assert np.array_equal(vsq_matmul(operand("p_op"), operand("v_op"), config), trace["o.acc"])
+    softmax = softmax_rows(trace["logits"], None, config)
+    assert np.array_equal(softmax.row_sum, trace["row_sum"])
+    assert np.array_equal(softmax_exponentials(trace["logits"], np.ones(trace["logits"].shape,
+                                                                        bool),
+                                               softmax.row_max, config), trace["exponentials"])
+    assert np.array_equal(vsq_matmul(operand("e_op"), operand("v_op"), config), trace["o.acc"])

@@ -1,0 +1,66 @@
+"""The seed's self-attention head at full scale: n = 25000 tokens, d_model = 512, dk = 64.
+
+The bit-exact integer head (`golden.attention_stream`, default INT4-VSQ configuration)
+streams over key blocks and never holds the n x n scores; beside it, in the same run, a
+float32 numpy head computed over query blocks. Reported: both times and their ratio,
+the integer head's peak traced memory (numpy allocations included) against the n x n
+int64 score matrix it avoids, and its error against the float32 head.
+"""
+
+import os
+import time
+import tracemalloc
+
+import numpy as np
+
+from golden.attention_stream import attention_head_streamed
+from golden.config import AcceleratorConfig
+from golden.tile_program import Calibration
+from golden.tile_weights import random_attention_head
+
+SEED = 20261126
+TOKENS = int(os.environ.get("SEED_SA_TOKENS", "25000"))
+D_MODEL, DK = 512, 64
+QUERY_BLOCK = 1024
+
+
+def float32_head(x, head):
+    """softmax(Q K^T / sqrt(dk)) V in float32, a block of queries at a time."""
+    x = x.astype(np.float32)
+    q, k, v = (x @ w.astype(np.float32) + b.astype(np.float32)
+               for w, b in ((head.wq, head.bq), (head.wk, head.bk), (head.wv, head.bv)))
+    out = np.empty((len(x), v.shape[1]), np.float32)
+    scale = np.float32(1 / np.sqrt(head.dk))
+    for first in range(0, len(x), QUERY_BLOCK):
+        scores = (q[first:first + QUERY_BLOCK] @ k.T) * scale
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=1, keepdims=True)
+        out[first:first + QUERY_BLOCK] = scores @ v
+    return out, {"q": q, "k": k, "v": v, "o": out}
+
+
+def run():
+    config = AcceleratorConfig()
+    rng = np.random.default_rng(SEED)
+    x = rng.normal(size=(TOKENS, D_MODEL))
+    head = random_attention_head(rng, D_MODEL, DK)
+
+    start = time.perf_counter()
+    reference, tensors = float32_head(x, head)
+    float_seconds = time.perf_counter() - start
+
+    calibration = Calibration(tensors, config)
+    tracemalloc.start()
+    start = time.perf_counter()
+    y, unit = attention_head_streamed(x, head, config, calibration, QUERY_BLOCK)
+    int_seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    error = np.linalg.norm(y * unit - reference) / np.linalg.norm(reference)
+    return {"tokens": TOKENS, "d_model": D_MODEL, "dk": DK, "config": config.format_name,
+            "float32_seconds": float_seconds, "integer_seconds": int_seconds,
+            "time_ratio_vs_float32": int_seconds / float_seconds,
+            "peak_mem_bytes": peak, "scores_int64_bytes": TOKENS * TOKENS * 8,
+            "rel_rms_err_vs_float32": float(error)}
