@@ -21,7 +21,8 @@ from golden.tile_weights import random_attention_head
 SEED = 20261126
 TOKENS = int(os.environ.get("SEED_SA_TOKENS", "25000"))
 D_MODEL, DK = 512, 64
-QUERY_BLOCK = 1024
+QUERY_BLOCK = 512
+KEY_BLOCK = 1024
 
 
 def float32_head(x, head):
@@ -53,7 +54,7 @@ def run():
     calibration = Calibration(tensors, config)
     tracemalloc.start()
     start = time.perf_counter()
-    y, unit = attention_head_streamed(x, head, config, calibration, QUERY_BLOCK)
+    y, unit = attention_head_streamed(x, head, config, calibration, QUERY_BLOCK, KEY_BLOCK)
     int_seconds = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -2,7 +2,7 @@
 
 The two-pass schedule of the hardware for rows longer than the softmax unit's buffer:
 for each block of queries, loop 1 of the softmax runs over the keys block by block (S
-recomputed per block on the array), then loop 2 recomputes each S block, forms its
+recomputed per block on the array), then loop 2 goes over each S block again, forms its
 exponentials and accumulates them times V into the accumulators the array keeps across
 key blocks; the PPU divides the rows by the softmax denominator at the end. Working memory grows with query_block x key_block, never with n x n. With key
 blocks a whole number of softmax beats and of vectors, the bits are those of
@@ -38,21 +38,21 @@ def attention_head_streamed(x, head, config, calibration, query_block=1024, key_
         rows = slice(first, first + query_block)
         q_block = _take_rows(queries, rows)
 
-        def logits(start):
-            key_rows = _take_rows(keys, slice(start, start + key_block))
-            return score_logits(vsq_matmul(q_block, key_rows, config),
-                                {"q": q_block, "k": key_rows}, head.dk, config)
-
+        # Loop 1 over the key blocks; the int8 logits of this block of queries are kept
+        # (query_block x n bytes) so that loop 2 need not recompute them as the array does.
         row_max, row_sum = softmax_start(len(q_block.values), config)
+        logits = []
         for start in range(0, tokens, key_block):
-            block = logits(start)
-            row_max, row_sum = softmax_loop1(block, np.ones(block.shape, bool), row_max,
-                                             row_sum, config)
+            key_rows = _take_rows(keys, slice(start, start + key_block))
+            block = score_logits(vsq_matmul(q_block, key_rows, config),
+                                 {"q": q_block, "k": key_rows}, head.dk, config)
+            keep = np.ones(block.shape, bool)
+            row_max, row_sum = softmax_loop1(block, keep, row_max, row_sum, config)
+            logits.append(block.astype(np.int8))
         acc = None
-        for start in range(0, tokens, key_block):
-            block = logits(start)
-            exponentials = softmax_exponentials(block, np.ones(block.shape, bool), row_max,
-                                                config)
+        for start, block in zip(range(0, tokens, key_block), logits):
+            exponentials = softmax_exponentials(block.astype(np.int64),
+                                                np.ones(block.shape, bool), row_max, config)
             e_op = exponentials_to_operand(exponentials, config)
             acc = vsq_matmul(e_op, values.take_columns(start, start + key_block), config, acc)
         y, unit = normalized_output(acc, e_op, values, row_sum, "o", calibration, config,

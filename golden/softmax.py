@@ -103,22 +103,38 @@ def softmax_start(rows, config):
 def softmax_loop1(logits, keep, row_max, row_sum, config):
     """Continue loop 1 of R rows over more logits (R x n, n a multiple of P unless it
     ends the row); returns the new (m, d). Feeding a row in several parts gives the same
-    bits as feeding it whole, which lets long rows stream through in blocks."""
-    lanes = config.softmax_lanes
+    bits as feeding it whole, which lets long rows stream through in blocks.
+
+    The running max only ever rises, and between two rises d just adds the beats' terms:
+    so the max of every beat comes from one running maximum, every beat's terms at once,
+    and the recurrence d = rhu(d, m' - m) + terms is stepped only where the max rose, for
+    all rows together (a handful of steps on random rows).
+    """
+    lanes, frac_bits = config.softmax_lanes, config.softmax_frac_bits
     x, kept = _pad_to_beats(logits, keep, lanes)
-    table = exp2_table(config)
-    start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
-    for beat in range(x.shape[1] // lanes):
-        part = slice(beat * lanes, (beat + 1) * lanes)
-        xb, kb = x[:, part], kept[:, part]
-        beat_max = np.where(kb, _ceil_units(xb, config.softmax_frac_bits), start).max(axis=1)
-        new_max = np.maximum(row_max, beat_max)
-        # Any shift past d's width gives 0, as the hardware's clamp to sum_bits + 1 does.
-        rescale = np.minimum(new_max - row_max, 62)
-        terms = np.where(kb, _exp2_terms(xb, new_max[:, None], config, table), 0)
-        row_sum = rhu_each(row_sum, rescale) + terms.sum(axis=1)
-        row_max = new_max
-    return row_max, row_sum
+    rows, beats = len(x), x.shape[1] // lanes
+    start = _ceil_units(config.softmax_logit_min, frac_bits)
+    beat_max = np.where(kept, _ceil_units(x, frac_bits), start).reshape(rows, beats, lanes)
+    running = np.maximum.accumulate(np.maximum(beat_max.max(axis=2), row_max[:, None]), 1)
+    terms = _exp2_terms(x.reshape(rows, beats, lanes), running[:, :, None], config,
+                        exp2_table(config))
+    sums = np.cumsum(np.where(kept.reshape(rows, beats, lanes), terms, 0).sum(axis=2),
+                     axis=1)
+    previous = np.concatenate([row_max[:, None], running[:, :-1]], axis=1)
+    # Steps: where the max rose, and the first beat; padded with "beats" (no step).
+    rises = (running > previous) | (np.arange(beats) == 0)
+    steps = np.sort(np.where(rises, np.arange(beats), beats), axis=1)
+    sums = np.concatenate([np.zeros((rows, 1), np.int64), sums], axis=1)   # sums[:, b] = beats < b
+    rescale = np.minimum(running - previous, 62)
+    rescale = np.concatenate([rescale, np.zeros((rows, 1), np.int64)], axis=1)
+    every_row = np.arange(rows)
+    for index in range(int(rises.sum(axis=1).max(initial=0))):
+        step = steps[:, index]
+        stop = steps[:, index + 1] if index + 1 < steps.shape[1] else np.full(rows, beats)
+        segment = sums[every_row, stop] - sums[every_row, step]
+        row_sum = np.where(step < beats,
+                           rhu_each(row_sum, rescale[every_row, step]) + segment, row_sum)
+    return running[:, -1] if beats else row_max, row_sum
 
 
 def softmax_loop2(logits, keep, row_max, row_sum, config):

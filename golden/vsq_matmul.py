@@ -72,8 +72,13 @@ def _float32_sum(a_vectors, a_scales, b_vectors, b_scales, config):
     b_k_major = np.ascontiguousarray(b_vectors.transpose(1, 2, 0), dtype=np.float32)
     terms = np.matmul(a_k_major, b_k_major)
     if config.vector_scales:
-        scale_products = a_scales.T[:, :, None] * b_scales.T[:, None, :]
-        terms *= rhu(scale_products, config.scale_product_shift).astype(np.float32)
+        # rhu(sA * sB, s) = floor((sA * sB + 2^(s-1)) / 2^s), exact in float32 (< 2^17).
+        shift = config.scale_product_shift
+        scale_products = (a_scales.T[:, :, None].astype(np.float32)
+                          * b_scales.T[:, None, :].astype(np.float32))
+        if shift:
+            scale_products = np.floor((scale_products + 2.0 ** (shift - 1)) * 2.0 ** -shift)
+        terms *= scale_products
     return terms.sum(axis=0, dtype=np.float32).astype(np.int64)
 
 

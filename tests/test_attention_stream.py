@@ -1,0 +1,47 @@
+"""The streamed attention head gives the tile program's bits, block sizes aside."""
+
+import numpy as np
+import pytest
+
+from golden.attention_stream import attention_head_streamed
+from golden.config import AcceleratorConfig
+from golden.dimensions import tile_dimensions
+from golden.tile_float import attention_head
+from golden.tile_program import Calibration, Trace, attention_head_program
+from golden.tile_weights import random_attention_head
+
+SEED = 41
+
+
+@pytest.mark.parametrize("config", [AcceleratorConfig(),
+                                    AcceleratorConfig(data_bits=8, vector_scales=False),
+                                    AcceleratorConfig(lanes=4, softmax_frac_bits=1)])
+def test_streamed_head_equals_the_tile_program(config):
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    x = rng.normal(size=(150, 64))
+    head = random_attention_head(rng, 64, 32)
+    _, tensors = attention_head(x, head, friendly=True)
+    calibration = Calibration(tensors, config)
+    whole = attention_head_program(x, head, config, calibration, Trace())
+    for query_block, key_block in ((150, 160), (37, 48), (1, 16)):
+        streamed = attention_head_streamed(x, head, config, calibration, query_block,
+                                           key_block)
+        assert np.array_equal(streamed[0], whole[0]) and streamed[1] == whole[1]
+
+
+def test_key_blocks_must_align_with_beats_and_vectors():
+    config = AcceleratorConfig(lanes=4)
+    rng = np.random.default_rng(SEED)
+    with pytest.raises(ValueError, match="key_block=20 must be a multiple of 16"):
+        attention_head_streamed(rng.normal(size=(8, 16)), random_attention_head(rng, 16, 16),
+                                config, None, 8, 20)
+
+
+def test_dimension_table_hand_checked():
+    tiles = tile_dimensions(n=10, d_model=8, dk=4, heads=2, d_ff=16)
+    sa = {name: (m, k, n, times) for name, m, k, n, times in tiles["SA (one head)"]["matmuls"]}
+    assert sa["S = Q K^T"] == (10, 4, 10, 1) and sa["Q, K, V = X W"] == (10, 8, 4, 3)
+    macs = sum(times * m * k * n for _, m, k, n, times in tiles["MHSA"]["matmuls"])
+    # per head: 3 * 10*8*4 + 10*4*10 + 10*10*4 = 1760; two heads, then 10*8*8 for Wo.
+    assert macs == 2 * 1760 + 640
