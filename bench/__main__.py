@@ -5,13 +5,14 @@ import sys
 from pathlib import Path
 
 from bench import (mac_utilization, matmul_accuracy, seed_sa, softmax_accuracy,
-                   softmax_throughput, tile_accuracy)
+                   softmax_throughput, tile_accuracy, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
     "matmul_accuracy": matmul_accuracy.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
+    "workloads": workloads.run,
     "seed_sa": seed_sa.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"

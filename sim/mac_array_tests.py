@@ -9,6 +9,7 @@ import cocotb
 import numpy as np
 
 from golden.quantize import quantize
+from perf.model import matmul_cycles
 from golden.vsq_matmul import accumulate_saturating, vector_products
 from sim.mac_array_harness import (CLOCK_NS, Idle, MacArrayHarness, config_from_env, integer_operands,
                                    random_operands)
@@ -31,7 +32,8 @@ async def _harness(dut):
 @cocotb.test()
 async def float_gemms_back_to_back(dut):
     """Float matrices through the golden quantizer, shapes from 1x1x1 to ones that are not
-    multiples of L or V; with nothing stalling, one B vector enters every cycle."""
+    multiples of L or V; with nothing stalling, one B vector enters every cycle and the
+    cycles are exactly the performance model's."""
     harness = await _harness(dut)
     config = harness.config
     rng, seed = _rng(dut, 1)
@@ -42,6 +44,9 @@ async def float_gemms_back_to_back(dut):
         run = await harness.run_gemm(a, b_t, seed=seed)
         gaps = np.diff(run.b_times) / CLOCK_NS
         assert np.all(gaps == 1), f"B vectors were not taken every cycle: gaps {set(gaps)}"
+        predicted = matmul_cycles(m, k, n, config)
+        assert run.cycles == predicted, \
+            f"{m}x{k}x{n}: {run.cycles} cycles, the performance model predicts {predicted}"
 
 
 @cocotb.test()

@@ -8,6 +8,7 @@ import os
 import cocotb
 import numpy as np
 
+from perf.model import softmax_cycles
 from sim.mac_array_harness import CLOCK_NS, Idle, config_from_env
 from sim.softmax_harness import SoftmaxHarness
 
@@ -75,13 +76,17 @@ async def overlong_rows_are_flagged(dut):
 
 @cocotb.test()
 async def sustains_p_logits_per_cycle(dut):
-    """With nothing stalling, rows of 32 beats enter one beat every cycle."""
+    """With nothing stalling, rows of 32 beats enter one beat every cycle, and the cycles
+    to the last output are exactly the performance model's."""
     harness, rng, seed = await _setup(dut, 24)
     lanes = harness.config.softmax_lanes
     rows = [_random_row(rng, 32 * lanes, 20) for _ in range(6)]
-    inputs, _ = await harness.run_rows(rows, seed=seed)
+    inputs, outputs = await harness.run_rows(rows, seed=seed)
     gaps = np.diff(inputs) / CLOCK_NS
     assert np.all(gaps == 1), f"the unit stalled its input: gaps {sorted(set(gaps))}"
+    cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS) + 1
+    predicted = softmax_cycles(len(rows), 32 * lanes, harness.config)
+    assert cycles == predicted, f"{cycles} cycles, the performance model predicts {predicted}"
 
 
 @cocotb.test()

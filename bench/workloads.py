@@ -1,0 +1,33 @@
+"""The performance model on NVIDIA's configuration beside NVIDIA's figures.
+
+16 lanes x 64-wide INT4-VSQ (8-bit scales, 1024 MACs per cycle); MAC utilization per
+model from `perf.model`, batch 1, and for DeiT also batch 8, which fills the token
+dimension's partial tiles. NVIDIA's published INT4-VSQ utilizations (Keller et al., JSSC
+2023): BERT-Base 98 %, BERT-Large 98 %, DeiT-Small 94 %, DeiT-Base 97 %.
+"""
+
+from golden.config import AcceleratorConfig
+from perf.model import cost_workload
+from perf.workloads import WORKLOADS, with_batch
+
+NVIDIA = {"bert_base_128": 0.98, "bert_base_384": 0.98, "bert_large_128": 0.98,
+          "bert_large_384": 0.98, "deit_s": 0.94, "deit_b": 0.97}
+
+
+def utilization(workload, config):
+    costs = cost_workload(workload, config)
+    return sum(c.macs for c in costs) / (sum(c.cycles for c in costs) * config.macs_per_cycle)
+
+
+def run():
+    config = AcceleratorConfig(lanes=16, vector_size=64)
+    results = {"lanes": config.lanes, "vector_size": config.vector_size}
+    for name, published in NVIDIA.items():
+        results[f"util_{name}"] = utilization(WORKLOADS[name], config)
+        results[f"nvidia_util_{name}"] = published
+    for name in ("deit_s", "deit_b"):
+        results[f"util_{name}_batch8"] = utilization(with_batch(WORKLOADS[name], 8), config)
+    default = AcceleratorConfig()
+    for name in WORKLOADS:
+        results[f"default_config_util_{name}"] = utilization(WORKLOADS[name], default)
+    return results

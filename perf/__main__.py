@@ -1,0 +1,159 @@
+"""Command line of the performance model.
+
+    python -m perf [--workload NAME | --workload-file FILE.json] [--config FILE.json]
+                   [--batch B] [--clock-mhz F] [--csv FILE] [--json FILE]
+                   [--plot FILE.png] [--sweep FILE.png]
+
+Without a workload it prints every built-in one. --plot draws cycles per operation kind
+and their utilization for one workload; --sweep draws utilization and inference time
+against lanes and vector size for it.
+"""
+
+import argparse
+import csv
+import dataclasses
+import json
+import sys
+
+from golden.config import AcceleratorConfig, ConfigError
+from perf.model import Assumptions, cost_workload
+from perf.workloads import WORKLOADS, load_workload, with_batch
+
+
+def summarize(costs, config, assumptions):
+    macs = sum(cost.macs for cost in costs)
+    cycles = sum(cost.cycles for cost in costs)
+    return {"macs": macs, "cycles": cycles,
+            "utilization": macs / (cycles * config.macs_per_cycle) if cycles else 0.0,
+            "inferences_per_s": assumptions.clock_mhz * 1e6 / cycles if cycles else 0.0,
+            "operand_bytes": sum(cost.operand_bytes for cost in costs),
+            "output_bytes": sum(cost.output_bytes for cost in costs)}
+
+
+def print_table(workload, costs, config, assumptions):
+    total = summarize(costs, config, assumptions)
+    print(f"\n{workload.name}: {workload.description}")
+    print(f"  on {config.format_name}, {config.lanes} lanes x {config.vector_size}, "
+          f"softmax P = {config.softmax_lanes}, {assumptions.clock_mhz:g} MHz")
+    print(f"  {'group':<28} {'operation':<18} {'MACs':>10} {'cycles':>11} {'util':>6} "
+          f"{'operands':>10} {'outputs':>10}")
+    for cost in costs:
+        print(f"  {cost.group:<28} {cost.name:<18} {cost.macs:>10.3g} {cost.cycles:>11} "
+              f"{cost.utilization:>6.1%} {cost.operand_bytes:>10.3g} "
+              f"{cost.output_bytes:>10.3g}")
+    print(f"  total: {total['macs']:.4g} MACs, {total['cycles']} cycles, utilization "
+          f"{total['utilization']:.2%}, {total['inferences_per_s']:.4g} inferences/s")
+    matmuls = [op for group in workload.groups for op in group.ops if hasattr(op, "k")]
+    bits = config.data_bits + (config.scale_bits / config.vector_size
+                               if config.vector_scales else 0)
+    a_block = config.lanes * max(op.k for op in matmuls) * bits / 8
+    weights = max(op.k * op.n for op in matmuls if not op.attention) * bits / 8
+    print(f"  buffers: collector {config.lanes ** 2 * config.acc_bits / 8:g} B, largest A row "
+          f"block (L x K) {a_block:g} B, largest weight matrix {weights:.4g} B")
+
+
+def plot_workload(workload, costs, config, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    kinds = {}
+    for cost in costs:
+        cycles, macs = kinds.get(cost.name, (0, 0))
+        kinds[cost.name] = (cycles + cost.cycles, macs + cost.macs)
+    names = list(kinds)
+    figure, (left, right) = pyplot.subplots(1, 2, figsize=(11, 4))
+    left.barh(names, [kinds[name][0] for name in names])
+    left.set_xlabel("cycles")
+    left.set_title(f"{workload.name}: time per operation")
+    right.barh(names, [kinds[name][1] / (kinds[name][0] * config.macs_per_cycle)
+                       if kinds[name][0] and kinds[name][1] else 0 for name in names])
+    right.set_xlim(0, 1)
+    right.set_xlabel("MAC utilization")
+    right.set_title(f"{config.lanes} lanes x {config.vector_size}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def plot_sweep(workload, config, assumptions, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    lanes_choices = (4, 8, 16, 32, 64)
+    figure, (left, right) = pyplot.subplots(1, 2, figsize=(11, 4))
+    for size in (8, 16, 32, 64):
+        points = []
+        for lanes in lanes_choices:
+            # A wide accumulator fits every vector size; utilization does not depend on it.
+            variant = dataclasses.replace(config, lanes=lanes, vector_size=size, acc_bits=40)
+            points.append(summarize(cost_workload(workload, variant, assumptions), variant,
+                                    assumptions))
+        left.plot(lanes_choices, [p["utilization"] for p in points], marker="o",
+                  label=f"V = {size}")
+        right.plot(lanes_choices, [p["cycles"] / assumptions.clock_mhz for p in points],
+                   marker="o", label=f"V = {size}")
+    for axes in (left, right):
+        axes.set_xscale("log", base=2)
+        axes.set_xlabel("lanes L")
+        axes.legend()
+    left.set_ylabel("MAC utilization")
+    right.set_ylabel(f"time per inference (us at {assumptions.clock_mhz:g} MHz)")
+    right.set_yscale("log")
+    figure.suptitle(f"{workload.name}: lanes x vector size")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m perf", description=__doc__.split("\n")[0])
+    chosen = parser.add_mutually_exclusive_group()
+    chosen.add_argument("--workload", choices=sorted(WORKLOADS))
+    chosen.add_argument("--workload-file", metavar="FILE")
+    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--clock-mhz", type=float, default=Assumptions.clock_mhz)
+    parser.add_argument("--csv", metavar="FILE")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--plot", metavar="FILE")
+    parser.add_argument("--sweep", metavar="FILE")
+    args = parser.parse_args(argv)
+    if args.batch < 1 or args.clock_mhz <= 0:
+        parser.error("--batch must be at least 1 and --clock-mhz positive")
+    try:
+        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
+        if args.workload_file:
+            workloads = [load_workload(args.workload_file)]
+        else:
+            workloads = [WORKLOADS[args.workload]] if args.workload else list(WORKLOADS.values())
+    except (ConfigError, OSError, KeyError, TypeError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if (args.plot or args.sweep) and len(workloads) != 1:
+        parser.error("--plot and --sweep need one workload (--workload or --workload-file)")
+    assumptions = Assumptions(clock_mhz=args.clock_mhz)
+    rows, summaries = [], {}
+    for workload in workloads:
+        workload = with_batch(workload, args.batch)
+        costs = cost_workload(workload, config, assumptions)
+        print_table(workload, costs, config, assumptions)
+        rows += [{"workload": workload.name, **dataclasses.asdict(cost)} for cost in costs]
+        summaries[workload.name] = summarize(costs, config, assumptions)
+        if args.plot:
+            plot_workload(workload, costs, config, args.plot)
+        if args.sweep:
+            plot_sweep(workload, config, assumptions, args.sweep)
+    if args.csv:
+        with open(args.csv, "w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"config": config.to_dict(), "workloads": summaries, "operations": rows},
+                      out, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Cycle model of the accelerator, from the dataflow and the configuration.
+
+A matmul (M x K) @ (K x N) on L lanes of V elements visits ceil(M/L) * ceil(N/L) output
+tiles, each in ceil(K/V) slices of L cycles (one B vector per cycle); partial tiles and
+slices are padded and cost whole cycles. Once per matmul the array fills: the first
+slice's L A vectors arrive before the first B vector, and the last column leaves the
+array's pipeline `array_pipeline_depth` cycles after the last B vector. The PPU works on
+the columns as they stream out and adds no cycles. The softmax unit takes one beat of P
+logits per cycle; its first probabilities leave a row's beats plus `softmax_latency`
+cycles after the row started, and the rest follow one beat per cycle. Operands are
+assumed to come from on-chip buffers at one vector per cycle (off-chip traffic is not
+modelled; the operand and output bytes are reported for that). Both the array's fill and
+the softmax latency are what the RTL shows, and tests hold the model to the RTL's
+measured cycles.
+"""
+
+import dataclasses
+import math
+
+from perf.workloads import SoftmaxRows
+
+__all__ = ["Assumptions", "OpCost", "matmul_cycles", "softmax_cycles", "cost_workload"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Assumptions:
+    """The model's named assumptions.
+
+    array_pipeline_depth : cycles from the last B vector to the last output column.
+    overlap_matmuls : a matmul's fill hides behind the previous one (the A buffer can
+        preload the next matmul's first slice); False is what the RTL does today.
+    softmax_overlapped : the softmax of one head runs while the array computes another
+        head's matmuls, so only softmax time beyond the group's attention matmuls counts.
+    softmax_latency : cycles from a row's last beat to its first output beat, less one;
+        None takes the RTL's: loop 1 (4 stages) + the reciprocal (recip_bits) + 3.
+    clock_mhz : for throughput in inferences per second.
+    """
+
+    array_pipeline_depth: int = 3
+    overlap_matmuls: bool = False
+    softmax_overlapped: bool = True
+    softmax_latency: int | None = None
+    clock_mhz: float = 500.0
+
+    def latency_of_softmax(self, config):
+        if self.softmax_latency is not None:
+            return self.softmax_latency
+        return 7 + config.softmax_recip_bits
+
+
+@dataclasses.dataclass(frozen=True)
+class OpCost:
+    """One operation of a workload group, all its repeats and counts included."""
+
+    group: str
+    name: str
+    macs: int
+    cycles: int
+    utilization: float
+    operand_bytes: float
+    output_bytes: float
+
+
+def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
+    """Cycles of one (M x K) @ (K x N) on the array."""
+    lanes = config.lanes
+    steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
+    return steady * lanes + (lanes + assumptions.array_pipeline_depth if fill else 0)
+
+
+def softmax_cycles(rows, length, config, assumptions=Assumptions()):
+    """Cycles from a stream of `rows` rows' first beat to their last output beat."""
+    beats = math.ceil(length / config.softmax_lanes)
+    return rows * beats + beats + assumptions.latency_of_softmax(config)
+
+
+def _bits_per_element(config):
+    """Storage of an operand element: N bits, plus an M-bit scale per V elements."""
+    scale = config.scale_bits / config.vector_size if config.vector_scales else 0
+    return config.data_bits + scale
+
+
+def cost_workload(workload, config, assumptions=Assumptions()):
+    """OpCost of every operation of every group, in order."""
+    costs = []
+    bits = _bits_per_element(config)
+    for group in workload.groups:
+        attention_cycles = 0
+        softmax_ops = []
+        for op in group.ops:
+            if isinstance(op, SoftmaxRows):
+                softmax_ops.append(op)
+                continue
+            cycles = op.count * matmul_cycles(op.m, op.k, op.n, config, assumptions,
+                                              fill=not assumptions.overlap_matmuls)
+            if op.attention:
+                attention_cycles += cycles
+            costs.append(_cost(group, op.name, op.macs, cycles, config,
+                               op.count * (op.m * op.k + op.k * op.n) * bits / 8,
+                               op.count * op.m * op.n * bits / 8))
+        for op in softmax_ops:
+            cycles = softmax_cycles(op.rows, op.length, config, assumptions)
+            if assumptions.softmax_overlapped:
+                cycles = max(0, cycles - attention_cycles)
+            costs.append(_cost(group, op.name, 0, cycles, config, op.rows * op.length,
+                               op.rows * op.length * bits / 8))
+    return costs
+
+
+def _cost(group, name, macs, cycles, config, operand_bytes, output_bytes):
+    repeat = group.repeat
+    total = cycles * repeat
+    utilization = macs * repeat / (total * config.macs_per_cycle) if total and macs else 0.0
+    return OpCost(group.name, name, macs * repeat, total, utilization,
+                  operand_bytes * repeat, output_bytes * repeat)

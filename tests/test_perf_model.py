@@ -1,0 +1,93 @@
+"""The performance model on hand-computed cases, against the RTL's measured cycles, and
+its command line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from golden.config import AcceleratorConfig
+from perf.__main__ import main
+from perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
+from perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+
+
+def test_matmul_cycles_by_hand():
+    config = AcceleratorConfig()                          # L = 16, V = 16
+    # one tile, 4 slices of 16 cycles, plus the fill: 16 A vectors and 3 stages
+    assert matmul_cycles(16, 64, 16, config) == 4 * 16 + 19
+    # 17 rows pad to two tile rows; 17 of K pads to two slices
+    assert matmul_cycles(17, 17, 16, config) == 2 * 2 * 16 + 19
+    assert matmul_cycles(16, 64, 16, config, fill=False) == 64
+
+
+def test_softmax_cycles_by_hand():
+    config = AcceleratorConfig()                          # P = 16, reciprocal 16 bits
+    # 300 rows of 8 beats, then the last row's beats and the 23-cycle latency
+    assert softmax_cycles(300, 128, config) == 2400 + 8 + 23
+    assert softmax_cycles(1, 1, config, Assumptions(softmax_latency=5)) == 1 + 1 + 5
+
+
+def test_encoder_layer_macs_by_hand():
+    ops = encoder_layer(tokens=128, hidden=768, heads=12, mlp=3072)
+    macs = sum(op.macs for op in ops if isinstance(op, Matmul))
+    assert macs == (128 * 768 * 2304 + 2 * 12 * 128 * 64 * 128 + 128 * 768 * 768
+                    + 2 * 128 * 768 * 3072)
+    softmax = [op for op in ops if not isinstance(op, Matmul)][0]
+    assert (softmax.rows, softmax.length) == (12 * 128, 128)
+
+
+def test_the_model_matches_the_benchmarks_rtl_cycles():
+    """The Verilator runs of `make bench` (default configuration) against the model."""
+    config = AcceleratorConfig()
+    array = json.loads((RESULTS / "mac_utilization.json").read_text())
+    for suffix in ("", "_m197"):
+        shape = array[f"m{suffix}"], array[f"k{suffix}"], array[f"n{suffix}"]
+        assert array[f"cycles{suffix}"] == matmul_cycles(*shape, config)
+    softmax = json.loads((RESULTS / "softmax.json").read_text())
+    for length in (128, 197):
+        assert softmax[f"cycles_row{length}"] == softmax_cycles(softmax["rows"], length, config)
+
+
+def test_utilization_and_padding():
+    config = AcceleratorConfig()
+    aligned = Workload("a", "", (Group("g", (Matmul("m", 64, 64, 64),), repeat=3),))
+    cost = cost_workload(aligned, config)[0]
+    # 16 tiles of 4 slices of 16 cycles, plus the fill, three times
+    assert cost.cycles == 3 * (16 * 4 * 16 + 19) and cost.macs == 3 * 64 ** 3
+    assert cost.utilization == pytest.approx(64 ** 3 / ((16 * 4 * 16 + 19) * 256))
+    deit = WORKLOADS["deit_s"]
+    batched = with_batch(deit, 8)
+    macs = sum(c.macs for c in cost_workload(deit, config))
+    assert sum(c.macs for c in cost_workload(batched, config)) == 8 * macs
+
+
+def test_softmax_hides_behind_attention_unless_it_is_longer():
+    config = AcceleratorConfig()
+    layer = Workload("l", "", (Group("g", encoder_layer(64, 64, 1, 64)),))
+    hidden = {c.name: c.cycles for c in cost_workload(layer, config)}
+    exposed = {c.name: c.cycles for c in cost_workload(
+        layer, config, Assumptions(softmax_overlapped=False))}
+    assert hidden["softmax"] == 0 and exposed["softmax"] == softmax_cycles(64, 64, config)
+
+
+def test_command_line_writes_table_csv_json_and_plots(tmp_path, capsys):
+    spec = {"name": "tiny", "groups": [
+        {"name": "layer", "repeat": 2, "encoder": {"tokens": 20, "hidden": 32, "heads": 2,
+                                                   "mlp": 64}}]}
+    (tmp_path / "tiny.json").write_text(json.dumps(spec))
+    assert main(["--workload-file", str(tmp_path / "tiny.json"), "--csv",
+                 str(tmp_path / "t.csv"), "--json", str(tmp_path / "t.json"),
+                 "--plot", str(tmp_path / "t.png"), "--sweep", str(tmp_path / "s.png")]) == 0
+    assert "tiny" in capsys.readouterr().out
+    assert json.loads((tmp_path / "t.json").read_text())["workloads"]["tiny"]["macs"] > 0
+    assert (tmp_path / "t.csv").read_text().startswith("workload,group,name")
+    assert (tmp_path / "t.png").stat().st_size > 0 and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_every_built_in_workload_prints(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in WORKLOADS)
