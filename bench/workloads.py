@@ -3,12 +3,18 @@
 16 lanes x 64-wide INT4-VSQ (8-bit scales, 1024 MACs per cycle); MAC utilization per
 model from `perf.model`, batch 1, and for DeiT also batch 8, which fills the token
 dimension's partial tiles. NVIDIA's published INT4-VSQ utilizations (Keller et al., JSSC
-2023): BERT-Base 98 %, BERT-Large 98 %, DeiT-Small 94 %, DeiT-Base 97 %.
+2023): BERT-Base 98 %, BERT-Large 98 %, DeiT-Small 94 %, DeiT-Base 97 %. Also draws
+the lanes x vector size sweep for DeiT-Small to results/sweep_deit_s.png.
 """
 
+from pathlib import Path
+
 from golden.config import AcceleratorConfig
-from perf.model import cost_workload
+from perf.__main__ import plot_sweep
+from perf.model import Assumptions, cost_workload
 from perf.workloads import WORKLOADS, with_batch
+
+SWEEP_PLOT = Path(__file__).resolve().parent / "results" / "sweep_deit_s.png"
 
 NVIDIA = {"bert_base_128": 0.98, "bert_base_384": 0.98, "bert_large_128": 0.98,
           "bert_large_384": 0.98, "deit_s": 0.94, "deit_b": 0.97}
@@ -30,4 +36,5 @@ def run():
     default = AcceleratorConfig()
     for name in WORKLOADS:
         results[f"default_config_util_{name}"] = utilization(WORKLOADS[name], default)
+    plot_sweep(WORKLOADS["deit_s"], default, Assumptions(), SWEEP_PLOT)
     return results
