@@ -13,13 +13,15 @@ OUT ?= build/verilog/$(if $(CONFIG),$(basename $(notdir $(CONFIG))),default)
 SIM ?= icarus verilator
 JOBS ?= 2
 
-.PHONY: help verilog lint test bench clean iverilog
+.PHONY: help verilog lint test bench synth clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
 	@echo "make test [SIM=icarus|verilator] [WAVES=1] the whole suite, both simulators by default"
 	@echo "make lint                                   verilator -Wall on every configuration"
 	@echo "make bench                                  benchmarks -> bench/results/*.json"
+	@echo "make synth [CONFIG=file.json] [BLOCK=lane]  synthesis estimates (no arguments: the"
+	@echo "                                            cost study -> bench/results/synth.json)"
 
 verilog: $(SETUP)
 	$(PY) -m rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
@@ -36,6 +38,15 @@ test: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 
 bench: $(SETUP)
 	$(PY) -m bench
+
+# BLOCK: lane, array or softmax (several: BLOCK="lane softmax")
+BLOCK ?=
+synth: $(SETUP)
+ifeq ($(CONFIG)$(BLOCK),)
+	$(PY) -m bench synth
+else
+	$(PY) -m rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
+endif
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

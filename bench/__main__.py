@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from bench import (mac_utilization, matmul_accuracy, seed_sa, softmax_accuracy,
-                   softmax_throughput, tile_accuracy, workloads)
+                   softmax_throughput, synth, tile_accuracy, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "tile_accuracy": tile_accuracy.run,
     "workloads": workloads.run,
     "seed_sa": seed_sa.run,
+    "synth": synth.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -43,6 +43,10 @@ class AcceleratorConfig:
         The 2M-bit scale product is rounded half up to this many bits (1..2M).
     acc_bits : int
         Width of the signed accumulator, saturating after every add (16..40).
+    lane_stages : int
+        Register stages of a lane before its accumulator: 2 (dot and scale products, then
+        their product) or 3 (the element products, summed in pairs, registered before the
+        rest of the adder tree: one cycle more latency for a shorter critical path).
     softmax_width : int or None
         Logits P the softmax unit takes per cycle (1..64); None ties it to `lanes`.
     softmax_frac_bits : int
@@ -76,6 +80,7 @@ class AcceleratorConfig:
     scale_bits: int = 8
     scale_product_bits: int = 8
     acc_bits: int = 24
+    lane_stages: int = 3
     softmax_width: int | None = None
     softmax_frac_bits: int = 2
     softmax_exp_bits: int = 14
@@ -107,6 +112,7 @@ class AcceleratorConfig:
         self._check_range("scale_product_bits", 1, 2 * self.scale_bits,
                           "(at most 2 * scale_bits)")
         self._check_range("acc_bits", 16, 40)
+        self._check_range("lane_stages", 2, 3)
         if self.acc_bits < self.product_bits:
             raise ConfigError(
                 f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector product, "

@@ -1,7 +1,7 @@
 """The VSQ MAC array: L vector-MAC lanes and the accumulation collector."""
 
-from amaranth import Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth import Cat, Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -24,8 +24,8 @@ class VsqMacArray(wiring.Component):
     offered every cycle and `c` always ready, every lane does a vector MAC every cycle.
 
     Pipeline (one shared enable, held only by an output column that waits for `c`):
-    input -> ``d_`` dot and scale products -> ``m_`` scaled product, collector read
-    -> saturating add, collector write, output register.
+    input -> the lanes' `lane_stages` stages (the collector read issued as an item
+    enters the last) -> saturating add, collector write, output register.
 
     Parameters
     ----------
@@ -88,31 +88,33 @@ class VsqMacArray(wiring.Component):
             ]
             products.append(lane.product)
 
-        # Tags that travel beside the lanes' two stages.
-        d_valid, m_valid = Signal(), Signal()
-        d_column, m_column = Signal.like(column), Signal.like(column)
-        d_first, m_first = Signal(), Signal()
-        d_last, m_last = Signal(), Signal()
-        with m.If(advance):
-            m.d.sync += [
-                d_valid.eq(b_accept), m_valid.eq(d_valid),
-                d_column.eq(column), m_column.eq(d_column),
-                d_first.eq(first_slice), m_first.eq(d_first),
-                d_last.eq(self.b.payload.last), m_last.eq(d_last),
-            ]
+        # Tags that travel beside the lanes' stages; the last one is the accumulate stage.
+        tag_layout = data.StructLayout({"valid": 1, "column": column.shape(), "first": 1,
+                                        "last": 1})
+        tag = Signal(tag_layout)
+        m.d.comb += tag.eq(Cat(b_accept, column, first_slice, self.b.payload.last))
+        tags = []
+        for stage in range(config.lane_stages):
+            tags.append(Signal(tag_layout, name=f"tag{stage}"))
+            with m.If(advance):
+                m.d.sync += tags[-1].eq(tag)
+            tag = tags[-1]
+        m_tag = tags[-1]
 
         column_layout = output_column_layout(config)
         m.submodules.collector = collector = Memory(shape=column_layout, depth=entries, init=[])
         write = collector.write_port()
         read = collector.read_port(transparent_for=(write,))
         sums = Signal(column_layout)
-        m.d.comb += [read.addr.eq(d_column), read.en.eq(advance)]
+        # The read is issued as an item enters the accumulate stage, so its data is there.
+        m.d.comb += [read.addr.eq(tags[-2].column), read.en.eq(advance)]
         for lane_index, product in enumerate(products):
-            partial = Mux(m_first, 0, read.data[lane_index])
+            partial = Mux(m_tag.first, 0, read.data[lane_index])
             m.d.comb += sums[lane_index].eq(saturate(partial + product, config.acc_bits))
-        m.d.comb += [write.addr.eq(m_column), write.data.eq(sums), write.en.eq(m_valid & advance)]
+        m.d.comb += [write.addr.eq(m_tag.column), write.data.eq(sums),
+                     write.en.eq(m_tag.valid & advance)]
 
         with m.If(advance):
-            m.d.sync += [self.c.valid.eq(m_valid & m_last), self.c.payload.eq(sums)]
+            m.d.sync += [self.c.valid.eq(m_tag.valid & m_tag.last), self.c.payload.eq(sums)]
         return m
 

@@ -12,10 +12,13 @@ __all__ = ["VectorMacLane"]
 
 
 class VectorMacLane(wiring.Component):
-    """d * p for one pair of VSQ vectors, in two register stages that move on `en`.
+    """d * p for one pair of VSQ vectors, in `lane_stages` register stages that move on
+    `en`.
 
-    Stage ``d_`` holds the exact dot product d and the scale product p rounded half up
-    to scale_product_bits; stage ``m_`` holds their product. Without vector scales the
+    With three stages, ``p_`` holds the V element products summed in pairs (and the two
+    scales); stage
+    ``d_`` holds the exact dot product d and the scale product p rounded half up to
+    scale_product_bits; the last stage holds their product. Without vector scales the
     lane has no scale multiplier and its product is d.
 
     Parameters
@@ -28,7 +31,7 @@ class VectorMacLane(wiring.Component):
     en : In(1)
         Advance both stages.
     product : Out(signed(config.product_bits))
-        d * p of the vectors presented two enabled cycles earlier.
+        d * p of the vectors presented `lane_stages` enabled cycles earlier.
     """
 
     def __init__(self, config):
@@ -45,14 +48,28 @@ class VectorMacLane(wiring.Component):
         config = self._config
         m = Module()
 
+        element_products = [x * y for x, y in zip(self.a.data, self.b.data)]
+        scales = (self.a.scale, self.b.scale) if config.vector_scales else ()
+        if config.lane_stages == 3:
+            # Products summed in pairs, registered: the adder tree's first level moves
+            # into this stage, which balances the two (ECP5: 4x4 products in LUTs).
+            pairs = [a + b for a, b in zip(element_products[0::2], element_products[1::2])]
+            p_pairs = [Signal.like(pair, name=f"p_pair{index}")
+                       for index, pair in enumerate(pairs)]
+            p_scales = [Signal.like(scale, name=f"p_scale{index}")
+                        for index, scale in enumerate(scales)]
+            with m.If(self.en):
+                m.d.sync += [register.eq(value) for register, value in
+                             zip(p_pairs + p_scales, pairs + list(scales))]
+            element_products, scales = p_pairs, p_scales
+
         d_dot = Signal(signed(config.dot_bits))
         with m.If(self.en):
-            m.d.sync += d_dot.eq(tree_sum([x * y for x, y in zip(self.a.data, self.b.data)]))
+            m.d.sync += d_dot.eq(tree_sum(element_products))
         if config.vector_scales:
             d_scale = Signal(unsigned(config.scale_product_width))
             with m.If(self.en):
-                m.d.sync += d_scale.eq(
-                    rhu(self.a.scale * self.b.scale, config.scale_product_shift))
+                m.d.sync += d_scale.eq(rhu(scales[0] * scales[1], config.scale_product_shift))
             scaled = d_dot * d_scale
         else:
             scaled = d_dot

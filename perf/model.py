@@ -4,7 +4,7 @@ A matmul (M x K) @ (K x N) on L lanes of V elements visits ceil(M/L) * ceil(N/L)
 tiles, each in ceil(K/V) slices of L cycles (one B vector per cycle); partial tiles and
 slices are padded and cost whole cycles. Once per matmul the array fills: the first
 slice's L A vectors arrive before the first B vector, and the last column leaves the
-array's pipeline `array_pipeline_depth` cycles after the last B vector. The PPU works on
+array's pipeline (the lane's stages and the output register) after the last B vector. The PPU works on
 the columns as they stream out and adds no cycles. The softmax unit takes one beat of P
 logits per cycle; its first probabilities leave a row's beats plus `softmax_latency`
 cycles after the row started, and the rest follow one beat per cycle. Operands are
@@ -26,7 +26,6 @@ __all__ = ["Assumptions", "OpCost", "matmul_cycles", "softmax_cycles", "cost_wor
 class Assumptions:
     """The model's named assumptions.
 
-    array_pipeline_depth : cycles from the last B vector to the last output column.
     overlap_matmuls : a matmul's fill hides behind the previous one (the A buffer can
         preload the next matmul's first slice); False is what the RTL does today.
     softmax_overlapped : the softmax of one head runs while the array computes another
@@ -36,7 +35,6 @@ class Assumptions:
     clock_mhz : for throughput in inferences per second.
     """
 
-    array_pipeline_depth: int = 3
     overlap_matmuls: bool = False
     softmax_overlapped: bool = True
     softmax_latency: int | None = None
@@ -65,7 +63,7 @@ def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
     """Cycles of one (M x K) @ (K x N) on the array."""
     lanes = config.lanes
     steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
-    return steady * lanes + (lanes + assumptions.array_pipeline_depth if fill else 0)
+    return steady * lanes + (lanes + config.lane_stages + 1 if fill else 0)
 
 
 def softmax_cycles(rows, length, config, assumptions=Assumptions()):

