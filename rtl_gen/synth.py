@@ -6,7 +6,7 @@ Per block: technology-neutral cells and a transistor estimate from generic synth
 (`synth; stat -tech cmos`); ECP5 LUTs, flip-flops, carry cells, DSPs and RAM from
 `synth_ecp5`, with every multiplier first turned into Booth-encoded logic so that all
 formats compare on the same fabric (and an INT4 array needs no more DSPs than the
-device has); and Fmax after placing and routing the block inside `TimingShell` on an
+device has), and LUTs mapped by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on an
 ECP5-85k. A missed target frequency is reported, not fatal. `make synth` without
 arguments runs the cost study of `bench/synth.py`.
 """
@@ -58,8 +58,11 @@ def synthesize(block, name, place_and_route=True):
 
 
 def _ecp5_script(source, top):
+    """synth_ecp5 with classic ABC for the LUT mapping: the WebAssembly build of ABC9
+    fails on the larger blocks here (the lanes inside an INT4 array)."""
     return (f"read_verilog {source}; hierarchy -top {top}; proc; opt; wreduce; booth; "
-            f"synth_ecp5 -top {top}")
+            f"synth_ecp5 -top {top} -run begin:map_luts; abc -lut 4:7; clean; "
+            f"synth_ecp5 -top {top} -run map_cells:")
 
 
 def _yosys(work, script):
