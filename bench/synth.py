@@ -37,6 +37,7 @@ def run():
                 results[f"{key}_{block}_{name}"] = figures[key]
             if "fmax_mhz" in figures:
                 results[f"fmax_mhz_{block}"] = figures["fmax_mhz"]
+                results[f"critical_path_{block}"] = figures.get("critical_path")
     for block in ("lane", "array"):
         for name in ("int4_vsq", "int8"):
             results[f"area_ratio_{name}_over_int4_{block}"] = (

@@ -80,7 +80,18 @@ def _place_and_route(work, block):
           "report.json", "--quiet"], work)
     report = json.loads((work / "report.json").read_text())
     fmax = min(clock["achieved"] for clock in report["fmax"].values())
-    return {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ}
+    figures = {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ}
+    slowest = max(report.get("critical_paths", []), default=None,
+                  key=lambda path: sum(step["delay"] for step in path["path"]))
+    if slowest:
+        steps = slowest["path"]
+        figures["critical_path"] = f"{_net(steps[0]['from'])} -> {_net(steps[-1]['to'])}"
+    return figures
+
+
+def _net(endpoint):
+    """The register a critical path starts or ends at, without the mapped-cell suffixes."""
+    return endpoint["cell"].removeprefix("block.").split("_TRELLIS_")[0]
 
 
 def _run(command, work):
