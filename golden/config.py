@@ -196,6 +196,13 @@ class AcceleratorConfig:
         return signed_bits_for(low * self.scale_product_max, high * self.scale_product_max)
 
     @property
+    def accumulate_stages(self):
+        """Register stages from a lane's product to an output column: the add is
+        registered apart from saturation and the write when an entry comes back no
+        sooner than two cycles later, that is with two lanes or more."""
+        return 2 if self.lanes >= 2 else 1
+
+    @property
     def acc_min(self):
         return -(1 << (self.acc_bits - 1))
 

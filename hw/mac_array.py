@@ -25,7 +25,8 @@ class VsqMacArray(wiring.Component):
 
     Pipeline (one shared enable, held only by an output column that waits for `c`):
     input -> the lanes' `lane_stages` stages (the collector read issued as an item
-    enters the last) -> saturating add, collector write, output register.
+    enters the last) -> ``x_`` the add (with two lanes or more) -> saturation, collector
+    write, output register.
 
     Parameters
     ----------
@@ -105,12 +106,24 @@ class VsqMacArray(wiring.Component):
         m.submodules.collector = collector = Memory(shape=column_layout, depth=entries, init=[])
         write = collector.write_port()
         read = collector.read_port(transparent_for=(write,))
-        sums = Signal(column_layout)
-        # The read is issued as an item enters the accumulate stage, so its data is there.
+        # The read is issued as an item enters the lanes' last stage, so its data is there.
         m.d.comb += [read.addr.eq(tags[-2].column), read.en.eq(advance)]
-        for lane_index, product in enumerate(products):
-            partial = Mux(m_tag.first, 0, read.data[lane_index])
-            m.d.comb += sums[lane_index].eq(saturate(partial + product, config.acc_bits))
+        totals = [Mux(m_tag.first, 0, read.data[lane_index]) + product
+                  for lane_index, product in enumerate(products)]
+        if config.accumulate_stages == 2:
+            # The add is registered before saturation and the write. An entry comes back
+            # L >= 2 advances after its read; the write lands by then (transparently at
+            # L = 2), so no forwarding is needed.
+            x_tag = Signal(tag_layout)
+            x_totals = [Signal.like(total, name=f"x_total{index}")
+                        for index, total in enumerate(totals)]
+            with m.If(advance):
+                m.d.sync += [x_tag.eq(m_tag)]
+                m.d.sync += [register.eq(total) for register, total in zip(x_totals, totals)]
+            m_tag, totals = x_tag, x_totals
+        sums = Signal(column_layout)
+        m.d.comb += [sum_.eq(saturate(total, config.acc_bits))
+                     for sum_, total in zip(sums, totals)]
         m.d.comb += [write.addr.eq(m_tag.column), write.data.eq(sums),
                      write.en.eq(m_tag.valid & advance)]
 

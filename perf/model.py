@@ -4,7 +4,7 @@ A matmul (M x K) @ (K x N) on L lanes of V elements visits ceil(M/L) * ceil(N/L)
 tiles, each in ceil(K/V) slices of L cycles (one B vector per cycle); partial tiles and
 slices are padded and cost whole cycles. Once per matmul the array fills: the first
 slice's L A vectors arrive before the first B vector, and the last column leaves the
-array's pipeline (the lane's stages and the output register) after the last B vector. The PPU works on
+array's pipeline (the lane's stages and the accumulate stages) after the last B vector. The PPU works on
 the columns as they stream out and adds no cycles. The softmax unit takes one beat of P
 logits per cycle; its first probabilities leave a row's beats plus `softmax_latency`
 cycles after the row started, and the rest follow one beat per cycle. Operands are
@@ -63,7 +63,8 @@ def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
     """Cycles of one (M x K) @ (K x N) on the array."""
     lanes = config.lanes
     steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
-    return steady * lanes + (lanes + config.lane_stages + 1 if fill else 0)
+    return steady * lanes + (lanes + config.lane_stages + config.accumulate_stages
+                             if fill else 0)
 
 
 def softmax_cycles(rows, length, config, assumptions=Assumptions()):
