@@ -6,6 +6,7 @@ model and the generator can never disagree about how wide a value is.
 
 import dataclasses
 import json
+import sys
 from pathlib import Path
 
 from golden.numerics import rhu, signed_bits_for
@@ -289,6 +290,16 @@ class AcceleratorConfig:
             return cls.from_json(text)
         except ConfigError as error:
             raise ConfigError(f"{path}: {error}") from None
+
+    @classmethod
+    def load_for_command_line(cls, path):
+        """The configuration at `path` (the default without one); an invalid one prints
+        one line on stderr and exits with status 2, as argparse does for bad options."""
+        try:
+            return cls.load(path) if path else cls()
+        except ConfigError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     def save(self, path):
         Path(path).write_text(self.to_json())

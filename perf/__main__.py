@@ -16,7 +16,7 @@ import json
 import sys
 
 from golden.config import AcceleratorConfig, ConfigError
-from perf.model import Assumptions, cost_workload
+from perf.model import Assumptions, bits_per_element, cost_workload
 from perf.workloads import WORKLOADS, load_workload, with_batch
 
 
@@ -44,8 +44,7 @@ def print_table(workload, costs, config, assumptions):
     print(f"  total: {total['macs']:.4g} MACs, {total['cycles']} cycles, utilization "
           f"{total['utilization']:.2%}, {total['inferences_per_s']:.4g} inferences/s")
     matmuls = [op for group in workload.groups for op in group.ops if hasattr(op, "k")]
-    bits = config.data_bits + (config.scale_bits / config.vector_size
-                               if config.vector_scales else 0)
+    bits = bits_per_element(config)
     a_block = config.lanes * max(op.k for op in matmuls) * bits / 8
     weights = max(op.k * op.n for op in matmuls if not op.attention) * bits / 8
     print(f"  buffers: collector {config.lanes ** 2 * config.acc_bits / 8:g} B, largest A row "

@@ -19,7 +19,8 @@ import math
 
 from perf.workloads import SoftmaxRows
 
-__all__ = ["Assumptions", "OpCost", "matmul_cycles", "softmax_cycles", "cost_workload"]
+__all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
+           "cost_workload"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +74,7 @@ def softmax_cycles(rows, length, config, assumptions=Assumptions()):
     return rows * beats + beats + assumptions.latency_of_softmax(config)
 
 
-def _bits_per_element(config):
+def bits_per_element(config):
     """Storage of an operand element: N bits, plus an M-bit scale per V elements."""
     scale = config.scale_bits / config.vector_size if config.vector_scales else 0
     return config.data_bits + scale
@@ -82,7 +83,7 @@ def _bits_per_element(config):
 def cost_workload(workload, config, assumptions=Assumptions()):
     """OpCost of every operation of every group, in order."""
     costs = []
-    bits = _bits_per_element(config)
+    bits = bits_per_element(config)
     for group in workload.groups:
         attention_cycles = 0
         softmax_ops = []

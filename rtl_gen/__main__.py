@@ -6,7 +6,7 @@
 import argparse
 import sys
 
-from golden.config import AcceleratorConfig, ConfigError
+from golden.config import AcceleratorConfig
 from rtl_gen.emit import emit
 from rtl_gen.verilator import lint
 
@@ -23,11 +23,7 @@ def main(argv=None):
                         help="run verilator --lint-only -Wall on every emitted design")
     args = parser.parse_args(argv)
 
-    try:
-        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = AcceleratorConfig.load_for_command_line(args.config)
     sources = emit(config, args.out)
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}: "
           f"wrote {', '.join(str(s) for s in sources)} and {args.out}/summary.md")

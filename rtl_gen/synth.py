@@ -20,7 +20,7 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from golden.config import AcceleratorConfig, ConfigError
+from golden.config import AcceleratorConfig
 from hw.mac_array import VsqMacArray
 from hw.softmax import SoftmaxUnit
 from hw.vector_mac import VectorMacLane
@@ -109,11 +109,7 @@ def main(argv=None):
     parser.add_argument("--block", choices=sorted(BLOCKS), action="append")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
     args = parser.parse_args(argv)
-    try:
-        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    config = AcceleratorConfig.load_for_command_line(args.config)
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
     for name in args.block or sorted(BLOCKS):
         figures = synthesize(lambda: BLOCKS[name](config), name, not args.no_pnr)

@@ -7,34 +7,19 @@ import os
 import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, with_timeout
+from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
 
 from golden.array_schedule import array_streams
 from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows
 from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
-from sim.streams import StreamSink, StreamSource
+from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
 
-__all__ = ["CLOCK_NS", "Idle", "MacArrayHarness", "config_from_env", "integer_operands",
-           "random_operands"]
-
-CLOCK_NS = 10
-
+__all__ = ["MacArrayHarness", "config_from_env", "integer_operands", "random_operands"]
 
 def config_from_env():
     """The configuration the pytest runner built the Verilog from."""
     return AcceleratorConfig.from_json(os.environ["ACCEL_CONFIG"])
-
-
-@dataclasses.dataclass(frozen=True)
-class Idle:
-    """Probability that an interface idles on a cycle: the sources of A and B withhold
-    their next vector, the sink of C drops ready."""
-
-    a: float = 0.0
-    b: float = 0.0
-    c: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,14 +67,7 @@ class MacArrayHarness:
         self._c_layout = output_column_layout(config)
 
     async def reset(self):
-        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
-        self.dut.rst.value = 1
-        for name in ("a", "b"):
-            getattr(self.dut, f"{name}__valid").value = 0
-        self.dut.c__ready.value = 0
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await FallingEdge(self.dut.clk)
+        await start_and_reset(self.dut, ("a", "b"), ("c",))
 
     async def run_gemm(self, a, b_t, idle=Idle(), seed=0):
         """Run A @ B (quantized A and B^T) with random idle cycles; check every column."""

@@ -9,9 +9,10 @@ import cocotb
 import numpy as np
 
 from golden.quantize import quantize
-from perf.model import matmul_cycles
 from golden.vsq_matmul import accumulate_saturating, vector_products
-from sim.mac_array_harness import (CLOCK_NS, Idle, MacArrayHarness, config_from_env, integer_operands,
+from perf.model import matmul_cycles
+from sim.streams import CLOCK_NS, Idle
+from sim.mac_array_harness import (MacArrayHarness, config_from_env, integer_operands,
                                    random_operands)
 
 BASE_SEED = int(os.environ.get("SEED", "20261126"))

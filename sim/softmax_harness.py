@@ -4,13 +4,11 @@ compares every output beat with the golden model, bit for bit."""
 import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, with_timeout
+from cocotb.triggers import with_timeout
 
 from golden.softmax import softmax_rows
 from hw.layouts import softmax_beat_layout, softmax_probs_layout
-from sim.mac_array_harness import CLOCK_NS, Idle
-from sim.streams import StreamSink, StreamSource
+from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
 
 __all__ = ["SoftmaxHarness", "expected_beats"]
 
@@ -51,13 +49,7 @@ class SoftmaxHarness:
         self._out_layout = softmax_probs_layout(config)
 
     async def reset(self):
-        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
-        self.dut.rst.value = 1
-        self.dut.i__valid.value = 0
-        self.dut.o__ready.value = 0
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await FallingEdge(self.dut.clk)
+        await start_and_reset(self.dut, ("i",), ("o",))
 
     async def run_rows(self, rows, idle=Idle(), seed=0):
         """Send rows of (logits, keep); check every output beat; return the transfer

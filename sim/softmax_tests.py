@@ -9,8 +9,9 @@ import cocotb
 import numpy as np
 
 from perf.model import softmax_cycles
-from sim.mac_array_harness import CLOCK_NS, Idle, config_from_env
+from sim.mac_array_harness import config_from_env
 from sim.softmax_harness import SoftmaxHarness
+from sim.streams import CLOCK_NS, Idle
 
 BASE_SEED = int(os.environ.get("SEED", "20261126"))
 

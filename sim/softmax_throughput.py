@@ -10,8 +10,9 @@ import os
 import cocotb
 import numpy as np
 
-from sim.mac_array_harness import CLOCK_NS, config_from_env
+from sim.mac_array_harness import config_from_env
 from sim.softmax_harness import SoftmaxHarness
+from sim.streams import CLOCK_NS
 
 SEED = 20261126
 

@@ -4,12 +4,42 @@ Both ends act on the falling clock edge and read the settled handshake in the Re
 phase, so a transfer is exactly what the DUT sees at the next rising edge.
 """
 
+import dataclasses
 import random
 
-from cocotb.triggers import FallingEdge, ReadOnly
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from cocotb.utils import get_sim_time
 
-__all__ = ["StreamSource", "StreamSink"]
+__all__ = ["CLOCK_NS", "Idle", "StreamSource", "StreamSink", "start_and_reset"]
+
+CLOCK_NS = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class Idle:
+    """Probability that an interface idles on a cycle: the sources of A and B (or of the
+    one input, `a`) withhold their next payload, the sink of the output (`c`) drops
+    ready."""
+
+    a: float = 0.0
+    b: float = 0.0
+    c: float = 0.0
+
+
+async def start_and_reset(dut, sources, sinks):
+    """Start the clock, hold reset (synchronous, active high) for three cycles with every
+    named source idle and every sink not ready, and return on a falling edge."""
+    cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+    dut.rst.value = 1
+    for name in sources:
+        getattr(dut, f"{name}__valid").value = 0
+    for name in sinks:
+        getattr(dut, f"{name}__ready").value = 0
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await FallingEdge(dut.clk)
 
 
 class _StreamEnd:
