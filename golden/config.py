@@ -46,8 +46,10 @@ class AcceleratorConfig:
         Width of the signed accumulator, saturating after every add (16..40).
     lane_stages : int
         Register stages of a lane before its accumulator: 2 (dot and scale products, then
-        their product) or 3 (the element products, summed in pairs, registered before the
-        rest of the adder tree: one cycle more latency for a shorter critical path).
+        their product), 3 (the element products, summed in pairs, registered before the
+        rest of the adder tree) or 4 (also d times each half of the scale product,
+        registered before their sum). Each stage is one cycle of fill per matmul for a
+        shorter critical path.
     softmax_width : int or None
         Logits P the softmax unit takes per cycle (1..64); None ties it to `lanes`.
     softmax_frac_bits : int
@@ -81,7 +83,7 @@ class AcceleratorConfig:
     scale_bits: int = 8
     scale_product_bits: int = 8
     acc_bits: int = 24
-    lane_stages: int = 3
+    lane_stages: int = 4
     softmax_width: int | None = None
     softmax_frac_bits: int = 2
     softmax_exp_bits: int = 14
@@ -113,7 +115,7 @@ class AcceleratorConfig:
         self._check_range("scale_product_bits", 1, 2 * self.scale_bits,
                           "(at most 2 * scale_bits)")
         self._check_range("acc_bits", 16, 40)
-        self._check_range("lane_stages", 2, 3)
+        self._check_range("lane_stages", 2, 4)
         if self.acc_bits < self.product_bits:
             raise ConfigError(
                 f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector product, "
@@ -247,6 +249,30 @@ class AcceleratorConfig:
     def softmax_recip_shift(self):
         """k of r = floor(2^k / d): r < 2^recip_bits for every d of at least one term."""
         return self.softmax_exp_bits - 1 + self.softmax_recip_bits
+
+    @property
+    def softmax_max_stages(self):
+        """Loop 1's stages for a beat's max: one comparator level of the P-input tree each
+        (ECP5 fits one 8-bit compare-and-select per 10 ns cycle, not two)."""
+        return (self.softmax_lanes - 1).bit_length()
+
+    @property
+    def softmax_sum_stages(self):
+        """Loop 1's stages for the sum of a beat's terms: two adder levels each."""
+        return -(-self.softmax_max_stages // 2)
+
+    @property
+    def softmax_row_sum_latency(self):
+        """Cycles from a beat's transfer into loop 1 to its effect on the running sum: the
+        max, the running max, the distances, the terms and their sum."""
+        return self.softmax_max_stages + 3 + self.softmax_sum_stages
+
+    @property
+    def softmax_latency(self):
+        """Cycles from a row's last beat in to its first probabilities out, less one: loop
+        1 and its output register, the divider (one stage per reciprocal bit), and the
+        row queue with loop 2's five stages."""
+        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 6
 
     @property
     def softmax_out_max(self):

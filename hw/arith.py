@@ -2,25 +2,31 @@
 
 from amaranth import Mux
 
-__all__ = ["tree_sum", "tree_max", "saturate", "rhu_variable"]
+__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "rhu_variable"]
+
+
+def add(a, b):
+    return a + b
+
+
+def larger(a, b):
+    return Mux(a > b, a, b)
+
+
+def tree(values, combine, levels=None):
+    """The first `levels` levels (all by default) of a balanced tree of `combine`: depth
+    log2(len) instead of a chain of len - 1; returns the partial results."""
+    values = list(values)
+    while len(values) > 1 and levels != 0:
+        pairs = [combine(a, b) for a, b in zip(values[0::2], values[1::2])]
+        values = pairs + values[len(pairs) * 2:]
+        levels = None if levels is None else levels - 1
+    return values
 
 
 def tree_sum(values):
-    """Balanced adder tree: depth log2(len) instead of a chain of len - 1 adds."""
-    return _tree(values, lambda a, b: a + b)
-
-
-def tree_max(values):
-    """Balanced tree of comparators."""
-    return _tree(values, lambda a, b: Mux(a > b, a, b))
-
-
-def _tree(values, combine):
-    values = list(values)
-    while len(values) > 1:
-        pairs = [combine(a, b) for a, b in zip(values[0::2], values[1::2])]
-        values = pairs + values[len(pairs) * 2:]
-    return values[0]
+    """Balanced adder tree."""
+    return tree(values, add)[0]
 
 
 def saturate(value, bits):

@@ -1,12 +1,13 @@
 """2^(x - m) of a base-2 logit against an integer max: a table for the fraction, a shift
-for the integer part; the same expression serves both loops of the softmax."""
+for the integer part; the same expressions serve both loops of the softmax, each in two
+pipeline stages (the distance, then the term)."""
 
-from amaranth import Array, Const, Mux
+from amaranth import Const, Mux
 
 from golden.softmax import exp2_table
 from hw.arith import rhu_variable
 
-__all__ = ["ceil_units", "exp2_term"]
+__all__ = ["ceil_units", "exp2_distance", "exp2_of_distance"]
 
 
 def ceil_units(logit, config):
@@ -14,19 +15,29 @@ def ceil_units(logit, config):
     return -((-logit) >> config.softmax_frac_bits)
 
 
-def exp2_term(logit, row_max, config):
-    """rhu(LUT[t mod 2^F], t >> F) with t = m * 2^F - x >= 0 (E fraction bits).
+def exp2_distance(logit, row_max, config):
+    """t = m * 2^F - x >= 0: how far the logit lies below the max, in logit units."""
+    return ((row_max << config.softmax_frac_bits) - logit).as_unsigned()
+
+
+def exp2_of_distance(t, config):
+    """2^(-t / 2^F) with E fraction bits: rhu(LUT[t mod 2^F], t >> F).
 
     Shifts past E + 1 give 0 whatever the table entry, so the shift is clamped to E + 2
     and stays a few bits wide.
     """
     frac_bits, exp_bits = config.softmax_frac_bits, config.softmax_exp_bits
-    t = ((row_max << frac_bits) - logit).as_unsigned()
-    table = exp2_table(config)
-    if frac_bits:
-        fraction = Array(Const(int(v), exp_bits + 1) for v in table)[t[:frac_bits]]
-    else:
-        fraction = Const(int(table[0]), exp_bits + 1)
+    fraction = _table_lookup([Const(int(v), exp_bits + 1) for v in exp2_table(config)],
+                             t[:frac_bits])
     whole = t >> frac_bits
     shift = Mux(whole > exp_bits + 2, exp_bits + 2, whole[:(exp_bits + 2).bit_length()])
     return rhu_variable(fraction, shift)
+
+
+def _table_lookup(entries, index):
+    """entries[index] as a tree of 2:1 multiplexers. An Array would become a Verilog case
+    block, which Icarus does not evaluate until its index first changes: a distance that
+    stays 0 from reset read as X there."""
+    for bit in index:
+        entries = [Mux(bit, high, low) for low, high in zip(entries[0::2], entries[1::2])]
+    return entries[0]

@@ -10,8 +10,8 @@ __all__ = ["ReciprocalPipeline"]
 class ReciprocalPipeline(wiring.Component):
     """q = floor(2^k / d) by restoring division, with a tag that travels alongside.
 
-    Stage j decides quotient bit Q-1-j; the stages move together and only a result that
-    waits on `o` holds them. d = 0 gives q = 0. The caller guarantees d > 2^(k - Q), so
+    Stage j decides quotient bit Q-1-j; the stages move every cycle and nothing stalls
+    them (the streams are always ready). d = 0 gives q = 0. The caller guarantees d > 2^(k - Q), so
     that q fits Q bits.
 
     Parameters
@@ -25,8 +25,10 @@ class ReciprocalPipeline(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(StructLayout({"divisor": unsigned(divisor_bits), "tag": tag_shape})))
-    o : Out(stream.Signature(StructLayout({"quotient": unsigned(quotient_bits), "tag": tag_shape})))
+    i : In(stream.Signature(StructLayout({"divisor": unsigned(divisor_bits), "tag": tag_shape}),
+                            always_ready=True))
+    o : Out(stream.Signature(StructLayout({"quotient": unsigned(quotient_bits), "tag": tag_shape}),
+                             always_ready=True))
     """
 
     def __init__(self, dividend_shift, divisor_bits, quotient_bits, tag_shape):
@@ -37,16 +39,13 @@ class ReciprocalPipeline(wiring.Component):
         self._quotient_bits = quotient_bits
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
-                "divisor": unsigned(divisor_bits), "tag": tag_shape}))),
+                "divisor": unsigned(divisor_bits), "tag": tag_shape}), always_ready=True)),
             "o": Out(stream.Signature(data.StructLayout({
-                "quotient": unsigned(quotient_bits), "tag": tag_shape}))),
+                "quotient": unsigned(quotient_bits), "tag": tag_shape}), always_ready=True)),
         })
 
     def elaborate(self, platform):
         m = Module()
-        advance = Signal()
-        m.d.comb += [advance.eq(~self.o.valid | self.o.ready), self.i.ready.eq(advance)]
-
         valid = self.i.valid
         divisor, tag = self.i.payload.divisor, self.i.payload.tag
         remainder = Const(1 << self._shift)
@@ -59,13 +58,12 @@ class ReciprocalPipeline(wiring.Component):
             next_divisor, next_tag = Signal.like(divisor), Signal.like(tag)
             next_remainder = Signal(self._shift + 1)
             next_quotient = Signal(self._quotient_bits)
-            with m.If(advance):
-                m.d.sync += [
-                    next_valid.eq(valid), next_zero.eq(zero),
-                    next_divisor.eq(divisor), next_tag.eq(tag),
-                    next_remainder.eq(Mux(take, remainder - shifted, remainder)),
-                    next_quotient.eq(quotient | (take << bit)),
-                ]
+            m.d.sync += [
+                next_valid.eq(valid), next_zero.eq(zero),
+                next_divisor.eq(divisor), next_tag.eq(tag),
+                next_remainder.eq(Mux(take, remainder - shifted, remainder)),
+                next_quotient.eq(quotient | (take << bit)),
+            ]
             valid, zero, divisor, tag = next_valid, next_zero, next_divisor, next_tag
             remainder, quotient = next_remainder, next_quotient
         m.d.comb += [

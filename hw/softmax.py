@@ -12,10 +12,9 @@ from hw.softmax_row_sum import SoftmaxRowSum
 
 __all__ = ["SoftmaxUnit"]
 
-# Row reciprocals that may wait for loop 2 beyond those inside the divider.
-_ROW_QUEUE_DEPTH = 4
-# Beats in flight besides the longest piece: loop 1's stages, spare for the handshakes.
-_BEAT_SLACK = 8
+# Beats the logit buffer holds beyond the longest piece and the unit's latency: spare
+# for the handshakes.
+_BEAT_SLACK = 4
 
 
 class SoftmaxUnit(wiring.Component):
@@ -24,8 +23,14 @@ class SoftmaxUnit(wiring.Component):
     Loop 1 (`SoftmaxRowSum`) takes each beat as it arrives while the logit buffer keeps
     it; at the end of the row a pipelined divider forms the reciprocal, and loop 2
     (`SoftmaxNormalize`) reads the row back and scales every logit. The buffer holds the
-    longest row plus the divider's latency, so the next rows stream through loop 1 while
-    earlier ones finish: rows of a few beats or more keep P logits per cycle.
+    longest row plus the latency of loop 1 and the divider, so the next rows stream
+    through loop 1 while earlier ones finish: rows of a few beats or more keep P logits
+    per cycle.
+
+    Loop 1 and the divider never stall, so no enable fans out from the output to them:
+    every row they hold has its last beat still in the logit buffer (its reciprocal
+    leaves the row queue as loop 2 takes that beat), so the row queue, as deep as the
+    logit buffer, always has room.
 
     A row longer than softmax_max_row is cut into pieces of that length (so that the
     buffer never fills with an unfinished row); all its outputs are 0 with `error` set.
@@ -54,10 +59,10 @@ class SoftmaxUnit(wiring.Component):
             config.softmax_recip_shift, config.softmax_sum_bits, config.softmax_recip_bits,
             row_sum.o.payload.tag.shape())
         buffered = softmax_buffered_beat_layout(config)
-        m.submodules.logits = logits = SyncFIFOBuffered(
-            width=buffered.size, depth=max_beats + config.softmax_recip_bits + _BEAT_SLACK)
+        depth = max_beats + config.softmax_latency + _BEAT_SLACK
+        m.submodules.logits = logits = SyncFIFOBuffered(width=buffered.size, depth=depth)
         m.submodules.rows = rows = SyncFIFOBuffered(
-            width=divider.o.payload.shape().size, depth=_ROW_QUEUE_DEPTH)
+            width=divider.o.payload.shape().size, depth=depth)
         m.submodules.normalize = normalize = SoftmaxNormalize(config)
 
         # Pieces: a row, or max_beats of an overlong one.
@@ -69,7 +74,7 @@ class SoftmaxUnit(wiring.Component):
         m.d.comb += [
             piece_end.eq(self.i.payload.last | (beats_in_piece == max_beats - 1)),
             cut.eq(piece_end & ~self.i.payload.last),
-            self.i.ready.eq(logits.w_rdy & row_sum.i.ready),
+            self.i.ready.eq(logits.w_rdy),
             accept.eq(self.i.valid & self.i.ready),
         ]
         with m.If(accept):
@@ -88,7 +93,6 @@ class SoftmaxUnit(wiring.Component):
 
         m.d.comb += [
             rows.w_data.eq(divider.o.payload), rows.w_en.eq(divider.o.valid),
-            divider.o.ready.eq(rows.w_rdy),
             normalize.rows.payload.eq(rows.r_data), normalize.rows.valid.eq(rows.r_rdy),
             rows.r_en.eq(normalize.rows.ready),
             normalize.beats.payload.eq(logits.r_data), normalize.beats.valid.eq(logits.r_rdy),

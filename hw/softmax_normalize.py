@@ -4,9 +4,9 @@ from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden.numerics import rhu
-from hw.exp2 import exp2_term
+from hw.exp2 import exp2_distance, exp2_of_distance
 from hw.layouts import softmax_buffered_beat_layout, softmax_probs_layout, softmax_row_layout
+from hw.pipeline import stage
 
 __all__ = ["SoftmaxNormalize", "row_reciprocal_layout"]
 
@@ -22,8 +22,10 @@ class SoftmaxNormalize(wiring.Component):
     and for every logit of an erroneous row.
 
     A row's reciprocal stays at the head of `rows` until its piece's last beat is taken,
-    so consecutive rows follow each other without a gap. Pipeline: ``s1_`` the terms
-    -> products, rounding and saturation in the output register.
+    so consecutive rows follow each other without a gap. Stages, on one shared enable
+    held only by an output waiting on `o`: ``a_`` the distances below the max -> ``b_``
+    the terms -> ``c_`` the terms times each half of r -> ``d_`` their sum, plus half an
+    output step -> shift and saturation in the output register.
 
     Members
     -------
@@ -53,25 +55,28 @@ class SoftmaxNormalize(wiring.Component):
             self.rows.ready.eq(take & self.beats.payload.piece_end),
         ]
 
-        s1_valid, s1_last, s1_error = Signal(), Signal(), Signal()
-        s1_keep = Signal.like(beat.keep)
-        s1_reciprocal = Signal.like(row.quotient)
-        s1_terms = Signal(data.ArrayLayout(unsigned(config.softmax_exp_bits + 1),
-                                           config.softmax_lanes))
-        with m.If(advance):
-            m.d.sync += [
-                s1_valid.eq(take), s1_last.eq(beat.last), s1_error.eq(row.tag.error),
-                s1_keep.eq(beat.keep), s1_reciprocal.eq(row.quotient),
-            ]
-            m.d.sync += [term.eq(exp2_term(logit, row.tag.row_max, config))
-                         for term, logit in zip(s1_terms, beat.logits)]
-
+        a = stage(m, "a", advance, valid=take, last=beat.last, error=row.tag.error,
+                  keep=beat.keep, reciprocal=row.quotient,
+                  distances=[exp2_distance(logit, row.tag.row_max, config)
+                             for logit in beat.logits])
+        b = stage(m, "b", advance, valid=a.valid, last=a.last, error=a.error, keep=a.keep,
+                  reciprocal=a.reciprocal,
+                  terms=[exp2_of_distance(distance, config) for distance in a.distances])
+        half = len(b.reciprocal) // 2
+        c = stage(m, "c", advance, valid=b.valid, last=b.last, error=b.error, keep=b.keep,
+                  low=[term * b.reciprocal[:half] for term in b.terms],
+                  high=[term * b.reciprocal[half:] for term in b.terms])
         shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+        rounding = 1 << (shift - 1) if shift else 0
+        d = stage(m, "d", advance, valid=c.valid, last=c.last, error=c.error, keep=c.keep,
+                  scaled=[(high << half) + low + rounding for low, high in zip(c.low, c.high)])
+
         with m.If(advance):
-            m.d.sync += [self.o.valid.eq(s1_valid), self.o.payload.last.eq(s1_last),
-                         self.o.payload.error.eq(s1_error)]
-            for prob, term, keep in zip(self.o.payload.probs, s1_terms, s1_keep):
-                scaled = rhu(term * s1_reciprocal, shift)
-                saturated = Mux(scaled > config.softmax_out_max, config.softmax_out_max, scaled)
-                m.d.sync += prob.eq(Mux(keep & ~s1_error, saturated, 0))
+            m.d.sync += [self.o.valid.eq(d.valid), self.o.payload.last.eq(d.last),
+                         self.o.payload.error.eq(d.error)]
+            for prob, scaled, keep in zip(self.o.payload.probs, d.scaled, d.keep):
+                rounded = scaled >> shift
+                saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max,
+                                rounded)
+                m.d.sync += prob.eq(Mux(keep & ~d.error, saturated, 0))
         return m

@@ -15,11 +15,12 @@ class VectorMacLane(wiring.Component):
     """d * p for one pair of VSQ vectors, in `lane_stages` register stages that move on
     `en`.
 
-    With three stages, ``p_`` holds the V element products summed in pairs (and the two
-    scales); stage
-    ``d_`` holds the exact dot product d and the scale product p rounded half up to
-    scale_product_bits; the last stage holds their product. Without vector scales the
-    lane has no scale multiplier and its product is d.
+    Stage ``d_`` holds the exact dot product d and the scale product p rounded half up
+    to scale_product_bits; the last stage holds their product. From three stages on,
+    ``p_`` first holds the V element products summed in pairs (and the two scales); with
+    four, ``h_`` holds d times each half of p, added in the last stage (the d x p multiply
+    was the longest path of the array). Without vector scales the lane has no scale
+    multiplier and its product is d.
 
     Parameters
     ----------
@@ -50,7 +51,7 @@ class VectorMacLane(wiring.Component):
 
         element_products = [x * y for x, y in zip(self.a.data, self.b.data)]
         scales = (self.a.scale, self.b.scale) if config.vector_scales else ()
-        if config.lane_stages == 3:
+        if config.lane_stages >= 3:
             # Products summed in pairs, registered: the adder tree's first level moves
             # into this stage, which balances the two (ECP5: 4x4 products in LUTs).
             pairs = [a + b for a, b in zip(element_products[0::2], element_products[1::2])]
@@ -70,9 +71,19 @@ class VectorMacLane(wiring.Component):
             d_scale = Signal(unsigned(config.scale_product_width))
             with m.If(self.en):
                 m.d.sync += d_scale.eq(rhu(scales[0] * scales[1], config.scale_product_shift))
-            scaled = d_dot * d_scale
+        if config.lane_stages == 4:
+            half = (config.scale_product_width + 1) // 2
+            h_low = Signal(signed(config.dot_bits + half))
+            h_high = Signal(signed(config.product_bits))
+            with m.If(self.en):
+                if config.vector_scales:
+                    m.d.sync += [h_low.eq(d_dot * d_scale[:half]),
+                                 h_high.eq(d_dot * d_scale[half:])]
+                else:
+                    m.d.sync += h_low.eq(d_dot)
+            scaled = (h_high << half) + h_low
         else:
-            scaled = d_dot
+            scaled = d_dot * d_scale if config.vector_scales else d_dot
         with m.If(self.en):
             m.d.sync += self.product.eq(scaled)
         return m

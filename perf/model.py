@@ -32,7 +32,7 @@ class Assumptions:
     softmax_overlapped : the softmax of one head runs while the array computes another
         head's matmuls, so only softmax time beyond the group's attention matmuls counts.
     softmax_latency : cycles from a row's last beat to its first output beat, less one;
-        None takes the RTL's: loop 1 (4 stages) + the reciprocal (recip_bits) + 3.
+        None takes the RTL's (`AcceleratorConfig.softmax_latency`).
     clock_mhz : for throughput in inferences per second.
     """
 
@@ -44,7 +44,7 @@ class Assumptions:
     def latency_of_softmax(self, config):
         if self.softmax_latency is not None:
             return self.softmax_latency
-        return 7 + config.softmax_recip_bits
+        return config.softmax_latency
 
 
 @dataclasses.dataclass(frozen=True)

@@ -30,8 +30,11 @@ def test_port_widths(config, a_bits, b_bits, c_bits):
 
 @pytest.mark.parametrize("config", [
     AcceleratorConfig(lanes=1),
+    AcceleratorConfig(lanes=1, lane_stages=3),
     AcceleratorConfig(lanes=1, lane_stages=2),
+    AcceleratorConfig(lanes=1, data_bits=8, vector_scales=False),
     AcceleratorConfig(lanes=1, scale_product_bits=5, acc_bits=20),
+    AcceleratorConfig(lanes=1, scale_bits=3, scale_product_bits=1),
     AcceleratorConfig(lanes=1, data_bits=8, vector_scales=False, lane_stages=2),
 ])
 def test_lane_product_equals_golden(config):
