@@ -15,10 +15,11 @@ from golden.config import AcceleratorConfig
 from rtl_gen.synth import BLOCKS, synthesize
 
 PLOT = Path(__file__).resolve().parent / "results" / "synth_vector_size.png"
+# Without vector scales there is no d x p multiply to split: three lane stages.
 FORMATS = {
-    "int4": AcceleratorConfig(vector_scales=False),
+    "int4": AcceleratorConfig(vector_scales=False, lane_stages=3),
     "int4_vsq": AcceleratorConfig(),
-    "int8": AcceleratorConfig(data_bits=8, vector_scales=False),
+    "int8": AcceleratorConfig(data_bits=8, vector_scales=False, lane_stages=3),
 }
 
 

@@ -270,9 +270,9 @@ class AcceleratorConfig:
     @property
     def softmax_latency(self):
         """Cycles from a row's last beat in to its first probabilities out, less one: loop
-        1 and its output register, the divider (one stage per reciprocal bit), and the
-        row queue with loop 2's five stages."""
-        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 6
+        1 and its output register, the divider (one stage per reciprocal bit), the row
+        queue with its flip-flop head (3), and loop 2's five stages."""
+        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 8
 
     @property
     def softmax_out_max(self):

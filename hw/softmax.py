@@ -60,9 +60,8 @@ class SoftmaxUnit(wiring.Component):
             row_sum.o.payload.tag.shape())
         buffered = softmax_buffered_beat_layout(config)
         depth = max_beats + config.softmax_latency + _BEAT_SLACK
-        m.submodules.logits = logits = SyncFIFOBuffered(width=buffered.size, depth=depth)
-        m.submodules.rows = rows = SyncFIFOBuffered(
-            width=divider.o.payload.shape().size, depth=depth)
+        logits, logits_head = _queue(m, "logits", buffered.size, depth)
+        rows, rows_head = _queue(m, "rows", divider.o.payload.shape().size, depth)
         m.submodules.normalize = normalize = SoftmaxNormalize(config)
 
         # Pieces: a row, or max_beats of an overlong one.
@@ -93,10 +92,23 @@ class SoftmaxUnit(wiring.Component):
 
         m.d.comb += [
             rows.w_data.eq(divider.o.payload), rows.w_en.eq(divider.o.valid),
-            normalize.rows.payload.eq(rows.r_data), normalize.rows.valid.eq(rows.r_rdy),
-            rows.r_en.eq(normalize.rows.ready),
-            normalize.beats.payload.eq(logits.r_data), normalize.beats.valid.eq(logits.r_rdy),
-            logits.r_en.eq(normalize.beats.ready),
+            normalize.rows.payload.eq(rows_head.r_data),
+            normalize.rows.valid.eq(rows_head.r_rdy), rows_head.r_en.eq(normalize.rows.ready),
+            normalize.beats.payload.eq(logits_head.r_data),
+            normalize.beats.valid.eq(logits_head.r_rdy),
+            logits_head.r_en.eq(normalize.beats.ready),
         ]
         wiring.connect(m, normalize.o, wiring.flipped(self.o))
         return m
+
+
+def _queue(m, name, width, depth):
+    """A FIFO of `depth` entries (block RAM on ECP5) with a three-entry FIFO of flip-flops
+    behind it, so that the RAM's slow output (6 ns) ends in a register and not in loop
+    2's arithmetic (two entries would halve the throughput). Returns both: write into
+    the first, read from the second."""
+    m.submodules[name] = bulk = SyncFIFOBuffered(width=width, depth=depth)
+    m.submodules[f"{name}_head"] = head = SyncFIFOBuffered(width=width, depth=3)
+    m.d.comb += [head.w_data.eq(bulk.r_data), head.w_en.eq(bulk.r_rdy),
+                 bulk.r_en.eq(head.w_rdy)]
+    return bulk, head

@@ -55,17 +55,20 @@ class SoftmaxNormalize(wiring.Component):
             self.rows.ready.eq(take & self.beats.payload.piece_end),
         ]
 
+        # A copy of r per logit, 0 where the logit is masked: the copies differ, so
+        # synthesis keeps them apart and no one register drives every multiplier.
         a = stage(m, "a", advance, valid=take, last=beat.last, error=row.tag.error,
-                  keep=beat.keep, reciprocal=row.quotient,
+                  keep=beat.keep,
+                  reciprocals=[Mux(keep, row.quotient, 0) for keep in beat.keep],
                   distances=[exp2_distance(logit, row.tag.row_max, config)
                              for logit in beat.logits])
         b = stage(m, "b", advance, valid=a.valid, last=a.last, error=a.error, keep=a.keep,
-                  reciprocal=a.reciprocal,
+                  reciprocals=a.reciprocals,
                   terms=[exp2_of_distance(distance, config) for distance in a.distances])
-        half = len(b.reciprocal) // 2
+        half = config.softmax_recip_bits // 2
         c = stage(m, "c", advance, valid=b.valid, last=b.last, error=b.error, keep=b.keep,
-                  low=[term * b.reciprocal[:half] for term in b.terms],
-                  high=[term * b.reciprocal[half:] for term in b.terms])
+                  low=[term * r[:half] for term, r in zip(b.terms, b.reciprocals)],
+                  high=[term * r[half:] for term, r in zip(b.terms, b.reciprocals)])
         shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
         rounding = 1 << (shift - 1) if shift else 0
         d = stage(m, "d", advance, valid=c.valid, last=c.last, error=c.error, keep=c.keep,
