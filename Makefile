@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SETUP := $(VENV)/.setup-done
+MODELS := $(VENV)/.models-done
 
 # make verilog CONFIG=my.json [OUT=dir]
 CONFIG ?=
@@ -13,7 +14,7 @@ OUT ?= build/verilog/$(if $(CONFIG),$(basename $(notdir $(CONFIG))),default)
 SIM ?= icarus verilator
 JOBS ?= 2
 
-.PHONY: help verilog lint test bench synth clean iverilog
+.PHONY: help verilog lint test bench synth accuracy clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
@@ -22,6 +23,8 @@ help:
 	@echo "make bench                                  benchmarks -> bench/results/*.json"
 	@echo "make synth [CONFIG=file.json] [BLOCK=lane]  synthesis estimates (no arguments: the"
 	@echo "                                            cost study -> bench/results/synth.json)"
+	@echo "make accuracy                               the formats on real transformers ->"
+	@echo "                                            bench/results/accuracy.{json,md,png}"
 
 verilog: $(SETUP)
 	$(PY) -m rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
@@ -33,7 +36,7 @@ lint: $(SETUP)
 		|| exit 1; \
 	done
 
-test: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
+test: $(SETUP) $(MODELS) $(if $(findstring icarus,$(SIM)),iverilog)
 	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
 
 bench: $(SETUP)
@@ -47,6 +50,9 @@ ifeq ($(CONFIG)$(BLOCK),)
 else
 	$(PY) -m rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif
+
+accuracy: $(SETUP) $(MODELS)
+	$(PY) -m accuracy
 
 iverilog:
 	@command -v iverilog >/dev/null || { \
@@ -62,6 +68,10 @@ $(SETUP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(MODELS): requirements-accuracy.txt $(SETUP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-accuracy.txt
 	touch $@
 
 clean:

@@ -264,15 +264,15 @@ class AcceleratorConfig:
     @property
     def softmax_row_sum_latency(self):
         """Cycles from a beat's transfer into loop 1 to its effect on the running sum: the
-        max, the running max, the distances, the terms and their sum."""
-        return self.softmax_max_stages + 3 + self.softmax_sum_stages
+        max, the running max, the distances, the terms (two stages) and their sum."""
+        return self.softmax_max_stages + 4 + self.softmax_sum_stages
 
     @property
     def softmax_latency(self):
         """Cycles from a row's last beat in to its first probabilities out, less one: loop
         1 and its output register, the divider (one stage per reciprocal bit), the row
-        queue with its flip-flop head (3), and loop 2's five stages."""
-        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 8
+        queue with its flip-flop head (3), and loop 2's six stages."""
+        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 9
 
     @property
     def softmax_out_max(self):

@@ -4,7 +4,7 @@ from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.exp2 import exp2_distance, exp2_of_distance
+from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
 from hw.layouts import softmax_buffered_beat_layout, softmax_probs_layout, softmax_row_layout
 from hw.pipeline import stage
 
@@ -24,8 +24,9 @@ class SoftmaxNormalize(wiring.Component):
     A row's reciprocal stays at the head of `rows` until its piece's last beat is taken,
     so consecutive rows follow each other without a gap. Stages, on one shared enable
     held only by an output waiting on `o`: ``a_`` the distances below the max -> ``b_``
-    the terms -> ``c_`` the terms times each half of r -> ``d_`` their sum, plus half an
-    output step -> shift and saturation in the output register.
+    the terms' table entries and shifts -> ``c_`` the terms -> ``d_`` the terms times each
+    half of r -> ``e_`` their sum, plus half an output step -> shift and saturation in the
+    output register.
 
     Members
     -------
@@ -62,24 +63,28 @@ class SoftmaxNormalize(wiring.Component):
                   reciprocals=[Mux(keep, row.quotient, 0) for keep in beat.keep],
                   distances=[exp2_distance(logit, row.tag.row_max, config)
                              for logit in beat.logits])
+        parts = [exp2_parts(distance, config) for distance in a.distances]
         b = stage(m, "b", advance, valid=a.valid, last=a.last, error=a.error, keep=a.keep,
-                  reciprocals=a.reciprocals,
-                  terms=[exp2_of_distance(distance, config) for distance in a.distances])
-        half = config.softmax_recip_bits // 2
+                  reciprocals=a.reciprocals, fractions=[fraction for fraction, _ in parts],
+                  shifts=[shift for _, shift in parts])
         c = stage(m, "c", advance, valid=b.valid, last=b.last, error=b.error, keep=b.keep,
-                  low=[term * r[:half] for term, r in zip(b.terms, b.reciprocals)],
-                  high=[term * r[half:] for term, r in zip(b.terms, b.reciprocals)])
+                  reciprocals=b.reciprocals,
+                  terms=[exp2_of_parts(*part) for part in zip(b.fractions, b.shifts)])
+        half = config.softmax_recip_bits // 2
+        d = stage(m, "d", advance, valid=c.valid, last=c.last, error=c.error, keep=c.keep,
+                  low=[term * r[:half] for term, r in zip(c.terms, c.reciprocals)],
+                  high=[term * r[half:] for term, r in zip(c.terms, c.reciprocals)])
         shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
         rounding = 1 << (shift - 1) if shift else 0
-        d = stage(m, "d", advance, valid=c.valid, last=c.last, error=c.error, keep=c.keep,
-                  scaled=[(high << half) + low + rounding for low, high in zip(c.low, c.high)])
+        e = stage(m, "e", advance, valid=d.valid, last=d.last, error=d.error, keep=d.keep,
+                  scaled=[(high << half) + low + rounding for low, high in zip(d.low, d.high)])
 
         with m.If(advance):
-            m.d.sync += [self.o.valid.eq(d.valid), self.o.payload.last.eq(d.last),
-                         self.o.payload.error.eq(d.error)]
-            for prob, scaled, keep in zip(self.o.payload.probs, d.scaled, d.keep):
+            m.d.sync += [self.o.valid.eq(e.valid), self.o.payload.last.eq(e.last),
+                         self.o.payload.error.eq(e.error)]
+            for prob, scaled, keep in zip(self.o.payload.probs, e.scaled, e.keep):
                 rounded = scaled >> shift
                 saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max,
                                 rounded)
-                m.d.sync += prob.eq(Mux(keep & ~d.error, saturated, 0))
+                m.d.sync += prob.eq(Mux(keep & ~e.error, saturated, 0))
         return m

@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.arith import add, larger
-from hw.exp2 import ceil_units, exp2_distance, exp2_of_distance
+from hw.exp2 import ceil_units, exp2_distance, exp2_of_parts, exp2_parts
 from hw.layouts import softmax_buffered_beat_layout, softmax_row_layout, softmax_row_max_shape
 from hw.pipeline import pipelined_tree, stage
 
@@ -28,9 +28,9 @@ class SoftmaxRowSum(wiring.Component):
     stall (the unit's row queue always has room, see `SoftmaxUnit`), so no enable fans
     out to them: ``a0_``, ``a1_``, ... the beat's max, of the raw logits (ceil is
     monotonic, so it waits for the one winner) -> ``c_`` the running max -> ``d_`` each
-    logit's distance below it, and the rescale -> ``e_`` the terms -> ``f0_``, ... their
-    sum -> the running sum and the output register (`softmax_row_sum_latency` stages
-    before it).
+    logit's distance below it, and the rescale -> ``e_`` each term's table entry and
+    shift -> ``f_`` the terms -> ``s0_``, ... their sum -> the running sum and the output
+    register (`softmax_row_sum_latency` stages before it).
 
     Members
     -------
@@ -79,11 +79,15 @@ class SoftmaxRowSum(wiring.Component):
                   rescale=Mux(rise > rescale_limit, rescale_limit, rise)[
                       :rescale_limit.bit_length()],
                   distances=[exp2_distance(logit, c.row_max, config) for logit in c.logits])
+        parts = [exp2_parts(distance, config) for distance in d.distances]
         e = stage(m, "e", **carried(d, "row_max", "rescale"),
-                  terms=[Mux(keep, exp2_of_distance(distance, config), 0)
-                         for distance, keep in zip(d.distances, d.keep)])
-        summed = pipelined_tree(m, "f", e.terms, add, config.softmax_sum_stages, 2,
-                           carried(e, "row_max", "rescale"))
+                  fractions=[Mux(keep, fraction, 0)
+                             for (fraction, _), keep in zip(parts, d.keep)],
+                  shifts=[shift for _, shift in parts])
+        f = stage(m, "f", **carried(e, "row_max", "rescale"),
+                  terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
+        summed = pipelined_tree(m, "s", f.terms, add, config.softmax_sum_stages, 2,
+                                carried(f, "row_max", "rescale"))
 
         # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.
         running_sum = Signal(unsigned(config.softmax_sum_bits))

@@ -94,15 +94,15 @@ def test_exp2_term_for_every_logit_and_max():
     from amaranth import Module, Signal, signed, unsigned
 
     from golden.softmax import _exp2_terms, exp2_table
-    from hw.exp2 import exp2_distance, exp2_of_distance
+    from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
 
     for config in (AcceleratorConfig(), AcceleratorConfig(softmax_frac_bits=0)):
         frac_bits = config.softmax_frac_bits
         logit, row_max = Signal(signed(8)), Signal(signed(8))
         term = Signal(unsigned(config.softmax_exp_bits + 1))
         module = Module()
-        module.d.comb += term.eq(exp2_of_distance(exp2_distance(logit, row_max, config),
-                                                  config))
+        parts = exp2_parts(exp2_distance(logit, row_max, config), config)
+        module.d.comb += term.eq(exp2_of_parts(*parts))
         top = -((-127) >> frac_bits)              # the largest running max, ceil(127 / 2^F)
         pairs = [(x, m) for x in range(-128, 128)
                  for m in range(-((-x) >> frac_bits), top + 1)]

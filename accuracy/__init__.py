@@ -1,0 +1,1 @@
+"""Accuracy of the accelerator's arithmetic on real transformers (python -m accuracy)."""

@@ -1,0 +1,77 @@
+"""python -m accuracy: the study's table and plot, from the golden integer path.
+
+Writes bench/results/accuracy.json (flat keys: model, format, metric), accuracy.md (the
+table in the shape of NVIDIA's Table IV) and accuracy.png.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from accuracy import encoder_study
+from accuracy.arithmetic import FORMATS
+
+RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+COLUMNS = ("float",) + tuple(FORMATS)
+ROWS = (
+    ("MiniLM-L6 linear layers: mean cosine to float", "minilm_{}_mean_cos"),
+    ("MiniLM-L6 linear layers: min cosine", "minilm_{}_min_cos"),
+    ("MiniLM-L6 linear layers: Spearman of similarities", "minilm_{}_spearman"),
+    ("MiniLM-L6 + attention matmuls: mean cosine", "minilm_{}_attn_mean_cos"),
+    ("MiniLM-L6 + attention matmuls: Spearman", "minilm_{}_attn_spearman"),
+    ("MiniLM-L6: paraphrase top-1", "minilm_{}_paraphrase_top1"),
+)
+
+
+def table(results):
+    """Markdown: a row per model and metric, a column per format."""
+    lines = ["| model, metric | " + " | ".join(COLUMNS) + " |",
+             "|---" * (len(COLUMNS) + 1) + "|"]
+    for label, key in ROWS:
+        cells = []
+        for column in COLUMNS:
+            value = results.get(key.format(column).replace("float_attn", "float"))
+            cells.append("" if value is None else f"{value:.3f}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    formats = list(FORMATS)
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    for offset, (suffix, label) in enumerate((("", "linear layers"),
+                                              ("_attn", "+ attention matmuls"))):
+        values = [results[f"minilm_{name}{suffix}_mean_cos"] for name in formats]
+        axis.bar([index + 0.38 * offset for index in range(len(formats))], values,
+                 width=0.38, label=label)
+    axis.set_xticks([index + 0.19 for index in range(len(formats))], formats)
+    axis.set_ylabel("mean cosine to float")
+    axis.set_ylim(0, 1)
+    axis.set_title("all-MiniLM-L6-v2 sentence embeddings through the integer path")
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m accuracy", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=RESULTS, metavar="DIR")
+    args = parser.parse_args(argv)
+    results = encoder_study.run()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "accuracy.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "accuracy.md").write_text(table(results))
+    plot(results, args.out / "accuracy.png")
+    print(table(results))
+    print(f"written: {args.out / 'accuracy.json'}, accuracy.md, accuracy.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

