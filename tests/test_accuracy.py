@@ -78,3 +78,32 @@ def test_float_path_reproduces_the_reference_embeddings(model):
         pooled = hidden.mean(dim=0)
         reference = (pooled / pooled.norm()).numpy()
         assert np.max(np.abs(embedding - reference)) < 1e-5, text
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from accuracy import vit_digits
+    _, test_x, _, test_y = vit_digits.load_split()
+    return vit_digits.load_weights(), test_x, test_y
+
+
+def test_vit_digits_reaches_97_percent_in_float(digits):
+    """The saved model (trained here by make accuracy) meets the study's float target."""
+    from accuracy import vit_digits
+    weights, images, labels = digits
+    assert vit_digits.top1(weights, images, labels) >= 0.97
+
+
+def test_vit_digits_formats_keep_their_order(digits):
+    """On the first 120 test images: INT8 within a point of float, VSQ above INT4 with
+    per-channel scales."""
+    from accuracy import vit_digits
+    weights, images, labels = digits
+    images, labels = images[:120], labels[:120]
+    score = {name: vit_digits.top1(weights, images, labels,
+                                   IntegerArithmetic(name, FORMATS[name], True))
+             for name in ("int4_pc", "int4_vsq8", "int8")}
+    score["float"] = vit_digits.top1(weights, images, labels)
+    print(score)
+    assert score["int8"] >= score["float"] - 0.01
+    assert score["int4_pc"] < score["int4_vsq8"] <= score["int8"]

@@ -1,0 +1,28 @@
+"""Part 2 of the study: the digits ViT's test accuracy in every format."""
+
+import numpy as np
+
+from accuracy import vit_digits
+from accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
+
+__all__ = ["run"]
+
+
+def run(retrain=True, formats=FORMATS):
+    """Flat figures vit_digits_<format>[_attn]_top1. With `retrain`, the model is trained
+    again (PyTorch) and its weights saved for the tests; else the saved ones are used."""
+    _, test_x, _, test_y = vit_digits.load_split()
+    results = {}
+    if retrain:
+        weights, reference = vit_digits.train()
+        vit_digits.save_weights(weights)
+        ours = vit_digits.forward(weights, test_x, FloatArithmetic())
+        results["vit_digits_float_max_logit_diff_vs_torch"] = float(np.abs(ours - reference).max())
+    weights = vit_digits.load_weights()
+    results["vit_digits_test_images"] = len(test_y)
+    results["vit_digits_float_top1"] = vit_digits.top1(weights, test_x, test_y)
+    for name, config in formats.items():
+        for suffix, attention in (("", False), ("_attn", True)):
+            results[f"vit_digits_{name}{suffix}_top1"] = vit_digits.top1(
+                weights, test_x, test_y, IntegerArithmetic(name, config, attention))
+    return results
