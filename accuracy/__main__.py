@@ -33,6 +33,7 @@ def table(results):
     for label, key in ROWS:
         cells = []
         for column in COLUMNS:
+            # Float has one setting: its attention is float either way.
             value = results.get(key.format(column).replace("float_attn", "float"))
             cells.append("" if value is None else f"{value:.3f}")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")

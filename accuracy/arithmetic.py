@@ -35,8 +35,6 @@ FORMATS = {
 class FloatArithmetic:
     """The reference: float64 matmuls and an exact base-e softmax."""
 
-    name = "float"
-
     def linear(self, x, weight, bias):
         """x (T x K) @ weight^T (weight N x K, as PyTorch stores it) + bias."""
         return x @ weight.T + bias
@@ -60,7 +58,6 @@ class IntegerArithmetic:
     with softmax_out_bits; without it, attention stays in float.
     """
 
-    name: str
     config: AcceleratorConfig
     attention_matmuls: bool = False
 

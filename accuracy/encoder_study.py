@@ -23,7 +23,7 @@ def run(sentences=DOCSTRINGS, pairs=PARAPHRASES, formats=FORMATS):
                              similarity_metrics(relu, reference, len(pairs))))
     for name, config in formats.items():
         for suffix, attention in (("", False), ("_attn", True)):
-            embeddings = model.embed(texts, IntegerArithmetic(name, config, attention))
+            embeddings = model.embed(texts, IntegerArithmetic(config, attention))
             results.update(_prefixed(f"minilm_{name}{suffix}",
                                      similarity_metrics(embeddings, reference, len(pairs))))
     return results

@@ -24,5 +24,5 @@ def run(retrain=True, formats=FORMATS):
     for name, config in formats.items():
         for suffix, attention in (("", False), ("_attn", True)):
             results[f"vit_digits_{name}{suffix}_top1"] = vit_digits.top1(
-                weights, test_x, test_y, IntegerArithmetic(name, config, attention))
+                weights, test_x, test_y, IntegerArithmetic(config, attention))
     return results

@@ -50,7 +50,7 @@ def test_formats_keep_their_order(model):
     reference = model.embed(texts, FloatArithmetic())
     cosine = {}
     for name in ("int4_pc", "int4_vsq4", "int4_vsq8", "int8"):
-        embeddings = model.embed(texts, IntegerArithmetic(name, FORMATS[name]))
+        embeddings = model.embed(texts, IntegerArithmetic(FORMATS[name]))
         cosine[name] = float(np.mean(np.sum(embeddings * reference, axis=1)))
     print(cosine)
     assert cosine["int8"] > 0.95
@@ -101,7 +101,7 @@ def test_vit_digits_formats_keep_their_order(digits):
     weights, images, labels = digits
     images, labels = images[:120], labels[:120]
     score = {name: vit_digits.top1(weights, images, labels,
-                                   IntegerArithmetic(name, FORMATS[name], True))
+                                   IntegerArithmetic(FORMATS[name], True))
              for name in ("int4_pc", "int4_vsq8", "int8")}
     score["float"] = vit_digits.top1(weights, images, labels)
     print(score)
