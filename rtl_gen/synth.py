@@ -86,6 +86,9 @@ def _place_and_route(work, block):
     if slowest:
         steps = slowest["path"]
         figures["critical_path"] = f"{_net(steps[0]['from'])} -> {_net(steps[-1]['to'])}"
+        figures["critical_path_steps"] = [
+            (step["type"], round(step["delay"], 2), _net(step["to"]))
+            for step in steps if step["delay"] > 0]
     return figures
 
 
@@ -108,13 +111,19 @@ def main(argv=None):
     parser.add_argument("--config", metavar="FILE")
     parser.add_argument("--block", choices=sorted(BLOCKS), action="append")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    parser.add_argument("--path", action="store_true",
+                        help="print every step of the critical path (delay in ns, cell)")
     args = parser.parse_args(argv)
     config = AcceleratorConfig.load_for_command_line(args.config)
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
     for name in args.block or sorted(BLOCKS):
         figures = synthesize(lambda: BLOCKS[name](config), name, not args.no_pnr)
+        steps = figures.pop("critical_path_steps", [])
         shown = ", ".join(f"{key} {value}" for key, value in figures.items())
         print(f"  {name}: {shown}")
+        if args.path:
+            for kind, delay, cell in steps:
+                print(f"    {kind:9} {delay:5.2f}  {cell}")
     return 0
 
 
