@@ -13,7 +13,7 @@ import numpy as np
 from golden.config import AcceleratorConfig
 from golden.ppu import to_logits
 from golden.quantize import quantize
-from golden.softmax import softmax_rows
+from golden.softmax import softmax_base_e, softmax_rows
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
 
 __all__ = ["FORMATS", "FloatArithmetic", "IntegerArithmetic"]
@@ -42,9 +42,7 @@ class FloatArithmetic:
     def attention(self, q, k, v, mask):
         """softmax(q k^T / sqrt(dk)) v over the keys that `mask` keeps."""
         scores = q @ k.T / np.sqrt(q.shape[1])
-        scores = np.where(mask[None, :], scores, -np.inf)
-        weights = np.exp(scores - scores.max(axis=1, keepdims=True))
-        return (weights / weights.sum(axis=1, keepdims=True)) @ v
+        return softmax_base_e(scores, np.broadcast_to(mask, scores.shape)) @ v
 
 
 @dataclasses.dataclass

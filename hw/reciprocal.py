@@ -11,8 +11,8 @@ class ReciprocalPipeline(wiring.Component):
     """q = floor(2^k / d) by restoring division, with a tag that travels alongside.
 
     Stage j decides quotient bit Q-1-j; the stages move every cycle and nothing stalls
-    them (the streams are always ready). d = 0 gives q = 0. The caller guarantees d > 2^(k - Q), so
-    that q fits Q bits.
+    them (the streams are always ready). d = 0 gives q = 0. The caller guarantees
+    d > 2^(k - Q), so that q fits Q bits.
 
     Parameters
     ----------

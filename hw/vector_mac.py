@@ -71,17 +71,19 @@ class VectorMacLane(wiring.Component):
             d_scale = Signal(unsigned(config.scale_product_width))
             with m.If(self.en):
                 m.d.sync += d_scale.eq(rhu(scales[0] * scales[1], config.scale_product_shift))
-        if config.lane_stages == 4:
+        if config.lane_stages == 4 and config.vector_scales:
             half = (config.scale_product_width + 1) // 2
             h_low = Signal(signed(config.dot_bits + half))
             h_high = Signal(signed(config.product_bits))
             with m.If(self.en):
-                if config.vector_scales:
-                    m.d.sync += [h_low.eq(d_dot * d_scale[:half]),
-                                 h_high.eq(d_dot * d_scale[half:])]
-                else:
-                    m.d.sync += h_low.eq(d_dot)
+                m.d.sync += [h_low.eq(d_dot * d_scale[:half]), h_high.eq(d_dot * d_scale[half:])]
             scaled = (h_high << half) + h_low
+        elif config.lane_stages == 4:
+            # Nothing to split without a scale multiplier: d is held one more stage.
+            h_dot = Signal.like(d_dot)
+            with m.If(self.en):
+                m.d.sync += h_dot.eq(d_dot)
+            scaled = h_dot
         else:
             scaled = d_dot * d_scale if config.vector_scales else d_dot
         with m.If(self.en):

@@ -17,6 +17,7 @@ from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_rese
 
 __all__ = ["MacArrayHarness", "config_from_env", "integer_operands", "random_operands"]
 
+
 def config_from_env():
     """The configuration the pytest runner built the Verilog from."""
     return AcceleratorConfig.from_json(os.environ["ACCEL_CONFIG"])

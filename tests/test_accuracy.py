@@ -7,7 +7,8 @@ import pytest
 
 from accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
 from accuracy.encoder_study import similarity_metrics
-from accuracy.minilm import MiniLM, gelu
+from accuracy.host import gelu
+from accuracy.minilm import MiniLM
 from accuracy.sentences import DOCSTRINGS, PARAPHRASES
 
 
