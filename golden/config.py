@@ -206,6 +206,12 @@ class AcceleratorConfig:
         return 2 if self.lanes >= 2 else 1
 
     @property
+    def array_latency(self):
+        """Register stages from the MAC array's B input to its output column: the B
+        register, the lanes' stages and the accumulate stages."""
+        return 1 + self.lane_stages + self.accumulate_stages
+
+    @property
     def acc_min(self):
         return -(1 << (self.acc_bits - 1))
 
@@ -276,8 +282,8 @@ class AcceleratorConfig:
     def softmax_latency(self):
         """Cycles from a row's last beat in to its first probabilities out, less one: loop
         1 and its output register, the divider (one stage per reciprocal bit), the row
-        queue with its flip-flop head (3), and loop 2's six stages."""
-        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 9
+        queue with its flip-flop head (3), loop 2's six stages and its output queue."""
+        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 10
 
     @property
     def softmax_out_max(self):

@@ -8,9 +8,13 @@ from amaranth.lib.wiring import In, Out
 from hw.arith import saturate
 from hw.lane_operand_buffer import LaneOperandBuffer
 from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from hw.pipeline import replicas
 from hw.vector_mac import VectorMacLane
 
 __all__ = ["VsqMacArray"]
+
+# Lanes that share one copy of the registered B vector.
+_LANES_PER_B_COPY = 4
 
 
 class VsqMacArray(wiring.Component):
@@ -24,9 +28,11 @@ class VsqMacArray(wiring.Component):
     offered every cycle and `c` always ready, every lane does a vector MAC every cycle.
 
     Pipeline (one shared enable, held only by an output column that waits for `c`):
-    input -> the lanes' `lane_stages` stages (the collector read issued as an item
-    enters the last) -> ``x_`` the add (with two lanes or more) -> saturation, collector
-    write, output register.
+    input -> ``b_copy`` the B vector, one register per group of lanes (a broadcast from
+    one register to every lane was the array's longest path) -> the lanes'
+    `lane_stages` stages (the collector read issued as an item enters the last) ->
+    ``x_`` the add (with two lanes or more) -> saturation, collector write, output
+    register: `config.array_latency` stages in all.
 
     Parameters
     ----------
@@ -73,30 +79,34 @@ class VsqMacArray(wiring.Component):
             b_accept.eq(self.b.valid & self.b.ready),
             round_end.eq(b_accept & (column == lanes - 1)),
             a_buffer.slice_done.eq(round_end),
+            a_buffer.take.eq(advance),
         ]
         with m.If(b_accept):
             m.d.sync += column.eq(Mux(column == lanes - 1, 0, column + 1))
         with m.If(round_end):
             m.d.sync += first_slice.eq(self.b.payload.last)
 
+        b_copies = replicas(m, "b_copy", self.b.payload.vector,
+                            -(-lanes // _LANES_PER_B_COPY), advance)
         products = []
         for lane_index in range(lanes):
             lane = m.submodules[f"lane{lane_index}"] = VectorMacLane(config)
             m.d.comb += [
                 lane.a.eq(a_buffer.active[lane_index]),
-                lane.b.eq(self.b.payload.vector),
+                lane.b.eq(b_copies[lane_index // _LANES_PER_B_COPY]),
                 lane.en.eq(advance),
             ]
             products.append(lane.product)
 
-        # Tags that travel beside the lanes' stages; the last one is the accumulate stage.
+        # Tags that travel beside the B register and the lanes' stages; the last one is
+        # the accumulate stage.
         tag_layout = data.StructLayout({"valid": 1, "column": column.shape(), "first": 1,
                                         "last": 1})
         tag = Signal(tag_layout)
         m.d.comb += [tag.valid.eq(b_accept), tag.column.eq(column),
                      tag.first.eq(first_slice), tag.last.eq(self.b.payload.last)]
         tags = []
-        for stage in range(config.lane_stages):
+        for stage in range(1 + config.lane_stages):
             tags.append(Signal(tag_layout, name=f"tag{stage}"))
             with m.If(advance):
                 m.d.sync += tags[-1].eq(tag)

@@ -1,26 +1,32 @@
-"""Pipeline registers that move together on one enable."""
+"""Pipeline registers that move together on one enable.
+
+Only a stage's `valid` bit is reset. Nothing reads a data register while its valid bit
+is low, so the data needs no reset, and a reset that reaches every data register is a
+net with thousands of loads (it was the longest path of the softmax unit)."""
 
 from types import SimpleNamespace
 
-from amaranth import Signal
+from amaranth import Signal, Value, ValueCastable
 
 from hw.arith import tree
 
-__all__ = ["stage", "pipelined_tree"]
+__all__ = ["pipelined_tree", "replicas", "stage"]
 
 
 def stage(m, prefix, enable=None, **values):
     """One register per keyword (one per element for a list), loaded from its value while
     `enable` (every cycle if None), named ``prefix_key``; returned as the attributes of a
-    namespace."""
+    namespace. All but `valid` are reset-less."""
     registers = {}
     for key, value in values.items():
+        reset_less = key != "valid"
         if isinstance(value, list):
-            registers[key] = [Signal.like(item, name=f"{prefix}_{key}{index}")
+            registers[key] = [Signal.like(item, name=f"{prefix}_{key}{index}",
+                                          reset_less=reset_less)
                               for index, item in enumerate(value)]
             pairs = zip(registers[key], value)
         else:
-            registers[key] = Signal.like(value, name=f"{prefix}_{key}")
+            registers[key] = Signal.like(value, name=f"{prefix}_{key}", reset_less=reset_less)
             pairs = [(registers[key], value)]
         with m.If(1 if enable is None else enable):
             m.d.sync += [register.eq(item) for register, item in pairs]
@@ -41,3 +47,20 @@ def pipelined_tree(m, prefix, values, combine, stages, levels_per_stage, carried
                          f"tree of {len(values)}")
     last.result = last.partial[0]
     return last
+
+
+def replicas(m, prefix, value, count, enable):
+    """`count` reset-less registers loaded with `value` while `enable`, named
+    ``prefix0``, ..., for a value whose one register would drive too many loads.
+
+    The copies carry the `keep` attribute: synthesis merges identical flip-flops
+    otherwise (`rtl_gen.synth` hands the attribute from the wires to their flip-flops,
+    as Vivado reads it)."""
+    copies = []
+    for index in range(count):
+        bits = Signal(len(Value.cast(value)), name=f"{prefix}{index}", reset_less=True,
+                      attrs={"keep": 1})
+        with m.If(enable):
+            m.d.sync += bits.eq(value)
+        copies.append(value.shape()(bits) if isinstance(value, ValueCastable) else bits)
+    return copies

@@ -11,8 +11,8 @@ class ReciprocalPipeline(wiring.Component):
     """q = floor(2^k / d) by restoring division, with a tag that travels alongside.
 
     Stage j decides quotient bit Q-1-j; the stages move every cycle and nothing stalls
-    them (the streams are always ready). d = 0 gives q = 0. The caller guarantees
-    d > 2^(k - Q), so that q fits Q bits.
+    them (the streams are always ready); only the valid bits are reset. d = 0 gives
+    q = 0. The caller guarantees d > 2^(k - Q), so that q fits Q bits.
 
     Parameters
     ----------
@@ -54,10 +54,12 @@ class ReciprocalPipeline(wiring.Component):
         for bit in reversed(range(self._quotient_bits)):
             shifted = divisor << bit
             take = remainder >= shifted
-            next_valid, next_zero = Signal(), Signal()
-            next_divisor, next_tag = Signal.like(divisor), Signal.like(tag)
-            next_remainder = Signal(self._shift + 1)
-            next_quotient = Signal(self._quotient_bits)
+            next_valid = Signal()
+            next_zero = Signal(reset_less=True)
+            next_divisor = Signal.like(divisor, reset_less=True)
+            next_tag = Signal.like(tag, reset_less=True)
+            next_remainder = Signal(self._shift + 1, reset_less=True)
+            next_quotient = Signal(self._quotient_bits, reset_less=True)
             m.d.sync += [
                 next_valid.eq(valid), next_zero.eq(zero),
                 next_divisor.eq(divisor), next_tag.eq(tag),

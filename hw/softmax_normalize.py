@@ -2,6 +2,7 @@
 
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
@@ -9,6 +10,12 @@ from hw.layouts import softmax_buffered_beat_layout, softmax_probs_layout, softm
 from hw.pipeline import stage
 
 __all__ = ["SoftmaxNormalize", "row_reciprocal_layout"]
+
+# Register stages from a taken beat to the output queue: a_ to e_ and out_.
+_STAGES = 6
+# A beat is claimed from its take until it leaves on `o`: the stages, the queue's write
+# and its read, so that many claims keep one beat per cycle.
+_OUTPUT_QUEUE_DEPTH = _STAGES + 2
 
 
 def row_reciprocal_layout(config):
@@ -22,11 +29,13 @@ class SoftmaxNormalize(wiring.Component):
     and for every logit of an erroneous row.
 
     A row's reciprocal stays at the head of `rows` until its piece's last beat is taken,
-    so consecutive rows follow each other without a gap. Stages, on one shared enable
-    held only by an output waiting on `o`: ``a_`` the distances below the max -> ``b_``
-    the terms' table entries and shifts -> ``c_`` the terms -> ``d_`` the terms times each
-    half of r -> ``e_`` their sum, plus half an output step -> shift and saturation in the
-    output register.
+    so consecutive rows follow each other without a gap. Stages: ``a_`` the distances
+    below the max -> ``b_`` the terms' table entries and shifts -> ``c_`` the terms ->
+    ``d_`` the terms times each half of r -> ``e_`` their sum, plus half an output step ->
+    ``out_`` shift and saturation -> a small output queue. The stages never stall: a
+    beat is taken only while the queue has room for it and for every beat ahead of it,
+    so no enable fans out from `o.ready` to thousands of registers (it limited the
+    unit's clock).
 
     Members
     -------
@@ -48,43 +57,53 @@ class SoftmaxNormalize(wiring.Component):
         m = Module()
         row, beat = self.rows.payload, self.beats.payload.beat
 
-        advance, take = Signal(), Signal()
+        m.submodules.queue = queue = SyncFIFO(width=len(self.o.payload.as_value()),
+                                              depth=_OUTPUT_QUEUE_DEPTH)
+        claimed = Signal(range(_OUTPUT_QUEUE_DEPTH + 1))
+        take, leave = Signal(), Signal()
         m.d.comb += [
-            advance.eq(~self.o.valid | self.o.ready),
-            self.beats.ready.eq(self.rows.valid & advance),
+            self.beats.ready.eq(self.rows.valid & (claimed != _OUTPUT_QUEUE_DEPTH)),
             take.eq(self.beats.valid & self.beats.ready),
             self.rows.ready.eq(take & self.beats.payload.piece_end),
+            leave.eq(self.o.valid & self.o.ready),
         ]
+        m.d.sync += claimed.eq(claimed + take - leave)
 
         # A copy of r per logit, 0 where the logit is masked: the copies differ, so
         # synthesis keeps them apart and no one register drives every multiplier.
-        a = stage(m, "a", advance, valid=take, last=beat.last, error=row.tag.error,
+        a = stage(m, "a", valid=take, last=beat.last, error=row.tag.error,
                   keep=beat.keep,
                   reciprocals=[Mux(keep, row.quotient, 0) for keep in beat.keep],
                   distances=[exp2_distance(logit, row.tag.row_max, config)
                              for logit in beat.logits])
         parts = [exp2_parts(distance, config) for distance in a.distances]
-        b = stage(m, "b", advance, valid=a.valid, last=a.last, error=a.error, keep=a.keep,
+        b = stage(m, "b", valid=a.valid, last=a.last, error=a.error, keep=a.keep,
                   reciprocals=a.reciprocals, fractions=[fraction for fraction, _ in parts],
                   shifts=[shift for _, shift in parts])
-        c = stage(m, "c", advance, valid=b.valid, last=b.last, error=b.error, keep=b.keep,
+        c = stage(m, "c", valid=b.valid, last=b.last, error=b.error, keep=b.keep,
                   reciprocals=b.reciprocals,
                   terms=[exp2_of_parts(*part) for part in zip(b.fractions, b.shifts)])
         half = config.softmax_recip_bits // 2
-        d = stage(m, "d", advance, valid=c.valid, last=c.last, error=c.error, keep=c.keep,
+        d = stage(m, "d", valid=c.valid, last=c.last, error=c.error, keep=c.keep,
                   low=[term * r[:half] for term, r in zip(c.terms, c.reciprocals)],
                   high=[term * r[half:] for term, r in zip(c.terms, c.reciprocals)])
         shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
         rounding = 1 << (shift - 1) if shift else 0
-        e = stage(m, "e", advance, valid=d.valid, last=d.last, error=d.error, keep=d.keep,
+        e = stage(m, "e", valid=d.valid, last=d.last, error=d.error, keep=d.keep,
                   scaled=[(high << half) + low + rounding for low, high in zip(d.low, d.high)])
 
-        with m.If(advance):
-            m.d.sync += [self.o.valid.eq(e.valid), self.o.payload.last.eq(e.last),
-                         self.o.payload.error.eq(e.error)]
-            for prob, scaled, keep in zip(self.o.payload.probs, e.scaled, e.keep):
-                rounded = scaled >> shift
-                saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max,
-                                rounded)
-                m.d.sync += prob.eq(Mux(keep & ~e.error, saturated, 0))
+        probs = []
+        for scaled, keep in zip(e.scaled, e.keep):
+            rounded = scaled >> shift
+            saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max, rounded)
+            probs.append(Mux(keep & ~e.error, saturated, 0)[:config.softmax_out_bits])
+        out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, probs=probs)
+        result = Signal.like(self.o.payload)
+        m.d.comb += [result.last.eq(out.last), result.error.eq(out.error)]
+        m.d.comb += [port.eq(prob) for port, prob in zip(result.probs, out.probs)]
+        m.d.comb += [
+            queue.w_data.eq(result), queue.w_en.eq(out.valid),
+            self.o.payload.eq(queue.r_data), self.o.valid.eq(queue.r_rdy),
+            queue.r_en.eq(self.o.ready),
+        ]
         return m

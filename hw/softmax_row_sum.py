@@ -28,8 +28,8 @@ class SoftmaxRowSum(wiring.Component):
     stall (the unit's row queue always has room, see `SoftmaxUnit`), so no enable fans
     out to them: ``a0_``, ``a1_``, ... the beat's max, of the raw logits (ceil is
     monotonic, so it waits for the one winner) -> ``c_`` the running max -> ``d_`` each
-    logit's distance below it, and the rescale -> ``e_`` each term's table entry and
-    shift -> ``f_`` the terms -> ``s0_``, ... their sum -> the running sum and the output
+    logit's distance below it, and the max's rise -> ``e_`` each term's table entry and
+    shift, and the rescale -> ``f_`` the terms -> ``s0_``, ... their sum -> the running sum and the output
     register (`softmax_row_sum_latency` stages before it).
 
     Members
@@ -73,14 +73,15 @@ class SoftmaxRowSum(wiring.Component):
         with m.If(maxed.valid):
             m.d.sync += running_max.eq(Mux(maxed.end, start, new_max))
 
-        rescale_limit = config.softmax_sum_bits + 1
-        rise = c.row_max - c.previous_max
-        d = stage(m, "d", **carried(c, "keep", "row_max"),
-                  rescale=Mux(rise > rescale_limit, rescale_limit, rise)[
-                      :rescale_limit.bit_length()],
+        # The max's rise, and a stage later the rescale it clamps to: a subtract and a
+        # compare in one stage were too long.
+        d = stage(m, "d", **carried(c, "keep", "row_max"), rise=c.row_max - c.previous_max,
                   distances=[exp2_distance(logit, c.row_max, config) for logit in c.logits])
+        rescale_limit = config.softmax_sum_bits + 1
         parts = [exp2_parts(distance, config) for distance in d.distances]
-        e = stage(m, "e", **carried(d, "row_max", "rescale"),
+        e = stage(m, "e", **carried(d, "row_max"),
+                  rescale=Mux(d.rise > rescale_limit, rescale_limit, d.rise)[
+                      :rescale_limit.bit_length()],
                   fractions=[Mux(keep, fraction, 0)
                              for (fraction, _), keep in zip(parts, d.keep)],
                   shifts=[shift for _, shift in parts])
@@ -93,11 +94,13 @@ class SoftmaxRowSum(wiring.Component):
         running_sum = Signal(unsigned(config.softmax_sum_bits))
         running_overflow = Signal()
         new_sum = (((running_sum << 1) >> summed.rescale) + Cat(Const(1, 1), summed.result)) >> 1
-        m.d.sync += [
-            self.o.valid.eq(summed.valid & summed.end),
-            self.o.payload.divisor.eq(new_sum),
-            self.o.payload.tag.row_max.eq(summed.row_max),
-            self.o.payload.tag.error.eq(running_overflow | summed.overflow),
+        out = stage(m, "out", valid=summed.valid & summed.end, divisor=new_sum,
+                    row_max=summed.row_max, error=running_overflow | summed.overflow)
+        m.d.comb += [
+            self.o.valid.eq(out.valid),
+            self.o.payload.divisor.eq(out.divisor),
+            self.o.payload.tag.row_max.eq(out.row_max),
+            self.o.payload.tag.error.eq(out.error),
         ]
         with m.If(summed.valid):
             m.d.sync += [running_sum.eq(Mux(summed.end, 0, new_sum)),

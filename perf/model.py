@@ -64,8 +64,7 @@ def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
     """Cycles of one (M x K) @ (K x N) on the array."""
     lanes = config.lanes
     steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
-    return steady * lanes + (lanes + config.lane_stages + config.accumulate_stages
-                             if fill else 0)
+    return steady * lanes + (lanes + config.array_latency if fill else 0)
 
 
 def softmax_cycles(rows, length, config, assumptions=Assumptions()):

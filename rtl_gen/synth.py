@@ -34,6 +34,10 @@ _TOOLS = Path(sys.executable).parent
 _ECP5_CELLS = {"luts": "LUT4", "flip_flops": "TRELLIS_FF", "carry_cells": "CCU2C",
                "dsps": "MULT18X18D", "block_rams": "DP16KD", "lut_rams": "TRELLIS_DPR16X4"}
 _FIRST_RUN_NOTE = Path.home() / ".cache" / "YoWASP"
+# Yosys keeps `keep` on the wire of a register but merges its flip-flop with identical
+# ones; Vivado reads the attribute as the register's. Handing it to the flip-flops keeps
+# the replicas of `hw.pipeline.replicas` apart.
+_KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 
 
 def synthesize(block, name, place_and_route=True):
@@ -44,7 +48,8 @@ def synthesize(block, name, place_and_route=True):
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         (work / "block.v").write_text(verilog.convert(block(), name=name, emit_src=False))
-        generic = _yosys(work, f"read_verilog block.v; synth -top {name} -noabc; "
+        generic = _yosys(work, f"read_verilog block.v; hierarchy -top {name}; proc; "
+                               f"{_KEEP_FLIP_FLOPS}; synth -top {name} -noabc; "
                                "tee -q -o stat.json stat -json -tech cmos")
         transistors = generic["modules"][f"\\{name}"]["estimated_num_transistors"]
         figures = {"cells": generic["design"]["num_cells"],
@@ -60,7 +65,8 @@ def synthesize(block, name, place_and_route=True):
 def _ecp5_script(source, top):
     """synth_ecp5 with classic ABC for the LUT mapping: the WebAssembly build of ABC9
     fails on the larger blocks here (the lanes inside an INT4 array)."""
-    return (f"read_verilog {source}; hierarchy -top {top}; proc; opt; wreduce; booth; "
+    return (f"read_verilog {source}; hierarchy -top {top}; proc; {_KEEP_FLIP_FLOPS}; "
+            "opt; wreduce; booth; "
             f"synth_ecp5 -top {top} -run begin:map_luts; abc -lut 4:7; clean; "
             f"synth_ecp5 -top {top} -run map_cells:")
 

@@ -79,13 +79,15 @@ def test_lane_product_equals_golden(config):
 
 def test_operand_buffer_swaps_without_a_bubble():
     """A vectors arriving every cycle: the bank turns active the cycle the last arrives,
-    and releasing it every L cycles keeps it active throughout."""
+    the lanes see it with the next B vector, and releasing it every L cycles keeps it
+    active throughout."""
     config = AcceleratorConfig(lanes=3)
     buffer = LaneOperandBuffer(config)
     seen = []
 
     async def bench(ctx):
         ctx.set(buffer.a.valid, 1)
+        ctx.set(buffer.take, 1)
         for cycle in range(12):
             ctx.set(buffer.a.payload.scale, cycle)
             ctx.set(buffer.slice_done, cycle >= 3 and cycle % 3 == 2)
@@ -97,6 +99,34 @@ def test_operand_buffer_swaps_without_a_bubble():
     simulator.add_clock(1e-8)
     simulator.add_testbench(bench)
     simulator.run()
-    assert seen[2] == (1, [0, 1, 2])
+    assert seen[2][0] == 1 and seen[3][1] == [0, 1, 2]
     assert all(valid for valid, _ in seen[2:])
-    assert seen[5][1] == [3, 4, 5] and seen[8][1] == [6, 7, 8]
+    assert seen[6][1] == [3, 4, 5] and seen[9][1] == [6, 7, 8]
+
+
+def test_operand_buffer_keeps_the_bank_the_lanes_still_need():
+    """After the swap, no A vector lands in the bank the registered B vector uses until
+    the lanes take it: a stalled array sees its old A vectors."""
+    config = AcceleratorConfig(lanes=2)
+    buffer = LaneOperandBuffer(config)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(buffer.a.valid, 1)
+        for cycle in range(10):
+            ctx.set(buffer.a.payload.scale, cycle)
+            ctx.set(buffer.take, cycle not in (4, 5, 6))       # the output stalls
+            ctx.set(buffer.slice_done, cycle == 3)
+            ready = ctx.get(buffer.a.ready)
+            await ctx.tick()
+            seen.append((ready, [lane.scale for lane in ctx.get(buffer.active)]))
+
+    simulator = Simulator(buffer)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(bench)
+    simulator.run()
+    # bank 1 fills with 0, 1 and is active from cycle 2; 2, 3 fill bank 0, and the last
+    # B vector of bank 1 (cycle 3) is registered and waits for the lanes until cycle 7
+    assert [ready for ready, _ in seen] == [1, 1, 1, 1, 0, 0, 0, 1, 1, 0]
+    assert all(active == [0, 1] for _, active in seen[2:7])
+    assert seen[7][1] == [2, 3]
