@@ -5,9 +5,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw.layouts import vsq_vector_layout
-from hw.pipeline import stage
+from hw.pipeline import replicas, stage
 
 __all__ = ["LaneOperandBuffer"]
+
+# Elements of a lane's A vector chosen by one copy of the select bit.
+_ELEMENTS_PER_SELECT_COPY = 4
 
 
 class LaneOperandBuffer(wiring.Component):
@@ -20,15 +23,14 @@ class LaneOperandBuffer(wiring.Component):
     every cycle.
 
     The lanes multiply the B vector one cycle after it is accepted (the array registers
-    it), so `active` shows the bank that was active then: each lane keeps the select bit
-    that went with the B vector as the lanes `take` it. Until the lanes have taken the
-    last B vector of a bank, no A vector is written into that bank (only an output
-    stall delays them).
+    it), so `active` shows the bank that was active then: the lanes keep the select bit
+    that went with the B vector as they `take` it, in copies of a few elements each (one
+    flip-flop selecting a lane's whole vector was the array's longest path). Until the
+    lanes have taken the last B vector of a bank, no A vector is written into that bank
+    (only an output stall delays them).
 
-    The swap only flips the bits that select the active bank: the decision, which
-    depends on this cycle's B handshake, drives a flip-flop per lane and not the enables
-    of every held bit, and each lane has its own copies of the select bits (toggles that
-    synthesis cannot merge), so that no one net fans out to the whole array.
+    The swap only flips the select bit: the decision, which depends on this cycle's B
+    handshake, drives one flip-flop and not the enables of every held bit.
 
     Parameters
     ----------
@@ -49,6 +51,8 @@ class LaneOperandBuffer(wiring.Component):
 
     def __init__(self, config):
         self._lanes = config.lanes
+        self._scales = config.vector_scales
+        self._select_copies = -(-config.vector_size // _ELEMENTS_PER_SELECT_COPY)
         layout = vsq_vector_layout(config)
         super().__init__({
             "a": In(stream.Signature(layout)),
@@ -59,38 +63,43 @@ class LaneOperandBuffer(wiring.Component):
         })
 
     def elaborate(self, platform):
-        lanes = self._lanes
+        lanes, copies = self._lanes, self._select_copies
         m = Module()
 
         banks = [Signal.like(self.active, name=f"bank{index}") for index in range(2)]
-        selected = [Signal(name=f"selected{lane}") for lane in range(lanes)]
-        in_use = [Signal(name=f"in_use{lane}") for lane in range(lanes)]
+        selected = Signal()
+        in_use = [replicas(m, f"in_use{lane}_", selected, copies, self.take)
+                  for lane in range(lanes)]
         loaded = Signal(range(lanes + 1))
         accept = Signal()
         completes = Signal()
         swap = Signal()
         m.d.comb += [
-            self.a.ready.eq((loaded != lanes) & (self.take | (in_use[0] == selected[0]))),
+            self.a.ready.eq((loaded != lanes) & (self.take | (in_use[0][0] == selected))),
             accept.eq(self.a.valid & self.a.ready),
             completes.eq(accept & (loaded == lanes - 1)),
             swap.eq(((loaded == lanes) | completes) & (~self.active_valid | self.slice_done)),
         ]
 
-        with m.If(self.take):
-            m.d.sync += [bank.eq(select) for bank, select in zip(in_use, selected)]
-        m.d.comb += [self.active[lane].eq(Mux(bank, banks[1][lane], banks[0][lane]))
-                     for lane, bank in enumerate(in_use)]
+        for lane, copies_of_lane in enumerate(in_use):
+            held = [bank[lane] for bank in banks]
+            for index, element in enumerate(self.active[lane].data):
+                select = copies_of_lane[index // _ELEMENTS_PER_SELECT_COPY]
+                m.d.comb += element.eq(Mux(select, held[1].data[index], held[0].data[index]))
+            if self._scales:
+                m.d.comb += self.active[lane].scale.eq(
+                    Mux(copies_of_lane[0], held[1].scale, held[0].scale))
+
         # An accepted vector is written a cycle later, from a register: the acceptance
         # depends on `take`, and must not drive the enables of a whole bank. The lanes
         # read a bank no sooner than a cycle after the swap, so the write is in time.
         write = stage(m, "write", valid=accept, vector=self.a.payload, lane=loaded,
-                      bank=~selected[0])
+                      bank=~selected)
         for index, bank in enumerate(banks):
             with m.If(write.valid & (write.bank == index)):
                 m.d.sync += bank[write.lane].eq(write.vector)
         with m.If(swap):
-            m.d.sync += [select.eq(~select) for select in selected]
-            m.d.sync += [loaded.eq(0), self.active_valid.eq(1)]
+            m.d.sync += [selected.eq(~selected), loaded.eq(0), self.active_valid.eq(1)]
         with m.Else():
             with m.If(accept):
                 m.d.sync += loaded.eq(loaded + 1)

