@@ -33,8 +33,8 @@ def run():
             macs = config.vector_size * (config.lanes if block == "array" else 1)
             results[f"transistors_per_mac_{block}_{name}"] = figures["transistors"] / macs
             results[f"luts_per_mac_{block}_{name}"] = figures["luts"] / macs
-            for key in ("cells", "transistors", "luts", "flip_flops", "carry_cells",
-                        "block_rams", "lut_rams"):
+            for key in ("cells", "transistors", "memory_bits", "luts", "flip_flops",
+                        "carry_cells", "block_rams", "lut_rams"):
                 results[f"{key}_{block}_{name}"] = figures[key]
             if "fmax_mhz" in figures:
                 results[f"fmax_mhz_{block}"] = figures["fmax_mhz"]

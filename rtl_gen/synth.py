@@ -3,16 +3,18 @@
     python -m rtl_gen.synth [--config FILE.json] [--block lane|array|softmax ...] [--no-pnr]
 
 Per block: technology-neutral cells and a transistor estimate from generic synthesis
-(`synth; stat -tech cmos`); ECP5 LUTs, flip-flops, carry cells, DSPs and RAM from
-`synth_ecp5`, with the MAC blocks' multipliers first turned into Booth-encoded logic so
-that all formats compare on the same fabric (and an INT4 array needs no more DSPs than
-the device has), and LUTs mapped by classic ABC; and Fmax after placing and routing
-the block inside `TimingShell` on an ECP5-85k. A missed target frequency is reported,
-not fatal. `make synth` without arguments runs the cost study of `bench/synth.py`.
+(`synth; stat -tech cmos`, flip-flops and memories counted, see `_generic`); ECP5
+LUTs, flip-flops, carry cells, DSPs and RAM from `synth_ecp5`, with the MAC blocks'
+multipliers first turned into Booth-encoded logic so that all formats compare on the
+same fabric (and an INT4 array needs no more DSPs than the device has), and LUTs mapped
+by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on
+an ECP5-85k. A missed target frequency is reported, not fatal. `make synth` without
+arguments runs the cost study of `bench/synth.py`.
 """
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,7 @@ _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 # fabric (and an INT4 array needs no more DSPs than the device has); the softmax unit's
 # few wide ones go to DSP blocks, as an FPGA design would have them.
 _MULTIPLIERS_IN_LOGIC = {"lane", "array"}
+_SRAM_BIT_TRANSISTORS = 6
 
 
 def synthesize(block, name, place_and_route=True):
@@ -52,12 +55,7 @@ def synthesize(block, name, place_and_route=True):
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         (work / "block.v").write_text(verilog.convert(block(), name=name, emit_src=False))
-        generic = _yosys(work, f"read_verilog block.v; hierarchy -top {name}; proc; "
-                               f"{_KEEP_FLIP_FLOPS}; synth -top {name} -noabc; "
-                               "tee -q -o stat.json stat -json -tech cmos")
-        transistors = generic["modules"][f"\\{name}"]["estimated_num_transistors"]
-        figures = {"cells": generic["design"]["num_cells"],
-                   "transistors": int(str(transistors).rstrip("+"))}
+        figures = _generic(work, name)
         booth = name in _MULTIPLIERS_IN_LOGIC
         ecp5 = _yosys(work, _ecp5_script("block.v", name, booth) +
                       "; tee -q -o stat.json stat -json")
@@ -66,6 +64,32 @@ def synthesize(block, name, place_and_route=True):
         if place_and_route:
             figures.update(_place_and_route(work, block, booth))
     return figures
+
+
+def _generic(work, name):
+    """Cells and transistors of generic synthesis: gates at `stat -tech cmos` cost, every
+    flip-flop as a plain one (16) with its enable and its reset as multiplexers (12 each;
+    the estimate leaves flip-flops with either out), and memories, left unmapped, at 6
+    transistors a bit (SRAM cells, without their periphery)."""
+    stat = _yosys(work, f"read_verilog block.v; hierarchy -top {name}; proc; "
+                        f"{_KEEP_FLIP_FLOPS}; synth -top {name} -noabc -run :fine; "
+                        "opt -fast -full; techmap; opt -fast; dfflegalize -cell $_DFF_P_ 01; "
+                        "opt_clean; tee -q -o stat.json stat -json -tech cmos; "
+                        "tee -q -o memories.txt dump t:$mem_v2")
+    memory_bits = _memory_bits((work / "memories.txt").read_text())
+    gates = str(stat["modules"][f"\\{name}"]["estimated_num_transistors"])
+    if gates.endswith("+") and not memory_bits:
+        raise RuntimeError(f"{name}: cells without a transistor cost in generic synthesis")
+    return {"cells": stat["design"]["num_cells"],
+            "transistors": int(gates.rstrip("+")) + _SRAM_BIT_TRANSISTORS * memory_bits,
+            "memory_bits": memory_bits}
+
+
+def _memory_bits(dump):
+    """Bits of the memories in a Yosys `dump` of $mem_v2 cells."""
+    widths = [int(width) for width in re.findall(r"parameter \\WIDTH (\d+)", dump)]
+    sizes = [int(size) for size in re.findall(r"parameter \\SIZE (\d+)", dump)]
+    return sum(width * size for width, size in zip(widths, sizes))
 
 
 def _ecp5_script(source, top, booth):

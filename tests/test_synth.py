@@ -1,9 +1,10 @@
 """A small lane through generic and ECP5 synthesis, so that an unsynthesizable construct
-shows up in CI (the full study, with place and route, is `make synth`), and the
-register replicas that synthesis must not merge."""
+shows up in CI (the full study, with place and route, is `make synth`); the register
+replicas that synthesis must not merge; what the transistor estimate counts."""
 
 from amaranth import Module
 from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from golden.config import AcceleratorConfig
@@ -40,3 +41,32 @@ def test_replicas_survive_synthesis():
     """Identical flip-flops are merged unless marked; the replicas must stay two."""
     figures = synthesize(_TwoCopies, "copies", place_and_route=False)
     assert figures["flip_flops"] == 16
+
+
+class _RegisterAndMemory(wiring.Component):
+    """An 8-bit register with an enable and a reset, and a 16 x 8 memory."""
+
+    value: In(8)
+    enable: In(1)
+    address: In(4)
+    held: Out(8)
+    read: Out(8)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.enable):
+            m.d.sync += self.held.eq(self.value)
+        m.submodules.memory = memory = Memory(shape=8, depth=16, init=[])
+        write, read = memory.write_port(), memory.read_port(domain="comb")
+        m.d.comb += [write.addr.eq(self.address), write.data.eq(self.value),
+                     write.en.eq(self.enable), read.addr.eq(self.address),
+                     self.read.eq(read.data)]
+        return m
+
+
+def test_registers_and_memories_are_counted():
+    """A flip-flop with an enable and a reset costs a plain one (16 transistors) and two
+    multiplexers (12 each); a memory bit, an SRAM cell (6)."""
+    figures = synthesize(_RegisterAndMemory, "block", place_and_route=False)
+    assert figures["memory_bits"] == 16 * 8
+    assert figures["transistors"] == 8 * (16 + 2 * 12) + 16 * 8 * 6
