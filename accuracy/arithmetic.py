@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 
 from golden.config import AcceleratorConfig
-from golden.ppu import to_logits
+from golden.ppu_params import to_logits
 from golden.quantize import quantize
 from golden.softmax import softmax_base_e, softmax_rows
 from golden.vsq_matmul import accumulator_scale, vsq_matmul

@@ -4,12 +4,13 @@ import json
 import sys
 from pathlib import Path
 
-from bench import (mac_utilization, matmul_accuracy, seed_sa, softmax_accuracy,
+from bench import (logit_width, mac_utilization, matmul_accuracy, seed_sa, softmax_accuracy,
                    softmax_throughput, synth, tile_accuracy, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
     "matmul_accuracy": matmul_accuracy.run,
+    "logit_width": logit_width.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
     "workloads": workloads.run,

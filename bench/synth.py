@@ -12,7 +12,8 @@ import dataclasses
 from pathlib import Path
 
 from golden.config import AcceleratorConfig
-from rtl_gen.synth import BLOCKS, synthesize
+from rtl_gen.designs import SYNTHESIZED
+from rtl_gen.synth import synthesize
 
 PLOT = Path(__file__).resolve().parent / "results" / "synth_vector_size.png"
 # Without vector scales there is no d x p multiply to split: three lane stages.
@@ -28,7 +29,7 @@ def run():
     for name, config in FORMATS.items():
         for block in ("lane", "array"):
             # Fmax only for the default (INT4-VSQ) blocks: place and route is the slow part.
-            figures = synthesize(lambda: BLOCKS[block](config), block,
+            figures = synthesize(lambda: SYNTHESIZED[block].build(config), block,
                                  place_and_route=name == "int4_vsq")
             macs = config.vector_size * (config.lanes if block == "array" else 1)
             results[f"transistors_per_mac_{block}_{name}"] = figures["transistors"] / macs
@@ -49,12 +50,12 @@ def run():
     sweep = {}
     for size in (16, 32, 64):
         config = dataclasses.replace(FORMATS["int4_vsq"], vector_size=size)
-        figures = synthesize(lambda: BLOCKS["lane"](config), "lane", place_and_route=False)
+        figures = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane", place_and_route=False)
         sweep[size] = figures["transistors"] / size
         results[f"transistors_per_mac_lane_int4_vsq_v{size}"] = sweep[size]
     _plot(sweep)
 
-    softmax = synthesize(lambda: BLOCKS["softmax"](FORMATS["int4_vsq"]), "softmax")
+    softmax = synthesize(lambda: SYNTHESIZED["softmax"].build(FORMATS["int4_vsq"]), "softmax")
     results.update({f"{key}_softmax": value for key, value in softmax.items()
                     if key not in ("meets_target", "critical_path_steps")})
     results["softmax_over_lane_transistors"] = (softmax["transistors"]

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from golden.ppu import exponentials_to_operand
+from golden.ppu_params import exponentials_to_operand
 from golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
 from golden.tile_program import Trace, head_operands, normalized_output, score_logits
 from golden.vsq_matmul import vsq_matmul
@@ -38,8 +38,8 @@ def attention_head_streamed(x, head, config, calibration, query_block=1024, key_
         rows = slice(first, first + query_block)
         q_block = _take_rows(queries, rows)
 
-        # Loop 1 over the key blocks; the int8 logits of this block of queries are kept
-        # (query_block x n bytes) so that loop 2 need not recompute them as the array does.
+        # Loop 1 over the key blocks; the logits of this block of queries are kept
+        # (query_block x n, int16) so that loop 2 need not recompute them as the array does.
         row_max, row_sum = softmax_start(len(q_block.values), config)
         logits = []
         for start in range(0, tokens, key_block):
@@ -48,7 +48,7 @@ def attention_head_streamed(x, head, config, calibration, query_block=1024, key_
                                  {"q": q_block, "k": key_rows}, head.dk, config)
             keep = np.ones(block.shape, bool)
             row_max, row_sum = softmax_loop1(block, keep, row_max, row_sum, config)
-            logits.append(block.astype(np.int8))
+            logits.append(block.astype(np.int16))   # softmax_logit_bits <= 16
         acc = None
         for start, block in zip(range(0, tokens, key_block), logits):
             exponentials = softmax_exponentials(block.astype(np.int64),

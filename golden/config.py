@@ -11,7 +11,7 @@ from pathlib import Path
 
 from golden.numerics import rhu, signed_bits_for
 
-__all__ = ["AcceleratorConfig", "ConfigError", "SOFTMAX_LOGIT_BITS"]
+__all__ = ["AcceleratorConfig", "ConfigError", "BUFFER_SIZE_KEYS"]
 
 
 class ConfigError(ValueError):
@@ -19,7 +19,8 @@ class ConfigError(ValueError):
 
 
 _VECTOR_SIZES = (8, 16, 32, 64)
-SOFTMAX_LOGIT_BITS = 8
+BUFFER_SIZE_KEYS = ("left_buffer_vectors", "right_buffer_vectors", "output_buffer_vectors",
+                    "param_entries", "accumulator_entries")
 _DATA_BITS = (4, 8)
 
 
@@ -52,8 +53,12 @@ class AcceleratorConfig:
         shorter critical path.
     softmax_width : int or None
         Logits P the softmax unit takes per cycle (1..64); None ties it to `lanes`.
+    softmax_logit_bits : int
+        Signed width W of the base-2 logits (8..16, at most ppu_bits). With F = 2 the
+        default 12 covers +-512 units: pretrained vision transformers reach about 410,
+        far beyond int8's 31.75 (see the README's measurement).
     softmax_frac_bits : int
-        Fractional bits F of the int8 base-2 logits (0..4; 2 means Q(6,2)).
+        Fractional bits F of the logits (0..4; 2 means quarter units).
     softmax_exp_bits : int
         Fractional bits of the 2^x terms and of the running denominator (8..16).
     softmax_max_row : int
@@ -69,6 +74,19 @@ class AcceleratorConfig:
         saturate there; their unit is set per tensor by calibration.
     ppu_mult_bits : int
         Width of the unsigned fixed-point multipliers that stand for float scales (8..24).
+    ppu_recip_bits : int
+        R of the requantizer's per-vector reciprocal floor(2^R / s_q) (8..20).
+    left_buffer_vectors, right_buffer_vectors : int
+        Entries of the two operand buffers (64..2^20), one V-element vector and its scale
+        each: the left one feeds the array's A stream, the right one its B stream.
+    output_buffer_vectors : int
+        Entries of the output buffer (64..2^20), V PPU outputs y each, for the host.
+    param_entries : int
+        Entries of the PPU parameter table (64..2^20): multiplier, shift and bias of one
+        output column (or row).
+    accumulator_entries : int
+        Accumulators kept between matmuls (64..2^20), for reductions that stream through
+        in parts (attention over rows longer than softmax_max_row).
 
     Raises
     ------
@@ -85,6 +103,7 @@ class AcceleratorConfig:
     acc_bits: int = 24
     lane_stages: int = 4
     softmax_width: int | None = None
+    softmax_logit_bits: int = 12
     softmax_frac_bits: int = 2
     softmax_exp_bits: int = 14
     softmax_max_row: int = 1024
@@ -92,6 +111,12 @@ class AcceleratorConfig:
     softmax_out_bits: int = 8
     ppu_bits: int = 16
     ppu_mult_bits: int = 16
+    ppu_recip_bits: int = 16
+    left_buffer_vectors: int = 16384
+    right_buffer_vectors: int = 16384
+    output_buffer_vectors: int = 4096
+    param_entries: int = 4096
+    accumulator_entries: int = 4096
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -127,6 +152,11 @@ class AcceleratorConfig:
         self._check_softmax()
         self._check_range("ppu_bits", 12, 24)
         self._check_range("ppu_mult_bits", 8, 24)
+        self._check_range("ppu_recip_bits", 8, 20)
+        self._check_range("softmax_logit_bits", 8, min(16, self.ppu_bits),
+                          "(at most ppu_bits)")
+        for name in BUFFER_SIZE_KEYS:
+            self._check_range(name, 64, 1 << 20)
 
     def _check_softmax(self):
         if self.softmax_width is not None:
@@ -238,8 +268,25 @@ class AcceleratorConfig:
 
     @property
     def softmax_logit_min(self):
-        """Most negative int8 logit; its ceiling in whole units starts the running max."""
-        return -(1 << (SOFTMAX_LOGIT_BITS - 1))
+        """Most negative logit; its ceiling in whole units starts the running max."""
+        return -(1 << (self.softmax_logit_bits - 1))
+
+    @property
+    def softmax_logit_max(self):
+        return (1 << (self.softmax_logit_bits - 1)) - 1
+
+    @property
+    def softmax_out_shift(self):
+        """k - O: loop 2 rounds term x r, a probability with k fraction bits, to O."""
+        return self.softmax_recip_shift - (self.softmax_out_bits - 1)
+
+    # -- PPU widths -----------------------------------------------------------------------
+
+    @property
+    def ppu_input_bits(self):
+        """Signed width of what the requantizer takes: PPU outputs y (ppu_bits), or the
+        softmax's exponentials 2^(x - m) (at most 1.0 with E fraction bits)."""
+        return max(self.ppu_bits, self.softmax_exp_bits + 2)
 
     @property
     def softmax_max_beats(self):
@@ -288,6 +335,19 @@ class AcceleratorConfig:
     @property
     def softmax_out_max(self):
         return (1 << (self.softmax_out_bits - 1)) - 1
+
+    # -- Buffers ----------------------------------------------------------------------------
+
+    @property
+    def score_rows(self):
+        """Rows of logits the score buffer holds: two blocks of L query rows, so that the
+        array computes one block of S while the softmax reads the other."""
+        return 2 * self.lanes
+
+    @property
+    def state_rows(self):
+        """Rows of softmax state (running max, sum, reciprocal): two blocks of L rows."""
+        return 2 * self.lanes
 
     # -- Serialisation --------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Base-2 softmax with an integer running max and online normalization (Softermax).
 
-This is the bit-exact contract of the softmax unit. A row of int8 logits x (value
-x / 2^F, base 2) arrives in beats of P logits; each logit has a keep flag (0: masked
+This is the bit-exact contract of the softmax unit. A row of W-bit signed logits x
+(W = softmax_logit_bits, value x / 2^F, base 2) arrives in beats of P logits; each logit has a keep flag (0: masked
 padding, which takes no part and gets probability 0). With E = softmax_exp_bits,
 O = softmax_out_bits - 1 and k = softmax_recip_shift:
 
@@ -11,7 +11,7 @@ O = softmax_out_bits - 1 and k = softmax_recip_shift:
     loop 2, per row:   r = floor(2^k / d)  (0 if nothing was kept)
             per logit: p = min(rhu(term(x, m) * r, k - O), 2^O - 1)
 
-m starts at ceil(-128 / 2^F) and d at 0. The running max is an integer, so rescaling the
+m starts at ceil(-2^(W-1) / 2^F) and d at 0. The running max is an integer, so rescaling the
 sum is a shift. The beat is the unit of the max update: a beat's terms are taken at the
 beat's new max, which is what P lanes working in parallel can do. The bits therefore
 depend on P (rounding in the rescale), and P = 1 is the classic element-serial online
@@ -67,21 +67,22 @@ def _exp2_terms(x, m, config, table):
     return rhu_each(table[t & ((1 << frac_bits) - 1)], shift)
 
 
-def _check_row_input(logits, keep):
+def _check_row_input(logits, keep, config):
     logits = np.asarray(logits, dtype=np.int64)
     keep = np.ones(logits.shape, bool) if keep is None else np.asarray(keep, dtype=bool)
     if logits.shape != keep.shape:
         raise ValueError(f"logits {logits.shape} and keep {keep.shape} differ in shape")
-    if logits.size and (logits.min() < -128 or logits.max() > 127):
-        raise ValueError(f"logits must be int8 (-128..127), found "
-                         f"{logits.min()}..{logits.max()}")
+    low, high = config.softmax_logit_min, config.softmax_logit_max
+    if logits.size and (logits.min() < low or logits.max() > high):
+        raise ValueError(f"logits must be {config.softmax_logit_bits}-bit "
+                         f"({low}..{high}), found {logits.min()}..{logits.max()}")
     return logits, keep
 
 
 def softmax_rows(logits, keep, config):
     """SoftmaxResult of R rows of n logits each (keep None: all kept); probabilities are
     R x n int64. Vectorized over rows: one numpy step per beat for all rows together."""
-    logits, keep = _check_row_input(logits, keep)
+    logits, keep = _check_row_input(logits, keep, config)
     if logits.ndim != 2:
         raise ValueError(f"expected rows x logits, got shape {logits.shape}")
     rows, length = logits.shape
@@ -95,7 +96,7 @@ def softmax_rows(logits, keep, config):
 
 
 def softmax_start(rows, config):
-    """Loop 1's state before a row's first beat: m = ceil(-128 / 2^F), d = 0."""
+    """Loop 1's state before a row's first beat: m = ceil(-2^(W-1) / 2^F), d = 0."""
     start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
     return np.full(rows, start, np.int64), np.zeros(rows, np.int64)
 
@@ -140,7 +141,7 @@ def softmax_loop1(logits, keep, row_max, row_sum, config):
 def softmax_loop2(logits, keep, row_max, row_sum, config):
     """Loop 2: probabilities of logits (R x n) from their rows' final (m, d)."""
     reciprocal = softmax_reciprocal(row_sum, config)
-    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    shift = config.softmax_out_shift
     terms = softmax_exponentials(logits, keep, row_max, config)
     probs = np.minimum(rhu(terms * reciprocal[:, None], shift), config.softmax_out_max)
     return np.where(keep, probs, 0)
@@ -168,7 +169,7 @@ def _pad_to_beats(logits, keep, lanes):
 
 def softmax_row_serial(logits, keep, config):
     """One row, one element at a time, in plain Python integers: a SoftmaxResult."""
-    logits, keep = _check_row_input(logits, keep)
+    logits, keep = _check_row_input(logits, keep, config)
     lanes, frac_bits = config.softmax_lanes, config.softmax_frac_bits
     logits, keep = [int(v) for v in logits], [bool(v) for v in keep]
     m = -((-config.softmax_logit_min) >> frac_bits)
@@ -193,7 +194,7 @@ def softmax_row_serial(logits, keep, config):
                 d += term(logits[i], m_new)
         m = m_new
     reciprocal = (1 << config.softmax_recip_shift) // d if d else 0
-    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    shift = config.softmax_out_shift
     probs = [min(rhu(term(x, m) * reciprocal, shift), config.softmax_out_max) if kept else 0
              for x, kept in zip(logits, keep)]
     return SoftmaxResult(np.array(probs, np.int64), False, m, d)
@@ -213,7 +214,7 @@ VECTOR_KERNEL_OPS = {
 def softmax_row_vector_kernel(logits, keep, config):
     """One row as a vector processor runs it: every step below is one vector instruction
     on a P-element chunk (VECTOR_KERNEL_OPS counts them); returns a SoftmaxResult."""
-    logits, keep = _check_row_input(logits, keep)
+    logits, keep = _check_row_input(logits, keep, config)
     lanes = config.softmax_lanes
     start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)
     m, d = start, 0
@@ -227,7 +228,7 @@ def softmax_row_vector_kernel(logits, keep, config):
         d += int(np.where(k, _exp2_terms(x, m_new, config, table), 0).sum())
         m = m_new
     reciprocal = (1 << config.softmax_recip_shift) // d if d else 0
-    shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+    shift = config.softmax_out_shift
     probs = np.empty(len(logits), np.int64)
     for first in range(0, len(logits), lanes):
         x, k = logits[first:first + lanes], keep[first:first + lanes]

@@ -1,4 +1,6 @@
-"""The integer program of the encoder tiles: the accelerator's operations, in order.
+"""The integer program of the encoder tiles, written out directly: the reference that the
+compiled command lists (`golden.compiler`, run by `golden.interpreter`) are held to, bit
+for bit; `run_tile` runs a tile the compiled way.
 
 Every matmul runs on the MAC array in the configuration's format (INT4-VSQ, INT4 or INT8
 with per-tensor activation and per-channel weight scales) and leaves it through the PPU:
@@ -6,7 +8,7 @@ with per-tensor activation and per-channel weight scales) and leaves it through 
 | step | left operand, vectors along K | right operand B^T | K | PPU output |
 |---|---|---|---|---|
 | Q, K, V = X W + b | X, quantized on the host | W^T, per output channel | d_model | y; requantized: Q, K with vectors along dk, V with vectors along the tokens |
-| S = Q K^T | Q | K | dk | int8 base-2 logits, log2(e)/sqrt(dk) folded into the scale |
+| S = Q K^T | Q | K | dk | base-2 logits (softmax_logit_bits), log2(e)/sqrt(dk) folded into the scale |
 | softmax(S) | (softmax unit, loop 1; loop 2 without its multiply) | | | per row m, d, r = floor(2^k / d); E = 2^(x - m), 14 fraction bits |
 | O = softmax(S) V | E, requantized with vectors along the keys | V^T | n | y, each row times r: the division by d comes after P V |
 | MHSA | concat of the heads' O, requantized along h*dv | Wo^T | h*dv | y + bo |
@@ -30,13 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from golden import tile_float
-from golden.ppu import exponentials_to_operand, requantize, scale_columns, to_logits
+from golden.ppu_params import exponentials_to_operand, requantize, scale_columns, to_logits
 from golden.quantize import quantize
+from golden.tile_weights import pad_heads
 from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
                             softmax_start)
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
 
-__all__ = ["Calibration", "Trace", "TileRun", "TILES", "run_tile", "attention_head_program",
+__all__ = ["Calibration", "Trace", "TileRun", "TILES", "calibrate", "run_tile", "attention_head_program",
            "head_operands", "score_logits", "ppu_output", "normalized_output", "multi_head_program",
            "feed_forward_program"]
 
@@ -133,7 +136,8 @@ def attention_head_program(x, head, config, calibration, trace, prefix=""):
     logits = score_logits(acc, operands, head.dk, config)
     trace.add(f"{prefix}s.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(f"{prefix}logits", logits,
-              f"int8 base-2 logits, {config.softmax_frac_bits} fraction bits")
+              f"{config.softmax_logit_bits}-bit base-2 logits, "
+              f"{config.softmax_frac_bits} fraction bits")
     keep = np.ones(logits.shape, bool)
     row_max, row_sum = softmax_loop1(logits, keep, *softmax_start(len(logits), config),
                                      config)
@@ -190,7 +194,8 @@ def multi_head_program(x, mha, config, calibration, trace):
     concat = _concatenate([requantize(y, unit, calibration.gamma("concat"), config)
                            for y, unit in heads])
     _record_operand(trace, "concat_op", concat, config)
-    return _linear(concat, mha.wo, mha.bo, False, "out", calibration, config, trace)
+    wo = pad_heads(mha.wo, len(mha.heads), config)
+    return _linear(concat, wo, mha.bo, False, "out", calibration, config, trace)
 
 
 def feed_forward_program(x, ffn, config, calibration, trace):
@@ -204,25 +209,25 @@ def feed_forward_program(x, ffn, config, calibration, trace):
 
 
 def _concatenate(parts):
-    """Side by side along K; every part must be a whole number of vectors wide."""
+    """Side by side along K, each part padded to whole vectors (as requantized)."""
     first = parts[0]
-    if any(part.columns % part.vector_size for part in parts[:-1]):
-        raise ValueError(f"a head's width {first.columns} is not a multiple of the vector "
-                         f"size {first.vector_size}, so heads cannot be concatenated")
+    values = np.concatenate([p.values for p in parts], 1)
     scales = None if first.scales is None else np.concatenate([p.scales for p in parts], 1)
-    return dataclasses.replace(first, values=np.concatenate([p.values for p in parts], 1),
-                               scales=scales, columns=sum(p.columns for p in parts))
+    return dataclasses.replace(first, values=values, scales=scales, columns=values.shape[1])
 
 
 @dataclasses.dataclass(frozen=True)
 class TileRun:
-    """A tile's output from the integer program (scaled back to float), from the exact
-    float model and from the float model with the hardware's substitutions."""
+    """A tile's output from its compiled command list (scaled back to float), from the
+    exact float model and from the float model with the hardware's substitutions; the
+    trace of what the commands computed (V's accumulators and y transposed, as V^T is
+    produced) and the program itself."""
 
     output: np.ndarray
     exact: np.ndarray
     friendly: np.ndarray
     trace: Trace
+    program: object
 
 
 TILES = {
@@ -232,11 +237,29 @@ TILES = {
 }
 
 
-def run_tile(tile, x, weights, config):
-    """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model) every way."""
-    float_model, program = TILES[tile]
+def calibrate(tile, x, weights, config):
+    """(exact float output, friendly float output, Calibration) of a tile."""
+    float_model, _ = TILES[tile]
     exact, _ = float_model(x, weights, friendly=False)
     friendly, tensors = float_model(x, weights, friendly=True)
-    trace = Trace()
-    y, unit = program(x, weights, config, Calibration(tensors, config), trace)
-    return TileRun(y * unit, exact, friendly, trace)
+    return exact, friendly, Calibration(tensors, config)
+
+
+def run_tile(tile, x, weights, config):
+    """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model): compiled, interpreted,
+    and in float."""
+    from golden.compiler import COMPILERS
+    from golden.interpreter import TraceRecorder, read_operand, run_program
+
+    exact, friendly, calibration = calibrate(tile, x, weights, config)
+    program = COMPILERS[tile](x, weights, config, calibration)
+    recorder = TraceRecorder()
+    y, machine = run_program(program, config, recorder)
+    trace = recorder.to_trace(config)
+    for name in ("x", "concat_op"):
+        if name in program.regions:
+            values, scales = read_operand(machine, program.regions[name])
+            trace.add(f"{name}.values", values, f"{config.format_name} values")
+            if scales is not None:
+                trace.add(f"{name}.scales", scales, "per-vector scales")
+    return TileRun(y * program.unit, exact, friendly, trace, program)

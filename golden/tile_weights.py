@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 
 __all__ = ["AttentionHead", "MultiHeadAttention", "FeedForward", "random_attention_head",
-           "random_multi_head", "random_feed_forward"]
+           "random_multi_head", "random_feed_forward", "pad_heads"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,3 +63,12 @@ def random_multi_head(rng, d_model, heads, dk):
 def random_feed_forward(rng, d_model, d_ff):
     (w1, b1), (w2, b2) = _linear(rng, d_model, d_ff), _linear(rng, d_ff, d_model)
     return FeedForward(w1, b1, w2, b2)
+
+
+def pad_heads(wo, heads, config):
+    """Wo's rows (the concatenation's columns) with each head's part padded with zero
+    rows to whole vectors, as the heads' requantized outputs are: heads of any width
+    (MobileViT's 24, 30, 36) concatenate on vector boundaries."""
+    size = config.vector_size
+    parts = np.split(np.asarray(wo), heads)
+    return np.concatenate([np.pad(part, ((0, -len(part) % size), (0, 0))) for part in parts])

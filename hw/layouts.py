@@ -3,8 +3,6 @@
 from amaranth import signed, unsigned
 from amaranth.lib import data
 
-from golden.config import SOFTMAX_LOGIT_BITS
-
 __all__ = ["vsq_vector_layout", "b_vector_layout", "output_column_layout", "softmax_beat_layout",
            "softmax_buffered_beat_layout", "softmax_probs_layout", "softmax_row_max_shape",
            "softmax_row_layout"]
@@ -30,11 +28,11 @@ def output_column_layout(config):
 
 
 def softmax_beat_layout(config):
-    """P int8 logits, element 0 lowest; keep[i] = 0 masks logit i (padding); `last` ends
+    """P logits of softmax_logit_bits, element 0 lowest; keep[i] = 0 masks logit i (padding); `last` ends
     the row."""
     lanes = config.softmax_lanes
     return data.StructLayout({
-        "logits": data.ArrayLayout(signed(SOFTMAX_LOGIT_BITS), lanes),
+        "logits": data.ArrayLayout(signed(config.softmax_logit_bits), lanes),
         "keep": lanes,
         "last": 1,
     })
@@ -56,12 +54,12 @@ def softmax_probs_layout(config):
     })
 
 
-def softmax_row_max_shape():
-    """The running max: an integer (whole units) of an int8 logit's range."""
-    return signed(SOFTMAX_LOGIT_BITS)
+def softmax_row_max_shape(config):
+    """The running max: an integer (whole units) in the logits' range."""
+    return signed(config.softmax_logit_bits)
 
 
 def softmax_row_layout(config):
     """What loop 2 needs of a row besides its logits: the row's integer max, and whether
     the row was too long."""
-    return data.StructLayout({"row_max": softmax_row_max_shape(), "error": 1})
+    return data.StructLayout({"row_max": softmax_row_max_shape(config), "error": 1})

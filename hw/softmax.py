@@ -18,7 +18,7 @@ _BEAT_SLACK = 4
 
 
 class SoftmaxUnit(wiring.Component):
-    """Rows of int8 base-2 logits in, their probabilities out, in order, P per cycle.
+    """Rows of base-2 logits (softmax_logit_bits) in, their probabilities out, in order, P per cycle.
 
     Loop 1 (`SoftmaxRowSum`) takes each beat as it arrives while the logit buffer keeps
     it; at the end of the row a pipelined divider forms the reciprocal, and loop 2

@@ -87,7 +87,7 @@ class SoftmaxNormalize(wiring.Component):
         d = stage(m, "d", valid=c.valid, last=c.last, error=c.error, keep=c.keep,
                   low=[term * r[:half] for term, r in zip(c.terms, c.reciprocals)],
                   high=[term * r[half:] for term, r in zip(c.terms, c.reciprocals)])
-        shift = config.softmax_recip_shift - (config.softmax_out_bits - 1)
+        shift = config.softmax_out_shift
         rounding = 1 << (shift - 1) if shift else 0
         e = stage(m, "e", valid=d.valid, last=d.last, error=d.error, keep=d.keep,
                   scaled=[(high << half) + low + rounding for low, high in zip(d.low, d.high)])

@@ -21,7 +21,7 @@ def row_sum_layout(config):
 class SoftmaxRowSum(wiring.Component):
     """Per beat: m' = max(m, ceil of the kept logits); d = rhu(d, m' - m) + the kept
     terms 2^(x - m'). At a piece end, (d, m, error) goes out and the next piece starts
-    from m = ceil(-128 / 2^F), d = 0.
+    from m = ceil(-2^(W-1) / 2^F), d = 0.
 
     Only the two running values close a loop; the rest is pipelined so that no stage
     holds more than one comparator or two adder levels of a tree. The stages never
@@ -65,7 +65,7 @@ class SoftmaxRowSum(wiring.Component):
             "overflow": self.i.payload.overflow, "logits": beat.logits, "keep": beat.keep})
 
         # max(m, ceil(x)) = ceil(x) exactly when x > m * 2^F: the compare needs no ceil.
-        running_max = Signal(softmax_row_max_shape(), init=start)
+        running_max = Signal(softmax_row_max_shape(config), init=start)
         rises = maxed.result > (running_max << config.softmax_frac_bits)
         new_max = Mux(rises, ceil_units(maxed.result, config), running_max)
         c = stage(m, "c", **carried(maxed, "logits", "keep"), row_max=new_max,

@@ -6,19 +6,12 @@ from amaranth import Shape
 from amaranth.back import verilog
 from amaranth.lib import data
 
-from hw.mac_array import VsqMacArray
-from hw.softmax import SoftmaxUnit
+from rtl_gen.designs import EMITTED
 
-__all__ = ["DESIGNS", "emit"]
-
-# Top-level designs, by the module name they get in Verilog.
-DESIGNS = {
-    "vsq_mac_array": VsqMacArray,
-    "softmax_unit": SoftmaxUnit,
-}
+__all__ = ["emit"]
 
 
-def emit(config, out_dir, designs=tuple(DESIGNS)):
+def emit(config, out_dir, designs=tuple(EMITTED)):
     """Write <design>.v for each design named (all by default), config.json and
     summary.md into out_dir. Returns the paths of the Verilog files.
     """
@@ -28,7 +21,7 @@ def emit(config, out_dir, designs=tuple(DESIGNS)):
     sources = []
     summaries = [_config_summary(config)]
     for name in designs:
-        component = DESIGNS[name](config)
+        component = EMITTED[name].build(config)
         path = out_dir / f"{name}.v"
         path.write_text(verilog.convert(component, name=name, emit_src=False))
         sources.append(path)
@@ -63,7 +56,8 @@ def _config_summary(config):
         "",
         f"## Softmax: {config.softmax_lanes} logits per cycle",
         "",
-        f"- logits: int8, base 2, {config.softmax_frac_bits} fraction bits",
+        f"- logits: signed {config.softmax_logit_bits}-bit, base 2, "
+        f"{config.softmax_frac_bits} fraction bits, {config.softmax_logit_min}..{config.softmax_logit_max}",
         f"- 2^x terms and denominator: {config.softmax_exp_bits} fraction bits; "
         f"denominator {config.softmax_sum_bits} bits",
         f"- rows up to {config.softmax_max_beats * config.softmax_lanes} logits "

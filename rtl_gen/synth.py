@@ -23,14 +23,11 @@ from pathlib import Path
 from amaranth.back import verilog
 
 from golden.config import AcceleratorConfig
-from hw.mac_array import VsqMacArray
-from hw.softmax import SoftmaxUnit
-from hw.vector_mac import VectorMacLane
+from rtl_gen.designs import SYNTHESIZED
 from rtl_gen.timing_shell import TimingShell
 
-__all__ = ["BLOCKS", "synthesize", "TARGET_MHZ"]
+__all__ = ["synthesize", "TARGET_MHZ"]
 
-BLOCKS = {"lane": VectorMacLane, "array": VsqMacArray, "softmax": SoftmaxUnit}
 TARGET_MHZ = 100
 _TOOLS = Path(sys.executable).parent
 _ECP5_CELLS = {"luts": "LUT4", "flip_flops": "TRELLIS_FF", "carry_cells": "CCU2C",
@@ -146,15 +143,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m rtl_gen.synth",
                                      description="Area and Fmax estimates of blocks.")
     parser.add_argument("--config", metavar="FILE")
-    parser.add_argument("--block", choices=sorted(BLOCKS), action="append")
+    parser.add_argument("--block", choices=sorted(SYNTHESIZED), action="append")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
     parser.add_argument("--path", action="store_true",
                         help="print every step of the critical path (delay in ns, cell)")
     args = parser.parse_args(argv)
     config = AcceleratorConfig.load_for_command_line(args.config)
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
-    for name in args.block or sorted(BLOCKS):
-        figures = synthesize(lambda: BLOCKS[name](config), name, not args.no_pnr)
+    for name in args.block or sorted(SYNTHESIZED):
+        figures = synthesize(lambda: SYNTHESIZED[name].build(config), name, not args.no_pnr)
         steps = figures.pop("critical_path_steps", [])
         shown = ", ".join(f"{key} {value}" for key, value in figures.items())
         print(f"  {name}: {shown}")

@@ -24,40 +24,57 @@ async def _setup(dut, test_seed):
     return harness, np.random.default_rng(seed), seed
 
 
-def _random_row(rng, length, spread, keep_fraction=1.0):
-    logits = np.clip(np.round(rng.normal(0, spread, length)), -128, 127).astype(np.int64)
+def _random_row(config, rng, length, spread, keep_fraction=1.0):
+    logits = np.clip(np.round(rng.normal(0, spread, length)), config.softmax_logit_min,
+                     config.softmax_logit_max).astype(np.int64)
     return logits, rng.random(length) < keep_fraction
+
+
+def _heavy_tail_row(config, rng, length):
+    """Most logits near 0, a few far above (as a pretrained model's attention gives),
+    over the whole logit range."""
+    low, high = config.softmax_logit_min, config.softmax_logit_max
+    logits = rng.normal(0, 16, length) + (rng.random(length) < 0.1) * rng.uniform(0, high, length)
+    return np.clip(np.round(logits), low, high).astype(np.int64), np.ones(length, bool)
 
 
 @cocotb.test()
 async def row_lengths_with_stalls(dut):
-    """Lengths 1, 2, P-1, P+1, 17, 64, 128, 197, 384 and 1023 back to back, random logits,
-    with random idle cycles on both sides."""
+    """Lengths 1, 2, P-1, P+1, 17, 64, 128, 197, 384 and 1023 back to back, random logits
+    narrow and spread over the whole range, some with a heavy upper tail, with random
+    idle cycles on both sides."""
     harness, rng, seed = await _setup(dut, 21)
-    lanes = harness.config.softmax_lanes
+    config = harness.config
+    lanes = config.softmax_lanes
     lengths = [1, 2, max(lanes - 1, 1), lanes + 1, 17, 64, 128, 197, 384, 1023]
-    rows = [_random_row(rng, n, spread) for n, spread in zip(lengths, [8, 40, 4, 16] * 3)]
+    wide = config.softmax_logit_max / 3
+    rows = [_random_row(config, rng, n, spread)
+            for n, spread in zip(lengths, [8, 40, 4, wide, 16] * 2)]
+    rows += [_heavy_tail_row(config, rng, n) for n in (lanes + 3, 197)]
     for index, idle in enumerate([Idle(a=0.3, c=0.3), Idle(a=0.6), Idle(c=0.6)]):
         await harness.run_rows(rows, idle, seed=seed + index)
 
 
 @cocotb.test()
 async def special_rows(dut):
-    """All equal, one dominant, all -128, all 127, -128 beside 127, masked elements,
-    a row with nothing kept and a single kept element."""
+    """All equal, one dominant, all at the most negative logit, all at the largest, the
+    two beside each other, masked elements, a row with nothing kept and a single kept
+    element."""
     harness, rng, seed = await _setup(dut, 22)
-    n = 3 * harness.config.softmax_lanes + 1
+    config = harness.config
+    low, high = config.softmax_logit_min, config.softmax_logit_max
+    n = 3 * config.softmax_lanes + 1
     dominant = np.full(n, -40)
     dominant[n // 2] = 100
-    extremes = np.resize([-128, 127], n)
+    extremes = np.resize([low, high], n)
     keep_all = np.ones(n, bool)
     rows = [
-        (np.full(n, 13), keep_all), (dominant, keep_all), (np.full(n, -128), keep_all),
-        (np.full(n, 127), keep_all), (extremes, keep_all),
-        _random_row(rng, n, 30, keep_fraction=0.5),
+        (np.full(n, 13), keep_all), (dominant, keep_all), (np.full(n, low), keep_all),
+        (np.full(n, high), keep_all), (extremes, keep_all),
+        _random_row(config, rng, n, 30, keep_fraction=0.5),
         (extremes, np.zeros(n, bool)),
         (extremes, np.arange(n) == n - 1),
-        (np.array([127]), np.array([True])), (np.array([-128]), np.array([True])),
+        (np.array([high]), np.array([True])), (np.array([low]), np.array([True])),
     ]
     await harness.run_rows(rows, Idle(a=0.2, c=0.2), seed=seed)
 
@@ -69,35 +86,40 @@ async def overlong_rows_are_flagged(dut):
     harness, rng, seed = await _setup(dut, 23)
     config = harness.config
     longest = config.softmax_max_beats * config.softmax_lanes
-    rows = [_random_row(rng, 5, 10), _random_row(rng, longest + 1, 10),
-            _random_row(rng, longest, 10), _random_row(rng, 2 * longest, 10),
-            _random_row(rng, 7, 10)]
+    rows = [_random_row(config, rng, length, 10)
+            for length in (5, longest + 1, longest, 2 * longest, 7)]
     await harness.run_rows(rows, Idle(a=0.1, c=0.1), seed=seed)
 
 
 @cocotb.test()
 async def sustains_p_logits_per_cycle(dut):
-    """With nothing stalling, rows of 32 beats enter one beat every cycle, and the cycles
-    to the last output are exactly the performance model's."""
+    """With nothing stalling, rows of 32 beats (or the longest row, if shorter) enter
+    one beat every cycle, and the cycles to the last output are exactly the performance
+    model's."""
     harness, rng, seed = await _setup(dut, 24)
-    lanes = harness.config.softmax_lanes
-    rows = [_random_row(rng, 32 * lanes, 20) for _ in range(6)]
+    config = harness.config
+    length = min(32, config.softmax_max_beats) * config.softmax_lanes
+    rows = [_random_row(config, rng, length, 20) for _ in range(6)]
     inputs, outputs = await harness.run_rows(rows, seed=seed)
     gaps = np.diff(inputs) / CLOCK_NS
     assert np.all(gaps == 1), f"the unit stalled its input: gaps {sorted(set(gaps))}"
     cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS) + 1
-    predicted = softmax_cycles(len(rows), 32 * lanes, harness.config)
+    predicted = softmax_cycles(len(rows), length, config)
     assert cycles == predicted, f"{cycles} cycles, the performance model predicts {predicted}"
 
 
 @cocotb.test()
 async def rising_maxima(dut):
-    """Rows whose max rises from beat to beat, by one unit or by many, so that the sum
-    is rescaled (and rounded) at nearly every beat."""
+    """Rows whose max rises from beat to beat, by one unit or by many (up to the whole
+    range in one row), so that the sum is rescaled (and rounded) at nearly every beat."""
     harness, rng, seed = await _setup(dut, 25)
+    config = harness.config
+    low, high = config.softmax_logit_min, config.softmax_logit_max
+    span = (high - low) / 256
     rows = []
-    for length, step in [(64, 1), (97, 2), (128, 3), (200, 1), (256, 0.5), (60, 4)]:
-        ramp = np.clip(np.round(-128 + step * np.arange(length)
-                                + rng.integers(-3, 4, length)), -128, 127).astype(np.int64)
+    for length, step in [(64, 1), (97, 2), (128, 3), (200, 1), (256, 0.5), (60, 4),
+                         (256, span)]:
+        ramp = np.clip(np.round(low + step * np.arange(length)
+                                + rng.integers(-3, 4, length)), low, high).astype(np.int64)
         rows.append((ramp, np.ones(length, bool)))
     await harness.run_rows(rows, Idle(a=0.1, c=0.1), seed=seed)

@@ -25,7 +25,8 @@ async def stream_of_rows(dut):
     await harness.reset()
     rng = np.random.default_rng(SEED)
     dut._log.info(f"seed {SEED}, {count} rows of {length}")
-    rows = [(np.clip(np.round(rng.normal(0, 12, length)), -128, 127).astype(np.int64),
+    rows = [(np.clip(np.round(rng.normal(0, 12, length)), config.softmax_logit_min,
+                     config.softmax_logit_max).astype(np.int64),
              np.ones(length, bool)) for _ in range(count)]
     inputs, outputs = await harness.run_rows(rows)
     cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS) + 1

@@ -132,3 +132,24 @@ def test_softmax_defaults_and_derived_widths():
 def test_every_invalid_softmax_value_is_named(values, message):
     with pytest.raises(ConfigError, match=message):
         AcceleratorConfig(**values)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"softmax_logit_bits": 7}, r"softmax_logit_bits=7 is out of range: it must be in 8\.\.16"),
+    ({"ppu_bits": 12, "softmax_logit_bits": 13},
+     r"softmax_logit_bits=13 is out of range: it must be in 8\.\.12 \(at most ppu_bits\)"),
+    ({"ppu_recip_bits": 21}, r"ppu_recip_bits=21 is out of range: it must be in 8\.\.20"),
+])
+def test_every_invalid_ppu_value_is_named(values, message):
+    with pytest.raises(ConfigError, match=message):
+        AcceleratorConfig(**values)
+
+
+def test_logit_range_and_ppu_widths():
+    config = AcceleratorConfig()
+    # 12-bit logits with 2 fraction bits: -512 .. 511.75 base-2 units.
+    assert (config.softmax_logit_min, config.softmax_logit_max) == (-2048, 2047)
+    assert config.softmax_out_shift == 29 - 7
+    # y (16 bits) or exponentials up to 1.0 with 14 fraction bits (16 bits signed).
+    assert config.ppu_input_bits == 16
+    assert AcceleratorConfig(softmax_exp_bits=16).ppu_input_bits == 18

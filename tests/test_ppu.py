@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from golden.config import AcceleratorConfig
-from golden.ppu import (exponentials_to_operand, fixed_point, requantize, scale_columns,
-                        to_logits)
+from golden.ppu_params import (exponentials_to_operand, fixed_point, requantize, scale_columns,
+                               to_logits)
 
 SEED = 31
 
@@ -79,10 +79,12 @@ def test_requantize_int_within_half_a_step(config):
 
 
 def test_logits_fold_the_scale_and_clip():
-    config = AcceleratorConfig()
-    acc = np.array([[0, 10, -10, 1000, -1000, 3]])
-    # acc_unit * factor * 2^F = 0.5: logits = rhu(acc / 2), clipped to int8.
-    assert to_logits(acc, 0.125, 1.0, config).tolist() == [[0, 5, -5, 127, -128, 2]]
+    acc = np.array([[0, 10, -10, 1000, -1000, 3, 5000, -5000]])
+    # acc_unit * factor * 2^F = 0.5: logits = rhu(acc / 2), clipped to the logit width.
+    assert to_logits(acc, 0.125, 1.0, AcceleratorConfig()).tolist() == [
+        [0, 5, -5, 500, -500, 2, 2047, -2048]]
+    assert to_logits(acc, 0.125, 1.0, AcceleratorConfig(softmax_logit_bits=8)).tolist() == [
+        [0, 5, -5, 127, -128, 2, 127, -128]]
 
 
 def test_exponentials_as_operands():
@@ -95,3 +97,58 @@ def test_exponentials_as_operands():
     assert np.all(np.abs(vsq.dequantize() - exps / 2 ** 14) <= 0.5 * step * (1 + 1e-3))
     int8 = exponentials_to_operand(exps, AcceleratorConfig(data_bits=8, vector_scales=False))
     assert int8.values[0, :2].tolist() == [127, 64]
+
+
+def test_device_scaling_per_row_is_the_transposed_column_scaling():
+    """A result produced transposed (V^T = Wv^T X^T) takes its channels' parameters per
+    row: the same integers as the column scaling of the untransposed result."""
+    from golden.ppu import Scaling, scale
+
+    rng = np.random.default_rng(SEED + 2)
+    acc = rng.integers(-(1 << 23), 1 << 23, (5, 7))
+    scaling = Scaling(rng.integers(1 << 15, 1 << 16, 7), rng.integers(10, 30, 7),
+                      rng.integers(-500, 500, 7))
+    columns = scale(acc, scaling, True, 16)
+    assert scale(acc.T, scaling, True, 16, per_row=True).tolist() == columns.T.tolist()
+    exact = [[max(min(max(((int(a) * int(m) + (1 << (int(s) - 1))) >> int(s)) + int(b), 0),
+                      32767), -32768)
+              for a, m, s, b in zip(row, scaling.mult, scaling.shift, scaling.bias)]
+             for row in acc]
+    assert columns.tolist() == exact
+
+
+def test_reciprocal_table_and_requantization_at_the_widest_settings():
+    """floor(2^R / s) for every scale; y x mult x reciprocal at the widest allowed widths
+    against Python's unbounded integers."""
+    from golden.ppu import Requantization, reciprocal_table, requantize_rows
+
+    config = AcceleratorConfig(ppu_bits=24, ppu_mult_bits=24, ppu_recip_bits=20)
+    table = reciprocal_table(config)
+    assert table[1] == 1 << 20 and table[255] == (1 << 20) // 255 and len(table) == 256
+    params = Requantization((1 << 24) - 1, 30, (1 << 24) - 1, 34)
+    y = np.array([[(1 << 23) - 1, -(1 << 23)] + [0] * 14, [1] + [0] * 15])
+    values, scales = requantize_rows(y, params, config)
+    amax = [1 << 23, 1]
+    expect_scales = [min(max(-(-a * params.scale_mult >> 34), 1), 255) for a in amax]
+    assert scales[:, 0].tolist() == expect_scales
+    shift = 30 + 20
+    expect = [max(min((int(v) * params.element_mult * int(table[s]) + (1 << (shift - 1)))
+                      >> shift, 7), -7) for v, s in zip(y[:, :2].reshape(-1), [
+                          expect_scales[0]] * 2 + [expect_scales[1]] * 2)]
+    assert values[:, :2].reshape(-1).tolist() == expect
+
+
+def test_row_scaling_is_exact_at_the_widest_settings():
+    """A 40-bit accumulator times a 24-bit reciprocal times a 24-bit multiplier (87 bits):
+    the accumulator's extremes times about 1 saturate, as Python's integers say."""
+    from golden.ppu import Scaling, scale
+
+    config = AcceleratorConfig(acc_bits=40, softmax_recip_bits=24, ppu_mult_bits=24)
+    acc = np.array([[config.acc_max, config.acc_min, 12345, -1]])
+    r = np.array([(1 << 24) - 1])
+    scaling = Scaling(np.full(4, (1 << 24) - 1), np.full(4, 48), np.zeros(4, np.int64))
+    y = scale(acc, scaling, False, config.ppu_bits, row_factor=r)
+    exact = [(int(a) * int(r[0]) * ((1 << 24) - 1) + (1 << 47)) >> 48 for a in acc[0]]
+    limit = (1 << (config.ppu_bits - 1)) - 1
+    assert y[0].tolist() == [max(min(v, limit), -limit - 1) for v in exact]
+    assert y[0, 0] == limit and y[0, 1] == -limit - 1 and y.dtype == np.int64

@@ -58,3 +58,14 @@ def test_emitted_config_matches_the_one_given(tmp_path):
     config = LINTED["int8_l4"]
     emit(config, tmp_path)
     assert json.loads((tmp_path / "config.json").read_text()) == config.to_dict()
+
+
+def test_every_testbench_module_belongs_to_a_design_and_every_test_is_collected():
+    from rtl_gen.designs import DESIGNS, cocotb_tests
+
+    sim_dir = Path(__file__).resolve().parent.parent / "sim"
+    modules = {f"sim.{path.stem}" for path in sim_dir.glob("*_tests.py")}
+    assert modules == {design.tests for design in DESIGNS if design.tests}
+    for module in modules:
+        source = (sim_dir / f"{module.split('.')[1]}.py").read_text()
+        assert len(cocotb_tests(module)) == source.count("@cocotb.test(") > 0

@@ -11,21 +11,16 @@ from pathlib import Path
 import pytest
 
 from golden.config import AcceleratorConfig
+from rtl_gen.designs import EMITTED, cocotb_tests
 from sim.runner import SIMULATORS, run_cocotb
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS = {"default": AcceleratorConfig(),
            **{path.stem: AcceleratorConfig.load(path)
               for path in sorted(CONFIG_DIR.glob("*.json"))}}
-# design (Verilog top) -> (cocotb module, its tests)
-DESIGN_TESTS = {
-    "vsq_mac_array": ("sim.mac_array_tests", [
-        "float_gemms_back_to_back", "random_stalls_on_every_interface", "corner_operands",
-        "accumulator_saturates_both_ways", "long_reduction"]),
-    "softmax_unit": ("sim.softmax_tests", [
-        "row_lengths_with_stalls", "special_rows", "overlong_rows_are_flagged",
-        "rising_maxima", "sustains_p_logits_per_cycle"]),
-}
+# design (Verilog top) -> (cocotb module, its tests, collected from the module)
+DESIGN_TESTS = {name: (design.tests, cocotb_tests(design.tests))
+                for name, design in EMITTED.items() if design.tests}
 SELECTED = [s for s in os.environ.get("SIM", " ".join(SIMULATORS)).split() if s in SIMULATORS]
 CASES = [(simulator, name, design, testcase)
          for simulator in SELECTED for name in CONFIGS

@@ -2,6 +2,7 @@
 (which the probabilities hide in their rounding) and the pipelined reciprocal."""
 
 import numpy as np
+import pytest
 from amaranth.sim import Simulator
 
 from golden.config import AcceleratorConfig
@@ -47,15 +48,19 @@ def simulate(component, source, payloads, sink, count, idle=0.3, seed=SEED):
 
 
 def test_row_sum_max_and_sum_equal_golden():
-    """Rows whose max rises every beat, masked ones, single beats: (m, d) exactly."""
+    """Rows whose max rises every beat (by a few units, and across the whole range),
+    masked ones, single beats: (m, d) exactly."""
     config = AcceleratorConfig(lanes=4)
+    low, high = config.softmax_logit_min, config.softmax_logit_max
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
     rows = []
     for length in (1, 4, 5, 37, 64):
-        rows.append((np.clip(-128 + 5 * np.arange(length) + rng.integers(-6, 7, length),
-                             -128, 127), np.ones(length, bool)))
-        rows.append((rng.integers(-128, 128, length), rng.random(length) < 0.6))
+        for step in (5, (high - low) // length):
+            rows.append((np.clip(low + step * np.arange(length)
+                                 + rng.integers(-6, 7, length), low, high),
+                         np.ones(length, bool)))
+        rows.append((rng.integers(low, high + 1, length), rng.random(length) < 0.6))
     payloads, expected = [], []
     for logits, keep in rows:
         golden = softmax_rows(logits[None], keep[None], config)
@@ -88,35 +93,50 @@ def test_reciprocal_is_floor_of_the_division():
         ((1 << k) // d if d else 0, index % 256) for index, d in enumerate(divisors)]
 
 
-def test_exp2_term_for_every_logit_and_max():
-    """The 2^x table and shift against the golden term, exhaustively: every int8 logit
-    against every integer max from its ceiling up (F = 2 and F = 0)."""
+def _exp2_pairs(config, logit_step):
+    """(logit, max) pairs: every logit_step-th logit (and both ends of the range) against
+    every integer max from its ceiling up to where the term is 0 for sure, and the
+    largest max."""
+    frac_bits = config.softmax_frac_bits
+    low, high = config.softmax_logit_min, config.softmax_logit_max
+    top = -((-high) >> frac_bits)
+    reach = config.softmax_exp_bits + 4
+    logits = sorted(set(range(low, high + 1, logit_step)) | {low, high})
+    return [(x, m) for x in logits
+            for m in sorted(set(range(-((-x) >> frac_bits), top + 1)[:reach]) | {top})]
+
+
+@pytest.mark.parametrize("values, logit_step", [
+    ({"softmax_logit_bits": 8}, 1), ({"softmax_logit_bits": 8, "softmax_frac_bits": 0}, 1),
+    ({}, 5), ({"softmax_logit_bits": 16, "softmax_frac_bits": 4}, 97)])
+def test_exp2_term_for_every_logit_and_max(values, logit_step):
+    """The 2^x table and shift against the golden term: every 8-bit logit (F = 2 and
+    F = 0) against every integer max from its ceiling up to where the term vanishes and
+    the largest; wider logits strided over their range."""
     from amaranth import Module, Signal, signed, unsigned
 
     from golden.softmax import _exp2_terms, exp2_table
     from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
 
-    for config in (AcceleratorConfig(), AcceleratorConfig(softmax_frac_bits=0)):
-        frac_bits = config.softmax_frac_bits
-        logit, row_max = Signal(signed(8)), Signal(signed(8))
-        term = Signal(unsigned(config.softmax_exp_bits + 1))
-        module = Module()
-        parts = exp2_parts(exp2_distance(logit, row_max, config), config)
-        module.d.comb += term.eq(exp2_of_parts(*parts))
-        top = -((-127) >> frac_bits)              # the largest running max, ceil(127 / 2^F)
-        pairs = [(x, m) for x in range(-128, 128)
-                 for m in range(-((-x) >> frac_bits), top + 1)]
-        xs, ms = np.array(pairs).T
-        expected = _exp2_terms(xs, ms, config, exp2_table(config)).tolist()
-        got = []
+    config = AcceleratorConfig(**values)
+    logit = Signal(signed(config.softmax_logit_bits))
+    row_max = Signal(signed(config.softmax_logit_bits))
+    term = Signal(unsigned(config.softmax_exp_bits + 1))
+    module = Module()
+    parts = exp2_parts(exp2_distance(logit, row_max, config), config)
+    module.d.comb += term.eq(exp2_of_parts(*parts))
+    pairs = _exp2_pairs(config, logit_step)
+    xs, ms = np.array(pairs).T
+    expected = _exp2_terms(xs, ms, config, exp2_table(config)).tolist()
+    got = []
 
-        async def bench(ctx):
-            for x, m in pairs:
-                ctx.set(logit, x)
-                ctx.set(row_max, m)
-                got.append(ctx.get(term))
+    async def bench(ctx):
+        for x, m in pairs:
+            ctx.set(logit, x)
+            ctx.set(row_max, m)
+            got.append(ctx.get(term))
 
-        simulator = Simulator(module)
-        simulator.add_testbench(bench)
-        simulator.run()
-        assert got == expected
+    simulator = Simulator(module)
+    simulator.add_testbench(bench)
+    simulator.run()
+    assert got == expected

@@ -1,0 +1,303 @@
+"""Lowers the encoder tiles (SA, MHSA, FFN) to command lists and the host's buffer images.
+
+The host's work happens here, once: weights quantized per output channel, X quantized,
+float scales turned into the PPU's integer parameters (`golden.ppu_params`), tensors
+placed in regions of the buffers. Attention runs in blocks of L query rows: S's block
+into one half of the score buffer while the softmax reads the other, the exponentials
+into one of two LEFT regions, then P V with each row scaled by its reciprocal. V is
+produced transposed, V^T = Wv^T X^T (X is loaded into both buffers), so that it lands
+as P V's right operand with vectors along the tokens, and every requantization runs
+along a row of the array's output.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size, hazard
+from golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
+                               requantization)
+from golden.quantize import quantize
+from golden.tile_weights import pad_heads
+
+__all__ = ["CompileError", "Region", "Program", "compile_attention_head",
+           "compile_multi_head", "compile_feed_forward", "COMPILERS"]
+
+
+class CompileError(ValueError):
+    """A tile that does not fit the configuration's buffers."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """rows x vectors entries of a buffer, row r's vector k at base + r * stride + k."""
+
+    buffer: int
+    base: int
+    rows: int
+    vectors: int
+    stride: int
+
+    @property
+    def stop(self):
+        return self.base + (self.rows - 1) * self.stride + self.vectors
+
+    def at(self, row=0, vector=0):
+        return self.base + row * self.stride + vector
+
+
+@dataclasses.dataclass
+class Program:
+    """A compiled tile: commands, the LOADs' images in order, the regions by name, and
+    the output (`output` region of OUTPUT, `columns` wide, in `unit`)."""
+
+    commands: list
+    images: list
+    regions: dict
+    output: str
+    columns: int
+    unit: float
+
+
+class _Builder:
+    """Regions (first fit, freed by name) and commands (waits set from `hazard`)."""
+
+    def __init__(self, config, bounded=True):
+        self.config = config
+        self.bounded = bounded
+        self.commands, self.images, self.regions = [], [], {}
+        self._free = {buffer: [(0, buffer_size(config, buffer) if bounded else 1 << 62)]
+                      for buffer in Buffer}
+        self._in_flight = []
+
+    def allocate(self, name, buffer, rows, vectors):
+        size = rows * vectors
+        for index, (first, stop) in enumerate(self._free[buffer]):
+            if stop - first >= size:
+                self._free[buffer][index] = (first + size, stop)
+                region = Region(buffer, first, rows, vectors, vectors)
+                self.regions[name] = region
+                return region
+        used = buffer_size(self.config, buffer) - sum(b - a for a, b in self._free[buffer])
+        raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
+                           f"{Buffer(buffer).name}: {used} of its "
+                           f"{buffer_size(self.config, buffer)} entries are in use")
+
+    def free(self, *names):
+        for name in names:
+            region = self.regions.pop(name)
+            spans = sorted(self._free[region.buffer] + [(region.base,
+                                                         region.base + region.rows * region.vectors)])
+            merged = [spans[0]]
+            for first, stop in spans[1:]:
+                if first == merged[-1][1]:
+                    merged[-1] = (merged[-1][0], stop)
+                else:
+                    merged.append((first, stop))
+            self._free[region.buffer] = merged
+
+    def emit(self, command):
+        if hazard(command, self._in_flight, self.config) is not None:
+            command = dataclasses.replace(command, wait=1)
+            self._in_flight = []
+        self._in_flight.append(command)
+        self.commands.append(command)
+
+    def load(self, name, buffer, rows, vectors, image):
+        region = self.allocate(name, buffer, rows, vectors)
+        self.images.append(image)
+        self.emit(Load(buffer=buffer, base=region.base, count=rows * vectors))
+        return region
+
+    def load_operand(self, name, buffer, operand):
+        rows, vectors = operand.vectors.shape[:2]
+        scales = (np.zeros((rows, vectors), np.int64) if operand.scales is None
+                  else operand.scales)
+        image = {"values": operand.vectors.reshape(-1, self.config.vector_size),
+                 "scales": scales.reshape(-1)}
+        return self.load(name, buffer, rows, vectors, image)
+
+    def load_params(self, name, scaling):
+        image = {"mult": scaling.mult, "shift": scaling.shift, "bias": scaling.bias}
+        return self.load(name, Buffer.PARAMS, len(scaling.mult), 1, image)
+
+    def store(self, region):
+        self.emit(Store(buffer=region.buffer, base=region.base,
+                        count=region.rows * region.vectors))
+
+
+def _acc_unit(left_gamma, right_gamma, config):
+    """Float value of one accumulator unit, left rows x right rows (as accumulator_scale)."""
+    unit = 2.0 ** config.scale_product_shift if config.vector_scales else 1.0
+    return np.asarray(left_gamma).reshape(-1, 1) * np.asarray(right_gamma).reshape(1, -1) * unit
+
+
+def _requant_fields(params):
+    return {"element_mult": params.element_mult, "element_shift": params.element_shift,
+            "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+
+
+def _operand_trace(name):
+    return {"acc": f"{name}.acc", "y": name, "values": f"{name}_op.values",
+            "scales": f"{name}_op.scales"}
+
+
+def _matmul(b, left, right, m, n, params, dest, *, left_row=0, trace=None, trace_row=0,
+            per_row=False, **fields):
+    """A Matmul command over regions (left's rows from left_row)."""
+    b.emit(Matmul(left_base=left.at(left_row), left_stride=left.stride, right_base=right.base,
+                  right_stride=right.stride, m=m, n=n, k=left.vectors,
+                  params_base=params.base, per_row=int(per_row),
+                  dest=dest.buffer, dest_stride=dest.stride,
+                  trace=trace and {"names": trace, "row": trace_row}, **fields))
+
+
+def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
+                    relu=False):
+    """y = X W + b requantized (vectors along W's outputs) into dest_buffer; returns the
+    region and the operand's gamma."""
+    config = b.config
+    rows = x_region.rows
+    w_q = quantize(weights_t, config, per_row=True)
+    w_region = b.load_operand(f"{name}.w", Buffer.RIGHT, w_q)
+    columns = len(weights_t)
+    params = b.load_params(f"{name}.params", column_scaling(
+        _acc_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
+    dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
+    _matmul(b, x_region, w_region, rows, columns, params, dest, output=Output.OPERAND,
+            relu=int(relu), dest_base=dest.base, trace=_operand_trace(name),
+            **_requant_fields(requantization(y_unit, gamma, config)))
+    b.free(f"{name}.w", f"{name}.params")
+    return dest
+
+
+def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
+    """One head's commands: projections, then per block of L query rows S, the softmax
+    and P V. Its O goes to OUTPUT as y, or (concat = (region, first vector, gamma))
+    requantized into the concatenation. Returns O's region, unit and columns."""
+    config = b.config
+    lanes, size = config.lanes, config.vector_size
+    tokens, dk, dv = len(x), head.wq.shape[1], head.wv.shape[1]
+    x_left, x_right = b.regions["x"], b.regions["x.right"]
+    q = _linear_operand(b, x_left, x_q.gamma, head.wq.T, head.bq, calibration.unit(prefix + "q"),
+                        calibration.gamma(prefix + "q"), Buffer.LEFT, prefix + "q")
+    k = _linear_operand(b, x_left, x_q.gamma, head.wk.T, head.bk, calibration.unit(prefix + "k"),
+                        calibration.gamma(prefix + "k"), Buffer.RIGHT, prefix + "k")
+
+    # V^T = Wv^T X^T: Wv^T in LEFT, parameters per row (V's channels).
+    wv_q = quantize(head.wv.T, config, per_row=True)
+    wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q)
+    v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v")
+    v_params = b.load_params(prefix + "v.params", column_scaling(
+        _acc_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
+    v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // size))
+    _matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
+            per_row=True, dest_base=v_t.base, trace=_operand_trace(prefix + "v"),
+            **_requant_fields(requantization(v_unit, v_gamma, config)))
+    b.free(prefix + "v.w", prefix + "v.params")
+
+    q_gamma, k_gamma = calibration.gamma(prefix + "q"), calibration.gamma(prefix + "k")
+    s_params = b.load_params(prefix + "s.params", logit_scaling(
+        float(_acc_unit(q_gamma, k_gamma, config)[0, 0]), np.log2(np.e) / np.sqrt(dk), tokens,
+        config))
+    e_requant, e_gamma = exponential_requantization(config)
+    o_unit = calibration.unit(prefix + "o")
+    row_shift = config.softmax_recip_shift - config.softmax_exp_bits
+    o_params = b.load_params(prefix + "o.params", column_scaling(
+        _acc_unit(e_gamma, v_gamma, config)[0], o_unit, None, dv, config, row_shift))
+    key_vectors = -(-tokens // size)
+    exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes, key_vectors)
+            for half in range(2)]
+    if concat is None:
+        out = b.allocate(prefix + "o", Buffer.OUTPUT, tokens, -(-dv // size))
+        out_fields = {"output": Output.Y, "dest_base": out.base}
+    else:
+        out, first_vector, gamma = concat
+        out_fields = {"output": Output.OPERAND, "dest_base": out.at(0, first_vector),
+                      **_requant_fields(requantization(o_unit, gamma, config))}
+    for block, first in enumerate(range(0, tokens, lanes)):
+        rows, half = min(lanes, tokens - first), block % 2
+        slot = half * lanes
+        _matmul(b, q, k, rows, tokens, s_params, Region(Buffer.SCORES, slot, rows, 1, 1),
+                left_row=first, output=Output.LOGITS,
+                dest_base=slot, trace={"acc": prefix + "s.acc", "y": prefix + "logits"},
+                trace_row=first)
+        b.emit(Softmax(src_base=slot, rows=rows, length=tokens, loop1=1, first=1, loop2=1,
+                       state_base=slot, dest=Buffer.LEFT, dest_base=exps[half].base,
+                       dest_stride=exps[half].stride, **_requant_fields(e_requant),
+                       trace={"row": first, "names": {
+                           "row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
+                           "exponentials": prefix + "exponentials",
+                           "values": prefix + "e_op.values", "scales": prefix + "e_op.scales",
+                           "reciprocal": prefix + "o.reciprocal"}}))
+        fields = dict(out_fields, dest_base=out_fields["dest_base"] + first * out.stride)
+        _matmul(b, exps[half], v_t, rows, dv, o_params, out, row_scale=1, state_base=slot,
+                trace={"acc": prefix + "o.acc", "y": prefix + "o"}, trace_row=first, **fields)
+    b.free(prefix + "q_op", prefix + "k_op", prefix + "v_op", prefix + "s.params",
+           prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1")
+    return out, o_unit, dv
+
+
+def _start(x, config, bounded):
+    """A builder with X quantized and loaded into both buffers."""
+    b = _Builder(config, bounded)
+    x_q = quantize(x, config)
+    b.load_operand("x", Buffer.LEFT, x_q)
+    b.load_operand("x.right", Buffer.RIGHT, x_q)
+    return b, x_q
+
+
+def _finish(b, output, columns, unit):
+    b.store(b.regions[output])
+    b.emit(End())
+    return Program(b.commands, b.images, b.regions, output, columns, unit)
+
+
+def compile_attention_head(x, head, config, calibration, bounded=True):
+    """SA, one head: O as y (OUTPUT), tokens x dv."""
+    b, x_q = _start(x, config, bounded)
+    _, unit, columns = _attention_head(b, x, x_q, head, calibration, "")
+    return _finish(b, "o", columns, unit)
+
+
+def compile_multi_head(x, mha, config, calibration, bounded=True):
+    """MHSA: h heads, each O requantized into its columns of the concatenation (padded
+    to whole vectors per head), times Wo + bo: y (OUTPUT), tokens x d_model."""
+    b, x_q = _start(x, config, bounded)
+    size, heads = config.vector_size, len(mha.heads)
+    head_vectors = -(-mha.heads[0].wv.shape[1] // size)
+    concat = b.allocate("concat_op", Buffer.LEFT, len(x), heads * head_vectors)
+    gamma = calibration.gamma("concat")
+    for index, head in enumerate(mha.heads):
+        _attention_head(b, x, x_q, head, calibration, f"head{index}.",
+                        (concat, index * head_vectors, gamma))
+    wo = pad_heads(mha.wo, heads, config)
+    return _output_linear(b, concat, gamma, wo, mha.bo, calibration.unit("out"))
+
+
+def _output_linear(b, left, left_gamma, w, bias, unit):
+    """The tile's last matmul: y = left W + bias into OUTPUT, stored to the host."""
+    config = b.config
+    w_q = quantize(w.T, config, per_row=True)
+    w_region = b.load_operand("out.w", Buffer.RIGHT, w_q)
+    columns = w.shape[1]
+    params = b.load_params("out.params", column_scaling(
+        _acc_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
+    out = b.allocate("out", Buffer.OUTPUT, left.rows, -(-columns // config.vector_size))
+    _matmul(b, left, w_region, left.rows, columns, params, out, output=Output.Y,
+            dest_base=out.base, trace={"acc": "out.acc", "y": "out"})
+    return _finish(b, "out", columns, unit)
+
+
+def compile_feed_forward(x, ffn, config, calibration, bounded=True):
+    """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT)."""
+    b, x_q = _start(x, config, bounded)
+    hidden = _linear_operand(b, b.regions["x"], x_q.gamma, ffn.w1.T, ffn.b1,
+                             calibration.unit("hidden"), calibration.gamma("hidden"),
+                             Buffer.LEFT, "hidden", relu=True)
+    return _output_linear(b, hidden, calibration.gamma("hidden"), ffn.w2, ffn.b2,
+                          calibration.unit("out"))
+
+
+COMPILERS = {"sa": compile_attention_head, "mhsa": compile_multi_head,
+             "ffn": compile_feed_forward}

@@ -1,0 +1,43 @@
+"""The one registry of designs: what `make verilog` emits, `make synth` synthesizes and
+the cocotb suite runs, each under the names it has there."""
+
+import dataclasses
+import importlib
+
+from hw.mac_array import VsqMacArray
+from hw.softmax import SoftmaxUnit
+from hw.vector_mac import VectorMacLane
+
+__all__ = ["Design", "DESIGNS", "EMITTED", "SYNTHESIZED", "cocotb_tests"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """A component built from the configuration.
+
+    module : its Verilog module name (None: synthesized alone, not emitted).
+    block : its name in synthesis (`python -m rtl_gen.synth --block`).
+    tests : the cocotb module that tests it (None: covered by a larger design's).
+    """
+
+    build: type
+    module: str | None
+    block: str
+    tests: str | None = None
+
+
+DESIGNS = (
+    Design(VectorMacLane, None, "lane"),
+    Design(VsqMacArray, "vsq_mac_array", "array", "sim.mac_array_tests"),
+    Design(SoftmaxUnit, "softmax_unit", "softmax", "sim.softmax_tests"),
+)
+EMITTED = {design.module: design for design in DESIGNS if design.module}
+SYNTHESIZED = {design.block: design for design in DESIGNS}
+
+
+def cocotb_tests(module_name):
+    """The names of the cocotb tests a module defines, in the order written: every
+    `@cocotb.test()` is collected, so none can be left out by hand."""
+    module = importlib.import_module(module_name)
+    return [name for name, value in vars(module).items()
+            if type(value).__module__ == "cocotb._decorators"]

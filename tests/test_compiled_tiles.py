@@ -1,0 +1,96 @@
+"""Compile, then interpret: the command lists of SA, MHSA and FFN against the directly
+written integer programs, every traced tensor bit for bit, on three configurations with
+token counts that the lane count does not divide."""
+
+import numpy as np
+import pytest
+
+from golden.compiler import COMPILERS, CompileError
+from golden.config import AcceleratorConfig
+from golden.interpreter import TraceRecorder, read_operand, run_program
+from golden.tile_program import TILES, Trace, calibrate
+from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
+
+SEED = 41
+CONFIGS = {
+    "int4_vsq": AcceleratorConfig(),
+    "int8": AcceleratorConfig(data_bits=8, vector_scales=False, vector_size=32),
+    "odd": AcceleratorConfig(lanes=5, vector_size=8, scale_bits=6, scale_product_bits=10,
+                             acc_bits=22, softmax_width=3, softmax_frac_bits=3,
+                             softmax_exp_bits=12, softmax_max_row=100, softmax_recip_bits=14),
+}
+# Traced by the reference but not by a command: X and the concatenation are operands
+# in a buffer region (read from there), per-head copies of X are one region.
+FROM_REGIONS = ("x", "concat_op")
+TRANSPOSED = (".v.acc", ".v")        # V^T is produced: its accumulators and y transposed
+
+
+def _weights(tile, rng, d_model, heads, width):
+    if tile == "sa":
+        return random_attention_head(rng, d_model, width)
+    if tile == "mhsa":
+        return random_multi_head(rng, d_model, heads, width)
+    return random_feed_forward(rng, d_model, 3 * d_model)
+
+
+def compare_with_reference(tile, x, weights, config):
+    """Run both; assert the output and every reference tensor equal."""
+    _, friendly, calibration = calibrate(tile, x, weights, config)
+    reference = Trace()
+    y_ref, unit_ref = TILES[tile][1](x, weights, config, calibration, reference)
+    program = COMPILERS[tile](x, weights, config, calibration)
+    recorder = TraceRecorder()
+    y, machine = run_program(program, config, recorder)
+    assert program.unit == unit_ref
+    assert np.array_equal(y, y_ref), f"{tile}: the output differs"
+    compared = 0
+    for name, want, _, _ in reference.entries:
+        base = name.split(".", 1)[1] if name.startswith("head") else name
+        stem = base.rsplit(".", 1)[0]
+        if stem in FROM_REGIONS:
+            values, scales = read_operand(machine, program.regions[stem])
+            got = values if base.endswith(".values") else scales
+        else:
+            assert name in recorder.tensors, f"{tile}: {name} was not computed by any command"
+            got = recorder.tensors[name]
+            if ("." + base).endswith(TRANSPOSED):
+                got = got.T
+        assert np.array_equal(got, want), f"{tile}: {name} differs"
+        compared += 1
+    assert compared == len(reference.entries)
+    return program, friendly, y * program.unit
+
+
+@pytest.mark.parametrize("config_name", CONFIGS)
+@pytest.mark.parametrize("tile", ["sa", "mhsa", "ffn"])
+def test_compiled_tile_equals_the_reference_program(tile, config_name):
+    config = CONFIGS[config_name]
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    tokens = 37 if config.lanes != 5 else 43            # not a multiple of L
+    x = rng.normal(size=(tokens, 64))
+    program, _, _ = compare_with_reference(tile, x, _weights(tile, rng, 64, 2, 32), config)
+    assert sum(command.wait for command in program.commands) < len(program.commands)
+
+
+def test_heads_whose_width_is_not_whole_vectors_are_padded():
+    """MobileViT-like heads of 24 channels on 16-element vectors: the concatenation puts
+    each head on a vector boundary, Wo's rows padded to match."""
+    config = AcceleratorConfig(lanes=4)
+    rng = np.random.default_rng(SEED + 1)
+    x = rng.normal(size=(21, 96))
+    weights = random_multi_head(rng, 96, 4, 24)
+    program, friendly, output = compare_with_reference("mhsa", x, weights, config)
+    assert program.regions["concat_op"].vectors == 4 * 2
+    assert np.linalg.norm(output - friendly) / np.linalg.norm(friendly) < 0.35
+
+
+def test_a_tile_too_large_for_a_buffer_names_the_tensor():
+    config = AcceleratorConfig(lanes=4, right_buffer_vectors=256)
+    rng = np.random.default_rng(SEED + 2)
+    x = rng.normal(size=(40, 64))
+    weights = random_feed_forward(rng, 64, 512)
+    _, _, calibration = calibrate("ffn", x, weights, config)
+    with pytest.raises(CompileError, match=r"hidden\.w \(512 x 4 = 2048 entries\) does not "
+                                           r"fit RIGHT: 160 of its 256 entries are in use"):
+        COMPILERS["ffn"](x, weights, config, calibration)
