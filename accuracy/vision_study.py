@@ -3,13 +3,14 @@
 import numpy as np
 
 from accuracy import vit_digits
-from accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
+from accuracy.arithmetic import (EXPONENTIALS, FORMATS, PROBABILITIES, FloatArithmetic,
+                                 IntegerArithmetic)
 
 __all__ = ["run"]
 
 
 def run(retrain=True, formats=FORMATS):
-    """Flat figures vit_digits_<format>[_attn]_top1. With `retrain`, the model is trained
+    """Flat figures vit_digits_<format>[_attn|_attn_q07]_top1. With `retrain`, the model is trained
     again (PyTorch) and its weights saved for the tests; else the saved ones are used."""
     _, test_x, _, test_y = vit_digits.load_split()
     results = {}
@@ -22,7 +23,9 @@ def run(retrain=True, formats=FORMATS):
     results["vit_digits_test_images"] = len(test_y)
     results["vit_digits_float_top1"] = vit_digits.top1(weights, test_x, test_y)
     for name, config in formats.items():
-        for suffix, attention in (("", False), ("_attn", True)):
+        for suffix, attention, dataflow in (("", False, EXPONENTIALS),
+                                            ("_attn", True, EXPONENTIALS),
+                                            ("_attn_q07", True, PROBABILITIES)):
             results[f"vit_digits_{name}{suffix}_top1"] = vit_digits.top1(
-                weights, test_x, test_y, IntegerArithmetic(config, attention))
+                weights, test_x, test_y, IntegerArithmetic(config, attention, dataflow))
     return results

@@ -29,7 +29,7 @@ import enum
 
 __all__ = ["Op", "Buffer", "Output", "End", "Load", "Store", "Matmul", "Softmax",
            "COMMANDS", "CommandError", "field_widths", "command_bits", "encode", "decode",
-           "buffer_size", "footprint", "hazard", "encoding_table"]
+           "buffer_size", "entry_bits", "footprint", "hazard", "encoding_table"]
 
 
 class CommandError(ValueError):
@@ -181,6 +181,19 @@ def buffer_size(config, buffer):
             Buffer.OUTPUT: config.output_buffer_vectors, Buffer.PARAMS: config.param_entries,
             Buffer.SCORES: config.score_rows, Buffer.STATE: config.state_rows,
             Buffer.ACC: config.accumulator_entries}[Buffer(buffer)]
+
+
+def entry_bits(config, buffer):
+    """Bits of one entry of a buffer."""
+    operand = config.vector_size * config.data_bits + (
+        config.scale_bits if config.vector_scales else 0)
+    return {Buffer.LEFT: operand, Buffer.RIGHT: operand,
+            Buffer.OUTPUT: config.vector_size * config.ppu_bits,
+            Buffer.PARAMS: config.ppu_mult_bits + _KIND_BITS["shift"](config) + config.ppu_bits,
+            Buffer.SCORES: config.softmax_max_row * config.softmax_logit_bits,
+            Buffer.STATE: config.softmax_logit_bits + config.softmax_sum_bits
+            + config.softmax_recip_bits,
+            Buffer.ACC: config.acc_bits}[Buffer(buffer)]
 
 
 def field_widths(cls, config):

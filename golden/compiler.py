@@ -11,6 +11,7 @@ along a row of the array's output.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from golden.quantize import quantize
 from golden.tile_weights import pad_heads
 
 __all__ = ["CompileError", "Region", "Program", "compile_attention_head",
-           "compile_multi_head", "compile_feed_forward", "COMPILERS"]
+           "compile_multi_head", "compile_feed_forward", "compile_linear", "ShapeCalibration",
+           "COMPILERS"]
 
 
 class CompileError(ValueError):
@@ -45,11 +47,16 @@ class Region:
     def at(self, row=0, vector=0):
         return self.base + row * self.stride + vector
 
+    def sub(self, row):
+        """The region from `row` on."""
+        return dataclasses.replace(self, base=self.at(row), rows=self.rows - row)
+
 
 @dataclasses.dataclass
 class Program:
     """A compiled tile: commands, the LOADs' images in order, the regions by name, and
-    the output (`output` region of OUTPUT, `columns` wide, in `unit`)."""
+    the output (`output` region of OUTPUT, `columns` wide, in `unit`); `allocations`
+    lists every region the program used, (name, Region), in order."""
 
     commands: list
     images: list
@@ -57,6 +64,7 @@ class Program:
     output: str
     columns: int
     unit: float
+    allocations: list = dataclasses.field(default_factory=list)
 
 
 class _Builder:
@@ -65,7 +73,7 @@ class _Builder:
     def __init__(self, config, bounded=True):
         self.config = config
         self.bounded = bounded
-        self.commands, self.images, self.regions = [], [], {}
+        self.commands, self.images, self.regions, self.allocations = [], [], {}, []
         self._free = {buffer: [(0, buffer_size(config, buffer) if bounded else 1 << 62)]
                       for buffer in Buffer}
         self._in_flight = []
@@ -77,6 +85,7 @@ class _Builder:
                 self._free[buffer][index] = (first + size, stop)
                 region = Region(buffer, first, rows, vectors, vectors)
                 self.regions[name] = region
+                self.allocations.append((name, region))
                 return region
         used = buffer_size(self.config, buffer) - sum(b - a for a, b in self._free[buffer])
         raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
@@ -106,7 +115,8 @@ class _Builder:
     def load(self, name, buffer, rows, vectors, image):
         region = self.allocate(name, buffer, rows, vectors)
         self.images.append(image)
-        self.emit(Load(buffer=buffer, base=region.base, count=rows * vectors))
+        self.emit(Load(buffer=buffer, base=region.base, count=rows * vectors,
+                       trace={"op": "load"}))
         return region
 
     def load_operand(self, name, buffer, operand):
@@ -123,7 +133,7 @@ class _Builder:
 
     def store(self, region):
         self.emit(Store(buffer=region.buffer, base=region.base,
-                        count=region.rows * region.vectors))
+                        count=region.rows * region.vectors, trace={"op": "store"}))
 
 
 def _acc_unit(left_gamma, right_gamma, config):
@@ -142,18 +152,23 @@ def _operand_trace(name):
             "scales": f"{name}_op.scales"}
 
 
-def _matmul(b, left, right, m, n, params, dest, *, left_row=0, trace=None, trace_row=0,
-            per_row=False, **fields):
-    """A Matmul command over regions (left's rows from left_row)."""
-    b.emit(Matmul(left_base=left.at(left_row), left_stride=left.stride, right_base=right.base,
-                  right_stride=right.stride, m=m, n=n, k=left.vectors,
+def _matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, right_vector=0,
+            k=None, reduction, op, trace=None, trace_row=0, per_row=False, **fields):
+    """A Matmul command over regions: left's rows from left_row, right's from
+    (right_row, right_vector), k vectors (all of left's by default) holding `reduction`
+    elements; `op` names its kind (for the performance model), `trace` what it
+    computes."""
+    b.emit(Matmul(left_base=left.at(left_row), left_stride=left.stride,
+                  right_base=right.at(right_row, right_vector), right_stride=right.stride,
+                  m=m, n=n, k=left.vectors if k is None else k,
                   params_base=params.base, per_row=int(per_row),
                   dest=dest.buffer, dest_stride=dest.stride,
-                  trace=trace and {"names": trace, "row": trace_row}, **fields))
+                  trace={"op": op, "reduction": reduction, "names": trace or {},
+                         "row": trace_row}, **fields))
 
 
 def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
-                    relu=False):
+                    op, relu=False):
     """y = X W + b requantized (vectors along W's outputs) into dest_buffer; returns the
     region and the operand's gamma."""
     config = b.config
@@ -165,7 +180,8 @@ def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_b
         _acc_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
     dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
     _matmul(b, x_region, w_region, rows, columns, params, dest, output=Output.OPERAND,
-            relu=int(relu), dest_base=dest.base, trace=_operand_trace(name),
+            reduction=weights_t.shape[1],
+            relu=int(relu), dest_base=dest.base, op=op, trace=_operand_trace(name),
             **_requant_fields(requantization(y_unit, gamma, config)))
     b.free(f"{name}.w", f"{name}.params")
     return dest
@@ -180,9 +196,9 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
     tokens, dk, dv = len(x), head.wq.shape[1], head.wv.shape[1]
     x_left, x_right = b.regions["x"], b.regions["x.right"]
     q = _linear_operand(b, x_left, x_q.gamma, head.wq.T, head.bq, calibration.unit(prefix + "q"),
-                        calibration.gamma(prefix + "q"), Buffer.LEFT, prefix + "q")
+                        calibration.gamma(prefix + "q"), Buffer.LEFT, prefix + "q", "projection")
     k = _linear_operand(b, x_left, x_q.gamma, head.wk.T, head.bk, calibration.unit(prefix + "k"),
-                        calibration.gamma(prefix + "k"), Buffer.RIGHT, prefix + "k")
+                        calibration.gamma(prefix + "k"), Buffer.RIGHT, prefix + "k", "projection")
 
     # V^T = Wv^T X^T: Wv^T in LEFT, parameters per row (V's channels).
     wv_q = quantize(head.wv.T, config, per_row=True)
@@ -192,7 +208,9 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
         _acc_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
     v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // size))
     _matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
-            per_row=True, dest_base=v_t.base, trace=_operand_trace(prefix + "v"),
+            reduction=head.wv.shape[0],
+            per_row=True, dest_base=v_t.base, op="projection",
+            trace=_operand_trace(prefix + "v"),
             **_requant_fields(requantization(v_unit, v_gamma, config)))
     b.free(prefix + "v.w", prefix + "v.params")
 
@@ -205,8 +223,8 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
     row_shift = config.softmax_recip_shift - config.softmax_exp_bits
     o_params = b.load_params(prefix + "o.params", column_scaling(
         _acc_unit(e_gamma, v_gamma, config)[0], o_unit, None, dv, config, row_shift))
-    key_vectors = -(-tokens // size)
-    exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes, key_vectors)
+    key_block = _key_block(tokens, config)
+    exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes, -(-key_block // size))
             for half in range(2)]
     if concat is None:
         out = b.allocate(prefix + "o", Buffer.OUTPUT, tokens, -(-dv // size))
@@ -215,27 +233,69 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
         out, first_vector, gamma = concat
         out_fields = {"output": Output.OPERAND, "dest_base": out.at(0, first_vector),
                       **_requant_fields(requantization(o_unit, gamma, config))}
+    keys = [(start, min(key_block, tokens - start)) for start in range(0, tokens, key_block)]
+    single = len(keys) == 1
+    acc = None if single else b.allocate(prefix + "acc", Buffer.ACC, lanes * dv, 1)
+    slots = iter(range(1 << 62))         # S blocks alternate between the score halves
+    softmax_names = {"row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
+                     "exponentials": prefix + "exponentials", "values": prefix + "e_op.values",
+                     "scales": prefix + "e_op.scales", "reciprocal": prefix + "o.reciprocal"}
+
+    def scores(first, rows, start, length, op):
+        slot = next(slots) % 2 * lanes
+        _matmul(b, q, k, rows, length, s_params.sub(start),
+                Region(Buffer.SCORES, slot, rows, 1, 1), reduction=dk, left_row=first,
+                right_row=start, output=Output.LOGITS, dest_base=slot, trace_row=first, op=op,
+                trace=single and {"acc": prefix + "s.acc", "y": prefix + "logits"})
+        return slot
+
     for block, first in enumerate(range(0, tokens, lanes)):
-        rows, half = min(lanes, tokens - first), block % 2
-        slot = half * lanes
-        _matmul(b, q, k, rows, tokens, s_params, Region(Buffer.SCORES, slot, rows, 1, 1),
-                left_row=first, output=Output.LOGITS,
-                dest_base=slot, trace={"acc": prefix + "s.acc", "y": prefix + "logits"},
-                trace_row=first)
-        b.emit(Softmax(src_base=slot, rows=rows, length=tokens, loop1=1, first=1, loop2=1,
-                       state_base=slot, dest=Buffer.LEFT, dest_base=exps[half].base,
-                       dest_stride=exps[half].stride, **_requant_fields(e_requant),
-                       trace={"row": first, "names": {
-                           "row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
-                           "exponentials": prefix + "exponentials",
-                           "values": prefix + "e_op.values", "scales": prefix + "e_op.scales",
-                           "reciprocal": prefix + "o.reciprocal"}}))
-        fields = dict(out_fields, dest_base=out_fields["dest_base"] + first * out.stride)
-        _matmul(b, exps[half], v_t, rows, dv, o_params, out, row_scale=1, state_base=slot,
-                trace={"acc": prefix + "o.acc", "y": prefix + "o"}, trace_row=first, **fields)
+        rows, state = min(lanes, tokens - first), block % 2 * lanes
+        if not single:                               # pass 1: loop 1 over the key blocks
+            for index, (start, length) in enumerate(keys):
+                slot = scores(first, rows, start, length, "scores, loop 1")
+                b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=1,
+                               first=int(index == 0), state_base=state,
+                               trace={"op": "softmax, loop 1"}))
+        for index, (start, length) in enumerate(keys):
+            slot = scores(first, rows, start, length, "scores")
+            exp = exps[(block * len(keys) + index) % 2]
+            b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=int(single),
+                           first=int(single), loop2=1, state_base=state, dest=Buffer.LEFT,
+                           dest_base=exp.base, dest_stride=exp.stride,
+                           **_requant_fields(e_requant),
+                           trace={"op": "softmax", "row": first,
+                                  "names": softmax_names if single else {}}))
+            last = index == len(keys) - 1
+            continued = {} if single else {"accumulate": int(index > 0), "acc_base": acc.base}
+            if last:
+                fields = dict(out_fields, dest_base=out_fields["dest_base"] + first * out.stride)
+                destination = out
+            else:
+                fields, destination = {"output": Output.ACC}, acc
+            _matmul(b, exp, v_t, rows, dv, o_params, destination, right_vector=start // size,
+                    reduction=length,
+                    k=-(-length // size), row_scale=int(last), state_base=state,
+                    op="P V", trace=last and {"acc": prefix + "o.acc", "y": prefix + "o"},
+                    trace_row=first, **continued, **fields)
     b.free(prefix + "q_op", prefix + "k_op", prefix + "v_op", prefix + "s.params",
-           prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1")
+           prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1",
+           *([] if single else [prefix + "acc"]))
     return out, o_unit, dv
+
+
+def _key_block(tokens, config):
+    """Keys per block of S: all of them when a row fits the softmax, else the most that
+    fit and are whole softmax beats and whole vectors (the bits depend on the beats)."""
+    if tokens <= config.softmax_max_row:
+        return tokens
+    step = math.lcm(config.softmax_lanes, config.vector_size)
+    if step > config.softmax_max_row:
+        raise CompileError(f"rows of {tokens} keys are longer than softmax_max_row="
+                           f"{config.softmax_max_row}, and a block of them must be whole "
+                           f"beats of {config.softmax_lanes} and vectors of "
+                           f"{config.vector_size}: at least {step} keys")
+    return config.softmax_max_row // step * step
 
 
 def _start(x, config, bounded):
@@ -250,7 +310,7 @@ def _start(x, config, bounded):
 def _finish(b, output, columns, unit):
     b.store(b.regions[output])
     b.emit(End())
-    return Program(b.commands, b.images, b.regions, output, columns, unit)
+    return Program(b.commands, b.images, b.regions, output, columns, unit, b.allocations)
 
 
 def compile_attention_head(x, head, config, calibration, bounded=True):
@@ -272,10 +332,11 @@ def compile_multi_head(x, mha, config, calibration, bounded=True):
         _attention_head(b, x, x_q, head, calibration, f"head{index}.",
                         (concat, index * head_vectors, gamma))
     wo = pad_heads(mha.wo, heads, config)
-    return _output_linear(b, concat, gamma, wo, mha.bo, calibration.unit("out"))
+    return _output_linear(b, concat, gamma, wo, mha.bo, calibration.unit("out"),
+                          "output projection", len(mha.wo))
 
 
-def _output_linear(b, left, left_gamma, w, bias, unit):
+def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
     """The tile's last matmul: y = left W + bias into OUTPUT, stored to the host."""
     config = b.config
     w_q = quantize(w.T, config, per_row=True)
@@ -285,7 +346,8 @@ def _output_linear(b, left, left_gamma, w, bias, unit):
         _acc_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
     out = b.allocate("out", Buffer.OUTPUT, left.rows, -(-columns // config.vector_size))
     _matmul(b, left, w_region, left.rows, columns, params, out, output=Output.Y,
-            dest_base=out.base, trace={"acc": "out.acc", "y": "out"})
+            reduction=w.shape[0] if reduction is None else reduction,
+            dest_base=out.base, op=op, trace={"acc": "out.acc", "y": "out"})
     return _finish(b, "out", columns, unit)
 
 
@@ -294,9 +356,33 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True):
     b, x_q = _start(x, config, bounded)
     hidden = _linear_operand(b, b.regions["x"], x_q.gamma, ffn.w1.T, ffn.b1,
                              calibration.unit("hidden"), calibration.gamma("hidden"),
-                             Buffer.LEFT, "hidden", relu=True)
+                             Buffer.LEFT, "hidden", "ffn 1", relu=True)
     return _output_linear(b, hidden, calibration.gamma("hidden"), ffn.w2, ffn.b2,
-                          calibration.unit("out"))
+                          calibration.unit("out"), "ffn 2")
+
+
+def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,
+                   reduction=None):
+    """One layer y = X W + b into OUTPUT (calibrated as "out"); `reduction`: the MACs'
+    reduction length when X's columns are padded (heads concatenated on vectors)."""
+    b, x_q = _start(x, config, bounded)
+    return _output_linear(b, b.regions["x"], x_q.gamma, w, bias, calibration.unit("out"), op,
+                          reduction)
+
+
+class ShapeCalibration:
+    """Units and coarse scales for compiling on shapes alone (zero tensors), as the
+    performance model does: the commands depend on shapes, not on these values."""
+
+    def __init__(self, config):
+        self._config = config
+
+    def unit(self, name):
+        return 1.0 / ((1 << (self._config.ppu_bits - 1)) - 1)
+
+    def gamma(self, name):
+        config = self._config
+        return 1.0 / (config.data_max * (config.scale_max if config.vector_scales else 1))
 
 
 COMPILERS = {"sa": compile_attention_head, "mhsa": compile_multi_head,

@@ -1,54 +1,73 @@
-"""The dimensions of the encoder tiles for any n, d_model, dk, h, d_ff.
+"""The buffers and matmuls of the encoder tiles for any n, d_model, dk, h, d_ff, read off
+the compiled command lists in a configuration's format.
 
-    python -m golden.dimensions [--n 25000] [--d-model 512] [--dk 64] [--heads 8] [--d-ff 2048]
+    python -m golden.dimensions [--n 25000] [--d-model 512] [--dk 64] [--heads 8]
+                                [--d-ff 2048] [--config FILE.json]
 
-prints, for SA (one head), MHSA and FFN, every tensor's shape and its size in each
-format, and every matmul's MACs. INT4-VSQ stores V = 16 elements of 4 bits and one 8-bit
-scale per vector (4.5 bits an element); scores, logits and probabilities are per head.
+prints, for SA (one head), MHSA and FFN, every region the tile's program places in a
+buffer (its entries and bytes in the configuration's format: V elements of N bits and
+an M-bit scale per operand entry, padded to whole vectors), and every matmul command's
+shape and MACs, merged where equal. MHSA's heads have equal shapes: one is
+compiled and counted h times.
 """
 
 import argparse
 import sys
 
+import numpy as np
+
+from golden.commands import Buffer, Matmul, entry_bits
+from golden.compiler import (ShapeCalibration, compile_attention_head, compile_feed_forward,
+                             compile_linear)
+from golden.config import AcceleratorConfig
+from golden.tile_weights import AttentionHead, FeedForward
+
 __all__ = ["tile_dimensions", "main"]
 
-# Bits per element of each storage format (INT4-VSQ: 4 + 8 / 16).
-FORMAT_BITS = {"INT4-VSQ": 4.5, "INT4": 4, "INT8": 8, "FP32": 32}
 
-
-def tile_dimensions(n, d_model, dk, heads, d_ff):
-    """{tile: {"tensors": [(name, shape)], "matmuls": [(name, M, K, N, times)]}}."""
-    dv = dk
-    sa_tensors = [("X", (n, d_model)), ("Wq, Wk, Wv (each)", (d_model, dk)),
-                  ("Q, K, V (each)", (n, dk)), ("S = Q K^T", (n, n)),
-                  ("softmax exponentials", (n, n)), ("O", (n, dv))]
-    sa_matmuls = [("Q, K, V = X W", n, d_model, dk, 3), ("S = Q K^T", n, dk, n, 1),
-                  ("O = softmax(S) V", n, n, dv, 1)]
+def tile_dimensions(n, d_model, dk, heads, d_ff, config):
+    """{tile: {"tensors": [(name, buffer, entries, bytes)],
+    "matmuls": [(op, M, K, N, times)]}}."""
+    zeros, calibration = np.zeros, ShapeCalibration(config)
+    head = AttentionHead(zeros((d_model, dk)), zeros((d_model, dk)), zeros((d_model, dk)),
+                         zeros(dk), zeros(dk), zeros(dk))
+    attention = compile_attention_head(zeros((n, d_model)), head, config, calibration, False)
+    width = heads * -(-dk // config.vector_size) * config.vector_size   # heads on vectors
+    concat = compile_linear(zeros((n, width)), zeros((width, d_model)), None, config,
+                            calibration, "output projection", bounded=False,
+                            reduction=heads * dk)
+    ffn = compile_feed_forward(zeros((n, d_model)), FeedForward(
+        zeros((d_model, d_ff)), zeros(d_ff), zeros((d_ff, d_model)), zeros(d_model)), config,
+        calibration, bounded=False)
     return {
-        "SA (one head)": {"tensors": sa_tensors, "matmuls": sa_matmuls},
-        "MHSA": {
-            "tensors": [("X", (n, d_model)), (f"W per head x {heads}", (d_model, dk)),
-                        (f"S per head x {heads}", (n, n)),
-                        ("concat(O_h)", (n, heads * dv)), ("Wo", (heads * dv, d_model)),
-                        ("output", (n, d_model))],
-            "matmuls": [(f"{name}, per head", m, k, nn, times * heads)
-                        for name, m, k, nn, times in sa_matmuls]
-            + [("output = concat Wo", n, heads * dv, d_model, 1)],
-        },
-        "FFN": {
-            "tensors": [("X", (n, d_model)), ("W1", (d_model, d_ff)), ("hidden", (n, d_ff)),
-                        ("W2", (d_ff, d_model)), ("output", (n, d_model))],
-            "matmuls": [("hidden = X W1", n, d_model, d_ff, 1),
-                        ("output = hidden W2", n, d_ff, d_model, 1)],
-        },
+        "SA (one head)": _describe([(attention, 1, {})], config),
+        "MHSA": _describe([(attention, heads, {"o": None}),      # O goes into concat_op
+                           (concat, 1, {"x": "concat_op"})], config),
+        "FFN": _describe([(ffn, 1, {})], config),
     }
 
 
-def _bytes(shape, bits):
-    elements = 1
-    for size in shape:
-        elements *= size
-    return elements * bits / 8
+def _describe(programs, config):
+    """Regions and merged matmuls of (program, times, renamed regions) parts (renamed to
+    None: left out); a region of a part that runs more than once (a head) is per run."""
+    tensors, matmuls = [], {}
+    for program, times, renames in programs:
+        for name, region in program.allocations:
+            if name == "x.right":
+                continue                         # X once, though loaded into both buffers
+            name = renames.get(name, name)
+            if name is None:
+                continue
+            if times > 1 and name != "x":
+                name += f" (per head, x {times})"
+            entries = region.rows * region.vectors
+            tensors.append((name, Buffer(region.buffer).name, entries,
+                            entries * entry_bits(config, region.buffer) / 8))
+        for command in program.commands:
+            if isinstance(command, Matmul):
+                key = (command.trace["op"], command.m, command.trace["reduction"], command.n)
+                matmuls[key] = matmuls.get(key, 0) + times
+    return {"tensors": tensors, "matmuls": [key + (times,) for key, times in matmuls.items()]}
 
 
 def _human(count):
@@ -61,30 +80,32 @@ def _human(count):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m golden.dimensions",
-                                     description="Tensor shapes, bytes and MACs of the "
-                                                 "SA, MHSA and FFN tiles.")
+                                     description="Buffers, bytes and MACs of the SA, MHSA "
+                                                 "and FFN tiles, from their command lists.")
     for flag, default in (("--n", 25000), ("--d-model", 512), ("--dk", 64), ("--heads", 8),
                           ("--d-ff", 2048)):
         parser.add_argument(flag, type=int, default=default)
+    parser.add_argument("--config", metavar="FILE",
+                        help="configuration JSON (default: the built-in default)")
     args = parser.parse_args(argv)
-    for name, value in vars(args).items():
+    for name in ("n", "d_model", "dk", "heads", "d_ff"):
+        value = getattr(args, name)
         if value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    tiles = tile_dimensions(args.n, args.d_model, args.dk, args.heads, args.d_ff)
+    config = AcceleratorConfig.load_for_command_line(args.config)
+    tiles = tile_dimensions(args.n, args.d_model, args.dk, args.heads, args.d_ff, config)
     for tile, parts in tiles.items():
         print(f"\n{tile}  (n={args.n}, d_model={args.d_model}, dk={args.dk}, "
-              f"h={args.heads}, d_ff={args.d_ff})")
-        print(f"  {'tensor':<24} {'shape':>14} " + " ".join(f"{f + ' bytes':>14}"
-                                                           for f in FORMAT_BITS))
-        for tensor, shape in parts["tensors"]:
-            sizes = " ".join(f"{_human(_bytes(shape, bits)):>14}"
-                             for bits in FORMAT_BITS.values())
-            print(f"  {tensor:<24} {' x '.join(map(str, shape)):>14} {sizes}")
+              f"h={args.heads}, d_ff={args.d_ff}; {config.format_name}, "
+              f"{config.lanes} lanes x {config.vector_size})")
+        print(f"  {'region':<30} {'buffer':<7} {'entries':>10} {'bytes':>10}")
+        for name, buffer, entries, size in parts["tensors"]:
+            print(f"  {name:<30} {buffer:<7} {entries:>10} {_human(size):>10}")
         total = 0
-        for name, m, k, n, times in parts["matmuls"]:
+        for op, m, k, n, times in parts["matmuls"]:
             macs = times * m * k * n
             total += macs
-            print(f"  {name:<26} {times:>3} x  M={m} K={k} N={n}: {_human(macs)} MACs")
+            print(f"  {op:<18} {times:>6} x  M={m} K={k} N={n}: {_human(macs)} MACs")
         print(f"  total {_human(total)} MACs")
     return 0
 

@@ -16,6 +16,7 @@ import json
 import sys
 
 from golden.config import AcceleratorConfig, ConfigError
+from perf.lowering import lower
 from perf.model import Assumptions, bits_per_element, cost_workload
 from perf.workloads import WORKLOADS, load_workload, with_batch
 
@@ -43,7 +44,8 @@ def print_table(workload, costs, config, assumptions):
               f"{cost.output_bytes:>10.3g}")
     print(f"  total: {total['macs']:.4g} MACs, {total['cycles']} cycles, utilization "
           f"{total['utilization']:.2%}, {total['inferences_per_s']:.4g} inferences/s")
-    matmuls = [op for group in workload.groups for op in group.ops if hasattr(op, "k")]
+    matmuls = [op for group in workload.groups for op in lower(group.ops, config)
+               if hasattr(op, "k")]
     bits = bits_per_element(config)
     a_block = config.lanes * max(op.k for op in matmuls) * bits / 8
     weights = max(op.k * op.n for op in matmuls if not op.attention) * bits / 8

@@ -17,6 +17,7 @@ measured cycles.
 import dataclasses
 import math
 
+from perf.lowering import lower
 from perf.workloads import SoftmaxRows
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
@@ -86,7 +87,14 @@ def cost_workload(workload, config, assumptions=Assumptions()):
     for group in workload.groups:
         attention_cycles = 0
         softmax_ops = []
-        for op in group.ops:
+        parts = {}                            # operation name -> [macs, cycles, bytes in, out]
+
+        def add(name, macs, cycles, operand_bytes, output_bytes):
+            totals = parts.setdefault(name, [0, 0, 0.0, 0.0])
+            for index, value in enumerate((macs, cycles, operand_bytes, output_bytes)):
+                totals[index] += value
+
+        for op in lower(group.ops, config):
             if isinstance(op, SoftmaxRows):
                 softmax_ops.append(op)
                 continue
@@ -94,19 +102,20 @@ def cost_workload(workload, config, assumptions=Assumptions()):
                                               fill=not assumptions.overlap_matmuls)
             if op.attention:
                 attention_cycles += cycles
-            costs.append(_cost(group, op.name, op.macs, cycles, config,
-                               op.count * (op.m * op.k + op.k * op.n) * bits / 8,
-                               op.count * op.m * op.n * bits / 8))
+            add(op.name, op.macs, cycles, op.count * (op.m * op.k + op.k * op.n) * bits / 8,
+                op.count * op.m * op.n * bits / 8)
         for op in softmax_ops:
             cycles = softmax_cycles(op.rows, op.length, config, assumptions)
             if assumptions.softmax_overlapped:
-                cycles = max(0, cycles - attention_cycles)
-            costs.append(_cost(group, op.name, 0, cycles, config, op.rows * op.length,
-                               op.rows * op.length * bits / 8))
+                # The attention matmuls hide the softmax, each of their cycles once.
+                cycles, attention_cycles = (max(0, cycles - attention_cycles),
+                                            max(0, attention_cycles - cycles))
+            add(op.name, 0, cycles, op.rows * op.length, op.rows * op.length * bits / 8)
+        costs += [_cost(group, name, *totals, config) for name, totals in parts.items()]
     return costs
 
 
-def _cost(group, name, macs, cycles, config, operand_bytes, output_bytes):
+def _cost(group, name, macs, cycles, operand_bytes, output_bytes, config):
     repeat = group.repeat
     total = cycles * repeat
     utilization = macs * repeat / (total * config.macs_per_cycle) if total and macs else 0.0

@@ -1,25 +1,29 @@
-"""Transformer workloads as the accelerator's operations: matmuls and softmax rows.
+"""Transformer workloads as the accelerator's operations: matmuls, softmax rows and
+encoder layers.
 
 An encoder layer (tokens n, hidden d, h heads, MLP width f, `sequences` independent
-sequences) is: the QKV projection (n x d @ d x 3d), per head and sequence S = Q K^T
-(n x dk @ dk x n) and O = P V (n x n @ n x dk) with a softmax over n rows of n, the
-output projection (n x d @ d x d) and the two FFN matmuls. Every matmul's result passes
-the PPU on its way out, in the same stream. A workload is a list of groups of such
-operations, each repeated (layers). Users add their own as JSON (see `load_workload`).
+sequences, `batch` inputs) becomes operations through the compiler's command lists
+(`perf.lowering`), so the model costs what the controller will run: per head and
+sequence the Q, K and V^T projections, S in blocks of L query rows, the softmax and
+P V (two passes over key blocks when rows are longer than the softmax takes); then
+the output projection and the two FFN matmuls on all rows of the batch. A workload is a
+list of groups of operations, each repeated (layers). Users add their own as JSON (see
+`load_workload`).
 """
 
 import dataclasses
 import json
 from pathlib import Path
 
-__all__ = ["Matmul", "SoftmaxRows", "Group", "Workload", "encoder_layer", "with_batch",
-           "WORKLOADS", "load_workload"]
+__all__ = ["Matmul", "SoftmaxRows", "EncoderLayer", "Group", "Workload", "encoder_layer",
+           "with_batch", "WORKLOADS", "load_workload"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Matmul:
     """count independent (M x K) @ (K x N) products; `attention` marks S = Q K^T and
-    P V, beside which the softmax unit works."""
+    P V, beside which the softmax unit works; `recomputed` work (S's first pass over
+    rows too long for the softmax) takes cycles but counts no useful MACs."""
 
     name: str
     m: int
@@ -27,10 +31,11 @@ class Matmul:
     n: int
     count: int = 1
     attention: bool = False
+    recomputed: bool = False
 
     @property
     def macs(self):
-        return self.count * self.m * self.k * self.n
+        return 0 if self.recomputed else self.count * self.m * self.k * self.n
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +43,22 @@ class SoftmaxRows:
     name: str
     rows: int
     length: int
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderLayer:
+    """One encoder layer, lowered with the configuration by `perf.lowering`."""
+
+    tokens: int
+    hidden: int
+    heads: int
+    mlp: int
+    sequences: int = 1
+    batch: int = 1
+
+    @property
+    def name(self):
+        return "encoder layer"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,20 +78,10 @@ class Workload:
 
 
 def encoder_layer(tokens, hidden, heads, mlp, sequences=1):
-    """The operations of one encoder layer."""
+    """The operations of one encoder layer: one, lowered when it is costed."""
     if hidden % heads:
         raise ValueError(f"hidden={hidden} is not a multiple of heads={heads}")
-    dk, rows = hidden // heads, sequences * tokens
-    attention = sequences * heads
-    return (
-        Matmul("qkv projection", rows, hidden, 3 * hidden),
-        Matmul("scores Q K^T", tokens, dk, tokens, attention, attention=True),
-        SoftmaxRows("softmax", attention * tokens, tokens),
-        Matmul("P V", tokens, tokens, dk, attention, attention=True),
-        Matmul("output projection", rows, hidden, hidden),
-        Matmul("ffn 1", rows, hidden, mlp),
-        Matmul("ffn 2", rows, mlp, hidden),
-    )
+    return (EncoderLayer(tokens, hidden, heads, mlp, sequences),)
 
 
 def _vit(name, description, layers, hidden, heads, mlp, patches=196, class_token=True):
@@ -121,11 +132,14 @@ WORKLOADS = {workload.name: workload for workload in (
 
 def with_batch(workload, batch):
     """The workload for `batch` inputs at once: the linear layers see batch times the
-    rows (which fills partial tiles), attention repeats per input."""
+    rows (which fills partial tiles), attention repeats per input (and with it, in an
+    encoder layer, each head's projections)."""
     if batch == 1:
         return workload
 
     def scaled(op):
+        if isinstance(op, EncoderLayer):
+            return dataclasses.replace(op, batch=op.batch * batch)
         if isinstance(op, SoftmaxRows):
             return dataclasses.replace(op, rows=op.rows * batch)
         if op.attention:

@@ -81,6 +81,23 @@ def test_float_path_reproduces_the_reference_embeddings(model):
         assert np.max(np.abs(embedding - reference)) < 1e-5, text
 
 
+def test_long_rows_keep_more_with_the_tile_dataflow(model):
+    """On a passage of 256+ tokens the Q0.7 probabilities of diffuse rows fall below
+    their step; the tile program's exponentials (normalized after P V) keep them."""
+    from accuracy.arithmetic import EXPONENTIALS, PROBABILITIES
+    from accuracy.encoder_study import long_passages
+
+    passage = long_passages(model, count=1)
+    assert len(model.tokens(passage[0])) >= 256
+    reference = model.embed(passage, FloatArithmetic())
+    cosine = {dataflow: float(np.sum(model.embed(passage, IntegerArithmetic(
+        FORMATS["int8"], True, dataflow)) * reference))
+        for dataflow in (EXPONENTIALS, PROBABILITIES)}
+    print(cosine)
+    assert cosine[EXPONENTIALS] > cosine[PROBABILITIES] + 0.01
+    assert cosine[EXPONENTIALS] > 0.96
+
+
 @pytest.fixture(scope="module")
 def digits():
     from accuracy import vit_digits

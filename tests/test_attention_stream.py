@@ -39,9 +39,18 @@ def test_key_blocks_must_align_with_beats_and_vectors():
 
 
 def test_dimension_table_hand_checked():
-    tiles = tile_dimensions(n=10, d_model=8, dk=4, heads=2, d_ff=16)
-    sa = {name: (m, k, n, times) for name, m, k, n, times in tiles["SA (one head)"]["matmuls"]}
-    assert sa["S = Q K^T"] == (10, 4, 10, 1) and sa["Q, K, V = X W"] == (10, 8, 4, 3)
+    """Read off the compiled lists: per head Q, K (10 x 8 @ 8 x 4), V^T (4 x 8 @ 8 x 10),
+    S and P V; the regions in the configured format (4-bit elements, 8-bit scales)."""
+    config = AcceleratorConfig()
+    tiles = tile_dimensions(n=10, d_model=8, dk=4, heads=2, d_ff=16, config=config)
+    sa = {(op, m, k, n): times for op, m, k, n, times in tiles["SA (one head)"]["matmuls"]}
+    assert sa == {("projection", 10, 8, 4): 2, ("projection", 4, 8, 10): 1,
+                  ("scores", 10, 4, 10): 1, ("P V", 10, 10, 4): 1}
     macs = sum(times * m * k * n for _, m, k, n, times in tiles["MHSA"]["matmuls"])
     # per head: 3 * 10*8*4 + 10*4*10 + 10*10*4 = 1760; two heads, then 10*8*8 for Wo.
     assert macs == 2 * 1760 + 640
+    x = next(t for t in tiles["SA (one head)"]["tensors"] if t[0] == "x")
+    # 10 rows of one 16-element vector: 10 x (16 * 4 + 8) bits.
+    assert x == ("x", "LEFT", 10, 10 * 72 / 8)
+    names = [t[0] for t in tiles["MHSA"]["tensors"]]
+    assert "concat_op" in names and "q_op (per head, x 2)" in names

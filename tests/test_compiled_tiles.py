@@ -94,3 +94,40 @@ def test_a_tile_too_large_for_a_buffer_names_the_tensor():
     with pytest.raises(CompileError, match=r"hidden\.w \(512 x 4 = 2048 entries\) does not "
                                            r"fit RIGHT: 160 of its 256 entries are in use"):
         COMPILERS["ffn"](x, weights, config, calibration)
+
+
+@pytest.mark.parametrize("config", [
+    AcceleratorConfig(lanes=4, softmax_max_row=32),
+    AcceleratorConfig(lanes=5, vector_size=8, softmax_width=3, softmax_max_row=50,
+                      data_bits=8, vector_scales=False)])
+def test_rows_longer_than_the_softmax_stream_through_in_two_passes(config):
+    """More keys than softmax_max_row: loop 1 over key blocks, then S again, loop 2 and
+    P V accumulating across the blocks in ACC; the bits of the streamed reference."""
+    from golden.attention_stream import attention_head_streamed
+    from golden.commands import Matmul, Output
+
+    rng = np.random.default_rng(SEED + 3)
+    print(f"seed {SEED + 3}")
+    x = rng.normal(size=(83, 32))
+    head = random_attention_head(rng, 32, 16)
+    _, _, calibration = calibrate("sa", x, head, config)
+    key_block = config.softmax_max_row // np.lcm(config.softmax_lanes, config.vector_size) * (
+        np.lcm(config.softmax_lanes, config.vector_size))
+    want, unit = attention_head_streamed(x, head, config, calibration, 16, int(key_block))
+    program = COMPILERS["sa"](x, head, config, calibration)
+    y, _ = run_program(program, config)
+    assert program.unit == unit and np.array_equal(y, want)
+    continued = [c for c in program.commands if isinstance(c, Matmul) and c.accumulate]
+    assert continued and any(c.output == Output.ACC for c in program.commands
+                             if isinstance(c, Matmul))
+
+
+def test_a_key_block_that_cannot_hold_a_beat_and_a_vector_is_named():
+    config = AcceleratorConfig(lanes=4, vector_size=64, softmax_width=48, softmax_max_row=100)
+    rng = np.random.default_rng(SEED + 4)
+    x = rng.normal(size=(120, 64))
+    head = random_attention_head(rng, 64, 16)
+    _, _, calibration = calibrate("sa", x, head, config)
+    with pytest.raises(CompileError, match=r"rows of 120 keys are longer than softmax_max_row=100"
+                                           r".*at least 192 keys"):
+        COMPILERS["sa"](x, head, config, calibration)

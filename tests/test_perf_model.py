@@ -8,6 +8,7 @@ import pytest
 
 from golden.config import AcceleratorConfig
 from perf.__main__ import main
+from perf.lowering import lower
 from perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
 from perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
 
@@ -35,12 +36,27 @@ def test_softmax_cycles_by_hand():
 
 
 def test_encoder_layer_macs_by_hand():
-    ops = encoder_layer(tokens=128, hidden=768, heads=12, mlp=3072)
+    """The layer as the compiler lowers it: per head Q, K and V^T, S and P V in blocks of
+    L query rows (the last one partial), one softmax per block."""
+    config = AcceleratorConfig()
+    ops = lower(encoder_layer(tokens=120, hidden=768, heads=12, mlp=3072), config)
     macs = sum(op.macs for op in ops if isinstance(op, Matmul))
-    assert macs == (128 * 768 * 2304 + 2 * 12 * 128 * 64 * 128 + 128 * 768 * 768
-                    + 2 * 128 * 768 * 3072)
-    softmax = [op for op in ops if not isinstance(op, Matmul)][0]
-    assert (softmax.rows, softmax.length) == (12 * 128, 128)
+    assert macs == (120 * 768 * 2304 + 2 * 12 * 120 * 64 * 120 + 120 * 768 * 768
+                    + 2 * 120 * 768 * 3072)
+    shapes = {(op.name, op.m, op.k, op.n): op.count for op in ops if isinstance(op, Matmul)}
+    assert shapes[("scores", 16, 64, 120)] == 12 * 7 and shapes[("scores", 8, 64, 120)] == 12
+    assert shapes[("projection", 120, 768, 64)] == 12 * 2      # Q and K
+    assert shapes[("projection", 64, 768, 120)] == 12          # V^T = Wv^T X^T
+    softmax = [op for op in ops if not isinstance(op, Matmul)]
+    assert [(op.rows, op.length) for op in softmax] == [(12 * 120, 120)]
+
+
+def test_rows_longer_than_the_softmax_cost_a_second_pass_over_s():
+    config = AcceleratorConfig(softmax_max_row=256)
+    costs = {c.name: c for c in cost_workload(
+        Workload("w", "", (Group("g", encoder_layer(512, 64, 1, 64)),)), config)}
+    assert costs["scores, loop 1"].cycles == costs["scores"].cycles > 0
+    assert costs["scores, loop 1"].macs == 0 and costs["scores"].macs == 512 * 64 * 512
 
 
 def test_the_model_matches_the_benchmarks_rtl_cycles():

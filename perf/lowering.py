@@ -1,0 +1,72 @@
+"""Encoder layers as the performance model's operations, from the compiler's command
+lists on shapes alone (zero tensors, buffers as large as needed): what the model costs
+is what the controller will run.
+
+One head is compiled and its operations counted heads x sequences x batch times (the
+heads of a layer have equal shapes); the output projection and the FFN run on the rows
+of every sequence and input at once. Equal commands merge into one operation with a
+count; a matmul's MACs count its reduction without the padding to whole vectors, its
+cycles the padded vectors (`perf.model`).
+"""
+
+import functools
+
+import numpy as np
+
+from golden.commands import Matmul as MatmulCommand
+from golden.commands import Softmax as SoftmaxCommand
+from golden.compiler import (ShapeCalibration, compile_attention_head, compile_feed_forward,
+                             compile_linear)
+from golden.tile_weights import AttentionHead, FeedForward
+from perf.workloads import EncoderLayer, Matmul, SoftmaxRows
+
+__all__ = ["ATTENTION_OPS", "RECOMPUTED_OPS", "program_ops", "lower", "encoder_ops"]
+
+# The attention matmuls, beside which the softmax unit works; S's first pass over rows
+# longer than the softmax takes is computed again in the second.
+ATTENTION_OPS = ("scores", "scores, loop 1", "P V")
+RECOMPUTED_OPS = ("scores, loop 1",)
+
+
+def program_ops(commands, count=1):
+    """The Matmul and SoftmaxRows operations of a command list, each `count` times."""
+    matmuls, softmax = {}, {}
+    for command in commands:
+        if isinstance(command, MatmulCommand):
+            key = (command.trace["op"], command.m, command.trace["reduction"], command.n)
+            matmuls[key] = matmuls.get(key, 0) + count
+        elif isinstance(command, SoftmaxCommand):
+            key = (command.trace["op"], command.length)
+            softmax[key] = softmax.get(key, 0) + count * command.rows
+    return ([Matmul(op, m, k, n, times, attention=op in ATTENTION_OPS,
+                    recomputed=op in RECOMPUTED_OPS)
+             for (op, m, k, n), times in matmuls.items()]
+            + [SoftmaxRows(op, rows, length) for (op, length), rows in softmax.items()])
+
+
+def lower(ops, config):
+    """The operations of a group with its encoder layers lowered."""
+    lowered = []
+    for op in ops:
+        lowered += encoder_ops(op, config) if isinstance(op, EncoderLayer) else [op]
+    return lowered
+
+
+@functools.cache
+def encoder_ops(layer, config):
+    tokens, hidden, mlp = layer.tokens, layer.hidden, layer.mlp
+    dk, rows = hidden // layer.heads, layer.batch * layer.sequences * tokens
+    calibration = ShapeCalibration(config)
+    zeros = np.zeros
+    head = AttentionHead(zeros((hidden, dk)), zeros((hidden, dk)), zeros((hidden, dk)),
+                         zeros(dk), zeros(dk), zeros(dk))
+    attention = compile_attention_head(zeros((tokens, hidden)), head, config, calibration,
+                                       bounded=False)
+    concat = layer.heads * -(-dk // config.vector_size) * config.vector_size
+    output = compile_linear(zeros((rows, concat)), zeros((concat, hidden)), None, config,
+                            calibration, "output projection", bounded=False, reduction=hidden)
+    ffn = compile_feed_forward(zeros((rows, hidden)), FeedForward(
+        zeros((hidden, mlp)), zeros(mlp), zeros((mlp, hidden)), zeros(hidden)), config,
+        calibration, bounded=False)
+    return tuple(program_ops(attention.commands, layer.heads * layer.sequences * layer.batch)
+                 + program_ops(output.commands) + program_ops(ffn.commands))
