@@ -17,7 +17,7 @@ import numpy as np
 
 from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size, hazard
 from golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
-                               requantization)
+                               requantization, requantize_float)
 from golden.quantize import quantize
 from golden.tile_weights import pad_heads
 
@@ -351,14 +351,46 @@ def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
     return _finish(b, "out", columns, unit)
 
 
-def compile_feed_forward(x, ffn, config, calibration, bounded=True):
-    """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT)."""
+def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None):
+    """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With an
+    `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
+    quantizes the result (`requantize_float`), and LOADs it back for W2."""
     b, x_q = _start(x, config, bounded)
-    hidden = _linear_operand(b, b.regions["x"], x_q.gamma, ffn.w1.T, ffn.b1,
-                             calibration.unit("hidden"), calibration.gamma("hidden"),
-                             Buffer.LEFT, "hidden", "ffn 1", relu=True)
+    if activation is None:
+        hidden = _linear_operand(b, b.regions["x"], x_q.gamma, ffn.w1.T, ffn.b1,
+                                 calibration.unit("hidden"), calibration.gamma("hidden"),
+                                 Buffer.LEFT, "hidden", "ffn 1", relu=True)
+    else:
+        hidden = _host_activation(b, x_q, ffn, calibration, activation)
     return _output_linear(b, hidden, calibration.gamma("hidden"), ffn.w2, ffn.b2,
                           calibration.unit("out"), "ffn 2")
+
+
+def _host_activation(b, x_q, ffn, calibration, activation):
+    """X W1 + b1 to the host and its activation back, quantized, as LEFT "hidden_op"."""
+    config, size = b.config, b.config.vector_size
+    rows, columns = len(x_q.values), ffn.w1.shape[1]
+    w_q = quantize(ffn.w1.T, config, per_row=True)
+    w_region = b.load_operand("pre.w", Buffer.RIGHT, w_q)
+    pre_unit = calibration.unit("pre")
+    params = b.load_params("pre.params", column_scaling(
+        _acc_unit(x_q.gamma, w_q.gamma, config)[0], pre_unit, ffn.b1, columns, config))
+    pre = b.allocate("pre", Buffer.OUTPUT, rows, -(-columns // size))
+    _matmul(b, b.regions["x"], w_region, rows, columns, params, pre, output=Output.Y,
+            reduction=w_q.columns, dest_base=pre.base, op="ffn 1",
+            trace={"acc": "pre.acc", "y": "pre"})
+    b.free("pre.w", "pre.params")
+    b.store(pre)
+
+    def activated(stored):
+        y = stored[-1]["y"].reshape(rows, -1)[:, :columns]
+        operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
+                                   calibration.gamma("hidden"), config)
+        scales = (np.zeros(operand.vectors.shape[:2], np.int64) if operand.scales is None
+                  else operand.scales)
+        return {"values": operand.vectors.reshape(-1, size), "scales": scales.reshape(-1)}
+
+    return b.load("hidden_op", Buffer.LEFT, rows, -(-columns // size), activated)
 
 
 def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,

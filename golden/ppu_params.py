@@ -13,8 +13,8 @@ from golden.ppu import Requantization, Scaling, requantize_rows, scale
 from golden.quantize import QuantizedRows
 
 __all__ = ["fixed_point", "column_scaling", "logit_scaling", "requantization",
-           "exponential_requantization", "scale_columns", "requantize", "to_logits",
-           "exponentials_to_operand"]
+           "exponential_requantization", "scale_columns", "requantize", "requantize_float",
+           "to_logits", "exponentials_to_operand"]
 
 
 def fixed_point(scale_value, bits):
@@ -95,6 +95,15 @@ def requantize(y, y_unit, gamma, config):
     values, scales = requantize_rows(y, requantization(y_unit, gamma, config), config)
     return QuantizedRows(values, scales, np.full((len(values), 1), float(gamma)),
                          config.vector_size, np.shape(y)[1])
+
+
+def requantize_float(values, y_unit, gamma, config):
+    """Float values (a step the host ran, e.g. a GELU) as the PPU would have them: y in
+    y_unit, rounded half up and saturated to ppu_bits, then requantized as `requantize`."""
+    limit = 1 << (config.ppu_bits - 1)
+    y = np.clip(np.floor(np.asarray(values, dtype=np.float64) / y_unit + 0.5), -limit,
+                limit - 1).astype(np.int64)
+    return requantize(y, y_unit, gamma, config)
 
 
 def to_logits(acc, acc_unit, factor, config):

@@ -43,4 +43,4 @@ def feed_forward(x, ffn, friendly):
     pre = x @ ffn.w1 + ffn.b1
     hidden = np.maximum(pre, 0) if friendly else gelu(pre)
     out = hidden @ ffn.w2 + ffn.b2
-    return out, {"hidden": hidden, "out": out}
+    return out, {"pre": pre, "hidden": hidden, "out": out}

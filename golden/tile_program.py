@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from golden import tile_float
-from golden.ppu_params import exponentials_to_operand, requantize, scale_columns, to_logits
+from golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
+                               scale_columns, to_logits)
 from golden.quantize import quantize
 from golden.tile_weights import pad_heads
 from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
@@ -57,7 +58,7 @@ class Calibration:
 
     def gamma(self, name):
         config = self._config
-        levels = (1 << (config.data_bits - 1)) - 1
+        levels = config.data_max
         if config.vector_scales:
             levels *= config.scale_max
         return self._peak(name) / levels
@@ -198,12 +199,19 @@ def multi_head_program(x, mha, config, calibration, trace):
     return _linear(concat, wo, mha.bo, False, "out", calibration, config, trace)
 
 
-def feed_forward_program(x, ffn, config, calibration, trace):
-    """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit."""
+def feed_forward_program(x, ffn, config, calibration, trace, activation=None):
+    """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit. With an
+    `activation` (a GELU, say) X W1 + b1 goes to the host as y, which applies it in float
+    and quantizes the result (`requantize_float`) for W2."""
     x_q = quantize(x, config)
     _record_operand(trace, "x", x_q, config)
-    hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, config, trace)
-    hidden_op = requantize(hidden, unit, calibration.gamma("hidden"), config)
+    if activation is None:
+        hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, config, trace)
+        hidden_op = requantize(hidden, unit, calibration.gamma("hidden"), config)
+    else:
+        pre, unit = _linear(x_q, ffn.w1, ffn.b1, False, "pre", calibration, config, trace)
+        hidden_op = requantize_float(activation(pre * unit), calibration.unit("hidden"),
+                                     calibration.gamma("hidden"), config)
     _record_operand(trace, "hidden_op", hidden_op, config)
     return _linear(hidden_op, ffn.w2, ffn.b2, False, "out", calibration, config, trace)
 

@@ -21,7 +21,7 @@ CONFIGS = {
 }
 # Traced by the reference but not by a command: X and the concatenation are operands
 # in a buffer region (read from there), per-head copies of X are one region.
-FROM_REGIONS = ("x", "concat_op")
+FROM_REGIONS = ("x", "concat_op", "hidden_op")
 TRANSPOSED = (".v.acc", ".v")        # V^T is produced: its accumulators and y transposed
 
 
@@ -33,12 +33,13 @@ def _weights(tile, rng, d_model, heads, width):
     return random_feed_forward(rng, d_model, 3 * d_model)
 
 
-def compare_with_reference(tile, x, weights, config):
-    """Run both; assert the output and every reference tensor equal."""
-    _, friendly, calibration = calibrate(tile, x, weights, config)
+def compare_with_reference(tile, x, weights, config, calibration=None, **options):
+    """Run both (with `options`); assert the output and every reference tensor equal."""
+    _, friendly, calibrated = calibrate(tile, x, weights, config)
+    calibration = calibration or calibrated
     reference = Trace()
-    y_ref, unit_ref = TILES[tile][1](x, weights, config, calibration, reference)
-    program = COMPILERS[tile](x, weights, config, calibration)
+    y_ref, unit_ref = TILES[tile][1](x, weights, config, calibration, reference, **options)
+    program = COMPILERS[tile](x, weights, config, calibration, **options)
     recorder = TraceRecorder()
     y, machine = run_program(program, config, recorder)
     assert program.unit == unit_ref
@@ -131,3 +132,24 @@ def test_a_key_block_that_cannot_hold_a_beat_and_a_vector_is_named():
     with pytest.raises(CompileError, match=r"rows of 120 keys are longer than softmax_max_row=100"
                                            r".*at least 192 keys"):
         COMPILERS["sa"](x, head, config, calibration)
+
+
+@pytest.mark.parametrize("config_name", ["int4_vsq", "odd"])
+def test_a_host_step_between_w1_and_w2(config_name):
+    """A model that keeps GELU: X W1 + b1 is stored to the host, which applies GELU and
+    quantizes the result, and loaded back for W2; the reference does the same directly."""
+    from golden.commands import Load
+    from golden.tile_float import feed_forward, gelu
+    from golden.tile_program import Calibration
+
+    config = CONFIGS[config_name]
+    rng = np.random.default_rng(SEED + 5)
+    x = rng.normal(size=(29, 64))
+    ffn = random_feed_forward(rng, 64, 96)
+    exact, tensors = feed_forward(x, ffn, friendly=False)
+    program, _, output = compare_with_reference("ffn", x, ffn, config,
+                                                Calibration(tensors, config), activation=gelu)
+    kinds = [type(command).__name__ for command in program.commands]
+    assert kinds.count("Store") == 2 and isinstance(program.commands[kinds.index("Store") + 1],
+                                                    Load)
+    assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
