@@ -1,8 +1,8 @@
 """Accuracy of the integer softmax, and the speed of its batched golden model.
 
 Natural-log logits z are drawn from four distributions, scaled by log2(e) into base 2
-(as the PPU folds that factor into its scale) and quantized to int8 with F fraction
-bits, clipping at +-128 / 2^F. The integer probabilities are compared with the exact
+(as the PPU folds that factor into its scale) and quantized to the configured logit
+width with F fraction bits (12 bits: +-512 units, so none of these clip). The integer probabilities are compared with the exact
 base-2 softmax of the same quantized logits (the unit's own error) and with the exact
 base-e softmax of the unquantized z (what the network asked for). Rows of 1 to 1023.
 """
@@ -44,7 +44,8 @@ def run():
         errors = {"base2": [0.0, 0.0, 0], "base_e": [0.0, 0.0, 0]}
         for length in LENGTHS:
             z = _logits(rng, distribution, max(1, ROW_ELEMENTS // length), length)
-            quantized = np.clip(np.round(z * np.log2(np.e) * scale), -128, 127).astype(np.int64)
+            quantized = np.clip(np.round(z * np.log2(np.e) * scale), config.softmax_logit_min,
+                                config.softmax_logit_max).astype(np.int64)
             probs = softmax_rows(quantized, None, config).probs * step
             exact_base2 = softmax_base2(quantized / scale)
             below_one = exact_base2 < 1 - step / 2
@@ -71,7 +72,8 @@ def _golden_speed(config, rng):
     """Rows per second of the batched golden model, one million rows of 16 and of 197."""
     speeds = {}
     for length, rows in ((16, 1_000_000), (197, 100_000)):
-        logits = rng.integers(-128, 128, (rows, length))
+        logits = rng.integers(config.softmax_logit_min, config.softmax_logit_max + 1,
+                              (rows, length))
         start = time.perf_counter()
         softmax_rows(logits, None, config)
         speeds[f"golden_rows_per_s_len{length}"] = rows / (time.perf_counter() - start)

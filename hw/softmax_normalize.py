@@ -2,9 +2,9 @@
 
 from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from hw.credit_queue import CreditQueue
 from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
 from hw.layouts import softmax_buffered_beat_layout, softmax_probs_layout, softmax_row_layout
 from hw.pipeline import stage
@@ -13,9 +13,6 @@ __all__ = ["SoftmaxNormalize", "row_reciprocal_layout"]
 
 # Register stages from a taken beat to the output queue: a_ to e_ and out_.
 _STAGES = 6
-# A beat is claimed from its take until it leaves on `o`: the stages, the queue's write
-# and its read, so that many claims keep one beat per cycle.
-_OUTPUT_QUEUE_DEPTH = _STAGES + 2
 
 
 def row_reciprocal_layout(config):
@@ -32,10 +29,8 @@ class SoftmaxNormalize(wiring.Component):
     so consecutive rows follow each other without a gap. Stages: ``a_`` the distances
     below the max -> ``b_`` the terms' table entries and shifts -> ``c_`` the terms ->
     ``d_`` the terms times each half of r -> ``e_`` their sum, plus half an output step ->
-    ``out_`` shift and saturation -> a small output queue. The stages never stall: a
-    beat is taken only while the queue has room for it and for every beat ahead of it,
-    so no enable fans out from `o.ready` to thousands of registers (it limited the
-    unit's clock).
+    ``out_`` shift and saturation -> a `CreditQueue`. The stages never stall: a beat is
+    taken only while the queue has room for it and for every beat ahead of it.
 
     Members
     -------
@@ -57,17 +52,14 @@ class SoftmaxNormalize(wiring.Component):
         m = Module()
         row, beat = self.rows.payload, self.beats.payload.beat
 
-        m.submodules.queue = queue = SyncFIFO(width=len(self.o.payload.as_value()),
-                                              depth=_OUTPUT_QUEUE_DEPTH)
-        claimed = Signal(range(_OUTPUT_QUEUE_DEPTH + 1))
-        take, leave = Signal(), Signal()
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _STAGES)
+        take = Signal()
         m.d.comb += [
-            self.beats.ready.eq(self.rows.valid & (claimed != _OUTPUT_QUEUE_DEPTH)),
+            self.beats.ready.eq(self.rows.valid & queue.room),
             take.eq(self.beats.valid & self.beats.ready),
+            queue.take.eq(take),
             self.rows.ready.eq(take & self.beats.payload.piece_end),
-            leave.eq(self.o.valid & self.o.ready),
         ]
-        m.d.sync += claimed.eq(claimed + take - leave)
 
         # A copy of r per logit, 0 where the logit is masked: the copies differ, so
         # synthesis keeps them apart and no one register drives every multiplier.
@@ -101,9 +93,6 @@ class SoftmaxNormalize(wiring.Component):
         result = Signal.like(self.o.payload)
         m.d.comb += [result.last.eq(out.last), result.error.eq(out.error)]
         m.d.comb += [port.eq(prob) for port, prob in zip(result.probs, out.probs)]
-        m.d.comb += [
-            queue.w_data.eq(result), queue.w_en.eq(out.valid),
-            self.o.payload.eq(queue.r_data), self.o.valid.eq(queue.r_rdy),
-            queue.r_en.eq(self.o.ready),
-        ]
+        m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(out.valid)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
         return m

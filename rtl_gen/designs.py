@@ -5,6 +5,7 @@ import dataclasses
 import importlib
 
 from hw.mac_array import VsqMacArray
+from hw.ppu_scale import PpuScale
 from hw.softmax import SoftmaxUnit
 from hw.vector_mac import VectorMacLane
 
@@ -30,6 +31,7 @@ DESIGNS = (
     Design(VectorMacLane, None, "lane"),
     Design(VsqMacArray, "vsq_mac_array", "array", "sim.mac_array_tests"),
     Design(SoftmaxUnit, "softmax_unit", "softmax", "sim.softmax_tests"),
+    Design(PpuScale, "ppu_scale", "ppu_scale", "sim.ppu_tests"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

@@ -1,0 +1,55 @@
+"""The output queue of a pipeline that never stalls.
+
+A pipeline whose registers all move every cycle needs no enable from its output's
+`ready`, which would fan out to every register (it limited the softmax unit's clock).
+Instead the pipeline takes an item only while the queue at its end has room for it and
+for every item already inside the pipeline: a credit counter counts the items claimed
+(taken and not yet gone out), and the queue is as deep as the pipeline is long plus its
+own write and read.
+"""
+
+from amaranth import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["CreditQueue"]
+
+
+class CreditQueue(wiring.Component):
+    """Members
+    -------
+    room : Out(1)
+        The pipeline may take an item this cycle.
+    take : In(1)
+        The pipeline takes an item (only while `room`).
+    i : In(stream.Signature(shape, always_ready=True))
+        The pipeline's last stage, `stages` cycles after the take.
+    o : Out(stream.Signature(shape))
+    """
+
+    def __init__(self, shape, stages):
+        self._shape = shape
+        self._depth = stages + 2
+        super().__init__({
+            "room": Out(1),
+            "take": In(1),
+            "i": In(stream.Signature(shape, always_ready=True)),
+            "o": Out(stream.Signature(shape)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self._depth
+        m.submodules.fifo = fifo = SyncFIFO(width=len(self.i.payload.as_value()), depth=depth)
+        claimed = Signal(range(depth + 1))
+        leave = Signal()
+        m.d.comb += [
+            self.room.eq(claimed != depth),
+            leave.eq(self.o.valid & self.o.ready),
+            fifo.w_data.eq(self.i.payload), fifo.w_en.eq(self.i.valid),
+            self.o.payload.eq(fifo.r_data), self.o.valid.eq(fifo.r_rdy),
+            fifo.r_en.eq(self.o.ready),
+        ]
+        m.d.sync += claimed.eq(claimed + self.take - leave)
+        return m

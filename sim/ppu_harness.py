@@ -1,0 +1,102 @@
+"""A cocotb harness around the emitted PPU scaling stage: sends columns of accumulators
+with their parameters and compares every output column with the golden device PPU
+(`golden.ppu.scale`), bit for bit."""
+
+import dataclasses
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.triggers import with_timeout
+
+from golden.ppu import Scaling, scale
+from hw.ppu_scale import ppu_column_layout, ppu_y_layout
+from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+
+__all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PpuColumn:
+    """One column's accumulators and each lane's parameters (arrays of L), its mode."""
+
+    acc: np.ndarray
+    mult: np.ndarray
+    shift: np.ndarray
+    bias: np.ndarray
+    reciprocal: np.ndarray
+    relu: bool = False
+    logits: bool = False
+
+    def payload(self, last):
+        return {"acc": self.acc.tolist(), "mult": self.mult.tolist(),
+                "shift": self.shift.tolist(), "bias": self.bias.tolist(),
+                "reciprocal": self.reciprocal.tolist(), "relu": int(self.relu),
+                "logits": int(self.logits), "last": int(last)}
+
+
+def expected_y(column, config):
+    """The golden device PPU on one column: the lanes are rows, each with its own
+    parameters (per_row), its own reciprocal."""
+    out_bits = config.softmax_logit_bits if column.logits else config.ppu_bits
+    y = scale(column.acc[:, None], Scaling(column.mult, column.shift, column.bias),
+              column.relu, out_bits, row_factor=column.reciprocal, per_row=True)
+    return y[:, 0].tolist()
+
+
+def random_columns(rng, count, config, per_lane=True):
+    """Columns over the whole range: accumulators, multipliers, shifts up to 62, biases
+    and reciprocals drawn uniformly, the extremes of each in some lanes, modes mixed."""
+    lanes = config.lanes
+
+    def draw(low, high):
+        values = rng.integers(low, high + 1, lanes)
+        ends = rng.random(lanes)
+        return np.where(ends < 0.1, low, np.where(ends > 0.9, high, values))
+
+    columns = []
+    for _ in range(count):
+        mult = draw(0, (1 << config.ppu_mult_bits) - 1)
+        shift = draw(0, 62)
+        bias = draw(-(1 << (config.ppu_bits - 1)), (1 << (config.ppu_bits - 1)) - 1)
+        if not per_lane:                      # a column's parameters: one for every lane
+            mult, shift, bias = (np.full(lanes, v[0]) for v in (mult, shift, bias))
+        reciprocal = (draw(0, (1 << config.softmax_recip_bits) - 1) if rng.random() < 0.5
+                      else np.ones(lanes, np.int64))
+        columns.append(PpuColumn(draw(config.acc_min, config.acc_max), mult, shift, bias,
+                                 reciprocal, bool(rng.random() < 0.5),
+                                 bool(rng.random() < 0.3)))
+    return columns
+
+
+class PpuScaleHarness:
+    """Clock, reset and the two stream ends of the PPU scaling stage."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._in_layout = ppu_column_layout(config)
+        self._out_layout = ppu_y_layout(config)
+
+    async def reset(self):
+        await start_and_reset(self.dut, ("i",), ("o",))
+
+    async def run(self, columns, idle=Idle(), seed=0):
+        """Send the columns (the last marked `last`); check every output column; return
+        the transfer times (ns) in and out."""
+        payloads = [self._in_layout.const(column.payload(index == len(columns) - 1)).as_bits()
+                    for index, column in enumerate(columns)]
+        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
+        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
+        sending = cocotb.start_soon(source.send(payloads))
+        budget = 20 * (2 * len(columns) + 100) * CLOCK_NS
+        received = await with_timeout(sink.receive(len(columns)), budget, "ns")
+        await sending
+        for index, (bits, column) in enumerate(zip(received, columns)):
+            got = data.Const(self._out_layout, bits)
+            want = expected_y(column, self.config)
+            if list(got.y) != want or got.last != (index == len(columns) - 1):
+                raise AssertionError(f"output column {index} differs from the golden PPU:\n"
+                                     f"  got      {list(got.y)} last={got.last}\n"
+                                     f"  expected {want}\n  input    {column}")
+        return source.transfer_times, sink.transfer_times

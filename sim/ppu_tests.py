@@ -1,0 +1,79 @@
+"""cocotb tests of the emitted PPU scaling stage; expected values come from the golden
+device PPU. Every random test draws from a fixed seed, logged at its start (SEED
+overrides the base)."""
+
+import os
+
+import cocotb
+import numpy as np
+
+from hw.ppu_scale import PpuScale
+from sim.mac_array_harness import config_from_env
+from sim.ppu_harness import PpuColumn, PpuScaleHarness, random_columns
+from sim.streams import CLOCK_NS, Idle
+
+BASE_SEED = int(os.environ.get("SEED", "20261201"))
+
+
+async def _setup(dut, test_seed):
+    harness = PpuScaleHarness(dut, config_from_env())
+    await harness.reset()
+    seed = BASE_SEED + test_seed
+    dut._log.info(f"seed {seed} (SEED={BASE_SEED})")
+    return harness, np.random.default_rng(seed), seed
+
+
+@cocotb.test()
+async def random_columns_with_stalls(dut):
+    """Random accumulators and parameters over their whole ranges, per column and per
+    lane (a result produced transposed), every mode, random idle cycles on both sides."""
+    harness, rng, seed = await _setup(dut, 31)
+    for index, idle in enumerate([Idle(a=0.3, c=0.3), Idle(a=0.6), Idle(c=0.6), Idle()]):
+        columns = random_columns(rng, 60, harness.config, per_lane=index % 2 == 0)
+        await harness.run(columns, idle, seed=seed + index)
+
+
+@cocotb.test()
+async def ties_saturation_and_extremes(dut):
+    """Rounding ties of both signs, shifts 0 and 62, saturation high and low in both
+    output widths, ReLU of negatives, and the widest product: the most negative
+    accumulator times the largest reciprocal and multiplier."""
+    harness, rng, seed = await _setup(dut, 32)
+    config = harness.config
+    lanes = config.lanes
+    ones = np.ones(lanes, np.int64)
+    zeros = np.zeros(lanes, np.int64)
+    odd = 2 * (np.arange(lanes) - lanes // 2) + 1            # odd numbers of both signs
+    columns = []
+    for shift in (1, 3, 7):
+        # acc * mult = odd * 2^(shift-1): exactly half a unit away from two results.
+        columns.append(PpuColumn(odd << (shift - 1), ones, ones * shift, zeros, ones))
+        columns.append(PpuColumn(odd, ones << (shift - 1), ones * shift, zeros, ones))
+        columns.append(PpuColumn(odd, ones, ones * (shift - 1), zeros, ones << (shift - 1),
+                                 logits=True))
+    top_mult = ones * ((1 << config.ppu_mult_bits) - 1)
+    top_r = ones * ((1 << config.softmax_recip_bits) - 1)
+    extremes = np.resize([config.acc_min, config.acc_max, -1, 0, 1], lanes)
+    for logits in (False, True):
+        for relu in (False, True):
+            columns.append(PpuColumn(extremes, top_mult, zeros, zeros, ones, relu, logits))
+            columns.append(PpuColumn(extremes, top_mult, ones * 62, zeros, top_r, relu, logits))
+            columns.append(PpuColumn(extremes, top_mult, ones * 20, zeros, top_r, relu, logits))
+    limit = 1 << (config.ppu_bits - 1)
+    columns.append(PpuColumn(zeros, zeros, zeros, np.resize([-limit, limit - 1], lanes), ones))
+    columns.append(PpuColumn(zeros, zeros, zeros, np.resize([-limit, limit - 1], lanes), ones,
+                             relu=True, logits=True))
+    await harness.run(columns, Idle(a=0.2, c=0.2), seed=seed)
+
+
+@cocotb.test()
+async def takes_a_column_every_cycle(dut):
+    """With nothing stalling, a column goes in and one comes out every cycle, and each
+    leaves the stage's latency after it came."""
+    harness, rng, seed = await _setup(dut, 33)
+    count = 200
+    inputs, outputs = await harness.run(random_columns(rng, count, harness.config), seed=seed)
+    assert np.all(np.diff(inputs) == CLOCK_NS) and np.all(np.diff(outputs) == CLOCK_NS), \
+        "the stage did not take or give a column every cycle"
+    cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS)
+    assert cycles == count - 1 + PpuScale.LATENCY, f"{cycles} cycles for {count} columns"
