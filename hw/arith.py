@@ -2,7 +2,7 @@
 
 from amaranth import Mux
 
-__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "rhu_variable"]
+__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "rhu_variable", "table_lookup"]
 
 
 def add(a, b):
@@ -39,3 +39,13 @@ def rhu_variable(value, shift):
     """Round half up by a shift held in a signal: ((2v >> s) + 1) >> 1, which equals
     (v + 2^(s-1)) >> s for s >= 1 and v for s = 0, with no adder that depends on s."""
     return (((value << 1) >> shift) + 1) >> 1
+
+
+def table_lookup(entries, index):
+    """entries[index] as a tree of 2:1 multiplexers, one level per bit of the index. An
+    Array would become a Verilog case block, which Icarus does not evaluate until its
+    index first changes: an index that stays 0 from reset read as X there."""
+    entries = list(entries)
+    for bit in index:
+        entries = [Mux(bit, high, low) for low, high in zip(entries[0::2], entries[1::2])]
+    return entries[0]

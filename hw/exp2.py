@@ -5,7 +5,7 @@ pipeline stages (the distance, the table entry and shift, the rounded term)."""
 from amaranth import Const, Mux
 
 from golden.softmax import exp2_table
-from hw.arith import rhu_variable
+from hw.arith import rhu_variable, table_lookup
 
 __all__ = ["ceil_units", "exp2_distance", "exp2_parts", "exp2_of_parts"]
 
@@ -25,7 +25,7 @@ def exp2_parts(t, config):
     the table entry and the shift, clamped to E + 2 (shifts past E + 1 give 0 whatever
     the entry, so the shift stays a few bits wide). `exp2_of_parts` finishes it."""
     frac_bits, exp_bits = config.softmax_frac_bits, config.softmax_exp_bits
-    fraction = _table_lookup([Const(int(v), exp_bits + 1) for v in exp2_table(config)],
+    fraction = table_lookup([Const(int(v), exp_bits + 1) for v in exp2_table(config)],
                              t[:frac_bits])
     whole = t >> frac_bits
     shift = Mux(whole > exp_bits + 2, exp_bits + 2, whole[:(exp_bits + 2).bit_length()])
@@ -35,12 +35,3 @@ def exp2_parts(t, config):
 def exp2_of_parts(fraction, shift):
     """rhu(fraction, shift): the term, a pipeline stage after `exp2_parts`."""
     return rhu_variable(fraction, shift)
-
-
-def _table_lookup(entries, index):
-    """entries[index] as a tree of 2:1 multiplexers. An Array would become a Verilog case
-    block, which Icarus does not evaluate until its index first changes: a distance that
-    stays 0 from reset read as X there."""
-    for bit in index:
-        entries = [Mux(bit, high, low) for low, high in zip(entries[0::2], entries[1::2])]
-    return entries[0]

@@ -6,6 +6,7 @@ import importlib
 
 from hw.mac_array import VsqMacArray
 from hw.ppu_scale import PpuScale
+from hw.requantizer import Requantizer
 from hw.softmax import SoftmaxUnit
 from hw.vector_mac import VectorMacLane
 
@@ -32,6 +33,7 @@ DESIGNS = (
     Design(VsqMacArray, "vsq_mac_array", "array", "sim.mac_array_tests"),
     Design(SoftmaxUnit, "softmax_unit", "softmax", "sim.softmax_tests"),
     Design(PpuScale, "ppu_scale", "ppu_scale", "sim.ppu_tests"),
+    Design(Requantizer, "requantizer", "requantizer", "sim.requantizer_tests"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

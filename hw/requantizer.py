@@ -1,0 +1,229 @@
+"""The PPU's requantizer: columns of y to operand vectors with their scales, one vector
+per lane (row), as the golden `golden.ppu.requantize_rows` computes them."""
+
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.ppu import reciprocal_table
+from hw.arith import rhu_variable, table_lookup
+from hw.credit_queue import CreditQueue
+from hw.layouts import vsq_vector_layout
+from hw.pipeline import stage
+from hw.ppu_scale import SHIFT_BITS
+
+__all__ = ["Requantizer", "requant_column_layout", "requant_vectors_layout"]
+
+# Groups of vectors gathered, being scaled or read out: the gather fills one bank while
+# another waits for its scales and a third is read out.
+_BANKS = 4
+# Vectors finished but not yet taken at the output: enough for one being read out, one
+# in the pipeline and one waiting.
+_QUEUED_GROUPS = 4
+
+
+def requant_column_layout(config):
+    """A column of y (one element of each lane's row) and where it stands, as the
+    controller marks it: `keep` (a column of the result, not one the array padded),
+    `vector_end` (it closes its rows' vectors: the V-th kept column, or the row's last),
+    `last` (the matmul's last column); and the requantization's parameters, the same for
+    the whole matmul."""
+    return data.StructLayout({
+        "y": data.ArrayLayout(signed(config.ppu_input_bits), config.lanes),
+        "keep": 1,
+        "vector_end": 1,
+        "last": 1,
+        "element_mult": unsigned(config.ppu_mult_bits),
+        "element_shift": unsigned(SHIFT_BITS),
+        "scale_mult": unsigned(config.ppu_mult_bits),
+        "scale_shift": unsigned(SHIFT_BITS),
+    })
+
+
+def requant_vectors_layout(config):
+    """One operand vector (V elements, its scale) per lane, and `last`."""
+    return data.StructLayout({"vectors": data.ArrayLayout(vsq_vector_layout(config),
+                                                          config.lanes),
+                              "last": 1})
+
+
+class Requantizer(wiring.Component):
+    """Gathers each lane's row V columns at a time, then emits every lane's vector.
+
+    Gather: kept columns are written into one of four banks of a memory (V rows of L
+    values each) while each lane's max |y| is kept; a column that closes the vectors
+    starts the scale pipeline for its bank: ``s0_`` the final max -> ``s1_`` times the
+    scale multiplier -> ``s2_`` s_q = clamp(ceil(. / 2^shift), 1, 2^M - 1) -> ``s3_``
+    the reciprocal floor(2^R / s_q) from a table, one per lane (no divider); then the
+    bank is full. Emit: a full bank is read back a row per cycle while others fill:
+    ``e0_`` y times the element multiplier -> ``e1_`` that times each half of the
+    reciprocal -> ``e2_`` their sum -> ``e3_`` rounded half up by the element shift + R
+    and clipped to +-(2^(N-1) - 1) -> each lane's vector register; positions past the
+    vector's last kept column are 0. Without vector scales the reciprocal is 1 and R 0.
+    So the requantizer takes a column every cycle, and all L vectors leave together every
+    V columns; a vector group starts only while the output queue has room for it.
+
+    Members
+    -------
+    i : In(stream.Signature(requant_column_layout(config)))
+    o : Out(stream.Signature(requant_vectors_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(requant_column_layout(config))),
+            "o": Out(stream.Signature(requant_vectors_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        lanes, size = config.lanes, config.vector_size
+        position_bits = (size - 1).bit_length()
+        value_shape = signed(config.ppu_input_bits)
+        column = self.i.payload
+
+        m.submodules.banks = banks = Memory(
+            shape=data.ArrayLayout(value_shape, lanes), depth=_BANKS * size, init=[])
+        write, read = banks.write_port(), banks.read_port()
+
+        def per_bank(shape, name):
+            return [Signal(shape, name=f"{name}{bank}") for bank in range(_BANKS)]
+
+        def per_bank_lane(shape, name):
+            return [[Signal(shape, name=f"{name}{bank}_{lane}") for lane in range(lanes)]
+                    for bank in range(_BANKS)]
+
+        def select(values, bank):
+            """values[bank] for a bank number in a signal (a multiplexer tree)."""
+            return table_lookup(values, bank)
+
+        # Per bank: busy (closed, until its group has left the pipeline), full (its
+        # scales are in), its kept count, the parameters and `last` of its group.
+        busy, full = per_bank(1, "busy"), per_bank(1, "full")
+        count = per_bank(range(size + 1), "count")
+        element_mult = per_bank(config.ppu_mult_bits, "element_mult")
+        element_shift = per_bank(SHIFT_BITS, "element_shift")
+        group_last = per_bank(1, "group_last")
+        reciprocals = per_bank_lane(config.ppu_recip_bits + 1, "recip")
+        scales = per_bank_lane(config.scale_bits, "scale") if config.vector_scales else None
+
+        # -- Gather --------------------------------------------------------------------
+        fill = Signal(range(_BANKS))
+        position = Signal(range(size))
+        opening = Signal(init=1)           # the next kept column opens new vectors
+        magnitudes = [Signal(config.ppu_input_bits, name=f"amax{lane}") for lane in range(lanes)]
+        take = Signal()
+        m.d.comb += [
+            self.i.ready.eq(~select(busy, fill)),
+            take.eq(self.i.valid & self.i.ready & column.keep),
+            write.addr.eq((fill << position_bits) | position),
+            write.data.eq(column.y), write.en.eq(take),
+        ]
+        finals = [Mux(opening | (abs(y) > amax), abs(y), amax)
+                  for y, amax in zip(column.y, magnitudes)]
+        closed = take & column.vector_end
+        with m.If(take):
+            m.d.sync += [amax.eq(final) for amax, final in zip(magnitudes, finals)]
+            m.d.sync += [position.eq(Mux(column.vector_end, 0, position + 1)),
+                         opening.eq(column.vector_end)]
+        with m.If(closed):
+            m.d.sync += fill.eq(fill + 1)
+            with m.Switch(fill):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += [busy[bank].eq(1), count[bank].eq(position + 1),
+                                     element_mult[bank].eq(column.element_mult),
+                                     element_shift[bank].eq(column.element_shift),
+                                     group_last[bank].eq(column.last)]
+
+        # The scale pipeline of a closed group; its bank is full once the scales are in.
+        s0 = stage(m, "s0", valid=closed, bank=fill, amax=finals,
+                   scale_mult=column.scale_mult, scale_shift=column.scale_shift)
+        s1 = stage(m, "s1", valid=s0.valid, bank=s0.bank, scale_shift=s0.scale_shift,
+                   scaled=[amax * s0.scale_mult for amax in s0.amax])
+        ceilings = [-((-scaled) >> s1.scale_shift) for scaled in s1.scaled]
+        s2 = stage(m, "s2", valid=s1.valid, bank=s1.bank,
+                   scale=[Mux(ceiling < 1, 1, Mux(ceiling > config.scale_max, config.scale_max,
+                                                 ceiling))[:config.scale_bits]
+                          for ceiling in ceilings])
+        table = [Const(int(v), config.ppu_recip_bits + 1) for v in reciprocal_table(config)]
+        s3 = stage(m, "s3", valid=s2.valid, bank=s2.bank, scale=s2.scale,
+                   reciprocal=[table_lookup(table, scale) for scale in s2.scale])
+        with m.If(s3.valid):
+            with m.Switch(s3.bank):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += full[bank].eq(1)
+                        if scales is not None:
+                            m.d.sync += [r.eq(value) for r, value
+                                         in zip(reciprocals[bank], s3.reciprocal)]
+                            m.d.sync += [s.eq(value) for s, value in zip(scales[bank], s3.scale)]
+        if scales is None:
+            m.d.comb += [r.eq(1) for bank in range(_BANKS) for r in reciprocals[bank]]
+
+        # -- Emit ----------------------------------------------------------------------
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
+        emit = Signal(range(_BANKS))
+        reading = Signal()
+        row = Signal(range(size))
+        start = Signal()
+        m.d.comb += [
+            start.eq(~reading & select(full, emit) & queue.room),
+            queue.take.eq(start),
+            read.addr.eq((emit << position_bits) | row),
+            read.en.eq(1),
+        ]
+        issuing = start | reading
+        with m.If(start):
+            m.d.sync += [reading.eq(1), row.eq(1)]
+        with m.Elif(reading):
+            m.d.sync += row.eq(row + 1)
+            with m.If(row == size - 1):
+                m.d.sync += [reading.eq(0), row.eq(0), emit.eq(emit + 1)]
+
+        r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
+        values = [Mux(r0.row < select(count, r0.bank), value, 0) for value in read.data]
+        recip_shift = config.ppu_recip_bits if config.vector_scales else 0
+        e0 = stage(m, "e0", valid=r0.valid, bank=r0.bank, row=r0.row,
+                   product=[value * select(element_mult, r0.bank) for value in values])
+        half = (config.ppu_recip_bits + 1) // 2
+        recips = [select([reciprocals[bank][lane] for bank in range(_BANKS)], e0.bank)
+                  for lane in range(lanes)]
+        e1 = stage(m, "e1", valid=e0.valid, bank=e0.bank, row=e0.row,
+                   low=[p * r[:half] for p, r in zip(e0.product, recips)],
+                   high=[p * r[half:] for p, r in zip(e0.product, recips)])
+        e2 = stage(m, "e2", valid=e1.valid, bank=e1.bank, row=e1.row,
+                   product=[(high << half) + low for low, high in zip(e1.low, e1.high)])
+        shift = select(element_shift, e2.bank) + recip_shift
+        rounded = [rhu_variable(product, shift) for product in e2.product]
+        qmax = config.data_max
+        e3 = stage(m, "e3", valid=e2.valid, bank=e2.bank, row=e2.row,
+                   x=[Mux(v > qmax, qmax, Mux(v < -qmax, -qmax, v))[:config.data_bits]
+                      for v in rounded])
+
+        # Each lane's vector, shifted in element by element from the top, so that the
+        # first lands at element 0; the group leaves with its last element, and only then
+        # is its bank free again (the pipeline read the bank's parameters until then).
+        result = Signal(self.o.payload.shape())
+        with m.If(e3.valid):
+            for lane in range(lanes):
+                elements = result.vectors[lane].data.as_value()
+                m.d.sync += elements.eq(Cat(elements[config.data_bits:], e3.x[lane]))
+                if scales is not None:
+                    m.d.sync += result.vectors[lane].scale.eq(
+                        select([scales[bank][lane] for bank in range(_BANKS)], e3.bank))
+            m.d.sync += result.last.eq(select(group_last, e3.bank))
+        leaving = e3.valid & (e3.row == size - 1)
+        finished = Signal()
+        m.d.sync += finished.eq(leaving)
+        with m.If(leaving):
+            with m.Switch(e3.bank):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += [busy[bank].eq(0), full[bank].eq(0)]
+        m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(finished)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        return m

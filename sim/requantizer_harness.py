@@ -1,0 +1,92 @@
+"""A cocotb harness around the emitted requantizer: streams a matrix of y in the MAC
+array's column order (tile row by tile row, L columns per tile, padded columns marked)
+and compares every group of L vectors with the golden `requantize_rows`, bit for bit."""
+
+import cocotb
+import numpy as np
+from amaranth.lib import data
+from cocotb.triggers import with_timeout
+
+from golden.ppu import requantize_rows
+from hw.requantizer import requant_column_layout, requant_vectors_layout
+from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+
+__all__ = ["RequantizerHarness", "column_stream", "expected_groups"]
+
+
+def column_stream(y, params, config):
+    """The columns of y (m x n) as the array emits them, with keep, vector_end and last
+    as the controller marks them."""
+    lanes, size = config.lanes, config.vector_size
+    rows, columns = y.shape
+    tile_rows = -(-rows // lanes)
+    padded = np.zeros((tile_rows * lanes, -(-columns // lanes) * lanes), np.int64)
+    padded[:rows, :columns] = y
+    fields = {"element_mult": params.element_mult, "element_shift": params.element_shift,
+              "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+    stream = []
+    for tile_row in range(tile_rows):
+        for column in range(padded.shape[1]):
+            keep = column < columns
+            vector_end = keep and (column % size == size - 1 or column == columns - 1)
+            stream.append({"y": padded[tile_row * lanes:(tile_row + 1) * lanes, column].tolist(),
+                           "keep": int(keep), "vector_end": int(vector_end),
+                           "last": int(vector_end and tile_row == tile_rows - 1
+                                       and column == columns - 1), **fields})
+    return stream
+
+
+def expected_groups(y, params, config):
+    """Per tile row and vector group: every lane's vector (values, scale) and `last`."""
+    lanes, size = config.lanes, config.vector_size
+    rows = y.shape[0]
+    tile_rows = -(-rows // lanes)
+    padded = np.zeros((tile_rows * lanes, y.shape[1]), np.int64)
+    padded[:rows] = y
+    values, scales = requantize_rows(padded, params, config)
+    groups = values.shape[1] // size
+    expected = []
+    for tile_row in range(tile_rows):
+        lanes_of = slice(tile_row * lanes, (tile_row + 1) * lanes)
+        for group in range(groups):
+            vectors = values[lanes_of, group * size:(group + 1) * size].tolist()
+            vector_scales = None if scales is None else scales[lanes_of, group].tolist()
+            expected.append((vectors, vector_scales,
+                             int(tile_row == tile_rows - 1 and group == groups - 1)))
+    return expected
+
+
+class RequantizerHarness:
+    """Clock, reset and the two stream ends of the requantizer."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._in_layout = requant_column_layout(config)
+        self._out_layout = requant_vectors_layout(config)
+
+    async def reset(self):
+        await start_and_reset(self.dut, ("i",), ("o",))
+
+    async def run(self, y, params, idle=Idle(), seed=0):
+        """Stream y through; check every group; return the transfer times (ns)."""
+        inputs = column_stream(np.asarray(y, np.int64), params, self.config)
+        expected = expected_groups(np.asarray(y, np.int64), params, self.config)
+        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
+        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
+        sending = cocotb.start_soon(source.send(
+            [self._in_layout.const(column).as_bits() for column in inputs]))
+        budget = 20 * (2 * len(inputs) + 200) * CLOCK_NS
+        received = await with_timeout(sink.receive(len(expected)), budget, "ns")
+        await sending
+        for index, (bits, (vectors, scales, last)) in enumerate(zip(received, expected)):
+            got = data.Const(self._out_layout, bits)
+            got_vectors = [list(vector.data) for vector in got.vectors]
+            got_scales = (None if scales is None
+                          else [int(vector.scale) for vector in got.vectors])
+            if (got_vectors, got_scales, got.last) != (vectors, scales, last):
+                raise AssertionError(
+                    f"group {index} differs from the golden requantizer:\n"
+                    f"  got      {got_vectors} scales {got_scales} last {got.last}\n"
+                    f"  expected {vectors} scales {scales} last {last}")
+        return source.transfer_times, sink.transfer_times
