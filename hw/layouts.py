@@ -28,13 +28,15 @@ def output_column_layout(config):
 
 
 def softmax_beat_layout(config):
-    """P logits of softmax_logit_bits, element 0 lowest; keep[i] = 0 masks logit i (padding); `last` ends
-    the row."""
+    """P logits of softmax_logit_bits, element 0 lowest; keep[i] = 0 masks logit i
+    (padding); `last` ends the row; `exponentials` asks for the row's 2^(x - m) and r
+    instead of its probabilities (the same on every beat of a row)."""
     lanes = config.softmax_lanes
     return data.StructLayout({
         "logits": data.ArrayLayout(signed(config.softmax_logit_bits), lanes),
         "keep": lanes,
         "last": 1,
+        "exponentials": 1,
     })
 
 
@@ -45,10 +47,14 @@ def softmax_buffered_beat_layout(config):
 
 
 def softmax_probs_layout(config):
-    """P probabilities Q0.(out_bits-1); `last` as in the input; `error`: the row was
-    longer than softmax_max_row, and its probabilities are 0."""
+    """P values: probabilities Q0.(out_bits-1), or in exponential mode 2^(x - m) with
+    softmax_exp_bits fraction bits; the row's reciprocal r = floor(2^k / d) on every
+    beat; `last` as in the input; `error`: the row was longer than softmax_max_row, and
+    its values (and r) are 0."""
+    width = max(config.softmax_out_bits, config.softmax_exp_bits + 1)
     return data.StructLayout({
-        "probs": data.ArrayLayout(unsigned(config.softmax_out_bits), config.softmax_lanes),
+        "values": data.ArrayLayout(unsigned(width), config.softmax_lanes),
+        "reciprocal": unsigned(config.softmax_recip_bits),
         "last": 1,
         "error": 1,
     })

@@ -22,8 +22,9 @@ def row_reciprocal_layout(config):
 
 
 class SoftmaxNormalize(wiring.Component):
-    """p = min(rhu(2^(x - m) * r, k - O), 2^O - 1) for each kept logit, 0 for the others
-    and for every logit of an erroneous row.
+    """p = min(rhu(2^(x - m) * r, k - O), 2^O - 1) for each kept logit, or in a row's
+    exponential mode 2^(x - m) itself with r beside it (the tile program normalizes after
+    P V); 0 for the others and for every logit (and r) of an erroneous row.
 
     A row's reciprocal stays at the head of `rows` until its piece's last beat is taken,
     so consecutive rows follow each other without a gap. Stages: ``a_`` the distances
@@ -64,35 +65,43 @@ class SoftmaxNormalize(wiring.Component):
         # A copy of r per logit, 0 where the logit is masked: the copies differ, so
         # synthesis keeps them apart and no one register drives every multiplier.
         a = stage(m, "a", valid=take, last=beat.last, error=row.tag.error,
-                  keep=beat.keep,
+                  keep=beat.keep, exponentials=beat.exponentials, reciprocal=row.quotient,
                   reciprocals=[Mux(keep, row.quotient, 0) for keep in beat.keep],
                   distances=[exp2_distance(logit, row.tag.row_max, config)
                              for logit in beat.logits])
         parts = [exp2_parts(distance, config) for distance in a.distances]
-        b = stage(m, "b", valid=a.valid, last=a.last, error=a.error, keep=a.keep,
+        mode = {"exponentials": a.exponentials, "reciprocal": a.reciprocal}
+        b = stage(m, "b", valid=a.valid, last=a.last, error=a.error, keep=a.keep, **mode,
                   reciprocals=a.reciprocals, fractions=[fraction for fraction, _ in parts],
                   shifts=[shift for _, shift in parts])
-        c = stage(m, "c", valid=b.valid, last=b.last, error=b.error, keep=b.keep,
+        mode = {"exponentials": b.exponentials, "reciprocal": b.reciprocal}
+        c = stage(m, "c", valid=b.valid, last=b.last, error=b.error, keep=b.keep, **mode,
                   reciprocals=b.reciprocals,
                   terms=[exp2_of_parts(*part) for part in zip(b.fractions, b.shifts)])
         half = config.softmax_recip_bits // 2
-        d = stage(m, "d", valid=c.valid, last=c.last, error=c.error, keep=c.keep,
+        mode = {"exponentials": c.exponentials, "reciprocal": c.reciprocal}
+        d = stage(m, "d", valid=c.valid, last=c.last, error=c.error, keep=c.keep, **mode,
+                  terms=c.terms,
                   low=[term * r[:half] for term, r in zip(c.terms, c.reciprocals)],
                   high=[term * r[half:] for term, r in zip(c.terms, c.reciprocals)])
         shift = config.softmax_out_shift
         rounding = 1 << (shift - 1) if shift else 0
-        e = stage(m, "e", valid=d.valid, last=d.last, error=d.error, keep=d.keep,
+        mode = {"exponentials": d.exponentials, "reciprocal": d.reciprocal}
+        e = stage(m, "e", valid=d.valid, last=d.last, error=d.error, keep=d.keep, **mode,
+                  terms=d.terms,
                   scaled=[(high << half) + low + rounding for low, high in zip(d.low, d.high)])
 
-        probs = []
-        for scaled, keep in zip(e.scaled, e.keep):
+        values = []
+        for scaled, term, keep in zip(e.scaled, e.terms, e.keep):
             rounded = scaled >> shift
             saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max, rounded)
-            probs.append(Mux(keep & ~e.error, saturated, 0)[:config.softmax_out_bits])
-        out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, probs=probs)
+            values.append(Mux(keep & ~e.error, Mux(e.exponentials, term, saturated), 0))
+        out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, values=values,
+                    reciprocal=Mux(e.error, 0, e.reciprocal))
         result = Signal.like(self.o.payload)
-        m.d.comb += [result.last.eq(out.last), result.error.eq(out.error)]
-        m.d.comb += [port.eq(prob) for port, prob in zip(result.probs, out.probs)]
+        m.d.comb += [result.last.eq(out.last), result.error.eq(out.error),
+                     result.reciprocal.eq(out.reciprocal)]
+        m.d.comb += [port.eq(value) for port, value in zip(result.values, out.values)]
         m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(out.valid)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         return m

@@ -4,6 +4,7 @@ the cocotb suite runs, each under the names it has there."""
 import dataclasses
 import importlib
 
+from hw.corner_turn import CornerTurn
 from hw.mac_array import VsqMacArray
 from hw.ppu_scale import PpuScale
 from hw.requantizer import Requantizer
@@ -34,6 +35,7 @@ DESIGNS = (
     Design(SoftmaxUnit, "softmax_unit", "softmax", "sim.softmax_tests"),
     Design(PpuScale, "ppu_scale", "ppu_scale", "sim.ppu_tests"),
     Design(Requantizer, "requantizer", "requantizer", "sim.requantizer_tests"),
+    Design(CornerTurn, "corner_turn", "corner_turn", "sim.corner_turn_tests"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

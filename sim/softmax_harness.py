@@ -6,7 +6,7 @@ import numpy as np
 from amaranth.lib import data
 from cocotb.triggers import with_timeout
 
-from golden.softmax import softmax_rows
+from golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
 from hw.layouts import softmax_beat_layout, softmax_probs_layout
 from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
 
@@ -14,28 +14,38 @@ __all__ = ["SoftmaxHarness", "expected_beats"]
 
 
 def expected_beats(rows, config):
-    """The beats of each (logits, keep) row, and the golden output beats.
+    """The beats of each (logits, keep) or (logits, keep, exponentials) row, and the
+    golden output beats: probabilities, or in exponential mode 2^(x - m); r beside them
+    (0 for an overlong row).
 
     Returns (input beats, output beats), each a list of dicts in transfer order.
     """
     lanes = config.softmax_lanes
     inputs, outputs = [], []
-    for logits, keep in rows:
-        result = softmax_rows(np.asarray(logits)[None], np.asarray(keep)[None], config)
-        beats = -(-len(logits) // lanes)
+    for logits, keep, *mode in rows:
+        exponentials = bool(mode and mode[0])
+        logits, keep = np.asarray(logits)[None], np.asarray(keep)[None]
+        result = softmax_rows(logits, keep, config)
+        values, reciprocal = result.probs[0], 0
+        if not result.error[0]:
+            reciprocal = int(softmax_reciprocal(result.row_sum, config)[0])
+            if exponentials:
+                values = softmax_exponentials(logits, keep, result.row_max, config)[0]
+        length = logits.shape[1]
+        beats = -(-length // lanes)
         padded = beats * lanes
         x = np.zeros(padded, np.int64)
         k = np.zeros(padded, bool)
-        p = np.zeros(padded, np.int64)
-        x[:len(logits)], k[:len(logits)], p[:len(logits)] = logits, keep, result.probs[0]
+        v = np.zeros(padded, np.int64)
+        x[:length], k[:length], v[:length] = logits[0], keep[0], values
         for beat in range(beats):
             part = slice(beat * lanes, (beat + 1) * lanes)
             last = beat == beats - 1
             inputs.append({"logits": x[part].tolist(),
                            "keep": int(sum(int(b) << i for i, b in enumerate(k[part]))),
-                           "last": int(last)})
-            outputs.append({"probs": p[part].tolist(), "last": int(last),
-                            "error": int(result.error[0])})
+                           "last": int(last), "exponentials": int(exponentials)})
+            outputs.append({"values": v[part].tolist(), "reciprocal": reciprocal,
+                            "last": int(last), "error": int(result.error[0])})
     return inputs, outputs
 
 
@@ -64,7 +74,8 @@ class SoftmaxHarness:
         await sending
         for index, (bits, want) in enumerate(zip(received, expected)):
             got = data.Const(self._out_layout, bits)
-            got = {"probs": list(got.probs), "last": got.last, "error": got.error}
+            got = {"values": list(got.values), "reciprocal": got.reciprocal, "last": got.last,
+                   "error": got.error}
             if got != want:
                 raise AssertionError(f"output beat {index} differs from the golden model:\n"
                                      f"  got      {got}\n  expected {want}")

@@ -123,3 +123,22 @@ async def rising_maxima(dut):
                                 + rng.integers(-3, 4, length)), low, high).astype(np.int64)
         rows.append((ramp, np.ones(length, bool)))
     await harness.run_rows(rows, Idle(a=0.1, c=0.1), seed=seed)
+
+
+@cocotb.test()
+async def exponential_mode_rows(dut):
+    """The tile program's mode: each row's 2^(x - m) and r instead of probabilities, rows
+    of both modes back to back (lengths 1 to beyond a beat, heavy tails, masks, nothing
+    kept, an overlong row), random idle cycles on both sides."""
+    harness, rng, seed = await _setup(dut, 26)
+    config = harness.config
+    lanes, longest = config.softmax_lanes, config.softmax_max_beats * config.softmax_lanes
+    rows = []
+    for index, length in enumerate([1, 2, lanes + 1, 3 * lanes, 17, 64, 197]):
+        logits, keep = (_heavy_tail_row(config, rng, length) if index % 2 else
+                        _random_row(config, rng, length, 40, keep_fraction=0.8))
+        rows += [(logits, keep, True), (logits, keep, index % 3 == 0)]
+    rows.append((np.zeros(5, np.int64), np.zeros(5, bool), True))
+    rows.append((*_random_row(config, rng, longest + 1, 10), True))
+    rows.append((*_random_row(config, rng, 7, 10), True))
+    await harness.run_rows(rows, Idle(a=0.3, c=0.3), seed=seed)
