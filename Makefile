@@ -43,11 +43,11 @@ test: $(SETUP) $(MODELS) $(if $(findstring icarus,$(SIM)),iverilog)
 bench: $(SETUP)
 	$(PY) -m bench
 
-# BLOCK: lane, array or softmax (several: BLOCK="lane softmax")
+# BLOCK: any block of rtl_gen/designs.py (several: BLOCK="lane softmax")
 BLOCK ?=
 synth: $(SETUP)
 ifeq ($(CONFIG)$(BLOCK),)
-	$(PY) -m bench synth
+	$(PY) -m bench synth synth_ppu
 else
 	$(PY) -m rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif

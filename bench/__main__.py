@@ -4,18 +4,20 @@ import json
 import sys
 from pathlib import Path
 
-from bench import (logit_width, mac_utilization, matmul_accuracy, seed_sa, softmax_accuracy,
-                   softmax_throughput, synth, tile_accuracy, workloads)
+from bench import (logit_width, mac_utilization, matmul_accuracy, ppu_throughput, seed_sa,
+                   softmax_accuracy, softmax_throughput, synth, tile_accuracy, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
     "matmul_accuracy": matmul_accuracy.run,
     "logit_width": logit_width.run,
+    "ppu": ppu_throughput.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
     "workloads": workloads.run,
     "seed_sa": seed_sa.run,
     "synth": synth.run,
+    "synth_ppu": synth.run_post_processing,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 

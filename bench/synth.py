@@ -1,11 +1,17 @@
 """`make synth`: what the arithmetic costs, from synthesis.
 
+`run` (results/synth.json):
 One lane and the default 16-lane array in three formats at equal vector width
 (INT4, INT4-VSQ with 8-bit scales, INT8), area per MAC in transistors (generic
 synthesis) and ECP5 LUTs; INT4-VSQ lanes at V = 16, 32 and 64, to see the scale
 multiplier amortized (plotted to results/synth_vector_size.png); the softmax unit
 beside one lane; Fmax of the default lane, array and softmax unit on an ECP5-85k.
 NVIDIA reports energy, not area: VSQ about +1 % over INT4, the INT8 datapath 2.76x INT4.
+
+`run_post_processing` (results/synth_ppu.json): the blocks between the array and the
+next operand on the default configuration, each beside one lane and against 100 MHz
+on an ECP5-85k: the PPU's scaling stage, the requantizer, the corner turn and the
+softmax unit (with its exponential mode).
 """
 
 import dataclasses
@@ -60,6 +66,21 @@ def run():
                     if key not in ("meets_target", "critical_path_steps")})
     results["softmax_over_lane_transistors"] = (softmax["transistors"]
                                                 / results["transistors_lane_int4_vsq"])
+    return results
+
+
+POST_PROCESSING = ("ppu_scale", "requantizer", "corner_turn", "softmax")
+
+
+def run_post_processing():
+    config = FORMATS["int4_vsq"]
+    lane = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane", place_and_route=False)
+    results = {"transistors_lane": lane["transistors"]}
+    for block in POST_PROCESSING:
+        figures = synthesize(lambda: SYNTHESIZED[block].build(config), block)
+        results.update({f"{key}_{block}": value for key, value in figures.items()
+                        if key not in ("meets_target", "critical_path_steps")})
+        results[f"{block}_over_lane_transistors"] = figures["transistors"] / lane["transistors"]
     return results
 
 

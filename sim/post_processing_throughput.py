@@ -1,0 +1,70 @@
+"""cocotb tests behind `make bench`: long streams through the PPU's scaling stage (in
+each mode) and the requantizer with nothing stalling, columns counted per cycle.
+
+Writes its figures as JSON to BENCH_OUT. Every output is still checked against the
+golden model: a fast wrong answer measures nothing.
+"""
+
+import dataclasses
+import json
+import os
+
+import cocotb
+import numpy as np
+
+from golden.ppu_params import requantization
+from sim.mac_array_harness import config_from_env
+from sim.ppu_harness import PpuScaleHarness, random_columns
+from sim.requantizer_harness import RequantizerHarness
+from sim.streams import CLOCK_NS
+
+SEED = 20261201
+COLUMNS = 2000
+# The PPU's modes: plain y, ReLU, logits, rows scaled by the softmax reciprocal.
+MODES = {"y": {"relu": False, "logits": False}, "relu": {"relu": True, "logits": False},
+         "logits": {"relu": False, "logits": True}, "row_scaled": {"relu": False,
+                                                                   "logits": False}}
+
+
+def _rate(inputs, outputs, count):
+    """Columns per cycle from the first column in to the last column out."""
+    return count / (round((outputs[-1] - inputs[0]) / CLOCK_NS) + 1)
+
+
+def _write(figures):
+    with open(os.environ["BENCH_OUT"], "w") as out:
+        json.dump(figures, out)
+
+
+@cocotb.test()
+async def ppu_scale_stream(dut):
+    config = config_from_env()
+    harness = PpuScaleHarness(dut, config)
+    await harness.reset()
+    rng = np.random.default_rng(SEED)
+    dut._log.info(f"seed {SEED}, {COLUMNS} columns per mode")
+    figures = {}
+    for mode, flags in MODES.items():
+        columns = [dataclasses.replace(column, **flags, reciprocal=(
+            column.reciprocal if mode == "row_scaled" else np.ones(config.lanes, np.int64)))
+            for column in random_columns(rng, COLUMNS, config)]
+        inputs, outputs = await harness.run(columns, seed=SEED)
+        figures[f"columns_per_cycle_ppu_{mode}"] = _rate(inputs, outputs, COLUMNS)
+    _write(figures)
+
+
+@cocotb.test()
+async def requantizer_stream(dut):
+    config = config_from_env()
+    harness = RequantizerHarness(dut, config)
+    await harness.reset()
+    rng = np.random.default_rng(SEED)
+    rows, columns = 4 * config.lanes, COLUMNS
+    dut._log.info(f"seed {SEED}, {rows} x {columns}")
+    y = rng.integers(-(1 << (config.ppu_input_bits - 1)), 1 << (config.ppu_input_bits - 1),
+                     (rows, columns))
+    params = requantization(1e-3, 32.768 / (config.data_max * config.scale_max), config)
+    inputs, outputs = await harness.run(y, params, seed=SEED)
+    count = -(-rows // config.lanes) * -(-columns // config.lanes) * config.lanes
+    _write({"columns_per_cycle_requantizer": _rate(inputs, outputs, count),
+            "requantizer_columns": count})
