@@ -95,8 +95,8 @@ class _Builder:
     def free(self, *names):
         for name in names:
             region = self.regions.pop(name)
-            spans = sorted(self._free[region.buffer] + [(region.base,
-                                                         region.base + region.rows * region.vectors)])
+            size = region.rows * region.vectors
+            spans = sorted(self._free[region.buffer] + [(region.base, region.base + size)])
             merged = [spans[0]]
             for first, stop in spans[1:]:
                 if first == merged[-1][1]:
@@ -169,8 +169,8 @@ def _matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, righ
 
 def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
                     op, relu=False):
-    """y = X W + b requantized (vectors along W's outputs) into dest_buffer; returns the
-    region and the operand's gamma."""
+    """y = X W + b requantized (vectors along W's outputs) into dest_buffer, a region
+    named after the tensor (`name`_op), which it returns."""
     config = b.config
     rows = x_region.rows
     w_q = quantize(weights_t, config, per_row=True)

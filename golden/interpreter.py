@@ -14,6 +14,7 @@ from golden.ppu import Requantization, Scaling, requantize_rows, scale
 from golden.quantize import QuantizedRows
 from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
                             softmax_start)
+from golden.trace import Trace
 from golden.vsq_matmul import vsq_matmul
 
 __all__ = ["Machine", "Host", "TraceRecorder", "interpret", "run_program", "read_operand"]
@@ -83,8 +84,6 @@ class TraceRecorder:
 
     def to_trace(self, config):
         """The tensors as a `Trace`, each with the format of its kind."""
-        from golden.tile_program import Trace
-
         formats = {
             "acc": f"signed {config.acc_bits}-bit accumulators",
             "y": f"signed PPU output (ppu_bits={config.ppu_bits}, or logits of "

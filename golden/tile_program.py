@@ -26,21 +26,23 @@ hardware's substitutions, run on the same input.
 """
 
 import dataclasses
-import json
-from pathlib import Path
 
 import numpy as np
 
 from golden import tile_float
+from golden.compiler import COMPILERS
+from golden.interpreter import TraceRecorder, read_operand, run_program
 from golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
                                scale_columns, to_logits)
 from golden.quantize import quantize
-from golden.tile_weights import pad_heads
 from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
                             softmax_start)
+from golden.tile_weights import pad_heads
+from golden.trace import Trace
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
 
-__all__ = ["Calibration", "Trace", "TileRun", "TILES", "calibrate", "run_tile", "attention_head_program",
+__all__ = ["Calibration", "Trace", "TileRun", "TILES", "calibrate", "run_tile",
+           "attention_head_program",
            "head_operands", "score_logits", "ppu_output", "normalized_output", "multi_head_program",
            "feed_forward_program"]
 
@@ -66,36 +68,6 @@ class Calibration:
     def _peak(self, name):
         """The largest magnitude; 1 for an all-zero tensor, which any scale keeps zero."""
         return self._peaks[name] or 1.0
-
-
-@dataclasses.dataclass
-class Trace:
-    """Every intermediate tensor of a program run, with its format, in order."""
-
-    entries: list = dataclasses.field(default_factory=list)
-
-    def add(self, name, values, fmt, unit=None):
-        self.entries.append((name, np.asarray(values), fmt, unit))
-
-    def __getitem__(self, name):
-        return next(values for entry, values, _, _ in self.entries if entry == name)
-
-    def save(self, path):
-        """Arrays in <path>.npz, and <path>.json listing name, shape, format and unit."""
-        path = Path(path)
-        np.savez_compressed(path.with_suffix(".npz"),
-                            **{name: values for name, values, _, _ in self.entries})
-        manifest = [{"name": name, "shape": list(values.shape), "format": fmt, "unit": unit}
-                    for name, values, fmt, unit in self.entries]
-        path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
-
-    @classmethod
-    def load(cls, path):
-        path = Path(path)
-        arrays = np.load(path.with_suffix(".npz"))
-        manifest = json.loads(path.with_suffix(".json").read_text())
-        return cls([(item["name"], arrays[item["name"]], item["format"], item["unit"])
-                    for item in manifest])
 
 
 def _record_operand(trace, name, operand, config):
@@ -256,9 +228,6 @@ def calibrate(tile, x, weights, config):
 def run_tile(tile, x, weights, config):
     """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model): compiled, interpreted,
     and in float."""
-    from golden.compiler import COMPILERS
-    from golden.interpreter import TraceRecorder, read_operand, run_program
-
     exact, friendly, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
     recorder = TraceRecorder()
