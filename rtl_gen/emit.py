@@ -6,6 +6,7 @@ from amaranth import Shape
 from amaranth.back import verilog
 from amaranth.lib import data
 
+from golden.commands import Buffer, buffer_size, command_bits, entry_bits
 from rtl_gen.designs import EMITTED
 
 __all__ = ["emit"]
@@ -66,6 +67,16 @@ def _config_summary(config):
         f"{config.softmax_recip_bits} bits, {config.softmax_recip_bits} pipeline stages",
         f"- probabilities: unsigned Q0.{config.softmax_out_bits - 1}, "
         f"1.0 saturates to {config.softmax_out_max}",
+        "",
+        "## PPU and command set",
+        "",
+        f"- y: signed {config.ppu_bits}-bit; multipliers {config.ppu_mult_bits} bits; "
+        f"requantizer reciprocals floor(2^{config.ppu_recip_bits} / s_q)",
+        f"- command words: {command_bits(config)} bits (python -m golden.commands prints "
+        "the fields)",
+        "- buffers (entries x bits): " + ", ".join(
+            f"{Buffer(buffer).name} {buffer_size(config, buffer)} x "
+            f"{entry_bits(config, buffer)}" for buffer in Buffer),
         "",
     ]
     return "\n".join(lines)
