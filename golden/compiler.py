@@ -20,6 +20,7 @@ from golden.ppu_params import (column_scaling, exponential_requantization, logit
                                requantization, requantize_float)
 from golden.quantize import quantize
 from golden.tile_weights import pad_heads
+from golden.vsq_matmul import accumulator_unit
 
 __all__ = ["CompileError", "Region", "Program", "compile_attention_head",
            "compile_multi_head", "compile_feed_forward", "compile_linear", "ShapeCalibration",
@@ -136,12 +137,6 @@ class _Builder:
                         count=region.rows * region.vectors, trace={"op": "store"}))
 
 
-def _acc_unit(left_gamma, right_gamma, config):
-    """Float value of one accumulator unit, left rows x right rows (as accumulator_scale)."""
-    unit = 2.0 ** config.scale_product_shift if config.vector_scales else 1.0
-    return np.asarray(left_gamma).reshape(-1, 1) * np.asarray(right_gamma).reshape(1, -1) * unit
-
-
 def _requant_fields(params):
     return {"element_mult": params.element_mult, "element_shift": params.element_shift,
             "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
@@ -177,7 +172,7 @@ def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_b
     w_region = b.load_operand(f"{name}.w", Buffer.RIGHT, w_q)
     columns = len(weights_t)
     params = b.load_params(f"{name}.params", column_scaling(
-        _acc_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
+        accumulator_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
     dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
     _matmul(b, x_region, w_region, rows, columns, params, dest, output=Output.OPERAND,
             reduction=weights_t.shape[1],
@@ -205,7 +200,7 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
     wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q)
     v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v")
     v_params = b.load_params(prefix + "v.params", column_scaling(
-        _acc_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
+        accumulator_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
     v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // size))
     _matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
             reduction=head.wv.shape[0],
@@ -216,13 +211,13 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
 
     q_gamma, k_gamma = calibration.gamma(prefix + "q"), calibration.gamma(prefix + "k")
     s_params = b.load_params(prefix + "s.params", logit_scaling(
-        float(_acc_unit(q_gamma, k_gamma, config)[0, 0]), np.log2(np.e) / np.sqrt(dk), tokens,
+        float(accumulator_unit(q_gamma, k_gamma, config)[0, 0]), np.log2(np.e) / np.sqrt(dk), tokens,
         config))
     e_requant, e_gamma = exponential_requantization(config)
     o_unit = calibration.unit(prefix + "o")
     row_shift = config.softmax_recip_shift - config.softmax_exp_bits
     o_params = b.load_params(prefix + "o.params", column_scaling(
-        _acc_unit(e_gamma, v_gamma, config)[0], o_unit, None, dv, config, row_shift))
+        accumulator_unit(e_gamma, v_gamma, config)[0], o_unit, None, dv, config, row_shift))
     key_block = _key_block(tokens, config)
     exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes, -(-key_block // size))
             for half in range(2)]
@@ -343,7 +338,7 @@ def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
     w_region = b.load_operand("out.w", Buffer.RIGHT, w_q)
     columns = w.shape[1]
     params = b.load_params("out.params", column_scaling(
-        _acc_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
+        accumulator_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
     out = b.allocate("out", Buffer.OUTPUT, left.rows, -(-columns // config.vector_size))
     _matmul(b, left, w_region, left.rows, columns, params, out, output=Output.Y,
             reduction=w.shape[0] if reduction is None else reduction,
@@ -374,7 +369,7 @@ def _host_activation(b, x_q, ffn, calibration, activation):
     w_region = b.load_operand("pre.w", Buffer.RIGHT, w_q)
     pre_unit = calibration.unit("pre")
     params = b.load_params("pre.params", column_scaling(
-        _acc_unit(x_q.gamma, w_q.gamma, config)[0], pre_unit, ffn.b1, columns, config))
+        accumulator_unit(x_q.gamma, w_q.gamma, config)[0], pre_unit, ffn.b1, columns, config))
     pre = b.allocate("pre", Buffer.OUTPUT, rows, -(-columns // size))
     _matmul(b, b.regions["x"], w_region, rows, columns, params, pre, output=Output.Y,
             reduction=w_q.columns, dest_base=pre.base, op="ffn 1",
@@ -413,8 +408,7 @@ class ShapeCalibration:
         return 1.0 / ((1 << (self._config.ppu_bits - 1)) - 1)
 
     def gamma(self, name):
-        config = self._config
-        return 1.0 / (config.data_max * (config.scale_max if config.vector_scales else 1))
+        return 1.0 / self._config.operand_levels
 
 
 COMPILERS = {"sa": compile_attention_head, "mhsa": compile_multi_head,

@@ -189,6 +189,12 @@ class AcceleratorConfig:
     def scale_max(self):
         return (1 << self.scale_bits) - 1
 
+    @property
+    def operand_levels(self):
+        """Largest operand magnitude in units of the coarse scale gamma: 2^(N-1) - 1,
+        times the largest per-vector scale with VSQ."""
+        return self.data_max * (self.scale_max if self.vector_scales else 1)
+
     # -- Lane widths ----------------------------------------------------------------------
 
     @property

@@ -59,11 +59,7 @@ class Calibration:
         return self._peak(name) / ((1 << (self._config.ppu_bits - 1)) - 1)
 
     def gamma(self, name):
-        config = self._config
-        levels = config.data_max
-        if config.vector_scales:
-            levels *= config.scale_max
-        return self._peak(name) / levels
+        return self._peak(name) / self._config.operand_levels
 
     def _peak(self, name):
         """The largest magnitude; 1 for an all-zero tensor, which any scale keeps zero."""

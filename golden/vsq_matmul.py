@@ -16,7 +16,8 @@ import numpy as np
 
 from golden.numerics import rhu, saturate
 
-__all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale"]
+__all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
+           "accumulator_unit"]
 
 # Elements of one (vectors x rows x columns) block of terms; bounds the working memory.
 _BLOCK_ELEMENTS = 1 << 22
@@ -100,8 +101,15 @@ def accumulate_saturating(terms, bits, initial=0):
 
 def accumulator_scale(a, b_t, config):
     """Float value of one accumulator unit per output element (M x N)."""
+    return accumulator_unit(a.gamma, b_t.gamma, config)
+
+
+def accumulator_unit(left_gamma, right_gamma, config):
+    """Float value of one accumulator unit from the coarse scales of A's rows and of
+    B^T's rows (left rows x right rows)."""
     unit = 2.0 ** config.scale_product_shift if config.vector_scales else 1.0
-    return a.gamma * b_t.gamma.T * unit
+    return (np.asarray(left_gamma).reshape(-1, 1) * np.asarray(right_gamma).reshape(1, -1)
+            * unit)
 
 
 def _scales(q, part):

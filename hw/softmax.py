@@ -1,7 +1,7 @@
 """The softmax unit: base-2 Softermax with online normalization, P logits per cycle."""
 
 from amaranth import Module, Mux, Signal
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 

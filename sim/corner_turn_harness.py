@@ -2,14 +2,12 @@
 gives them (a column of L query rows per cycle, padded columns marked) and checks that
 each row comes out in beats of P logits, in order, its last beat marked and masked."""
 
-import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import with_timeout
 
 from hw.corner_turn import score_column_layout
 from hw.layouts import softmax_beat_layout
-from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["CornerTurnHarness", "block_columns", "block_beats"]
 
@@ -64,13 +62,9 @@ class CornerTurnHarness:
                   for column in block_columns(block, mode, self.config)]
         expected = [beat for block, mode in blocks
                     for beat in block_beats(block, mode, self.config)]
-        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
-        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
-        sending = cocotb.start_soon(source.send(
-            [self._in_layout.const(column).as_bits() for column in inputs]))
-        budget = 20 * (2 * (len(inputs) + len(expected)) + 100) * CLOCK_NS
-        received = await with_timeout(sink.receive(len(expected)), budget, "ns")
-        await sending
+        received, in_times, out_times = await stream_through(
+            self.dut, [self._in_layout.const(column).as_bits() for column in inputs],
+            len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
             got = data.Const(self._out_layout, bits)
             got = {"logits": list(got.logits), "keep": int(got.keep), "last": got.last,
@@ -78,4 +72,4 @@ class CornerTurnHarness:
             if got != want:
                 raise AssertionError(f"beat {index} differs:\n  got      {got}\n"
                                      f"  expected {want}")
-        return source.transfer_times, sink.transfer_times
+        return in_times, out_times

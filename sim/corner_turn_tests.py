@@ -2,24 +2,18 @@
 by beat. Every random test draws from a fixed seed, logged at its start (SEED overrides
 the base)."""
 
-import os
-
 import cocotb
 import numpy as np
 
 from sim.corner_turn_harness import CornerTurnHarness
-from sim.mac_array_harness import config_from_env
 from sim.streams import CLOCK_NS, Idle
+from sim.testbench import start_test
 
-BASE_SEED = int(os.environ.get("SEED", "20261201"))
+BASE_SEED = 20261201
 
 
 async def _setup(dut, test_seed):
-    harness = CornerTurnHarness(dut, config_from_env())
-    await harness.reset()
-    seed = BASE_SEED + test_seed
-    dut._log.info(f"seed {seed} (SEED={BASE_SEED})")
-    return harness, np.random.default_rng(seed), seed
+    return await start_test(dut, CornerTurnHarness, test_seed, BASE_SEED)
 
 
 def _block(rng, rows, keys, config):

@@ -2,7 +2,6 @@
 streams and compares every output column with the golden model, bit for bit."""
 
 import dataclasses
-import os
 
 import cocotb
 import numpy as np
@@ -10,17 +9,11 @@ from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
 
 from golden.array_schedule import array_streams
-from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows
 from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
 from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
 
-__all__ = ["MacArrayHarness", "config_from_env", "integer_operands", "random_operands"]
-
-
-def config_from_env():
-    """The configuration the pytest runner built the Verilog from."""
-    return AcceleratorConfig.from_json(os.environ["ACCEL_CONFIG"])
+__all__ = ["MacArrayHarness", "integer_operands", "random_operands"]
 
 
 @dataclasses.dataclass(frozen=True)

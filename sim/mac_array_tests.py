@@ -12,8 +12,8 @@ from golden.quantize import quantize
 from golden.vsq_matmul import accumulate_saturating, vector_products
 from perf.model import matmul_cycles
 from sim.streams import CLOCK_NS, Idle
-from sim.mac_array_harness import (MacArrayHarness, config_from_env, integer_operands,
-                                   random_operands)
+from sim.mac_array_harness import MacArrayHarness, integer_operands, random_operands
+from sim.testbench import config_from_env
 
 BASE_SEED = int(os.environ.get("SEED", "20261126"))
 

@@ -10,7 +10,8 @@ import os
 import cocotb
 import numpy as np
 
-from sim.mac_array_harness import MacArrayHarness, config_from_env, random_operands
+from sim.mac_array_harness import MacArrayHarness, random_operands
+from sim.testbench import config_from_env
 
 SEED = 20261126
 

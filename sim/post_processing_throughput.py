@@ -13,7 +13,7 @@ import cocotb
 import numpy as np
 
 from golden.ppu_params import requantization
-from sim.mac_array_harness import config_from_env
+from sim.testbench import config_from_env
 from sim.ppu_harness import PpuScaleHarness, random_columns
 from sim.requantizer_harness import RequantizerHarness
 from sim.streams import CLOCK_NS
@@ -63,7 +63,7 @@ async def requantizer_stream(dut):
     dut._log.info(f"seed {SEED}, {rows} x {columns}")
     y = rng.integers(-(1 << (config.ppu_input_bits - 1)), 1 << (config.ppu_input_bits - 1),
                      (rows, columns))
-    params = requantization(1e-3, 32.768 / (config.data_max * config.scale_max), config)
+    params = requantization(1e-3, 32.768 / config.operand_levels, config)
     inputs, outputs = await harness.run(y, params, seed=SEED)
     count = -(-rows // config.lanes) * -(-columns // config.lanes) * config.lanes
     _write({"columns_per_cycle_requantizer": _rate(inputs, outputs, count),

@@ -4,14 +4,12 @@ with their parameters and compares every output column with the golden device PP
 
 import dataclasses
 
-import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import with_timeout
 
 from golden.ppu import Scaling, scale
 from hw.ppu_scale import ppu_column_layout, ppu_y_layout
-from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns"]
 
@@ -86,12 +84,8 @@ class PpuScaleHarness:
         the transfer times (ns) in and out."""
         payloads = [self._in_layout.const(column.payload(index == len(columns) - 1)).as_bits()
                     for index, column in enumerate(columns)]
-        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
-        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
-        sending = cocotb.start_soon(source.send(payloads))
-        budget = 20 * (2 * len(columns) + 100) * CLOCK_NS
-        received = await with_timeout(sink.receive(len(columns)), budget, "ns")
-        await sending
+        received, in_times, out_times = await stream_through(self.dut, payloads, len(columns),
+                                                             idle, seed)
         for index, (bits, column) in enumerate(zip(received, columns)):
             got = data.Const(self._out_layout, bits)
             want = expected_y(column, self.config)
@@ -99,4 +93,4 @@ class PpuScaleHarness:
                 raise AssertionError(f"output column {index} differs from the golden PPU:\n"
                                      f"  got      {list(got.y)} last={got.last}\n"
                                      f"  expected {want}\n  input    {column}")
-        return source.transfer_times, sink.transfer_times
+        return in_times, out_times

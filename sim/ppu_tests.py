@@ -2,25 +2,19 @@
 device PPU. Every random test draws from a fixed seed, logged at its start (SEED
 overrides the base)."""
 
-import os
-
 import cocotb
 import numpy as np
 
 from hw.ppu_scale import PpuScale
-from sim.mac_array_harness import config_from_env
 from sim.ppu_harness import PpuColumn, PpuScaleHarness, random_columns
 from sim.streams import CLOCK_NS, Idle
+from sim.testbench import start_test
 
-BASE_SEED = int(os.environ.get("SEED", "20261201"))
+BASE_SEED = 20261201
 
 
 async def _setup(dut, test_seed):
-    harness = PpuScaleHarness(dut, config_from_env())
-    await harness.reset()
-    seed = BASE_SEED + test_seed
-    dut._log.info(f"seed {seed} (SEED={BASE_SEED})")
-    return harness, np.random.default_rng(seed), seed
+    return await start_test(dut, PpuScaleHarness, test_seed, BASE_SEED)
 
 
 @cocotb.test()

@@ -2,14 +2,12 @@
 array's column order (tile row by tile row, L columns per tile, padded columns marked)
 and compares every group of L vectors with the golden `requantize_rows`, bit for bit."""
 
-import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import with_timeout
 
 from golden.ppu import requantize_rows
 from hw.requantizer import requant_column_layout, requant_vectors_layout
-from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["RequantizerHarness", "column_stream", "expected_groups"]
 
@@ -72,13 +70,9 @@ class RequantizerHarness:
         """Stream y through; check every group; return the transfer times (ns)."""
         inputs = column_stream(np.asarray(y, np.int64), params, self.config)
         expected = expected_groups(np.asarray(y, np.int64), params, self.config)
-        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
-        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
-        sending = cocotb.start_soon(source.send(
-            [self._in_layout.const(column).as_bits() for column in inputs]))
-        budget = 20 * (2 * len(inputs) + 200) * CLOCK_NS
-        received = await with_timeout(sink.receive(len(expected)), budget, "ns")
-        await sending
+        received, in_times, out_times = await stream_through(
+            self.dut, [self._in_layout.const(column).as_bits() for column in inputs],
+            len(expected), idle, seed)
         for index, (bits, (vectors, scales, last)) in enumerate(zip(received, expected)):
             got = data.Const(self._out_layout, bits)
             got_vectors = [list(vector.data) for vector in got.vectors]
@@ -89,4 +83,4 @@ class RequantizerHarness:
                     f"group {index} differs from the golden requantizer:\n"
                     f"  got      {got_vectors} scales {got_scales} last {got.last}\n"
                     f"  expected {vectors} scales {scales} last {last}")
-        return source.transfer_times, sink.transfer_times
+        return in_times, out_times

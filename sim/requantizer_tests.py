@@ -2,26 +2,20 @@
 `requantize_rows`. Every random test draws from a fixed seed, logged at its start (SEED
 overrides the base)."""
 
-import os
-
 import cocotb
 import numpy as np
 
 from golden.ppu import Requantization
 from golden.ppu_params import requantization
-from sim.mac_array_harness import config_from_env
 from sim.requantizer_harness import RequantizerHarness
 from sim.streams import CLOCK_NS, Idle
+from sim.testbench import start_test
 
-BASE_SEED = int(os.environ.get("SEED", "20261201"))
+BASE_SEED = 20261201
 
 
 async def _setup(dut, test_seed):
-    harness = RequantizerHarness(dut, config_from_env())
-    await harness.reset()
-    seed = BASE_SEED + test_seed
-    dut._log.info(f"seed {seed} (SEED={BASE_SEED})")
-    return harness, np.random.default_rng(seed), seed
+    return await start_test(dut, RequantizerHarness, test_seed, BASE_SEED)
 
 
 def _random_y(rng, rows, columns, config):
@@ -38,8 +32,8 @@ def _random_y(rng, rows, columns, config):
 def _params(rng, config):
     """The host's parameters for a random y unit and coarse scale."""
     unit = 10.0 ** rng.uniform(-4, -1)
-    levels = config.data_max * (config.scale_max if config.vector_scales else 1)
-    gamma = unit * (1 << (config.ppu_input_bits - 1)) / levels * 10.0 ** rng.uniform(-1, 0.5)
+    gamma = (unit * (1 << (config.ppu_input_bits - 1)) / config.operand_levels
+             * 10.0 ** rng.uniform(-1, 0.5))
     return requantization(unit, gamma, config)
 
 

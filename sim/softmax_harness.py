@@ -1,14 +1,12 @@
 """A cocotb harness around the emitted softmax unit: sends rows as beats of P logits and
 compares every output beat with the golden model, bit for bit."""
 
-import cocotb
 import numpy as np
 from amaranth.lib import data
-from cocotb.triggers import with_timeout
 
 from golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
 from hw.layouts import softmax_beat_layout, softmax_probs_layout
-from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["SoftmaxHarness", "expected_beats"]
 
@@ -65,13 +63,9 @@ class SoftmaxHarness:
         """Send rows of (logits, keep); check every output beat; return the transfer
         times (ns) of the input and output beats."""
         inputs, expected = expected_beats(rows, self.config)
-        source = StreamSource(self.dut, "i", self.dut.clk, idle.a, seed)
-        sink = StreamSink(self.dut, "o", self.dut.clk, idle.c, seed + 1)
-        sending = cocotb.start_soon(source.send(
-            [self._in_layout.const(beat).as_bits() for beat in inputs]))
-        budget = 20 * (2 * len(inputs) + 200) * CLOCK_NS
-        received = await with_timeout(sink.receive(len(expected)), budget, "ns")
-        await sending
+        received, in_times, out_times = await stream_through(
+            self.dut, [self._in_layout.const(beat).as_bits() for beat in inputs],
+            len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
             got = data.Const(self._out_layout, bits)
             got = {"values": list(got.values), "reciprocal": got.reciprocal, "last": got.last,
@@ -79,4 +73,4 @@ class SoftmaxHarness:
             if got != want:
                 raise AssertionError(f"output beat {index} differs from the golden model:\n"
                                      f"  got      {got}\n  expected {want}")
-        return source.transfer_times, sink.transfer_times
+        return in_times, out_times

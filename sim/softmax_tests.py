@@ -3,25 +3,19 @@
 Every random test draws from a fixed seed, logged at its start (SEED overrides the base).
 """
 
-import os
-
 import cocotb
 import numpy as np
 
 from perf.model import softmax_cycles
-from sim.mac_array_harness import config_from_env
 from sim.softmax_harness import SoftmaxHarness
 from sim.streams import CLOCK_NS, Idle
+from sim.testbench import start_test
 
-BASE_SEED = int(os.environ.get("SEED", "20261126"))
+BASE_SEED = 20261126
 
 
 async def _setup(dut, test_seed):
-    harness = SoftmaxHarness(dut, config_from_env())
-    await harness.reset()
-    seed = BASE_SEED + test_seed
-    dut._log.info(f"seed {seed} (SEED={BASE_SEED})")
-    return harness, np.random.default_rng(seed), seed
+    return await start_test(dut, SoftmaxHarness, test_seed, BASE_SEED)
 
 
 def _random_row(config, rng, length, spread, keep_fraction=1.0):

@@ -10,7 +10,7 @@ import os
 import cocotb
 import numpy as np
 
-from sim.mac_array_harness import config_from_env
+from sim.testbench import config_from_env
 from sim.softmax_harness import SoftmaxHarness
 from sim.streams import CLOCK_NS
 

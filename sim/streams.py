@@ -9,10 +9,10 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, with_timeout
 from cocotb.utils import get_sim_time
 
-__all__ = ["CLOCK_NS", "Idle", "StreamSource", "StreamSink", "start_and_reset"]
+__all__ = ["CLOCK_NS", "Idle", "StreamSource", "StreamSink", "start_and_reset", "stream_through"]
 
 CLOCK_NS = 10
 
@@ -101,3 +101,16 @@ class StreamSink(_StreamEnd):
             await FallingEdge(self._clock)
         self._ready.value = 0
         return received
+
+
+async def stream_through(dut, payloads, count, idle=Idle(), seed=0):
+    """Send payloads (ints) into the DUT's `i` stream while taking `count` from its `o`,
+    both with random idle cycles (idle.a, idle.c); a time limit catches a hang.
+    Returns (received, input transfer times, output transfer times), times in ns."""
+    source = StreamSource(dut, "i", dut.clk, idle.a, seed)
+    sink = StreamSink(dut, "o", dut.clk, idle.c, seed + 1)
+    sending = cocotb.start_soon(source.send(payloads))
+    budget = 20 * (2 * (len(payloads) + count) + 200) * CLOCK_NS
+    received = await with_timeout(sink.receive(count), budget, "ns")
+    await sending
+    return received, source.transfer_times, sink.transfer_times
