@@ -1,17 +1,17 @@
 """The PPU's requantizer: columns of y to operand vectors with their scales, one vector
 per lane (row), as the golden `golden.ppu.requantize_rows` computes them."""
 
-from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.ppu import reciprocal_table
-from hw.arith import rhu_variable, table_lookup
+from hw.arith import table_lookup
 from hw.credit_queue import CreditQueue
 from hw.layouts import vsq_vector_layout
 from hw.pipeline import stage
 from hw.ppu_scale import SHIFT_BITS
+from hw.requant_stages import element_stages, scale_stages
 
 __all__ = ["Requantizer", "requant_column_layout", "requant_vectors_layout"]
 
@@ -107,8 +107,10 @@ class Requantizer(wiring.Component):
         element_mult = per_bank(config.ppu_mult_bits, "element_mult")
         element_shift = per_bank(SHIFT_BITS, "element_shift")
         group_last = per_bank(1, "group_last")
-        reciprocals = per_bank_lane(config.ppu_recip_bits + 1, "recip")
-        scales = per_bank_lane(config.scale_bits, "scale") if config.vector_scales else None
+        scales = reciprocals = None
+        if config.vector_scales:
+            scales = per_bank_lane(config.scale_bits, "scale")
+            reciprocals = per_bank_lane(config.ppu_recip_bits + 1, "recip")
 
         # -- Gather --------------------------------------------------------------------
         fill = Signal(range(_BANKS))
@@ -142,16 +144,8 @@ class Requantizer(wiring.Component):
         # The scale pipeline of a closed group; its bank is full once the scales are in.
         s0 = stage(m, "s0", valid=closed, bank=fill, amax=finals,
                    scale_mult=column.scale_mult, scale_shift=column.scale_shift)
-        s1 = stage(m, "s1", valid=s0.valid, bank=s0.bank, scale_shift=s0.scale_shift,
-                   scaled=[amax * s0.scale_mult for amax in s0.amax])
-        ceilings = [-((-scaled) >> s1.scale_shift) for scaled in s1.scaled]
-        s2 = stage(m, "s2", valid=s1.valid, bank=s1.bank,
-                   scale=[Mux(ceiling < 1, 1, Mux(ceiling > config.scale_max, config.scale_max,
-                                                 ceiling))[:config.scale_bits]
-                          for ceiling in ceilings])
-        table = [Const(int(v), config.ppu_recip_bits + 1) for v in reciprocal_table(config)]
-        s3 = stage(m, "s3", valid=s2.valid, bank=s2.bank, scale=s2.scale,
-                   reciprocal=[table_lookup(table, scale) for scale in s2.scale])
+        s3 = scale_stages(m, "s", config, s0.valid, s0.amax, s0.scale_mult, s0.scale_shift,
+                          bank=s0.bank)
         with m.If(s3.valid):
             with m.Switch(s3.bank):
                 for bank in range(_BANKS):
@@ -161,8 +155,6 @@ class Requantizer(wiring.Component):
                             m.d.sync += [r.eq(value) for r, value
                                          in zip(reciprocals[bank], s3.reciprocal)]
                             m.d.sync += [s.eq(value) for s, value in zip(scales[bank], s3.scale)]
-        if scales is None:
-            m.d.comb += [r.eq(1) for bank in range(_BANKS) for r in reciprocals[bank]]
 
         # -- Emit ----------------------------------------------------------------------
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
@@ -186,23 +178,12 @@ class Requantizer(wiring.Component):
 
         r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
         values = [Mux(r0.row < select(count, r0.bank), value, 0) for value in read.data]
-        recip_shift = config.ppu_recip_bits if config.vector_scales else 0
-        e0 = stage(m, "e0", valid=r0.valid, bank=r0.bank, row=r0.row,
-                   product=[value * select(element_mult, r0.bank) for value in values])
-        half = (config.ppu_recip_bits + 1) // 2
-        recips = [select([reciprocals[bank][lane] for bank in range(_BANKS)], e0.bank)
-                  for lane in range(lanes)]
-        e1 = stage(m, "e1", valid=e0.valid, bank=e0.bank, row=e0.row,
-                   low=[p * r[:half] for p, r in zip(e0.product, recips)],
-                   high=[p * r[half:] for p, r in zip(e0.product, recips)])
-        e2 = stage(m, "e2", valid=e1.valid, bank=e1.bank, row=e1.row,
-                   product=[(high << half) + low for low, high in zip(e1.low, e1.high)])
-        shift = select(element_shift, e2.bank) + recip_shift
-        rounded = [rhu_variable(product, shift) for product in e2.product]
-        qmax = config.data_max
-        e3 = stage(m, "e3", valid=e2.valid, bank=e2.bank, row=e2.row,
-                   x=[Mux(v > qmax, qmax, Mux(v < -qmax, -qmax, v))[:config.data_bits]
-                      for v in rounded])
+        vector_reciprocals = None if scales is None else [
+            select([reciprocals[bank][lane] for bank in range(_BANKS)], r0.bank)
+            for lane in range(lanes)]
+        e3 = element_stages(m, "e", config, r0.valid, values, select(element_mult, r0.bank),
+                            vector_reciprocals, select(element_shift, r0.bank),
+                            bank=r0.bank, row=r0.row)
 
         # Each lane's vector, shifted in element by element from the top, so that the
         # first lands at element 0; the group leaves with its last element, and only then
