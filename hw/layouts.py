@@ -48,12 +48,13 @@ def softmax_buffered_beat_layout(config):
 
 def softmax_probs_layout(config):
     """P values: probabilities Q0.(out_bits-1), or in exponential mode 2^(x - m) with
-    softmax_exp_bits fraction bits; the row's reciprocal r = floor(2^k / d) on every
-    beat; `last` as in the input; `error`: the row was longer than softmax_max_row, and
-    its values (and r) are 0."""
+    softmax_exp_bits fraction bits; `keep` as in the input (a masked value is 0); the
+    row's reciprocal r = floor(2^k / d) on every beat; `last` as in the input; `error`:
+    the row was longer than softmax_max_row, and its values (and r) are 0."""
     width = max(config.softmax_out_bits, config.softmax_exp_bits + 1)
     return data.StructLayout({
         "values": data.ArrayLayout(unsigned(width), config.softmax_lanes),
+        "keep": config.softmax_lanes,
         "reciprocal": unsigned(config.softmax_recip_bits),
         "last": 1,
         "error": 1,

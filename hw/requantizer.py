@@ -13,7 +13,8 @@ from hw.pipeline import stage
 from hw.ppu_scale import SHIFT_BITS
 from hw.requant_stages import element_stages, scale_stages
 
-__all__ = ["Requantizer", "requant_column_layout", "requant_vectors_layout"]
+__all__ = ["Requantizer", "requant_column_layout", "requant_parameter_fields",
+           "requant_vectors_layout"]
 
 # Groups of vectors gathered, being scaled or read out: the gather fills one bank while
 # another waits for its scales and a third is read out.
@@ -21,6 +22,13 @@ _BANKS = 4
 # Vectors finished but not yet taken at the output: enough for one being read out, one
 # in the pipeline and one waiting.
 _QUEUED_GROUPS = 4
+
+
+def requant_parameter_fields(config):
+    """The requantization's parameters (`golden.ppu.Requantization`), as fields of a
+    stream's payload."""
+    return {"element_mult": unsigned(config.ppu_mult_bits), "element_shift": unsigned(SHIFT_BITS),
+            "scale_mult": unsigned(config.ppu_mult_bits), "scale_shift": unsigned(SHIFT_BITS)}
 
 
 def requant_column_layout(config):
@@ -34,10 +42,7 @@ def requant_column_layout(config):
         "keep": 1,
         "vector_end": 1,
         "last": 1,
-        "element_mult": unsigned(config.ppu_mult_bits),
-        "element_shift": unsigned(SHIFT_BITS),
-        "scale_mult": unsigned(config.ppu_mult_bits),
-        "scale_shift": unsigned(SHIFT_BITS),
+        **requant_parameter_fields(config),
     })
 
 

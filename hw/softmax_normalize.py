@@ -96,11 +96,11 @@ class SoftmaxNormalize(wiring.Component):
             rounded = scaled >> shift
             saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max, rounded)
             values.append(Mux(keep & ~e.error, Mux(e.exponentials, term, saturated), 0))
-        out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, values=values,
-                    reciprocal=Mux(e.error, 0, e.reciprocal))
+        out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, keep=e.keep,
+                    values=values, reciprocal=Mux(e.error, 0, e.reciprocal))
         result = Signal.like(self.o.payload)
         m.d.comb += [result.last.eq(out.last), result.error.eq(out.error),
-                     result.reciprocal.eq(out.reciprocal)]
+                     result.keep.eq(out.keep), result.reciprocal.eq(out.reciprocal)]
         m.d.comb += [port.eq(value) for port, value in zip(result.values, out.values)]
         m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(out.valid)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))

@@ -8,6 +8,7 @@ from hw.corner_turn import CornerTurn
 from hw.mac_array import VsqMacArray
 from hw.ppu_scale import PpuScale
 from hw.requantizer import Requantizer
+from hw.row_requantizer import RowRequantizer
 from hw.softmax import SoftmaxUnit
 from hw.vector_mac import VectorMacLane
 
@@ -35,6 +36,7 @@ DESIGNS = (
     Design(SoftmaxUnit, "softmax_unit", "softmax", "sim.softmax_tests"),
     Design(PpuScale, "ppu_scale", "ppu_scale", "sim.ppu_tests"),
     Design(Requantizer, "requantizer", "requantizer", "sim.requantizer_tests"),
+    Design(RowRequantizer, "row_requantizer", "row_requantizer", "sim.row_requantizer_tests"),
     Design(CornerTurn, "corner_turn", "corner_turn", "sim.corner_turn_tests"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}

@@ -42,8 +42,9 @@ def expected_beats(rows, config):
             inputs.append({"logits": x[part].tolist(),
                            "keep": int(sum(int(b) << i for i, b in enumerate(k[part]))),
                            "last": int(last), "exponentials": int(exponentials)})
-            outputs.append({"values": v[part].tolist(), "reciprocal": reciprocal,
-                            "last": int(last), "error": int(result.error[0])})
+            outputs.append({"values": v[part].tolist(), "keep": inputs[-1]["keep"],
+                            "reciprocal": reciprocal, "last": int(last),
+                            "error": int(result.error[0])})
     return inputs, outputs
 
 
@@ -68,8 +69,8 @@ class SoftmaxHarness:
             len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
             got = data.Const(self._out_layout, bits)
-            got = {"values": list(got.values), "reciprocal": got.reciprocal, "last": got.last,
-                   "error": got.error}
+            got = {"values": list(got.values), "keep": int(got.keep),
+                   "reciprocal": got.reciprocal, "last": got.last, "error": got.error}
             if got != want:
                 raise AssertionError(f"output beat {index} differs from the golden model:\n"
                                      f"  got      {got}\n  expected {want}")

@@ -83,7 +83,9 @@ class StreamSource(_StreamEnd):
 
 
 class StreamSink(_StreamEnd):
-    """Takes `count` payloads, dropping ready on random cycles; returns them as ints."""
+    """Takes payloads until it has `count` (or until `count(received)` is true, for an
+    output whose length the test knows only from the payloads), dropping ready on
+    random cycles; returns them as ints."""
 
     def __init__(self, dut, name, clock, idle_probability=0.0, seed=0):
         super().__init__(dut, name, clock, idle_probability, seed)
@@ -91,7 +93,8 @@ class StreamSink(_StreamEnd):
 
     async def receive(self, count):
         received = []
-        while len(received) < count:
+        finished = count if callable(count) else lambda received: len(received) >= count
+        while not finished(received):
             ready = not self._idles()
             self._ready.value = int(ready)
             await ReadOnly()
@@ -104,13 +107,15 @@ class StreamSink(_StreamEnd):
 
 
 async def stream_through(dut, payloads, count, idle=Idle(), seed=0):
-    """Send payloads (ints) into the DUT's `i` stream while taking `count` from its `o`,
-    both with random idle cycles (idle.a, idle.c); a time limit catches a hang.
-    Returns (received, input transfer times, output transfer times), times in ns."""
+    """Send payloads (ints) into the DUT's `i` stream while taking `count` from its `o`
+    (see `StreamSink.receive`), both with random idle cycles (idle.a, idle.c); a time
+    limit catches a hang. Returns (received, input transfer times, output transfer
+    times), times in ns."""
     source = StreamSource(dut, "i", dut.clk, idle.a, seed)
     sink = StreamSink(dut, "o", dut.clk, idle.c, seed + 1)
     sending = cocotb.start_soon(source.send(payloads))
-    budget = 20 * (2 * (len(payloads) + count) + 200) * CLOCK_NS
+    expected = len(payloads) if callable(count) else count
+    budget = 20 * (2 * (len(payloads) + expected) + 200) * CLOCK_NS
     received = await with_timeout(sink.receive(count), budget, "ns")
     await sending
     return received, source.transfer_times, sink.transfer_times

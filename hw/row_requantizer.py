@@ -1,0 +1,161 @@
+"""The requantizer for rows that arrive in row order, P values per beat: the softmax's
+exponentials, into the left operand of P V with vectors along the keys, as the golden
+`golden.ppu.requantize_rows` computes them."""
+
+from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hw.arith import larger, tree, tree_sum
+from hw.credit_queue import CreditQueue
+from hw.layouts import softmax_probs_layout, vsq_vector_layout
+from hw.pipeline import stage
+from hw.requant_stages import ELEMENT_STAGES, SCALE_STAGES, element_stages, scale_stages
+from hw.requantizer import requant_parameter_fields
+
+__all__ = ["RowRequantizer", "row_beat_layout", "row_vectors_layout", "vectors_per_group"]
+
+# Levels of the max tree between two registers.
+_MAX_LEVELS_PER_STAGE = 2
+
+
+def vectors_per_group(config):
+    """Q = ceil(P / V): the vectors a beat of P values can complete."""
+    return -(-config.softmax_lanes // config.vector_size)
+
+
+def row_beat_layout(config):
+    """A beat of the softmax unit's output (`keep`: which values belong to the row, a
+    prefix of the beat) and the requantization's parameters, which the controller
+    attaches, the same for the whole command."""
+    return data.StructLayout({"beat": softmax_probs_layout(config),
+                              **requant_parameter_fields(config)})
+
+
+def row_vectors_layout(config):
+    """Q vector slots of which the first `count` hold the row's next vectors (with their
+    scales); `row_end`: the group holds the row's last vector, with the row's reciprocal
+    r and `error` from the softmax."""
+    return data.StructLayout({
+        "vectors": data.ArrayLayout(vsq_vector_layout(config), vectors_per_group(config)),
+        "count": range(vectors_per_group(config) + 1),
+        "row_end": 1,
+        "reciprocal": unsigned(config.softmax_recip_bits),
+        "error": 1,
+    })
+
+
+class RowRequantizer(wiring.Component):
+    """Packs each row's values into vectors of V and requantizes them, a vector's scale
+    from its own max.
+
+    Pack: the kept values of a beat are appended to the fewer than V held since the last
+    vector (a shift by the count held), and every whole vector, up to Q = ceil(P / V),
+    leaves as a group; at the row's end the last, short vector is padded with zeros. The
+    next row starts on a fresh vector. When P and V do not divide each other, a row's
+    last beat can complete Q + 1 vectors: the last leaves one cycle later, and the next
+    row's first beat waits for it (one cycle per row at most). Then each group runs
+    through stages that never stall: ``g_`` the group -> ``m0_``, ... the max of each
+    vector (a tree, two levels a stage) -> the scale stages -> the element stages
+    (`hw.requant_stages`) -> a `CreditQueue`; a group is formed only while the queue has
+    room for it.
+
+    Members
+    -------
+    i : In(stream.Signature(row_beat_layout(config)))
+    o : Out(stream.Signature(row_vectors_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(row_beat_layout(config))),
+            "o": Out(stream.Signature(row_vectors_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        size, lanes = config.vector_size, config.softmax_lanes
+        size_bits = (size - 1).bit_length()            # V is a power of two
+        slots = vectors_per_group(config)
+        beat = self.i.payload.beat
+        width = len(beat.values[0])
+        max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
+        stages = 1 + max_stages + SCALE_STAGES + ELEMENT_STAGES
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages)
+
+        # -- Pack ------------------------------------------------------------------------
+        held = Signal((size - 1) * width)          # fewer than V values, zeros above
+        fill = Signal(range(size))
+        flushing = Signal()                        # the row's last vector is still held
+        take = Signal()
+        m.d.comb += [self.i.ready.eq(queue.room & ~flushing),
+                     take.eq(self.i.valid & self.i.ready)]
+        kept = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
+        combined = Signal((slots + 1) * size * width)
+        total = Signal(range(size + lanes))
+        m.d.comb += [combined.eq(held | (Mux(take, kept, 0) << (fill * width))),
+                     total.eq(fill + Mux(take, tree_sum(list(beat.keep)), 0))]
+        row_end = (take & beat.last) | flushing
+        whole = total >> size_bits
+        available = Mux(row_end & (total[:size_bits] != 0), whole + 1, whole)
+        emit = Signal(range(slots + 1))
+        m.d.comb += emit.eq(Mux(available > slots, slots, available))
+        finished = row_end & (emit == available)
+        step = take | (flushing & queue.room)
+        with m.If(step):
+            m.d.sync += flushing.eq(row_end & ~finished)
+            for vectors in range(slots + 1):
+                with m.If(emit == vectors):
+                    rest = combined[vectors * size * width:][:len(held)]
+                    m.d.sync += [held.eq(Mux(finished, 0, rest)),
+                                 fill.eq(Mux(finished, 0, total - vectors * size))]
+
+        # What the row's groups carry besides their values, kept for a flush.
+        live, saved, row = (Signal(_row_layout(config), name=name)
+                            for name in ("live", "saved", "row"))
+        m.d.comb += [live.reciprocal.eq(beat.reciprocal), live.error.eq(beat.error)]
+        m.d.comb += [live[name].eq(self.i.payload[name]) for name in requant_parameter_fields(config)]
+        with m.If(take):
+            m.d.sync += saved.eq(live)
+        m.d.comb += [row.eq(Mux(take, live, saved)), queue.take.eq(step & (emit != 0))]
+
+        # -- Requantize ------------------------------------------------------------------
+        carried = {"count": emit, "row_end": finished, "row": row,
+                   "values": [combined[index * width:][:width] for index in range(slots * size)]}
+        last = stage(m, "g", valid=step & (emit != 0), **carried)
+        partials = [last.values[slot * size:(slot + 1) * size] for slot in range(slots)]
+        for index in range(max_stages):
+            reduced = [tree(partial, larger, _MAX_LEVELS_PER_STAGE) for partial in partials]
+            last = stage(m, f"m{index}", valid=last.valid,
+                         **{key: getattr(last, key) for key in carried},
+                         partial=[value for partial in reduced for value in partial])
+            partials = [last.partial[slot * len(reduced[0]):][:len(reduced[0])]
+                        for slot in range(slots)]
+        s3 = scale_stages(m, "s", config, last.valid, [partial[0] for partial in partials],
+                          last.row.scale_mult, last.row.scale_shift,
+                          **{key: getattr(last, key) for key in carried})
+        reciprocals = None
+        if config.vector_scales:
+            reciprocals = [s3.reciprocal[index // size] for index in range(slots * size)]
+        e3 = element_stages(m, "e", config, s3.valid, s3.values, s3.row.element_mult,
+                            reciprocals, s3.row.element_shift, count=s3.count,
+                            row_end=s3.row_end, row=s3.row, scale=s3.scale)
+
+        result = Signal(self.o.payload.shape())
+        for slot, vector in enumerate(result.vectors):
+            m.d.comb += [element.eq(x) for element, x
+                         in zip(vector.data, e3.x[slot * size:(slot + 1) * size])]
+            if config.vector_scales:
+                m.d.comb += vector.scale.eq(e3.scale[slot])
+        m.d.comb += [result.count.eq(e3.count), result.row_end.eq(e3.row_end),
+                     result.reciprocal.eq(e3.row.reciprocal), result.error.eq(e3.row.error),
+                     queue.i.payload.eq(result), queue.i.valid.eq(e3.valid)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        return m
+
+
+def _row_layout(config):
+    return data.StructLayout({"reciprocal": unsigned(config.softmax_recip_bits), "error": 1,
+                              **requant_parameter_fields(config)})

@@ -1,0 +1,128 @@
+"""A cocotb harness around the emitted row requantizer: streams rows of exponentials as
+the softmax unit emits them (beats of P, the row's last marked, its tail masked) and
+checks that the vectors which leave are, row by row and in order, the golden
+`requantize_rows` of each row, with the row's reciprocal and error on its last group."""
+
+import dataclasses
+
+import numpy as np
+from amaranth.lib import data
+
+from golden.ppu import requantize_rows
+from hw.row_requantizer import row_beat_layout, row_vectors_layout
+from sim.streams import Idle, start_and_reset, stream_through
+
+__all__ = ["Row", "RowRequantizerHarness", "check_groups", "exponential_rows", "row_beats"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """A row of the softmax's output: its values, r and error flag."""
+
+    values: np.ndarray
+    reciprocal: int = 0
+    error: bool = False
+
+
+def exponential_rows(rng, lengths, config):
+    """Rows of 2^(x - m) values (0 to 2^E, the row's max at 2^E), r and error at random,
+    and on purpose a row of zeros and a row of equal values."""
+    top = 1 << config.softmax_exp_bits
+    rows = []
+    for index, length in enumerate(lengths):
+        values = rng.integers(0, top + 1, length) >> rng.integers(0, 12, length)
+        values[rng.integers(length)] = top
+        if index == 1:
+            values[:] = 0
+        if index == 2:
+            values[:] = top
+        rows.append(Row(values, int(rng.integers(1 << config.softmax_recip_bits)),
+                        bool(index == 3)))
+    return rows
+
+
+def row_beats(rows, params, config):
+    """The input beats of the rows, with the command's parameters on every beat."""
+    lanes = config.softmax_lanes
+    fields = {"element_mult": params.element_mult, "element_shift": params.element_shift,
+              "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+    beats = []
+    for row in rows:
+        length = len(row.values)
+        count = -(-length // lanes)
+        for index in range(count):
+            part = [int(v) for v in row.values[index * lanes:(index + 1) * lanes]]
+            kept = len(part)
+            beats.append({"beat": {"values": part + [0] * (lanes - kept),
+                                   "keep": (1 << kept) - 1,
+                                   "reciprocal": row.reciprocal, "last": int(index == count - 1),
+                                   "error": int(row.error)},
+                          **fields})
+    return beats
+
+
+def _decode(group, config):
+    """(vectors [(values, scale)], row_end, reciprocal, error) of an output group."""
+    vectors = [(list(vector.data), int(vector.scale) if config.vector_scales else None)
+               for vector in list(group.vectors)[:group.count]]
+    return vectors, int(group.row_end), int(group.reciprocal), int(group.error)
+
+
+def check_groups(groups, rows, params, config):
+    """Compare the groups that left (Const views) with the golden vectors of each row."""
+    received, current = [], []
+    for index, group in enumerate(groups):
+        vectors, row_end, reciprocal, error = _decode(group, config)
+        if not vectors:
+            raise AssertionError(f"group {index} is empty")
+        current.extend(vectors)
+        if row_end:
+            received.append((current, reciprocal, error))
+            current = []
+    if current:
+        raise AssertionError(f"{len(current)} vectors after the last row's end")
+    if len(received) != len(rows):
+        raise AssertionError(f"{len(received)} rows ended, {len(rows)} were sent")
+    for number, (row, got) in enumerate(zip(rows, received)):
+        values, scales = requantize_rows(np.asarray(row.values, np.int64)[None], params, config)
+        size = config.vector_size
+        expected = [(values[0, start:start + size].tolist(),
+                     None if scales is None else int(scales[0, start // size]))
+                    for start in range(0, values.shape[1], size)]
+        want = (expected, row.reciprocal, int(row.error))
+        if got != want:
+            raise AssertionError(f"row {number} (length {len(row.values)}) differs from the "
+                                 f"golden requantizer:\n  got      {got}\n  expected {want}")
+
+
+class RowRequantizerHarness:
+    """Clock, reset and the two stream ends of the row requantizer."""
+
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._in_layout = row_beat_layout(config)
+        self._out_layout = row_vectors_layout(config)
+
+    async def reset(self):
+        await start_and_reset(self.dut, ("i",), ("o",))
+
+    async def run(self, rows, params, idle=Idle(), seed=0):
+        """Stream the rows through, take groups until every row has ended, check every
+        row; return the transfer times (ns) of the inputs and outputs."""
+        inputs = row_beats(rows, params, self.config)
+        layout = self._out_layout
+        seen, ended = 0, 0
+
+        def every_row_ended(received):
+            nonlocal seen, ended
+            ended += sum(data.Const(layout, bits).row_end for bits in received[seen:])
+            seen = len(received)
+            return ended == len(rows)
+
+        received, in_times, out_times = await stream_through(
+            self.dut, [self._in_layout.const(beat).as_bits() for beat in inputs],
+            every_row_ended, idle, seed)
+        check_groups([data.Const(layout, bits) for bits in received], rows, params,
+                     self.config)
+        return in_times, out_times
