@@ -1,8 +1,9 @@
 """Arithmetic building blocks shared by the datapath components (Amaranth expressions)."""
 
-from amaranth import Mux
+from amaranth import Cat, Const, Mux, Value
 
-__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "rhu_variable", "table_lookup"]
+__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "clip_symmetric", "rhu_variable",
+           "table_lookup"]
 
 
 def add(a, b):
@@ -30,9 +31,25 @@ def tree_sum(values):
 
 
 def saturate(value, bits):
-    """Clamp to the range of a signed `bits`-bit integer."""
+    """Clamp a signed value to the range of a signed `bits`-bit integer. In range means
+    every bit from bits - 1 up equals the sign: a reduction of those bits (LUTs), not a
+    comparison (a carry chain as long as the value, the PPU's longest path)."""
+    value = Value.cast(value)
+    if not value.shape().signed:
+        value = Cat(value, Const(0, 1)).as_signed()
+    if len(value) <= bits:
+        return value
+    top = value[bits - 1:]
     low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return Mux(value > high, high, Mux(value < low, low, value))
+    return Mux(top.all() | ~top.any(), value[:bits].as_signed(),
+               Mux(value[-1], low, high))
+
+
+def clip_symmetric(value, bits):
+    """Clamp a signed value to +-(2^(bits-1) - 1), the operand range."""
+    narrow = saturate(value, bits)
+    low = -(1 << (bits - 1))
+    return Mux(narrow == low, low + 1, narrow)
 
 
 def rhu_variable(value, shift):

@@ -10,7 +10,7 @@ from amaranth import Signal, Value, ValueCastable
 
 from hw.arith import tree
 
-__all__ = ["pipelined_tree", "replicas", "stage"]
+__all__ = ["pipelined_tree", "pipelined_trees", "replicas", "stage"]
 
 
 def stage(m, prefix, enable=None, **values):
@@ -46,6 +46,30 @@ def pipelined_tree(m, prefix, values, combine, stages, levels_per_stage, carried
         raise ValueError(f"{stages} stages of {levels_per_stage} levels do not finish a "
                          f"tree of {len(values)}")
     last.result = last.partial[0]
+    return last
+
+
+def pipelined_trees(m, prefix, groups, combine, levels_per_stage, valid, carried):
+    """One balanced tree of `combine` per list in `groups`, all in lockstep, registered
+    every `levels_per_stage` levels (``prefix0_``, ``prefix1_``, ...) until each is one
+    value, with `valid` and the `carried` values (a dict) alongside. Returns a namespace
+    of the carried values, `valid`, the trees' `results` and `depth`, the stages added
+    (0 if every list has one value)."""
+    last = SimpleNamespace(valid=valid, **carried)
+    partials = [list(group) for group in groups]
+    depth = 0
+    while any(len(partial) > 1 for partial in partials):
+        reduced = [tree(partial, combine, levels_per_stage) for partial in partials]
+        flat = stage(m, f"{prefix}{depth}", valid=last.valid,
+                     **{key: getattr(last, key) for key in carried},
+                     partial=[value for partial in reduced for value in partial])
+        offsets = [0]
+        for partial in reduced:
+            offsets.append(offsets[-1] + len(partial))
+        partials = [flat.partial[start:end] for start, end in zip(offsets, offsets[1:])]
+        last, depth = flat, depth + 1
+    last.results = [partial[0] for partial in partials]
+    last.depth = depth
     return last
 
 

@@ -6,14 +6,21 @@ from amaranth.lib.wiring import In, Out
 
 from hw.arith import rhu_variable, saturate
 from hw.credit_queue import CreditQueue
+from hw.limb_products import pipelined_products, product_depth
 from hw.pipeline import stage
 
 __all__ = ["PpuScale", "ppu_column_layout", "ppu_y_layout", "SHIFT_BITS"]
 
 # Width of a rounding shift; the host's fixed-point scales never shift by more than 62.
 SHIFT_BITS = 6
-# Register stages from a taken column to the output queue: a_ to e_ and out_.
-_STAGES = 6
+
+
+def _stages(config):
+    """Register stages from a taken column to the output queue: the two products, then
+    d_, n_, e_ and out_."""
+    scaled_bits = config.acc_bits + config.softmax_recip_bits
+    return (product_depth(config.acc_bits, config.softmax_recip_bits)
+            + product_depth(scaled_bits, config.ppu_mult_bits) + 4)
 
 
 def ppu_column_layout(config):
@@ -45,9 +52,10 @@ class PpuScale(wiring.Component):
     """y = saturate(relu?(rhu(acc * r * mult, shift) + bias), out_bits) in every lane, the
     golden `golden.ppu.scale`; out_bits is ppu_bits, or softmax_logit_bits for logits.
 
-    Stages, one multiply or one add each: ``a_`` acc * r -> ``b_`` that times each half
-    of the multiplier -> ``c_`` their sum, the full product -> ``d_`` rounded by the
-    lane's shift -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
+    Stages, one multiply or one add each: ``a_`` acc * r and ``c_`` that times the
+    multiplier, each cut into limb products summed in an adder tree
+    (`hw.limb_products`) -> ``d_`` rounded by the lane's shift -> ``n_`` narrowed to
+    +-2^ppu_bits -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
     The stages never stall: a column is taken only while the queue has room for it and
     every column ahead of it, so the PPU takes a column every cycle unless its output
     stalls, and no enable fans out from `o.ready`.
@@ -65,38 +73,40 @@ class PpuScale(wiring.Component):
             "o": Out(stream.Signature(ppu_y_layout(config))),
         })
 
-    LATENCY = _STAGES + 1
-    """Cycles from a column's transfer in to its output's transfer, the output ready: the
-    stages and the queue's write."""
+    @property
+    def latency(self):
+        """Cycles from a column's transfer in to its output's transfer, the output ready:
+        the stages and the queue's write."""
+        return _stages(self._config) + 1
 
     def elaborate(self, platform):
         config = self._config
         m = Module()
         column = self.i.payload
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _STAGES)
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _stages(config))
         take = Signal()
         m.d.comb += [self.i.ready.eq(queue.room), take.eq(self.i.valid & queue.room),
                      queue.take.eq(take)]
 
-        mode = {"relu": column.relu, "logits": column.logits, "last": column.last}
-        a = stage(m, "a", valid=take, **mode, mult=list(column.mult),
-                  shift=list(column.shift), bias=list(column.bias),
-                  scaled=[acc * r for acc, r in zip(column.acc, column.reciprocal)])
-        half = config.ppu_mult_bits // 2
-        b = stage(m, "b", valid=a.valid, relu=a.relu, logits=a.logits, last=a.last,
-                  shift=a.shift, bias=a.bias,
-                  low=[value * mult[:half] for value, mult in zip(a.scaled, a.mult)],
-                  high=[value * mult[half:] for value, mult in zip(a.scaled, a.mult)])
-        c = stage(m, "c", valid=b.valid, relu=b.relu, logits=b.logits, last=b.last,
-                  shift=b.shift, bias=b.bias,
-                  product=[(high << half) + low for low, high in zip(b.low, b.high)])
-        d = stage(m, "d", valid=c.valid, relu=c.relu, logits=c.logits, last=c.last,
-                  bias=c.bias,
+        def mode(previous):
+            return {"relu": previous.relu, "logits": previous.logits, "last": previous.last}
+
+        a = pipelined_products(m, "a", list(zip(column.acc, column.reciprocal)), take,
+                               relu=column.relu, logits=column.logits, last=column.last,
+                               mult=list(column.mult), shift=list(column.shift),
+                               bias=list(column.bias))
+        c = pipelined_products(m, "c", list(zip(a.products, a.mult)), a.valid, **mode(a),
+                               shift=a.shift, bias=a.bias)
+        d = stage(m, "d", valid=c.valid, **mode(c), bias=c.bias,
                   rounded=[rhu_variable(product, shift)
-                           for product, shift in zip(c.product, c.shift)])
-        e = stage(m, "e", valid=d.valid, logits=d.logits, last=d.last,
-                  biased=[Mux(d.relu & (value + bias < 0), 0, value + bias)
-                          for value, bias in zip(d.rounded, d.bias)])
+                           for product, shift in zip(c.products, c.shift)])
+        # A value beyond ppu_bits + 2 bits stays beyond ppu_bits after any bias of
+        # ppu_bits, with its sign: saturated there, the bias adds to a short value.
+        n = stage(m, "n", valid=d.valid, **mode(d), bias=d.bias,
+                  narrow=[saturate(value, config.ppu_bits + 2) for value in d.rounded])
+        e = stage(m, "e", valid=n.valid, logits=n.logits, last=n.last,
+                  biased=[Mux(n.relu & (value + bias < 0), 0, value + bias)
+                          for value, bias in zip(n.narrow, n.bias)])
         out = stage(m, "out", valid=e.valid, last=e.last,
                     y=[Mux(e.logits, saturate(value, config.softmax_logit_bits),
                            saturate(value, config.ppu_bits))[:config.ppu_bits]

@@ -1,66 +1,78 @@
 """The requantization's arithmetic, as `golden.ppu.requantize_rows` computes it, shared
 by the column requantizer (the array's results) and the row requantizer (the softmax's
 exponentials): a vector's scale and reciprocal from its max |y|, and each element's
-operand value from y. Both are pipelines that never stall."""
+operand value from y. Both are pipelines that never stall; their wide products are cut
+to the FPGA's multipliers (`hw.limb_products`)."""
 
 from amaranth import Const, Mux
 
 from golden.ppu import reciprocal_table
-from hw.arith import rhu_variable, table_lookup
+from hw.arith import clip_symmetric, rhu_variable, table_lookup
+from hw.limb_products import pipelined_products, product_depth
 from hw.pipeline import stage
+from hw.ppu_scale import SHIFT_BITS
 
-__all__ = ["scale_stages", "element_stages", "SCALE_STAGES", "ELEMENT_STAGES"]
+__all__ = ["scale_stages", "scale_depth", "element_stages", "element_depth"]
 
-SCALE_STAGES = 3
-ELEMENT_STAGES = 4
+
+def scale_depth(config):
+    """The stages `scale_stages` adds."""
+    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + 3
+
+
+def element_depth(config):
+    """The stages `element_stages` adds."""
+    scaled_bits = config.ppu_input_bits + config.ppu_mult_bits
+    reciprocal = (product_depth(scaled_bits, config.ppu_recip_bits + 1)
+                  if config.vector_scales else 0)
+    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + reciprocal + 2
+
+
+def _forward(previous, carried):
+    return {key: getattr(previous, key) for key in carried}
 
 
 def scale_stages(m, prefix, config, valid, magnitudes, scale_mult, scale_shift, **carried):
-    """Each vector's max |y| to its scale and reciprocal: ``prefix1_`` times the scale
-    multiplier -> ``prefix2_`` s_q = clamp(ceil(. / 2^shift), 1, 2^M - 1) -> ``prefix3_``
-    floor(2^R / s_q) from a table of the 2^M - 1 scale values (no divider). Returns the
-    last stage: `scale` and `reciprocal` per vector, and the `carried` values."""
-    s1 = stage(m, f"{prefix}1", valid=valid, **carried, scale_shift=scale_shift,
-               scaled=[amax * scale_mult for amax in magnitudes])
-    ceilings = [-((-scaled) >> s1.scale_shift) for scaled in s1.scaled]
-    forward = {key: getattr(s1, key) for key in carried}
-    s2 = stage(m, f"{prefix}2", valid=s1.valid, **forward,
-               scale=[Mux(ceiling < 1, 1, Mux(ceiling > config.scale_max, config.scale_max,
-                                              ceiling))[:config.scale_bits]
-                      for ceiling in ceilings])
+    """Each vector's max |y| to its scale and reciprocal: ``prefix_m`` times the scale
+    multiplier -> ``prefix_f`` that shifted down, and whether a nonzero bit fell off ->
+    ``prefix_c`` s_q = clamp(ceil, 1, 2^M - 1) -> ``prefix_r`` floor(2^R / s_q) from a
+    table of the 2^M - 1 scale values (no divider). Returns the last stage: `scale` and
+    `reciprocal` per vector, and the `carried` values."""
+    scaled = pipelined_products(m, f"{prefix}_m", [(amax, scale_mult) for amax in magnitudes],
+                                valid, **carried, scale_shift=scale_shift)
+    below = (Const(1, 1 << SHIFT_BITS) << scaled.scale_shift) - 1
+    floor = stage(m, f"{prefix}_f", valid=scaled.valid, **_forward(scaled, carried),
+                  floor=[product >> scaled.scale_shift for product in scaled.products],
+                  fraction=[(product & below).any() for product in scaled.products])
+    top = config.scale_max
+    ceiling = stage(m, f"{prefix}_c", valid=floor.valid, **_forward(floor, carried),
+                    scale=[Mux(whole >= top, top,
+                               Mux(~whole.any() & ~fraction, 1, whole + fraction))
+                           [:config.scale_bits]
+                           for whole, fraction in zip(floor.floor, floor.fraction)])
     table = [Const(int(value), config.ppu_recip_bits + 1) for value in reciprocal_table(config)]
-    forward = {key: getattr(s2, key) for key in carried}
-    return stage(m, f"{prefix}3", valid=s2.valid, **forward, scale=s2.scale,
-                 reciprocal=[table_lookup(table, scale) for scale in s2.scale])
+    return stage(m, f"{prefix}_r", valid=ceiling.valid, **_forward(ceiling, carried),
+                 scale=ceiling.scale,
+                 reciprocal=[table_lookup(table, scale) for scale in ceiling.scale])
 
 
 def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, element_shift,
                    **carried):
     """Each y to its operand element, given its vector's reciprocal (None without vector
-    scales, for 1): ``prefix0_`` y times the element multiplier -> ``prefix1_`` that times each
-    half of the reciprocal -> ``prefix2_`` their sum -> ``prefix3_`` rounded half up by
-    the element shift + R and clipped to +-(2^(N-1) - 1). Returns the last stage: `x`
-    per element, and the `carried` values."""
+    scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
+    times the reciprocal -> ``prefix_h`` rounded half up by the element shift + R ->
+    ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
+    the `carried` values."""
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
-    half = (config.ppu_recip_bits + 1) // 2
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
-    e0 = stage(m, f"{prefix}0", valid=valid, **carried, **scaled,
-               shift=element_shift + recip_shift,
-               product=[value * element_mult for value in values])
-    forward = {key: getattr(e0, key) for key in carried}
-    if reciprocals is None:
-        halves = {"low": e0.product}
-    else:
-        halves = {"low": [p * r[:half] for p, r in zip(e0.product, e0.reciprocals)],
-                  "high": [p * r[half:] for p, r in zip(e0.product, e0.reciprocals)]}
-    e1 = stage(m, f"{prefix}1", valid=e0.valid, **forward, shift=e0.shift, **halves)
-    forward = {key: getattr(e1, key) for key in carried}
-    products = (e1.low if reciprocals is None
-                else [(high << half) + low for low, high in zip(e1.low, e1.high)])
-    e2 = stage(m, f"{prefix}2", valid=e1.valid, **forward, shift=e1.shift, product=products)
-    qmax = config.data_max
-    rounded = [rhu_variable(product, e2.shift) for product in e2.product]
-    forward = {key: getattr(e2, key) for key in carried}
-    return stage(m, f"{prefix}3", valid=e2.valid, **forward,
-                 x=[Mux(v > qmax, qmax, Mux(v < -qmax, -qmax, v))[:config.data_bits]
-                    for v in rounded])
+    product = pipelined_products(m, f"{prefix}_m", [(value, element_mult) for value in values],
+                                 valid, **carried, **scaled, shift=element_shift + recip_shift)
+    if reciprocals is not None:
+        product = pipelined_products(m, f"{prefix}_r",
+                                     list(zip(product.products, product.reciprocals)),
+                                     product.valid, **_forward(product, carried),
+                                     shift=product.shift)
+    rounded = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
+                    value=[rhu_variable(p, product.shift) for p in product.products])
+    return stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
+                 x=[clip_symmetric(v, config.data_bits) for v in rounded.value])

@@ -58,14 +58,11 @@ class Requantizer(wiring.Component):
 
     Gather: kept columns are written into one of four banks of a memory (V rows of L
     values each) while each lane's max |y| is kept; a column that closes the vectors
-    starts the scale pipeline for its bank: ``s0_`` the final max -> ``s1_`` times the
-    scale multiplier -> ``s2_`` s_q = clamp(ceil(. / 2^shift), 1, 2^M - 1) -> ``s3_``
-    the reciprocal floor(2^R / s_q) from a table, one per lane (no divider); then the
+    starts the scale pipeline for its bank: ``s0_`` the final max -> the scale stages of
+    `hw.requant_stages` (s_q and its reciprocal from a table, one per lane); then the
     bank is full. Emit: a full bank is read back a row per cycle while others fill:
-    ``e0_`` y times the element multiplier -> ``e1_`` that times each half of the
-    reciprocal -> ``e2_`` their sum -> ``e3_`` rounded half up by the element shift + R
-    and clipped to +-(2^(N-1) - 1) -> each lane's vector register; positions past the
-    vector's last kept column are 0. Without vector scales the reciprocal is 1 and R 0.
+    ``r0_`` the memory's row -> ``r1_`` positions past the vector's last kept column set
+    to 0, the bank's parameters -> the element stages -> each lane's vector register.
     So the requantizer takes a column every cycle, and all L vectors leave together every
     V columns; a vector group starts only while the output queue has room for it.
 
@@ -181,14 +178,21 @@ class Requantizer(wiring.Component):
             with m.If(row == size - 1):
                 m.d.sync += [reading.eq(0), row.eq(0), emit.eq(emit + 1)]
 
+        # r0_: the bank's row comes out of the memory; r1_: the row, positions past the
+        # vector's last kept column set to 0, and the bank's parameters, registered
+        # before the multipliers.
         r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
-        values = [Mux(r0.row < select(count, r0.bank), value, 0) for value in read.data]
-        vector_reciprocals = None if scales is None else [
+        vector_reciprocals = {} if scales is None else {"reciprocals": [
             select([reciprocals[bank][lane] for bank in range(_BANKS)], r0.bank)
-            for lane in range(lanes)]
-        e3 = element_stages(m, "e", config, r0.valid, values, select(element_mult, r0.bank),
-                            vector_reciprocals, select(element_shift, r0.bank),
-                            bank=r0.bank, row=r0.row)
+            for lane in range(lanes)]}
+        r1 = stage(m, "r1", valid=r0.valid, bank=r0.bank, row=r0.row,
+                   values=[Mux(r0.row < select(count, r0.bank), value, 0)
+                           for value in read.data],
+                   element_mult=select(element_mult, r0.bank),
+                   element_shift=select(element_shift, r0.bank), **vector_reciprocals)
+        e3 = element_stages(m, "e", config, r1.valid, r1.values, r1.element_mult,
+                            None if scales is None else r1.reciprocals, r1.element_shift,
+                            bank=r1.bank, row=r1.row)
 
         # Each lane's vector, shifted in element by element from the top, so that the
         # first lands at element 0; the group leaves with its last element, and only then

@@ -6,11 +6,11 @@ from amaranth import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.arith import larger, tree, tree_sum
+from hw.arith import larger, tree_sum
 from hw.credit_queue import CreditQueue
 from hw.layouts import softmax_probs_layout, vsq_vector_layout
-from hw.pipeline import stage
-from hw.requant_stages import ELEMENT_STAGES, SCALE_STAGES, element_stages, scale_stages
+from hw.pipeline import pipelined_trees, stage
+from hw.requant_stages import element_depth, element_stages, scale_depth, scale_stages
 from hw.requantizer import requant_parameter_fields
 
 __all__ = ["RowRequantizer", "row_beat_layout", "row_vectors_layout", "vectors_per_group"]
@@ -82,7 +82,7 @@ class RowRequantizer(wiring.Component):
         beat = self.i.payload.beat
         width = len(beat.values[0])
         max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
-        stages = 1 + max_stages + SCALE_STAGES + ELEMENT_STAGES
+        stages = 1 + max_stages + scale_depth(config) + element_depth(config)
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages)
 
         # -- Pack ------------------------------------------------------------------------
@@ -124,18 +124,14 @@ class RowRequantizer(wiring.Component):
         # -- Requantize ------------------------------------------------------------------
         carried = {"count": emit, "row_end": finished, "row": row,
                    "values": [combined[index * width:][:width] for index in range(slots * size)]}
-        last = stage(m, "g", valid=step & (emit != 0), **carried)
-        partials = [last.values[slot * size:(slot + 1) * size] for slot in range(slots)]
-        for index in range(max_stages):
-            reduced = [tree(partial, larger, _MAX_LEVELS_PER_STAGE) for partial in partials]
-            last = stage(m, f"m{index}", valid=last.valid,
-                         **{key: getattr(last, key) for key in carried},
-                         partial=[value for partial in reduced for value in partial])
-            partials = [last.partial[slot * len(reduced[0]):][:len(reduced[0])]
-                        for slot in range(slots)]
-        s3 = scale_stages(m, "s", config, last.valid, [partial[0] for partial in partials],
-                          last.row.scale_mult, last.row.scale_shift,
-                          **{key: getattr(last, key) for key in carried})
+        group = stage(m, "g", valid=step & (emit != 0), **carried)
+        maxima = pipelined_trees(m, "m", [group.values[slot * size:(slot + 1) * size]
+                                          for slot in range(slots)],
+                                 larger, _MAX_LEVELS_PER_STAGE, group.valid,
+                                 {key: getattr(group, key) for key in carried})
+        s3 = scale_stages(m, "s", config, maxima.valid, maxima.results, maxima.row.scale_mult,
+                          maxima.row.scale_shift,
+                          **{key: getattr(maxima, key) for key in carried})
         reciprocals = None
         if config.vector_scales:
             reciprocals = [s3.reciprocal[index // size] for index in range(slots * size)]

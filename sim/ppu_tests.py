@@ -70,4 +70,5 @@ async def takes_a_column_every_cycle(dut):
     assert np.all(np.diff(inputs) == CLOCK_NS) and np.all(np.diff(outputs) == CLOCK_NS), \
         "the stage did not take or give a column every cycle"
     cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS)
-    assert cycles == count - 1 + PpuScale.LATENCY, f"{cycles} cycles for {count} columns"
+    latency = PpuScale(harness.config).latency
+    assert cycles == count - 1 + latency, f"{cycles} cycles for {count} columns"
