@@ -3,7 +3,7 @@
 from amaranth import Cat, Const, Mux, Value
 
 __all__ = ["add", "larger", "tree", "tree_sum", "saturate", "clip_symmetric", "rhu_variable",
-           "table_lookup"]
+           "shifted_with_half", "round_half_up", "table_lookup"]
 
 
 def add(a, b):
@@ -55,7 +55,18 @@ def clip_symmetric(value, bits):
 def rhu_variable(value, shift):
     """Round half up by a shift held in a signal: ((2v >> s) + 1) >> 1, which equals
     (v + 2^(s-1)) >> s for s >= 1 and v for s = 0, with no adder that depends on s."""
-    return (((value << 1) >> shift) + 1) >> 1
+    return round_half_up(shifted_with_half(value, shift))
+
+
+def shifted_with_half(value, shift):
+    """2v >> s: the shifter of `rhu_variable`, for a pipeline that registers it before
+    the adder of `round_half_up`."""
+    return (value << 1) >> shift
+
+
+def round_half_up(halved):
+    """(h + 1) >> 1 of a value from `shifted_with_half`."""
+    return (halved + 1) >> 1
 
 
 def table_lookup(entries, index):

@@ -4,7 +4,7 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hw.arith import rhu_variable, saturate
+from hw.arith import round_half_up, saturate, shifted_with_half
 from hw.credit_queue import CreditQueue
 from hw.limb_products import pipelined_products, product_depth
 from hw.pipeline import stage
@@ -54,8 +54,8 @@ class PpuScale(wiring.Component):
 
     Stages, one multiply or one add each: ``a_`` acc * r and ``c_`` that times the
     multiplier, each cut into limb products summed in an adder tree
-    (`hw.limb_products`) -> ``d_`` rounded by the lane's shift -> ``n_`` narrowed to
-    +-2^ppu_bits -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
+    (`hw.limb_products`) -> ``d_`` shifted by the lane's shift (with the bit below)
+    -> ``n_`` rounded half up and narrowed to ppu_bits + 2 -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
     The stages never stall: a column is taken only while the queue has room for it and
     every column ahead of it, so the PPU takes a column every cycle unless its output
     stalls, and no enable fans out from `o.ready`.
@@ -98,12 +98,14 @@ class PpuScale(wiring.Component):
         c = pipelined_products(m, "c", list(zip(a.products, a.mult)), a.valid, **mode(a),
                                shift=a.shift, bias=a.bias)
         d = stage(m, "d", valid=c.valid, **mode(c), bias=c.bias,
-                  rounded=[rhu_variable(product, shift)
-                           for product, shift in zip(c.products, c.shift)])
+                  halved=[shifted_with_half(product, shift)
+                          for product, shift in zip(c.products, c.shift)])
         # A value beyond ppu_bits + 2 bits stays beyond ppu_bits after any bias of
-        # ppu_bits, with its sign: saturated there, the bias adds to a short value.
+        # ppu_bits, with its sign: saturated there (2v to ppu_bits + 3, before the
+        # rounding's adder, which then is short), the bias adds to a short value.
         n = stage(m, "n", valid=d.valid, **mode(d), bias=d.bias,
-                  narrow=[saturate(value, config.ppu_bits + 2) for value in d.rounded])
+                  narrow=[round_half_up(saturate(value, config.ppu_bits + 3))
+                          for value in d.halved])
         e = stage(m, "e", valid=n.valid, logits=n.logits, last=n.last,
                   biased=[Mux(n.relu & (value + bias < 0), 0, value + bias)
                           for value, bias in zip(n.narrow, n.bias)])

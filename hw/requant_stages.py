@@ -7,7 +7,7 @@ to the FPGA's multipliers (`hw.limb_products`)."""
 from amaranth import Const, Mux
 
 from golden.ppu import reciprocal_table
-from hw.arith import clip_symmetric, rhu_variable, table_lookup
+from hw.arith import clip_symmetric, round_half_up, shifted_with_half, table_lookup
 from hw.limb_products import pipelined_products, product_depth
 from hw.pipeline import stage
 from hw.ppu_scale import SHIFT_BITS
@@ -60,8 +60,8 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
                    **carried):
     """Each y to its operand element, given its vector's reciprocal (None without vector
     scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
-    times the reciprocal -> ``prefix_h`` rounded half up by the element shift + R ->
-    ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
+    times the reciprocal -> ``prefix_h`` shifted by the element shift + R (with the bit
+    below) -> ``prefix_x`` rounded half up and clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
     the `carried` values."""
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
@@ -72,7 +72,7 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
                                      list(zip(product.products, product.reciprocals)),
                                      product.valid, **_forward(product, carried),
                                      shift=product.shift)
-    rounded = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
-                    value=[rhu_variable(p, product.shift) for p in product.products])
-    return stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
-                 x=[clip_symmetric(v, config.data_bits) for v in rounded.value])
+    shifted = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
+                    halved=[shifted_with_half(p, product.shift) for p in product.products])
+    return stage(m, f"{prefix}_x", valid=shifted.valid, **_forward(shifted, carried),
+                 x=[clip_symmetric(round_half_up(v), config.data_bits) for v in shifted.halved])

@@ -4,6 +4,7 @@ exponentials, into the left operand of P V with vectors along the keys, as the g
 
 from amaranth import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from hw.arith import larger, tree_sum
@@ -49,7 +50,8 @@ class RowRequantizer(wiring.Component):
     """Packs each row's values into vectors of V and requantizes them, a vector's scale
     from its own max.
 
-    Pack: the kept values of a beat are appended to the fewer than V held since the last
+    Pack: beats wait in a three-entry queue, their kept values counted; the kept values
+    of a beat are appended to the fewer than V held since the last
     vector (a shift by the count held), and every whole vector, up to Q = ceil(P / V),
     leaves as a group; at the row's end the last, short vector is padded with zeros. The
     next row starts on a fresh vector. When P and V do not divide each other, a row's
@@ -79,25 +81,43 @@ class RowRequantizer(wiring.Component):
         size, lanes = config.vector_size, config.softmax_lanes
         size_bits = (size - 1).bit_length()            # V is a power of two
         slots = vectors_per_group(config)
-        beat = self.i.payload.beat
-        width = len(beat.values[0])
+        width = len(self.i.payload.beat.values[0])
         max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
         stages = 1 + max_stages + scale_depth(config) + element_depth(config)
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages)
 
         # -- Pack ------------------------------------------------------------------------
+        # Beats wait in a three-entry queue (two would halve the throughput) with their
+        # kept count, counted on the way in: the count starts the packer's longest path.
+        entry_layout = data.StructLayout({"payload": row_beat_layout(config),
+                                          "count": range(lanes + 1)})
+        m.submodules.inbox = inbox = SyncFIFOBuffered(width=entry_layout.size, depth=3)
+        entry = Signal(entry_layout)
+        head = entry_layout(inbox.r_data)
+        m.d.comb += [entry.payload.eq(self.i.payload),
+                     entry.count.eq(tree_sum(list(self.i.payload.beat.keep))),
+                     inbox.w_data.eq(entry), inbox.w_en.eq(self.i.valid),
+                     self.i.ready.eq(inbox.w_rdy)]
+        beat = head.payload.beat
+
         held = Signal((size - 1) * width)          # fewer than V values, zeros above
         fill = Signal(range(size))
         flushing = Signal()                        # the row's last vector is still held
         take = Signal()
-        m.d.comb += [self.i.ready.eq(queue.room & ~flushing),
-                     take.eq(self.i.valid & self.i.ready)]
+        m.d.comb += [take.eq(inbox.r_rdy & queue.room & ~flushing), inbox.r_en.eq(take)]
+        # What follows assumes the head beat is taken unless the row is flushing; the
+        # registers load only on a step, so it need not wait for the handshake.
         kept = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
+        shifted = Mux(flushing, 0, kept)
+        # The kept values shifted up by `fill` values, one power of two at a time (a
+        # shift by fill * width would multiply).
+        for bit_index, bit in enumerate(fill):
+            shifted = Mux(bit, shifted << ((1 << bit_index) * width), shifted)
         combined = Signal((slots + 1) * size * width)
         total = Signal(range(size + lanes))
-        m.d.comb += [combined.eq(held | (Mux(take, kept, 0) << (fill * width))),
-                     total.eq(fill + Mux(take, tree_sum(list(beat.keep)), 0))]
-        row_end = (take & beat.last) | flushing
+        m.d.comb += [combined.eq(held | shifted),
+                     total.eq(fill + Mux(flushing, 0, head.count))]
+        row_end = beat.last | flushing
         whole = total >> size_bits
         available = Mux(row_end & (total[:size_bits] != 0), whole + 1, whole)
         emit = Signal(range(slots + 1))
@@ -116,10 +136,11 @@ class RowRequantizer(wiring.Component):
         live, saved, row = (Signal(_row_layout(config), name=name)
                             for name in ("live", "saved", "row"))
         m.d.comb += [live.reciprocal.eq(beat.reciprocal), live.error.eq(beat.error)]
-        m.d.comb += [live[name].eq(self.i.payload[name]) for name in requant_parameter_fields(config)]
+        m.d.comb += [live[name].eq(head.payload[name])
+                     for name in requant_parameter_fields(config)]
         with m.If(take):
             m.d.sync += saved.eq(live)
-        m.d.comb += [row.eq(Mux(take, live, saved)), queue.take.eq(step & (emit != 0))]
+        m.d.comb += [row.eq(Mux(flushing, saved, live)), queue.take.eq(step & (emit != 0))]
 
         # -- Requantize ------------------------------------------------------------------
         carried = {"count": emit, "row_end": finished, "row": row,

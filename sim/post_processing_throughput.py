@@ -1,5 +1,6 @@
 """cocotb tests behind `make bench`: long streams through the PPU's scaling stage (in
-each mode) and the requantizer with nothing stalling, columns counted per cycle.
+each mode), the requantizer and the row requantizer with nothing stalling, columns (or
+beats) counted per cycle.
 
 Writes its figures as JSON to BENCH_OUT. Every output is still checked against the
 golden model: a fast wrong answer measures nothing.
@@ -12,11 +13,12 @@ import os
 import cocotb
 import numpy as np
 
-from golden.ppu_params import requantization
-from sim.testbench import config_from_env
+from golden.ppu_params import exponential_requantization, requantization
 from sim.ppu_harness import PpuScaleHarness, random_columns
 from sim.requantizer_harness import RequantizerHarness
+from sim.row_requantizer_harness import RowRequantizerHarness, exponential_rows
 from sim.streams import CLOCK_NS
+from sim.testbench import config_from_env
 
 SEED = 20261201
 COLUMNS = 2000
@@ -68,3 +70,17 @@ async def requantizer_stream(dut):
     count = -(-rows // config.lanes) * -(-columns // config.lanes) * config.lanes
     _write({"columns_per_cycle_requantizer": _rate(inputs, outputs, count),
             "requantizer_columns": count})
+
+
+@cocotb.test()
+async def row_requantizer_stream(dut):
+    """Rows of 197 exponentials, as the softmax gives them to P V."""
+    config = config_from_env()
+    harness = RowRequantizerHarness(dut, config)
+    await harness.reset()
+    rng = np.random.default_rng(SEED)
+    rows = exponential_rows(rng, [197] * 100, config)
+    dut._log.info(f"seed {SEED}, {len(rows)} rows of 197")
+    inputs, outputs = await harness.run(rows, exponential_requantization(config)[0], seed=SEED)
+    beats = len(rows) * -(-197 // config.softmax_lanes)
+    _write({"beats_per_cycle_row_requantizer": _rate(inputs, outputs, beats)})
