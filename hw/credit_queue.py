@@ -5,7 +5,9 @@ A pipeline whose registers all move every cycle needs no enable from its output'
 Instead the pipeline takes an item only while the queue at its end has room for it and
 for every item already inside the pipeline: a credit counter counts the items claimed
 (taken and not yet gone out), and the queue is as deep as the pipeline is long plus its
-own write and read.
+own write and read. A pipeline whose decision to take is itself a long path may report
+its takes `lag` cycles late, from a register: the queue then keeps `lag` more entries
+for the claims still on their way.
 """
 
 from amaranth import Module, Signal
@@ -22,15 +24,16 @@ class CreditQueue(wiring.Component):
     room : Out(1)
         The pipeline may take an item this cycle.
     take : In(1)
-        The pipeline takes an item (only while `room`).
+        The pipeline took an item `lag` cycles ago (only while `room`).
     i : In(stream.Signature(shape, always_ready=True))
-        The pipeline's last stage, `stages` cycles after the take.
+        The pipeline's last stage, `stages` cycles after the item was taken.
     o : Out(stream.Signature(shape))
     """
 
-    def __init__(self, shape, stages):
+    def __init__(self, shape, stages, lag=0):
         self._shape = shape
-        self._depth = stages + 2
+        self._credits = stages + 2
+        self._depth = stages + 2 + lag
         super().__init__({
             "room": Out(1),
             "take": In(1),
@@ -45,7 +48,7 @@ class CreditQueue(wiring.Component):
         claimed = Signal(range(depth + 1))
         leave = Signal()
         m.d.comb += [
-            self.room.eq(claimed != depth),
+            self.room.eq(claimed < self._credits),
             leave.eq(self.o.valid & self.o.ready),
             fifo.w_data.eq(self.i.payload), fifo.w_en.eq(self.i.valid),
             self.o.payload.eq(fifo.r_data), self.o.valid.eq(fifo.r_rdy),

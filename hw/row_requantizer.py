@@ -16,8 +16,8 @@ from hw.requantizer import requant_parameter_fields
 
 __all__ = ["RowRequantizer", "row_beat_layout", "row_vectors_layout", "vectors_per_group"]
 
-# Levels of the max tree between two registers.
-_MAX_LEVELS_PER_STAGE = 2
+# Levels of the max tree between two registers (two missed 100 MHz on ECP5).
+_MAX_LEVELS_PER_STAGE = 1
 
 
 def vectors_per_group(config):
@@ -58,7 +58,7 @@ class RowRequantizer(wiring.Component):
     last beat can complete Q + 1 vectors: the last leaves one cycle later, and the next
     row's first beat waits for it (one cycle per row at most). Then each group runs
     through stages that never stall: ``g_`` the group -> ``m0_``, ... the max of each
-    vector (a tree, two levels a stage) -> the scale stages -> the element stages
+    vector (a tree, a level a stage) -> the scale stages -> the element stages
     (`hw.requant_stages`) -> a `CreditQueue`; a group is formed only while the queue has
     room for it.
 
@@ -84,7 +84,9 @@ class RowRequantizer(wiring.Component):
         width = len(self.i.payload.beat.values[0])
         max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
         stages = 1 + max_stages + scale_depth(config) + element_depth(config)
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages)
+        # The decision to form a group ends a long path: the queue hears of it from
+        # the group's register, a cycle late.
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages, lag=1)
 
         # -- Pack ------------------------------------------------------------------------
         # Beats wait in a three-entry queue (two would halve the throughput) with their
@@ -140,12 +142,13 @@ class RowRequantizer(wiring.Component):
                      for name in requant_parameter_fields(config)]
         with m.If(take):
             m.d.sync += saved.eq(live)
-        m.d.comb += [row.eq(Mux(flushing, saved, live)), queue.take.eq(step & (emit != 0))]
+        m.d.comb += row.eq(Mux(flushing, saved, live))
 
         # -- Requantize ------------------------------------------------------------------
         carried = {"count": emit, "row_end": finished, "row": row,
                    "values": [combined[index * width:][:width] for index in range(slots * size)]}
         group = stage(m, "g", valid=step & (emit != 0), **carried)
+        m.d.comb += queue.take.eq(group.valid)
         maxima = pipelined_trees(m, "m", [group.values[slot * size:(slot + 1) * size]
                                           for slot in range(slots)],
                                  larger, _MAX_LEVELS_PER_STAGE, group.valid,
