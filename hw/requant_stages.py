@@ -7,10 +7,10 @@ to the FPGA's multipliers (`hw.limb_products`)."""
 from amaranth import Const, Mux
 
 from golden.ppu import reciprocal_table
-from hw.arith import clip_symmetric, round_half_up, shifted_with_half, table_lookup
+from hw.arith import (clip_symmetric, round_half_up, saturate, shifted_with_half,
+                      table_lookup)
 from hw.limb_products import pipelined_products, product_depth
 from hw.pipeline import stage
-from hw.ppu_scale import SHIFT_BITS
 
 __all__ = ["scale_stages", "scale_depth", "element_stages", "element_depth"]
 
@@ -40,7 +40,9 @@ def scale_stages(m, prefix, config, valid, magnitudes, scale_mult, scale_shift, 
     `reciprocal` per vector, and the `carried` values."""
     scaled = pipelined_products(m, f"{prefix}_m", [(amax, scale_mult) for amax in magnitudes],
                                 valid, **carried, scale_shift=scale_shift)
-    below = (Const(1, 1 << SHIFT_BITS) << scaled.scale_shift) - 1
+    # The bits below the shift: a thermometer code of the shift (no subtractor).
+    width = len(scaled.products[0])
+    below = ~(Const((1 << width) - 1, width) << scaled.scale_shift)[:width]
     floor = stage(m, f"{prefix}_f", valid=scaled.valid, **_forward(scaled, carried),
                   floor=[product >> scaled.scale_shift for product in scaled.products],
                   fraction=[(product & below).any() for product in scaled.products])
@@ -61,7 +63,8 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
     """Each y to its operand element, given its vector's reciprocal (None without vector
     scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
     times the reciprocal -> ``prefix_h`` shifted by the element shift + R (with the bit
-    below) -> ``prefix_x`` rounded half up and clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
+    below) -> ``prefix_x`` narrowed (2v to N + 2 bits, which no clipped value needs),
+    rounded half up and clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
     the `carried` values."""
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
@@ -75,4 +78,5 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
     shifted = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
                     halved=[shifted_with_half(p, product.shift) for p in product.products])
     return stage(m, f"{prefix}_x", valid=shifted.valid, **_forward(shifted, carried),
-                 x=[clip_symmetric(round_half_up(v), config.data_bits) for v in shifted.halved])
+                 x=[clip_symmetric(round_half_up(saturate(v, config.data_bits + 2)),
+                                   config.data_bits) for v in shifted.halved])

@@ -107,32 +107,33 @@ class RowRequantizer(wiring.Component):
         flushing = Signal()                        # the row's last vector is still held
         take = Signal()
         m.d.comb += [take.eq(inbox.r_rdy & queue.room & ~flushing), inbox.r_en.eq(take)]
-        # What follows assumes the head beat is taken unless the row is flushing; the
-        # registers load only on a step, so it need not wait for the handshake.
-        kept = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
-        shifted = Mux(flushing, 0, kept)
-        # The kept values shifted up by `fill` values, one power of two at a time (a
-        # shift by fill * width would multiply).
+        # The head beat's vectors, as if it were taken: the registers load only on a
+        # step, so the longest path need not wait for the handshake. The kept values
+        # shift up by `fill` values, one power of two at a time (a shift by fill *
+        # width would multiply); above the row's values everything is 0.
+        shifted = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
         for bit_index, bit in enumerate(fill):
             shifted = Mux(bit, shifted << ((1 << bit_index) * width), shifted)
         combined = Signal((slots + 1) * size * width)
         total = Signal(range(size + lanes))
-        m.d.comb += [combined.eq(held | shifted),
-                     total.eq(fill + Mux(flushing, 0, head.count))]
-        row_end = beat.last | flushing
+        m.d.comb += [combined.eq(held | shifted), total.eq(fill + head.count)]
         whole = total >> size_bits
-        available = Mux(row_end & (total[:size_bits] != 0), whole + 1, whole)
-        emit = Signal(range(slots + 1))
-        m.d.comb += emit.eq(Mux(available > slots, slots, available))
-        finished = row_end & (emit == available)
+        available = Mux(beat.last & (total[:size_bits] != 0), whole + 1, whole)
+        emit_beat = Signal(range(slots + 1))
+        m.d.comb += emit_beat.eq(Mux(available > slots, slots, available))
+        finished_beat = beat.last & (emit_beat == available)
+        # A flush sends the held values alone, as the row's last vector.
+        emit = Mux(flushing, 1, emit_beat)
+        finished = flushing | finished_beat
         step = take | (flushing & queue.room)
         with m.If(step):
-            m.d.sync += flushing.eq(row_end & ~finished)
+            m.d.sync += flushing.eq(~flushing & beat.last & ~finished_beat)
             for vectors in range(slots + 1):
-                with m.If(emit == vectors):
+                with m.If(emit_beat == vectors):
                     rest = combined[vectors * size * width:][:len(held)]
-                    m.d.sync += [held.eq(Mux(finished, 0, rest)),
+                    m.d.sync += [held.eq(Mux(flushing, 0, rest)),
                                  fill.eq(Mux(finished, 0, total - vectors * size))]
+        outgoing = Mux(flushing, held, combined[:slots * size * width])
 
         # What the row's groups carry besides their values, kept for a flush.
         live, saved, row = (Signal(_row_layout(config), name=name)
@@ -146,7 +147,7 @@ class RowRequantizer(wiring.Component):
 
         # -- Requantize ------------------------------------------------------------------
         carried = {"count": emit, "row_end": finished, "row": row,
-                   "values": [combined[index * width:][:width] for index in range(slots * size)]}
+                   "values": [outgoing[index * width:][:width] for index in range(slots * size)]}
         group = stage(m, "g", valid=step & (emit != 0), **carried)
         m.d.comb += queue.take.eq(group.valid)
         maxima = pipelined_trees(m, "m", [group.values[slot * size:(slot + 1) * size]

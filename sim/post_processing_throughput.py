@@ -79,7 +79,7 @@ async def row_requantizer_stream(dut):
     harness = RowRequantizerHarness(dut, config)
     await harness.reset()
     rng = np.random.default_rng(SEED)
-    rows = exponential_rows(rng, [197] * 100, config)
+    rows = exponential_rows(rng, [197] * 300, config)
     dut._log.info(f"seed {SEED}, {len(rows)} rows of 197")
     inputs, outputs = await harness.run(rows, exponential_requantization(config)[0], seed=SEED)
     beats = len(rows) * -(-197 // config.softmax_lanes)

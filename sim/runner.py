@@ -10,6 +10,7 @@ import fcntl
 import functools
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from cocotb_tools.runner import get_results, get_runner
@@ -38,7 +39,10 @@ def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_en
             build_dir=build_dir,
             test_dir=test_dir,
             results_xml=results,
-            testcase=testcase,
+            # The runner's `testcase` also picks every test whose name ends in the name
+            # (requantizer_stream would run row_requantizer_stream): match it whole.
+            test_filter=(None if testcase is None
+                         else rf"^{re.escape(test_module)}\.{re.escape(testcase)}$"),
             timescale=("1ns", "1ps"),
             extra_env={"ACCEL_CONFIG": config.to_json(), **(extra_env or {})},
         )
