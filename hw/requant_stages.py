@@ -25,7 +25,7 @@ def element_depth(config):
     scaled_bits = config.ppu_input_bits + config.ppu_mult_bits
     reciprocal = (product_depth(scaled_bits, config.ppu_recip_bits + 1)
                   if config.vector_scales else 0)
-    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + reciprocal + 2
+    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + reciprocal + 3
 
 
 def _forward(previous, carried):
@@ -63,8 +63,8 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
     """Each y to its operand element, given its vector's reciprocal (None without vector
     scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
     times the reciprocal -> ``prefix_h`` shifted by the element shift + R (with the bit
-    below) -> ``prefix_x`` narrowed (2v to N + 2 bits, which no clipped value needs),
-    rounded half up and clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
+    below) -> ``prefix_n`` narrowed (2v to N + 2 bits, which no clipped value needs) and
+    rounded half up -> ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
     the `carried` values."""
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
@@ -77,6 +77,8 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
                                      shift=product.shift)
     shifted = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
                     halved=[shifted_with_half(p, product.shift) for p in product.products])
-    return stage(m, f"{prefix}_x", valid=shifted.valid, **_forward(shifted, carried),
-                 x=[clip_symmetric(round_half_up(saturate(v, config.data_bits + 2)),
-                                   config.data_bits) for v in shifted.halved])
+    rounded = stage(m, f"{prefix}_n", valid=shifted.valid, **_forward(shifted, carried),
+                    value=[round_half_up(saturate(v, config.data_bits + 2))
+                           for v in shifted.halved])
+    return stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
+                 x=[clip_symmetric(v, config.data_bits) for v in rounded.value])
