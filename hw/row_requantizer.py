@@ -54,8 +54,10 @@ class RowRequantizer(wiring.Component):
     of a beat are appended to the fewer than V held since the last
     vector (a shift by the count held), and every whole vector, up to Q = ceil(P / V),
     leaves as a group; at the row's end the last, short vector is padded with zeros. The
-    next row starts on a fresh vector. When P and V do not divide each other, a row's
-    last beat can complete Q + 1 vectors: the last leaves one cycle later, and the next
+    next row starts on a fresh vector. When P and V divide each other, only a row's
+    last beat is short: a vector leaves at a fixed beat phase or at the row's end, and
+    the packer needs no sum of counts (its loop would not close 100 MHz). When they do
+    not, a row's last beat can complete Q + 1 vectors: the last leaves one cycle later, and the next
     row's first beat waits for it (one cycle per row at most). Then each group runs
     through stages that never stall: ``g_`` the group -> ``m0_``, ... the max of each
     vector (a tree, a level a stage) -> the scale stages -> the element stages
@@ -103,36 +105,58 @@ class RowRequantizer(wiring.Component):
         beat = head.payload.beat
 
         held = Signal((size - 1) * width)          # fewer than V values, zeros above
-        fill = Signal(range(size))
         flushing = Signal()                        # the row's last vector is still held
         take = Signal()
         m.d.comb += [take.eq(inbox.r_rdy & queue.room & ~flushing), inbox.r_en.eq(take)]
         # The head beat's vectors, as if it were taken: the registers load only on a
         # step, so the longest path need not wait for the handshake. The kept values
-        # shift up by `fill` values, one power of two at a time (a shift by fill *
-        # width would multiply); above the row's values everything is 0.
-        shifted = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
-        for bit_index, bit in enumerate(fill):
-            shifted = Mux(bit, shifted << ((1 << bit_index) * width), shifted)
+        # shift up by the values held, one power of two at a time (a shift by a
+        # product would multiply); above the row's values everything is 0.
+        kept = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
         combined = Signal((slots + 1) * size * width)
-        total = Signal(range(size + lanes))
-        m.d.comb += [combined.eq(held | shifted), total.eq(fill + head.count)]
-        whole = total >> size_bits
-        available = Mux(beat.last & (total[:size_bits] != 0), whole + 1, whole)
         emit_beat = Signal(range(slots + 1))
-        m.d.comb += emit_beat.eq(Mux(available > slots, slots, available))
-        finished_beat = beat.last & (emit_beat == available)
+        finished_beat = Signal()
+        step = take | (flushing & queue.room)
+        if size % lanes == 0 or lanes % size == 0:
+            # P and V divide each other: only a row's last beat is short, so a vector
+            # leaves at a fixed beat phase or at the row's end, whatever the counts.
+            beats = max(size // lanes, 1)
+            phase = Signal(range(max(beats, 2)))   # beats held (no zero-width signal)
+            shifted = kept
+            if beats > 1:
+                for bit_index, bit in enumerate(phase):
+                    shifted = Mux(bit, shifted << ((1 << bit_index) * lanes * width), shifted)
+            whole = slots if beats == 1 else Mux(phase == beats - 1, 1, 0)
+            short = (head.count + size - 1) >> size_bits
+            m.d.comb += [combined.eq(held | shifted),
+                         emit_beat.eq(Mux(beat.last, Mux(beats > 1, 1, short), whole)),
+                         finished_beat.eq(beat.last)]
+            with m.If(take):
+                m.d.sync += [held.eq(Mux(beat.last | (emit_beat != 0), 0,
+                                         combined[:len(held)])),
+                             phase.eq(Mux(beat.last | (emit_beat != 0), 0, phase + 1))]
+        else:
+            fill = Signal(range(size))                 # values held
+            shifted = kept
+            for bit_index, bit in enumerate(fill):
+                shifted = Mux(bit, shifted << ((1 << bit_index) * width), shifted)
+            total = Signal(range(size + lanes))
+            m.d.comb += [combined.eq(held | shifted), total.eq(fill + head.count)]
+            whole = total >> size_bits
+            available = Mux(beat.last & (total[:size_bits] != 0), whole + 1, whole)
+            m.d.comb += [emit_beat.eq(Mux(available > slots, slots, available)),
+                         finished_beat.eq(beat.last & (emit_beat == available))]
+            with m.If(step):
+                m.d.sync += flushing.eq(~flushing & beat.last & ~finished_beat)
+                for vectors in range(slots + 1):
+                    with m.If(emit_beat == vectors):
+                        rest = combined[vectors * size * width:][:len(held)]
+                        m.d.sync += [held.eq(Mux(flushing, 0, rest)),
+                                     fill.eq(Mux(flushing | finished_beat, 0,
+                                                 total - vectors * size))]
         # A flush sends the held values alone, as the row's last vector.
         emit = Mux(flushing, 1, emit_beat)
         finished = flushing | finished_beat
-        step = take | (flushing & queue.room)
-        with m.If(step):
-            m.d.sync += flushing.eq(~flushing & beat.last & ~finished_beat)
-            for vectors in range(slots + 1):
-                with m.If(emit_beat == vectors):
-                    rest = combined[vectors * size * width:][:len(held)]
-                    m.d.sync += [held.eq(Mux(flushing, 0, rest)),
-                                 fill.eq(Mux(finished, 0, total - vectors * size))]
         outgoing = Mux(flushing, held, combined[:slots * size * width])
 
         # What the row's groups carry besides their values, kept for a flush.
