@@ -2,6 +2,8 @@
 array's column order (tile row by tile row, L columns per tile, padded columns marked)
 and compares every group of L vectors with the golden `requantize_rows`, bit for bit."""
 
+import dataclasses
+
 import numpy as np
 from amaranth.lib import data
 
@@ -20,8 +22,7 @@ def column_stream(y, params, config):
     tile_rows = -(-rows // lanes)
     padded = np.zeros((tile_rows * lanes, -(-columns // lanes) * lanes), np.int64)
     padded[:rows, :columns] = y
-    fields = {"element_mult": params.element_mult, "element_shift": params.element_shift,
-              "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+    fields = dataclasses.asdict(params)     # the payload's parameter fields, by name
     stream = []
     for tile_row in range(tile_rows):
         for column in range(padded.shape[1]):

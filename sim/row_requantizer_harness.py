@@ -44,8 +44,7 @@ def exponential_rows(rng, lengths, config):
 def row_beats(rows, params, config):
     """The input beats of the rows, with the command's parameters on every beat."""
     lanes = config.softmax_lanes
-    fields = {"element_mult": params.element_mult, "element_shift": params.element_shift,
-              "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+    fields = dataclasses.asdict(params)     # the payload's parameter fields, by name
     beats = []
     for row in rows:
         length = len(row.values)
