@@ -29,7 +29,7 @@ import enum
 
 __all__ = ["Op", "Buffer", "Output", "End", "Load", "Store", "Matmul", "Softmax",
            "COMMANDS", "CommandError", "field_widths", "command_bits", "encode", "decode",
-           "buffer_size", "entry_bits", "footprint", "hazard", "encoding_table"]
+           "buffer_size", "entry_bits", "address_bits", "footprint", "hazard", "encoding_table"]
 
 
 class CommandError(ValueError):
@@ -173,6 +173,11 @@ class Softmax:
 
 
 COMMANDS = {cls.OP: cls for cls in (End, Load, Store, Matmul, Softmax)}
+
+
+def address_bits(config):
+    """Width of an `addr` field: holds any entry index or count of any buffer."""
+    return _KIND_BITS["addr"](config)
 
 
 def buffer_size(config, buffer):

@@ -119,8 +119,10 @@ class TraceRecorder:
             self.tensors[name] = have
 
 
-def interpret(commands, host, config, recorder=None):
-    """Run the commands to their End on a fresh Machine; returns the Machine."""
+def interpret(commands, host, config, recorder=None, after=None):
+    """Run the commands to their End on a fresh Machine; returns the Machine.
+    `after(index, command, machine)` is called as each command finishes (a testbench
+    compares the hardware's buffers with the machine's there)."""
     machine = Machine(config)
     in_flight = []
     for index, command in enumerate(commands):
@@ -140,6 +142,8 @@ def interpret(commands, host, config, recorder=None):
         results = _EXECUTE[type(command)](machine, command, host, where)
         if recorder is not None:
             recorder.add(names, row, **results)
+        if after is not None:
+            after(index, command, machine)
     raise CommandError("the command list has no End")
 
 

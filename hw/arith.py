@@ -2,8 +2,14 @@
 
 from amaranth import Cat, Const, Mux, Value
 
-__all__ = ["add", "larger", "tree", "tree_sum", "saturate", "clip_symmetric", "rhu_variable",
+__all__ = ["equals", "add", "larger", "tree", "tree_sum", "saturate", "clip_symmetric", "rhu_variable",
            "shifted_with_half", "round_half_up", "table_lookup"]
+
+
+def equals(value, constant):
+    """value == constant; against 0 as a reduction, which Yosys writes as `!x` for a
+    comparison (Verilator's lint rejects a logical not of a vector)."""
+    return ~value.any() if int(constant) == 0 else value == constant
 
 
 def add(a, b):

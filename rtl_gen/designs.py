@@ -4,6 +4,7 @@ the cocotb suite runs, each under the names it has there."""
 import dataclasses
 import importlib
 
+from hw.accelerator import Accelerator
 from hw.corner_turn import CornerTurn
 from hw.mac_array import VsqMacArray
 from hw.ppu_scale import PpuScale
@@ -38,6 +39,7 @@ DESIGNS = (
     Design(Requantizer, "requantizer", "requantizer", "sim.requantizer_tests"),
     Design(RowRequantizer, "row_requantizer", "row_requantizer", "sim.row_requantizer_tests"),
     Design(CornerTurn, "corner_turn", "corner_turn", "sim.corner_turn_tests"),
+    Design(Accelerator, "accelerator", "accelerator", "sim.accelerator_tests"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

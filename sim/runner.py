@@ -23,6 +23,10 @@ __all__ = ["SIMULATORS", "run_cocotb"]
 SIMULATORS = ("icarus", "verilator")
 _ROOT = Path(__file__).resolve().parent.parent
 _BUILD_ROOT = _ROOT / "sim_build"
+# Verilog-2005 semantics after the runner's -g2012: a variable's initializer is then an
+# event at time 0, which Yosys's Verilog relies on to evaluate every `always @*` block
+# once (in 2012 mode a combinational output of constant inputs stays X until one moves).
+_ICARUS_ARGS = ["-g2005"]
 
 
 def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None):
@@ -70,7 +74,7 @@ def _build(config, simulator, toplevel):
         runner.build(
             sources=emit(config, build_dir / "rtl", designs=[toplevel]),
             # Verilator stops on warnings; the lint waivers name the ones Amaranth trips.
-            build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else [],
+            build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else _ICARUS_ARGS,
             hdl_toplevel=toplevel,
             build_dir=build_dir,
             timescale=("1ns", "1ps"),

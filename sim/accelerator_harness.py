@@ -1,0 +1,182 @@
+"""The host of the accelerator in cocotb: cocotbext-axi's AXI4-Lite master and
+AXI4-Stream source and sink, and monitors of the buffers' write ports, so that every
+command's results are compared with the golden interpreter as the command retires."""
+
+import logging
+import random
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
+                           AxiStreamSink, AxiStreamSource)
+
+from golden.commands import Buffer, Load, Matmul, Output, Store
+from golden.interpreter import Host, interpret
+from hw.accelerator import Register, command_window
+from hw.controller import EngineError
+from sim.host_data import (bytes_to_entries, command_words, entries_to_bytes, pack_entries,
+                           unpack_entry)
+from sim.streams import CLOCK_NS
+
+__all__ = ["AcceleratorHarness", "written_entries", "Expected"]
+
+MONITORED = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT)
+
+
+def written_entries(command, config):
+    """{buffer: entries} a command writes, exactly (strided rows without their gaps)."""
+    if isinstance(command, Load):
+        return {command.buffer: list(range(command.base, command.base + command.count))}
+    if isinstance(command, Matmul) and command.output in (Output.Y, Output.OPERAND):
+        vectors = -(-command.n // config.vector_size)
+        return {command.dest: [command.dest_base + row * command.dest_stride + vector
+                               for row in range(command.m) for vector in range(vectors)]}
+    return {}
+
+
+class Expected:
+    """The golden interpreter's run of a command list: what each command wrote (as it
+    finished), what each STORE sent, and the buffers at the end."""
+
+    def __init__(self, commands, images, config):
+        self.writes = {}
+        host = Host(images)
+
+        def after(index, command, machine):
+            self.writes[index] = {
+                buffer: {entry: {name: np.array(values[entry])
+                                 for name, values in machine.memory[buffer].items()}
+                         for entry in entries}
+                for buffer, entries in written_entries(command, config).items()}
+
+        self.machine = interpret(commands, host, config, after=after)
+        self.stored = host.stored
+
+
+class AcceleratorHarness:
+    """Drives the `Accelerator` top: reset, command list, data, status."""
+
+    def __init__(self, dut, config, seed, stall=0.0):
+        self.dut, self.config = dut, config
+        self.pick = random.Random(seed)
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
+        for bus in ("s_axil", "s_axis", "m_axis"):         # one line per transfer otherwise
+            logging.getLogger(f"cocotb.{dut._name}.{bus}").setLevel(logging.WARNING)
+        self.source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk,
+                                      dut.rst)
+        self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst)
+        if stall:
+            for end in (self.source, self.sink):
+                end.set_pause_generator(self._pauses(stall))
+            for channel in (self.axil.write_if.aw_channel, self.axil.write_if.w_channel,
+                            self.axil.write_if.b_channel, self.axil.read_if.ar_channel,
+                            self.axil.read_if.r_channel):
+                channel.set_pause_generator(self._pauses(stall))
+        self.shadow = {buffer: {} for buffer in MONITORED}
+        self.retired = []
+        self.expected = None       # an Expected: each command is checked as it retires
+        self.mismatches = []
+
+    def _pauses(self, probability):
+        while True:
+            yield self.pick.random() < probability
+
+    async def reset(self):
+        cocotb.start_soon(Clock(self.dut.clk, CLOCK_NS, unit="ns").start())
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, 3)
+        self.dut.rst.value = 0
+        await ClockCycles(self.dut.clk, 2)
+        cocotb.start_soon(self._monitor())
+
+    async def _monitor(self):
+        """Each cycle, before the clock edge: the writes into the buffers, and the
+        index of a command that retires."""
+        engine = self.dut.engine
+        ports = {buffer: tuple(getattr(engine, f"{buffer.name.lower()}_write_{part}")
+                               for part in ("en", "addr", "data")) for buffer in MONITORED}
+        while True:
+            await FallingEdge(self.dut.clk)
+            await ReadOnly()
+            for buffer, (en, addr, data) in ports.items():
+                if int(en.value):
+                    self.shadow[buffer][int(addr.value)] = unpack_entry(
+                        self.config, buffer, int(data.value))
+            if int(engine.retired.value):
+                index = int(engine.status.value) >> 16
+                self.retired.append(index)
+                if self.expected is not None:
+                    self.mismatches += self.command_mismatches(index, self.expected)
+
+    async def write_commands(self, commands):
+        base, stride = command_window(self.config)
+        for index, command in enumerate(commands):
+            for word_index, word in enumerate(command_words(command, self.config)):
+                await self.axil.write_dword(base + index * stride + 4 * word_index, word)
+
+    async def read(self, register):
+        return await self.axil.read_dword(register)
+
+    async def start(self):
+        await self.axil.write_dword(Register.CONTROL, 1)
+
+    def send_loads(self, commands, images):
+        """Queue each LOAD's entries as one frame, in command order."""
+        loads = [command for command in commands if isinstance(command, Load)]
+        for command, image in zip(loads, images):
+            frame = entries_to_bytes(self.config, command.buffer,
+                                     pack_entries(self.config, command.buffer, image))
+            self.source.send_nowait(AxiStreamFrame(frame))
+
+    async def wait_stopped(self, limit_cycles, poll=64):
+        """The status once the engine stops (polled every `poll` cycles)."""
+        for _ in range(0, limit_cycles, poll):
+            await ClockCycles(self.dut.clk, poll)
+            status = await self.read(Register.STATUS)
+            if not status & 1:
+                return status
+        raise AssertionError(f"the engine did not stop within {limit_cycles} cycles")
+
+    async def stored_frames(self, stores):
+        frames = []
+        for command in stores:
+            frame = await self.sink.recv()
+            frames.append(bytes_to_entries(self.config, command.buffer, bytes(frame.tdata)))
+        return frames
+
+    def command_mismatches(self, index, expected):
+        """How the entries command `index` wrote, in the monitors' copy, differ from
+        the golden's (a list of messages, empty when equal)."""
+        found = []
+        for buffer, entries in expected.writes[index].items():
+            for entry, want in entries.items():
+                got = self.shadow[buffer].get(entry)
+                if got is None:
+                    found.append(f"command {index} did not write {Buffer(buffer).name}[{entry}]")
+                    continue
+                found += [f"command {index}: {Buffer(buffer).name}[{entry}].{name} is {value}, "
+                          f"the golden interpreter's {want[name]}"
+                          for name, value in got.items() if not np.array_equal(value, want[name])]
+        return found
+
+    def check_no_stray_writes(self, machine):
+        """Every entry the hardware wrote holds what the golden machine holds there."""
+        for buffer, entries in self.shadow.items():
+            for entry, got in entries.items():
+                assert machine.written[buffer][entry], (
+                    f"{Buffer(buffer).name}[{entry}] was written, no command writes it")
+                for name, value in got.items():
+                    assert np.array_equal(value, machine.memory[buffer][name][entry]), (
+                        f"{Buffer(buffer).name}[{entry}].{name} differs at the end")
+
+
+def status_fields(status):
+    """The status word's fields (`hw.controller.status_layout`)."""
+    return {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
+            "code": EngineError(status >> 8 & 0xFF), "command": status >> 16}
+
+
+def store_commands(commands):
+    return [command for command in commands if isinstance(command, Store)]

@@ -1,0 +1,117 @@
+"""The accelerator end to end: a compiled tile's command list and data through the AXI
+ports, every command's results compared with the golden interpreter as it retires, the
+stored output with the golden tile program's, and commands the engine must refuse."""
+
+import cocotb
+import numpy as np
+
+from golden.commands import Buffer, End, Load, Matmul, Output
+from golden.compiler import COMPILERS
+from golden.interpreter import Host, interpret
+from golden.tile_program import TILES, Trace, calibrate
+from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
+from hw.accelerator import Register
+from hw.controller import EngineError
+from sim.accelerator_harness import (AcceleratorHarness, Expected, status_fields,
+                                     store_commands)
+from sim.host_data import unpack_entry
+from sim.testbench import config_from_env, seed_from_env
+
+BASE_SEED = 8100
+
+
+async def _harness(dut, test_seed, stall=0.0):
+    config = config_from_env()
+    seed = seed_from_env(BASE_SEED) + test_seed
+    dut._log.info(f"seed {seed}")
+    harness = AcceleratorHarness(dut, config, seed, stall)
+    await harness.reset()
+    return harness, np.random.default_rng(seed)
+
+
+def tile_shapes(config):
+    """Tokens not a multiple of L (unless L = 1), two vectors of model width."""
+    return config.lanes + 3, 2 * config.vector_size
+
+
+async def run_tile(dut, tile, test_seed, stall=0.0):
+    harness, rng = await _harness(dut, test_seed, stall)
+    config = harness.config
+    tokens, d_model = tile_shapes(config)
+    x = rng.normal(size=(tokens, d_model))
+    weights = {"sa": lambda: random_attention_head(rng, d_model, d_model // 2),
+               "mhsa": lambda: random_multi_head(rng, d_model, 2, d_model // 2),
+               "ffn": lambda: random_feed_forward(rng, d_model, 2 * d_model)}[tile]()
+    _, _, calibration = calibrate(tile, x, weights, config)
+    program = COMPILERS[tile](x, weights, config, calibration)
+    harness.expected = expected = Expected(program.commands, program.images, config)
+
+    await harness.write_commands(program.commands)
+    harness.send_loads(program.commands, program.images)
+    await harness.start()
+    status = status_fields(await harness.wait_stopped(200_000))
+    assert status["done"] and not status["error"], f"the engine stopped with {status}"
+    assert harness.retired == list(range(len(program.commands) - 1)), (
+        f"commands retired in the order {harness.retired}")
+    assert not harness.mismatches, "\n".join(harness.mismatches[:20])
+    harness.check_no_stray_writes(expected.machine)
+
+    stores = store_commands(program.commands)
+    frames = await harness.stored_frames(stores)
+    region = program.regions[program.output]
+    y = np.array([unpack_entry(config, Buffer.OUTPUT, entry)["y"] for entry in frames[-1]])
+    y = y.reshape(region.rows, -1)[:, :program.columns]
+    y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
+    assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
+    cycles = (await harness.read(Register.CYCLES_LO)
+              | await harness.read(Register.CYCLES_HI) << 32)
+    dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles")
+
+
+@cocotb.test()
+async def refuses_bad_commands(dut):
+    """A command the engine cannot run stops it with the reason and the command's index,
+    after the commands before it and with nothing of its own done; the golden
+    interpreter refuses the same command."""
+    harness, rng = await _harness(dut, 0)
+    config = harness.config
+    params = {"mult": rng.integers(0, 1 << config.ppu_mult_bits, 2),
+              "shift": rng.integers(0, 63, 2), "bias": rng.integers(-100, 100, 2)}
+    good = Load(buffer=Buffer.PARAMS, base=0, count=2)
+    left = config.left_buffer_vectors
+    bad = {
+        EngineError.BUFFER: Load(buffer=Buffer.OUTPUT, base=0, count=1),
+        EngineError.BOUNDS: Matmul(left_base=left - 1, left_stride=1, m=2, n=1, k=1,
+                                   output=Output.Y, dest=Buffer.OUTPUT),
+        EngineError.SHAPE: Matmul(m=0, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT),
+    }
+    for code, command in bad.items():
+        harness.shadow = {buffer: {} for buffer in harness.shadow}
+        commands = [good, command, End()]
+        if code != EngineError.SHAPE:        # the interpreter runs empty matmuls
+            try:
+                interpret(commands, Host([params]), config)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError(f"the golden interpreter runs {command}")
+        await harness.write_commands(commands)
+        harness.send_loads(commands, [params])
+        await harness.start()
+        status = status_fields(await harness.wait_stopped(10_000, poll=16))
+        assert status["error"] and status["code"] == code and status["command"] == 1, (
+            f"{command}: status {status}, expected {code.name} at command 1")
+        assert set(harness.shadow[Buffer.PARAMS]) == {0, 1}
+        assert not any(harness.shadow[buffer] for buffer in harness.shadow
+                       if buffer != Buffer.PARAMS), "a refused command wrote"
+
+
+@cocotb.test()
+async def ffn(dut):
+    await run_tile(dut, "ffn", 1)
+
+
+@cocotb.test()
+async def ffn_with_host_stalls(dut):
+    await run_tile(dut, "ffn", 2, stall=0.3)
+
