@@ -7,7 +7,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.commands import (COMMANDS, Buffer, Matmul, Op, Output, address_bits, buffer_size,
+from golden.commands import (Buffer, Load, Matmul, Op, Output, Softmax, buffer_size,
                              command_bits, field_widths)
 from hw.arith import equals
 
@@ -117,6 +117,9 @@ class Controller(wiring.Component):
         with m.If(status.busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
 
+        block = _ScoresBlock(config)
+        with m.If(self.start):
+            m.d.sync += block.valid.eq(0)
         # The states as a register decoded by a Switch (Amaranth's FSM compares the
         # state with 0 as a logical not, which Verilator's lint rejects).
         state = Signal(_State)
@@ -131,7 +134,7 @@ class Controller(wiring.Component):
                 m.d.sync += state.eq(_State.CHECK)
             with m.Case(_State.CHECK):
                 m.d.sync += [self.command.eq(read.data),
-                             error.eq(command_error(m, read.data, config)),
+                             error.eq(command_error(m, read.data, config, block)),
                              state.eq(_State.DECIDE)]
             with m.Case(_State.DECIDE):
                 with m.If(error.any()):
@@ -142,6 +145,7 @@ class Controller(wiring.Component):
                 with m.Else():
                     m.d.comb += self.dispatch.eq(1)
                     m.d.sync += state.eq(_State.STARTED)
+                    self._track_block(m, block, config)
             with m.Case(_State.STARTED):        # the engine's jobs are taken this cycle
                 m.d.sync += state.eq(_State.RUNNING)
             with m.Case(_State.RUNNING):
@@ -150,19 +154,39 @@ class Controller(wiring.Component):
                     m.d.sync += [pc.eq(pc + 1), state.eq(_State.FETCH)]
         return m
 
+    def _track_block(self, m, block, config):
+        """A dispatched LOGITS matmul leaves a block in SCORES; a SOFTMAX takes it."""
+        matmul = data.View(command_layout(Matmul, config),
+                           self.command[:command_layout(Matmul, config).size])
+        with m.If((self.command[:3] == Op.MATMUL) & (matmul.output == Output.LOGITS)):
+            m.d.sync += [block.valid.eq(1), block.base.eq(matmul.dest_base),
+                         block.rows.eq(matmul.m), block.length.eq(matmul.n)]
+        with m.If(self.command[:3] == Op.SOFTMAX):
+            m.d.sync += block.valid.eq(0)
 
-def command_error(m, word, config):
-    """The EngineError of a command word (a combinational check)."""
+
+class _ScoresBlock:
+    """The block of logits a LOGITS matmul put into SCORES, which the next SOFTMAX reads
+    (the corner turn gives rows in the order they came)."""
+
+    def __init__(self, config):
+        self.valid = Signal(name="block_valid")
+        self.base = Signal(16, name="block_base")
+        self.rows = Signal(16, name="block_rows")
+        self.length = Signal(16, name="block_length")
+
+
+def command_error(m, word, config, block):
+    """The EngineError of a command word (combinational). `block` holds the logits block
+    in SCORES that the next SOFTMAX must read: `valid`, `base`, `rows`, `length`."""
     error = Signal(EngineError, name="command_check")
-    op = word[:3]
-    matmul = data.View(command_layout(Matmul, config), word[:command_layout(Matmul, config).size])
-    host = data.View(command_layout(COMMANDS[Op.LOAD], config),
-                     word[:command_layout(COMMANDS[Op.LOAD], config).size])
+    views = {cls: data.View(command_layout(cls, config), word[:command_layout(cls, config).size])
+             for cls in (Matmul, Softmax, Load)}
+    matmul, softmax, host = views[Matmul], views[Softmax], views[Load]
     size = {buffer: buffer_size(config, buffer) for buffer in Buffer}
 
-    def size_of(buffer):
-        """The entries of a buffer named by a field (0 for the buffers the rule
-        excludes, caught as BUFFER first)."""
+    def entries_of(buffer):
+        """The entries of a buffer named by a field (0 for the ones no rule allows)."""
         result = Signal(range(max(size.values()) + 1), name="buffer_entries")
         with m.Switch(buffer):
             for code, entries in size.items():
@@ -170,42 +194,64 @@ def command_error(m, word, config):
                     m.d.comb += result.eq(entries)
         return result
 
-    def rows_stop(base, stride, rows, vectors):
-        return base + (rows - 1) * stride + vectors
+    def rows_past(base, stride, rows, vectors, buffer_entries):
+        return base + (rows - 1) * stride + vectors > buffer_entries
 
-    host_entries, dest_entries = size_of(host.buffer), size_of(matmul.dest)
-    vectors = (matmul.n + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
-    with m.Switch(op):
-        with m.Case(Op.END):
-            m.d.comb += error.eq(EngineError.NONE)
-        with m.Case(Op.LOAD, Op.STORE):
-            loadable = Cat(*(equals(host.buffer, b) for b in LOADABLE)).any()
-            allowed = Mux(op == Op.LOAD, loadable, loadable | (host.buffer == Buffer.OUTPUT))
-            with m.If(~allowed):
-                m.d.comb += error.eq(EngineError.BUFFER)
-            with m.Elif(host.base + host.count > host_entries):
-                m.d.comb += error.eq(EngineError.BOUNDS)
-        with m.Case(Op.MATMUL):
-            dest_ok = Mux(matmul.output == Output.Y, matmul.dest == Buffer.OUTPUT,
-                          equals(matmul.dest, Buffer.LEFT) | (matmul.dest == Buffer.RIGHT))
-            unsupported = (equals(matmul.output, Output.ACC) | (matmul.output == Output.LOGITS)
-                           | matmul.accumulate | matmul.row_scale | matmul.per_row)
-            with m.If(~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any()):
-                m.d.comb += error.eq(EngineError.SHAPE)
-            with m.Elif(unsupported):
-                m.d.comb += error.eq(EngineError.UNSUPPORTED)
-            with m.Elif(~dest_ok):
-                m.d.comb += error.eq(EngineError.BUFFER)
-            with m.Elif((rows_stop(matmul.left_base, matmul.left_stride, matmul.m, matmul.k)
-                         > size[Buffer.LEFT])
-                        | (rows_stop(matmul.right_base, matmul.right_stride, matmul.n, matmul.k)
-                           > size[Buffer.RIGHT])
-                        | (matmul.params_base + matmul.n > size[Buffer.PARAMS])
-                        | (rows_stop(matmul.dest_base, matmul.dest_stride, matmul.m, vectors)
-                           > dest_entries)):
-                m.d.comb += error.eq(EngineError.BOUNDS)
-        with m.Case(Op.SOFTMAX):
-            m.d.comb += error.eq(EngineError.UNSUPPORTED)
+    def vectors_of(length):
+        return (length + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
+
+    def operand_buffer(buffer):
+        return equals(buffer, Buffer.LEFT) | (buffer == Buffer.RIGHT)
+
+    host_entries, matmul_dest, softmax_dest = (entries_of(host.buffer), entries_of(matmul.dest),
+                                               entries_of(softmax.dest))
+    lanes, max_row = config.lanes, config.softmax_max_row
+    loadable = Cat(*(equals(host.buffer, b) for b in LOADABLE)).any()
+    logits = matmul.output == Output.LOGITS
+    params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
+    checks = {
+        Op.END: [],
+        Op.LOAD: [(~loadable, EngineError.BUFFER),
+                  (host.base + host.count > host_entries, EngineError.BOUNDS)],
+        Op.STORE: [(~loadable & ~(host.buffer == Buffer.OUTPUT), EngineError.BUFFER),
+                   (host.base + host.count > host_entries, EngineError.BOUNDS)],
+        Op.MATMUL: [
+            (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
+            (equals(matmul.output, Output.ACC) | matmul.accumulate
+             | (logits & ((matmul.m > lanes) | block.valid)), EngineError.UNSUPPORTED),
+            (Mux(matmul.output == Output.Y, ~(matmul.dest == Buffer.OUTPUT),
+                 Mux(logits, ~(matmul.dest == Buffer.SCORES), ~operand_buffer(matmul.dest))),
+             EngineError.BUFFER),
+            (logits & (matmul.n > max_row), EngineError.SHAPE),
+            (rows_past(matmul.left_base, matmul.left_stride, matmul.m, matmul.k,
+                       size[Buffer.LEFT])
+             | rows_past(matmul.right_base, matmul.right_stride, matmul.n, matmul.k,
+                         size[Buffer.RIGHT])
+             | (matmul.params_base + params_rows > size[Buffer.PARAMS])
+             | (matmul.row_scale & (matmul.state_base + matmul.m > size[Buffer.STATE]))
+             | Mux(logits, matmul.dest_base + matmul.m > size[Buffer.SCORES],
+                   rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
+                             vectors_of(matmul.n), matmul_dest)), EngineError.BOUNDS),
+        ],
+        Op.SOFTMAX: [
+            (~softmax.rows.any() | ~softmax.length.any() | (softmax.length > max_row),
+             EngineError.SHAPE),
+            (~(softmax.loop1 & softmax.first & softmax.loop2) | (softmax.rows > lanes)
+             | ~block.valid | (softmax.src_base != block.base) | (softmax.rows != block.rows)
+             | (softmax.length != block.length), EngineError.UNSUPPORTED),
+            (~operand_buffer(softmax.dest), EngineError.BUFFER),
+            ((softmax.src_base + softmax.rows > size[Buffer.SCORES])
+             | (softmax.state_base + softmax.rows > size[Buffer.STATE])
+             | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
+                         vectors_of(softmax.length), softmax_dest), EngineError.BOUNDS),
+        ],
+    }
+    with m.Switch(word[:3]):
+        for op, rules in checks.items():
+            with m.Case(op):
+                for index, (condition, code) in enumerate(rules):
+                    with (m.If(condition) if index == 0 else m.Elif(condition)):
+                        m.d.comb += error.eq(code)
         with m.Default():
             m.d.comb += error.eq(EngineError.OPCODE)
     return error

@@ -12,7 +12,7 @@ from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
                            AxiStreamSink, AxiStreamSource)
 
-from golden.commands import Buffer, Load, Matmul, Output, Store
+from golden.commands import Buffer, Load, Matmul, Output, Softmax, Store
 from golden.interpreter import Host, interpret
 from hw.accelerator import Register, command_window
 from hw.controller import EngineError
@@ -22,7 +22,7 @@ from sim.streams import CLOCK_NS
 
 __all__ = ["AcceleratorHarness", "written_entries", "Expected"]
 
-MONITORED = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT)
+MONITORED = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE)
 
 
 def written_entries(command, config):
@@ -30,10 +30,20 @@ def written_entries(command, config):
     if isinstance(command, Load):
         return {command.buffer: list(range(command.base, command.base + command.count))}
     if isinstance(command, Matmul) and command.output in (Output.Y, Output.OPERAND):
-        vectors = -(-command.n // config.vector_size)
-        return {command.dest: [command.dest_base + row * command.dest_stride + vector
-                               for row in range(command.m) for vector in range(vectors)]}
+        return {command.dest: _rows(command.dest_base, command.dest_stride, command.m,
+                                    -(-command.n // config.vector_size))}
+    if isinstance(command, Matmul) and command.output == Output.LOGITS:
+        return {Buffer.SCORES: list(range(command.dest_base, command.dest_base + command.m))}
+    if isinstance(command, Softmax):
+        return {command.dest: _rows(command.dest_base, command.dest_stride, command.rows,
+                                    -(-command.length // config.vector_size)),
+                Buffer.STATE: list(range(command.state_base,
+                                         command.state_base + command.rows))}
     return {}
+
+
+def _rows(base, stride, rows, vectors):
+    return [base + row * stride + vector for row in range(rows) for vector in range(vectors)]
 
 
 class Expected:
@@ -51,6 +61,7 @@ class Expected:
                          for entry in entries}
                 for buffer, entries in written_entries(command, config).items()}
 
+        self.commands = commands
         self.machine = interpret(commands, host, config, after=after)
         self.stored = host.stored
 
@@ -74,7 +85,8 @@ class AcceleratorHarness:
                             self.axil.write_if.b_channel, self.axil.read_if.ar_channel,
                             self.axil.read_if.r_channel):
                 channel.set_pause_generator(self._pauses(stall))
-        self.shadow = {buffer: {} for buffer in MONITORED}
+        self.shadow = {buffer: {} for buffer in MONITORED + (Buffer.SCORES,)}
+        self.score_columns = []    # kept columns into the corner turn since the last block
         self.retired = []
         self.expected = None       # an Expected: each command is checked as it retires
         self.mismatches = []
@@ -104,11 +116,38 @@ class AcceleratorHarness:
                 if int(en.value):
                     self.shadow[buffer][int(addr.value)] = unpack_entry(
                         self.config, buffer, int(data.value))
+            turn = engine.corner_turn
+            if int(turn.i__valid.value) and int(turn.i__ready.value):
+                self._score_column(int(turn.i__payload.value))
             if int(engine.retired.value):
                 index = int(engine.status.value) >> 16
                 self.retired.append(index)
                 if self.expected is not None:
+                    self._scores_block(self.expected.commands[index])
+                if self.expected is not None:
                     self.mismatches += self.command_mismatches(index, self.expected)
+
+    def _score_column(self, payload):
+        """A column of logits into the corner turn (SCORES), if kept: one per lane."""
+        config, width = self.config, self.config.softmax_logit_bits
+        if not payload >> (config.lanes * width) & 1:
+            return
+        column = []
+        for lane in range(config.lanes):
+            value = payload >> (lane * width) & ((1 << width) - 1)
+            column.append(value - (1 << width) if value >> (width - 1) else value)
+        self.score_columns.append(column)
+
+    def _scores_block(self, command):
+        """At a LOGITS matmul's retirement: its columns, as SCORES rows."""
+        if not (isinstance(command, Matmul) and command.output == Output.LOGITS):
+            return
+        columns = np.array(self.score_columns, np.int64).reshape(-1, self.config.lanes)
+        self.score_columns = []
+        for row in range(command.m):
+            logits = np.zeros(self.config.softmax_max_row, np.int64)
+            logits[:len(columns)] = columns[:, row]
+            self.shadow[Buffer.SCORES][command.dest_base + row] = {"logits": logits}
 
     async def write_commands(self, commands):
         base, stride = command_window(self.config)
@@ -137,7 +176,8 @@ class AcceleratorHarness:
             status = await self.read(Register.STATUS)
             if not status & 1:
                 return status
-        raise AssertionError(f"the engine did not stop within {limit_cycles} cycles")
+        raise AssertionError(f"the engine did not stop within {limit_cycles} cycles: "
+                             f"{status_fields(status)}, retired {self.retired}")
 
     async def stored_frames(self, stores):
         frames = []

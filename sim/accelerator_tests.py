@@ -115,3 +115,13 @@ async def ffn(dut):
 async def ffn_with_host_stalls(dut):
     await run_tile(dut, "ffn", 2, stall=0.3)
 
+
+@cocotb.test()
+async def self_attention(dut):
+    await run_tile(dut, "sa", 3)
+
+
+@cocotb.test()
+async def multi_head_attention(dut):
+    await run_tile(dut, "mhsa", 4, stall=0.2)
+

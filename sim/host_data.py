@@ -23,6 +23,8 @@ def entry_fields(config, buffer):
                 ("bias", 1, config.ppu_bits, True)]
     if buffer == Buffer.OUTPUT:
         return [("y", size, config.ppu_bits, True)]
+    if buffer == Buffer.STATE:         # the hardware keeps the reciprocals (max and sum
+        return [("reciprocal", 1, config.softmax_recip_bits, False)]    # in the softmax)
     raise ValueError(f"the host does not reach {Buffer(buffer).name}")
 
 
