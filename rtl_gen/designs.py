@@ -23,12 +23,15 @@ class Design:
     module : its Verilog module name (None: synthesized alone, not emitted).
     block : its name in synthesis (`python -m rtl_gen.synth --block`).
     tests : the cocotb module that tests it (None: covered by a larger design's).
+    suite : the pytest file that runs `tests` on configurations of its own (None: every
+        configuration in configs/, by tests/test_rtl_simulation.py).
     """
 
     build: type
     module: str | None
     block: str
     tests: str | None = None
+    suite: str | None = None
 
 
 DESIGNS = (
@@ -39,7 +42,8 @@ DESIGNS = (
     Design(Requantizer, "requantizer", "requantizer", "sim.requantizer_tests"),
     Design(RowRequantizer, "row_requantizer", "row_requantizer", "sim.row_requantizer_tests"),
     Design(CornerTurn, "corner_turn", "corner_turn", "sim.corner_turn_tests"),
-    Design(Accelerator, "accelerator", "accelerator", "sim.accelerator_tests"),
+    Design(Accelerator, "accelerator", "accelerator", "sim.accelerator_tests",
+           "tests/test_accelerator.py"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

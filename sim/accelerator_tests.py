@@ -5,7 +5,7 @@ stored output with the golden tile program's, and commands the engine must refus
 import cocotb
 import numpy as np
 
-from golden.commands import Buffer, End, Load, Matmul, Output
+from golden.commands import Buffer, End, Load, Matmul, Output, Softmax
 from golden.compiler import COMPILERS
 from golden.interpreter import Host, interpret
 from golden.tile_program import TILES, Trace, calibrate
@@ -84,6 +84,9 @@ async def refuses_bad_commands(dut):
         EngineError.BOUNDS: Matmul(left_base=left - 1, left_stride=1, m=2, n=1, k=1,
                                    output=Output.Y, dest=Buffer.OUTPUT),
         EngineError.SHAPE: Matmul(m=0, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT),
+        # no LOGITS matmul left a block of logits in SCORES for it
+        EngineError.UNSUPPORTED: Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
+                                         dest=Buffer.LEFT),
     }
     for code, command in bad.items():
         harness.shadow = {buffer: {} for buffer in harness.shadow}

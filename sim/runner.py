@@ -27,11 +27,16 @@ _BUILD_ROOT = _ROOT / "sim_build"
 # event at time 0, which Yosys's Verilog relies on to evaluate every `always @*` block
 # once (in 2012 mode a combinational output of constant inputs stays X until one moves).
 _ICARUS_ARGS = ["-g2005"]
+# Make variables of Verilator's C++ build without optimization.
+_UNOPTIMIZED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 
 
-def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None):
-    """Run cocotb tests of `test_module` on `toplevel`; return (tests, failures)."""
-    runner, build_dir = _build(config, simulator, toplevel)
+def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None,
+               quick_build=False):
+    """Run cocotb tests of `test_module` on `toplevel`; return (tests, failures).
+    `quick_build`: Verilator's C++ compiled without optimization, about three times
+    faster to build for short runs of a large design."""
+    runner, build_dir = _build(config, simulator, toplevel, quick_build)
     # A folder per test, so that parallel runs keep their results and waveforms apart.
     test_dir = build_dir / f"{test_module}.{testcase or 'all'}"
     test_dir.mkdir(exist_ok=True)
@@ -56,16 +61,21 @@ def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_en
 
 
 @functools.cache
-def _build(config, simulator, toplevel):
+def _build(config, simulator, toplevel, quick_build=False):
     """Emit and compile once per process; the runner keeps what test() needs."""
     if simulator not in SIMULATORS:
         raise ValueError(f"unknown simulator {simulator!r}; choose from {SIMULATORS}")
+    quick = quick_build and simulator == "verilator"
     if simulator == "verilator":
         os.environ.update(verilator_environment())
+        os.environ["MAKEFLAGS"] = " ".join(
+            flag for flag in os.environ["MAKEFLAGS"].split() if not flag.startswith("OPT_"))
+        if quick:
+            os.environ["MAKEFLAGS"] += " " + _UNOPTIMIZED
     waves = os.environ.get("WAVES") == "1"
     digest = hashlib.sha1(config.to_json().encode()).hexdigest()[:8]
     build_dir = (_BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}"
-                 / (f"{simulator}-waves" if waves else simulator))
+                 / (f"{simulator}-waves" if waves else simulator + ("-O0" if quick else "")))
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
     # Parallel pytest workers may need the same model: one builds, the others wait.

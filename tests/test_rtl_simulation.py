@@ -20,7 +20,7 @@ CONFIGS = {"default": AcceleratorConfig(),
               for path in sorted(CONFIG_DIR.glob("*.json"))}}
 # design (Verilog top) -> (cocotb module, its tests, collected from the module)
 DESIGN_TESTS = {name: (design.tests, cocotb_tests(design.tests))
-                for name, design in EMITTED.items() if design.tests}
+                for name, design in EMITTED.items() if design.tests and not design.suite}
 SELECTED = [s for s in os.environ.get("SIM", " ".join(SIMULATORS)).split() if s in SIMULATORS]
 CASES = [(simulator, name, design, testcase)
          for simulator in SELECTED for name in CONFIGS

@@ -1,0 +1,49 @@
+"""The accelerator end to end on Icarus and Verilator (`sim/accelerator_tests.py`): SA,
+MHSA and FFN compiled, loaded through the AXI ports and run, every command's results
+against the golden interpreter, on INT4-VSQ, INT8 and odd configurations.
+
+Icarus runs small configurations (about a thousand cycles a second for four lanes);
+Verilator also runs the default 16-lane one, built without C++ optimization (the runs
+are short; the build is what costs). The testbench draws its seed from SEED in
+the environment (printed in the log)."""
+
+from pathlib import Path
+
+import pytest
+
+from golden.config import AcceleratorConfig
+from rtl_gen.designs import cocotb_tests
+from sim.runner import SIMULATORS, run_cocotb
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# Small buffers: the tiles of the tests fit, and the simulators build them faster.
+_SMALL = {"left_buffer_vectors": 512, "right_buffer_vectors": 512,
+          "output_buffer_vectors": 128, "param_entries": 128, "accumulator_entries": 64}
+CONFIGS = {
+    "default": AcceleratorConfig(),
+    "int4_vsq_l4": AcceleratorConfig.load(CONFIG_DIR / "int4_vsq_l4.json"),
+    "int8_l2": AcceleratorConfig(lanes=2, vector_size=8, data_bits=8, vector_scales=False,
+                                 lane_stages=2, softmax_max_row=64, **_SMALL),
+    "odd_l5": AcceleratorConfig(lanes=5, vector_size=8, scale_bits=6, scale_product_bits=10,
+                                acc_bits=22, softmax_width=3, softmax_frac_bits=3,
+                                softmax_exp_bits=12, softmax_max_row=100,
+                                softmax_recip_bits=14, **_SMALL),
+}
+TESTS = cocotb_tests("sim.accelerator_tests")
+# (simulator, configuration) -> the tests it runs; Icarus runs the 16 lanes once.
+PLAN = {("icarus", name): TESTS for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
+PLAN |= {("icarus", "default"): TESTS[:1]}
+PLAN |= {("verilator", name): TESTS for name in ("default", "int8_l2", "odd_l5")}
+CASES = [(simulator, name, test) for (simulator, name), tests in PLAN.items()
+         for test in tests]
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("simulator, config_name, testcase", CASES,
+                         ids=["-".join(case) for case in CASES])
+def test_accelerator(simulator, config_name, testcase):
+    assert simulator in SIMULATORS
+    tests, failures = run_cocotb(CONFIGS[config_name], simulator, "accelerator",
+                                 "sim.accelerator_tests", testcase=testcase,
+                                 quick_build=True)
+    assert tests == 1 and failures == 0, f"{testcase} on {simulator}: see the cocotb log above"
