@@ -12,6 +12,7 @@ along a row of the array's output.
 
 import dataclasses
 import math
+import types
 
 import numpy as np
 
@@ -66,6 +67,7 @@ class Program:
     columns: int
     unit: float
     allocations: list = dataclasses.field(default_factory=list)
+    output_stores: int = 1
 
 
 class _Builder:
@@ -92,6 +94,10 @@ class _Builder:
         raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
                            f"{Buffer(buffer).name}: {used} of its "
                            f"{buffer_size(self.config, buffer)} entries are in use")
+
+    def largest_free(self, buffer):
+        """Entries of the largest free span of a buffer."""
+        return max((stop - first for first, stop in self._free[buffer]), default=0)
 
     def free(self, *names):
         for name in names:
@@ -148,7 +154,8 @@ def _operand_trace(name):
 
 
 def _matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, right_vector=0,
-            k=None, reduction, op, trace=None, trace_row=0, per_row=False, **fields):
+            k=None, reduction, op, trace=None, trace_row=0, trace_column=0, per_row=False,
+            **fields):
     """A Matmul command over regions: left's rows from left_row, right's from
     (right_row, right_vector), k vectors (all of left's by default) holding `reduction`
     elements; `op` names its kind (for the performance model), `trace` what it
@@ -159,26 +166,71 @@ def _matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, righ
                   params_base=params.base, per_row=int(per_row),
                   dest=dest.buffer, dest_stride=dest.stride,
                   trace={"op": op, "reduction": reduction, "names": trace or {},
-                         "row": trace_row}, **fields))
+                         "row": trace_row, "columns": _trace_columns(trace_column, b.config)},
+                  **fields))
+
+
+def _trace_columns(column, config):
+    """Where a block of result columns starts in each traced tensor."""
+    return {"acc": column, "y": column, "values": column,
+            "scales": column // config.vector_size}
+
+
+def _column_chunks(b, columns, vectors):
+    """[(first, count)]: the weight matrix's output columns (rows of W^T, `vectors`
+    entries each) in blocks that fit RIGHT twice over, so the next block loads while
+    the array reads this one; all at once when they fit. Blocks are whole tiles and
+    whole vectors."""
+    config = b.config
+    free = b.largest_free(Buffer.RIGHT)
+    if not b.bounded or columns * vectors <= free:
+        return [(0, columns)]
+    step = math.lcm(config.lanes, config.vector_size)
+    block = free // 2 // vectors // step * step
+    if block == 0:
+        raise CompileError(f"no block of {step} weight columns ({step} x {vectors} entries) "
+                           f"fits RIGHT twice: {free} entries are free")
+    return [(first, min(block, columns - first)) for first in range(0, columns, block)]
+
+
+def _weight_blocks(b, name, w_q):
+    """Loads W^T's blocks of output columns into RIGHT (two regions in turn, the next
+    loading while the array reads this one); yields (first column, columns, region)."""
+    chunks = _column_chunks(b, *w_q.vectors.shape[:2])
+
+    def load(index):
+        first, count = chunks[index]
+        part = types.SimpleNamespace(
+            vectors=w_q.vectors[first:first + count],
+            scales=None if w_q.scales is None else w_q.scales[first:first + count])
+        return b.load_operand(f"{name}.w{index % 2}", Buffer.RIGHT, part)
+
+    regions = {0: load(0)}
+    for index, (first, count) in enumerate(chunks):
+        if index + 1 < len(chunks):
+            regions[index + 1] = load(index + 1)
+        yield first, count, regions.pop(index)
+        b.free(f"{name}.w{index % 2}")
 
 
 def _linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
-                    op, relu=False):
+                    op, relu=False, trace_row=0):
     """y = X W + b requantized (vectors along W's outputs) into dest_buffer, a region
     named after the tensor (`name`_op), which it returns."""
     config = b.config
     rows = x_region.rows
     w_q = quantize(weights_t, config, per_row=True)
-    w_region = b.load_operand(f"{name}.w", Buffer.RIGHT, w_q)
     columns = len(weights_t)
     params = b.load_params(f"{name}.params", column_scaling(
         accumulator_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
     dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
-    _matmul(b, x_region, w_region, rows, columns, params, dest, output=Output.OPERAND,
-            reduction=weights_t.shape[1],
-            relu=int(relu), dest_base=dest.base, op=op, trace=_operand_trace(name),
-            **_requant_fields(requantization(y_unit, gamma, config)))
-    b.free(f"{name}.w", f"{name}.params")
+    for first, count, w_region in _weight_blocks(b, name, w_q):
+        _matmul(b, x_region, w_region, rows, count, params.sub(first), dest,
+                output=Output.OPERAND, reduction=weights_t.shape[1], relu=int(relu),
+                dest_base=dest.at(0, first // config.vector_size), op=op,
+                trace=_operand_trace(name), trace_row=trace_row, trace_column=first,
+                **_requant_fields(requantization(y_unit, gamma, config)))
+    b.free(f"{name}.params")
     return dest
 
 
@@ -332,18 +384,55 @@ def compile_multi_head(x, mha, config, calibration, bounded=True):
 
 
 def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
-    """The tile's last matmul: y = left W + bias into OUTPUT, stored to the host."""
+    """The tile's last matmul, y = left W + bias, stored to the host; the program."""
+    stores = _output_rows(b, left, left_gamma, w, bias, unit, op, reduction)
+    return _end(b, w.shape[1], unit, stores)
+
+
+def _output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_row=0):
+    """y = left W + bias into OUTPUT and STOREd to the host, in blocks of rows when
+    OUTPUT holds fewer (each block stored before the next); returns the STOREs."""
     config = b.config
     w_q = quantize(w.T, config, per_row=True)
-    w_region = b.load_operand("out.w", Buffer.RIGHT, w_q)
     columns = w.shape[1]
+    vectors = -(-columns // config.vector_size)
     params = b.load_params("out.params", column_scaling(
         accumulator_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
-    out = b.allocate("out", Buffer.OUTPUT, left.rows, -(-columns // config.vector_size))
-    _matmul(b, left, w_region, left.rows, columns, params, out, output=Output.Y,
-            reduction=w.shape[0] if reduction is None else reduction,
-            dest_base=out.base, op=op, trace={"acc": "out.acc", "y": "out"})
-    return _finish(b, "out", columns, unit)
+    rows = _row_block(b, Buffer.OUTPUT, left.rows, vectors)
+    blocks = range(0, left.rows, rows)
+    for first_row in blocks:
+        count = min(rows, left.rows - first_row)
+        out = b.allocate("out", Buffer.OUTPUT, count, vectors)
+        for first, width, w_region in _weight_blocks(b, "out", w_q):
+            _matmul(b, left, w_region, count, width, params.sub(first), out,
+                    output=Output.Y, left_row=first_row,
+                    reduction=w.shape[0] if reduction is None else reduction,
+                    dest_base=out.at(0, first // config.vector_size), op=op,
+                    trace={"acc": "out.acc", "y": "out"}, trace_row=trace_row + first_row,
+                    trace_column=first)
+        b.store(out)
+        b.free("out")
+    b.free("out.params")
+    return len(blocks)
+
+
+def _end(b, columns, unit, stores):
+    b.emit(End())
+    return Program(b.commands, b.images, b.regions, "out", columns, unit, b.allocations,
+                   stores)
+
+
+def _row_block(b, buffer, rows, vectors):
+    """Rows of a block of `vectors` entries a row that fits `buffer`: all, or whole
+    tiles of L."""
+    free = b.largest_free(buffer)
+    if not b.bounded or rows * vectors <= free:
+        return rows
+    block = free // vectors // b.config.lanes * b.config.lanes
+    if block == 0:
+        raise CompileError(f"no {b.config.lanes} rows of {vectors} entries fit "
+                           f"{Buffer(buffer).name}: {free} entries are free")
+    return block
 
 
 def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None):
@@ -351,14 +440,24 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
     quantizes the result (`requantize_float`), and LOADs it back for W2."""
     b, x_q = _start(x, config, bounded)
-    if activation is None:
-        hidden = _linear_operand(b, b.regions["x"], x_q.gamma, ffn.w1.T, ffn.b1,
-                                 calibration.unit("hidden"), calibration.gamma("hidden"),
-                                 Buffer.LEFT, "hidden", "ffn 1", relu=True)
-    else:
+    gamma, unit = calibration.gamma("hidden"), calibration.unit("out")
+    if activation is not None:
         hidden = _host_activation(b, x_q, ffn, calibration, activation)
-    return _output_linear(b, hidden, calibration.gamma("hidden"), ffn.w2, ffn.b2,
-                          calibration.unit("out"), "ffn 2")
+        return _output_linear(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2")
+    # Blocks of rows when the hidden layer of all of them does not fit LEFT: each
+    # block's hidden rows, then its output, the weights streamed again for each.
+    rows = _row_block(b, Buffer.LEFT, len(x), -(-ffn.w1.shape[1] // config.vector_size))
+    stores = 0
+    for first in range(0, len(x), rows):
+        x_rows = dataclasses.replace(b.regions["x"].sub(first), rows=min(rows, len(x) - first))
+        hidden = _linear_operand(b, x_rows, x_q.gamma, ffn.w1.T, ffn.b1,
+                                 calibration.unit("hidden"), gamma, Buffer.LEFT, "hidden",
+                                 "ffn 1", relu=True, trace_row=first)
+        stores += _output_rows(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
+                               trace_row=first)
+        if first + rows < len(x):
+            b.free("hidden_op")
+    return _end(b, ffn.w2.shape[1], unit, stores)
 
 
 def _host_activation(b, x_q, ffn, calibration, activation):
@@ -366,15 +465,15 @@ def _host_activation(b, x_q, ffn, calibration, activation):
     config, size = b.config, b.config.vector_size
     rows, columns = len(x_q.values), ffn.w1.shape[1]
     w_q = quantize(ffn.w1.T, config, per_row=True)
-    w_region = b.load_operand("pre.w", Buffer.RIGHT, w_q)
     pre_unit = calibration.unit("pre")
     params = b.load_params("pre.params", column_scaling(
         accumulator_unit(x_q.gamma, w_q.gamma, config)[0], pre_unit, ffn.b1, columns, config))
     pre = b.allocate("pre", Buffer.OUTPUT, rows, -(-columns // size))
-    _matmul(b, b.regions["x"], w_region, rows, columns, params, pre, output=Output.Y,
-            reduction=w_q.columns, dest_base=pre.base, op="ffn 1",
-            trace={"acc": "pre.acc", "y": "pre"})
-    b.free("pre.w", "pre.params")
+    for first, count, w_region in _weight_blocks(b, "pre", w_q):
+        _matmul(b, b.regions["x"], w_region, rows, count, params.sub(first), pre,
+                output=Output.Y, reduction=w_q.columns, dest_base=pre.at(0, first // size),
+                op="ffn 1", trace={"acc": "pre.acc", "y": "pre"}, trace_column=first)
+    b.free("pre.params")
     b.store(pre)
 
     def activated(stored):

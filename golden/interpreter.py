@@ -17,7 +17,8 @@ from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_recipro
 from golden.trace import Trace
 from golden.vsq_matmul import vsq_matmul
 
-__all__ = ["Machine", "Host", "TraceRecorder", "interpret", "run_program", "read_operand"]
+__all__ = ["Machine", "Host", "TraceRecorder", "interpret", "run_program", "program_output",
+           "read_operand"]
 
 
 class Machine:
@@ -101,21 +102,31 @@ class TraceRecorder:
             trace.add(name, values, formats[self.kinds[name]])
         return trace
 
-    def add(self, names, row, **results):
+    def add(self, names, row, columns=None, **results):
+        """Put each result's block at `row` and at the column `columns[kind]` (0 when
+        not given: a block of whole rows)."""
         for kind, values in results.items():
             name = (names or {}).get(kind)
             if name is None or values is None:
                 continue
             self.kinds[name] = kind
             values = np.asarray(values)
+            column = (columns or {}).get(kind, 0)
             have = self.tensors.get(name)
-            rows = row + len(values)
+            shape = (row + len(values),) + values.shape[1:]
+            if values.ndim > 1:
+                shape = shape[:1] + (column + values.shape[1],) + shape[2:]
             if have is None:
-                have = np.zeros((rows,) + values.shape[1:], values.dtype)
-            elif len(have) < rows:
-                have = np.concatenate([have, np.zeros((rows - len(have),) + have.shape[1:],
-                                                      have.dtype)])
-            have[row:rows] = values
+                have = np.zeros(shape, values.dtype)
+            elif have.shape[:2] < shape[:2] or any(a < b for a, b in zip(have.shape, shape)):
+                grown = np.zeros(tuple(max(a, b) for a, b in zip(have.shape, shape)),
+                                 have.dtype)
+                grown[tuple(slice(0, n) for n in have.shape)] = have
+                have = grown
+            if values.ndim > 1:
+                have[row:row + len(values), column:column + values.shape[1]] = values
+            else:
+                have[row:row + len(values)] = values
             self.tensors[name] = have
 
 
@@ -139,9 +150,10 @@ def interpret(commands, host, config, recorder=None, after=None):
             return machine
         names = (command.trace or {}).get("names")
         row = (command.trace or {}).get("row", 0)
+        columns = (command.trace or {}).get("columns")
         results = _EXECUTE[type(command)](machine, command, host, where)
         if recorder is not None:
-            recorder.add(names, row, **results)
+            recorder.add(names, row, columns, **results)
         if after is not None:
             after(index, command, machine)
     raise CommandError("the command list has no End")
@@ -309,6 +321,13 @@ def run_program(program, config, recorder=None):
     in program.unit) as the host receives it, and the Machine afterwards."""
     host = Host(program.images)
     machine = interpret(program.commands, host, config, recorder)
-    region = program.regions[program.output]
-    y = host.stored[-1]["y"].reshape(region.rows, -1)[:, :program.columns]
-    return y, machine
+    return program_output(program, host.stored), machine
+
+
+def program_output(program, stored):
+    """The output y of a program from what its STOREs sent: the last `output_stores`,
+    blocks of rows in order."""
+    blocks = [np.asarray(data["y"]) for data in stored[-program.output_stores:]]
+    size = blocks[0].shape[1]
+    width = -(-program.columns // size) * size
+    return np.concatenate([block.reshape(-1, width) for block in blocks])[:, :program.columns]

@@ -7,7 +7,7 @@ import numpy as np
 
 from golden.commands import Buffer, End, Load, Matmul, Output, Softmax
 from golden.compiler import COMPILERS
-from golden.interpreter import Host, interpret
+from golden.interpreter import Host, interpret, program_output
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
 from hw.accelerator import Register
@@ -58,9 +58,9 @@ async def run_tile(dut, tile, test_seed, stall=0.0):
 
     stores = store_commands(program.commands)
     frames = await harness.stored_frames(stores)
-    region = program.regions[program.output]
-    y = np.array([unpack_entry(config, Buffer.OUTPUT, entry)["y"] for entry in frames[-1]])
-    y = y.reshape(region.rows, -1)[:, :program.columns]
+    y = program_output(program, [
+        {"y": np.array([unpack_entry(config, Buffer.OUTPUT, entry)["y"] for entry in frame])}
+        for frame in frames])
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
     cycles = (await harness.read(Register.CYCLES_LO)
