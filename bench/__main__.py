@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from bench import (logit_width, mac_utilization, matmul_accuracy, ppu_throughput, seed_sa,
-                   softmax_accuracy, softmax_throughput, synth, tile_accuracy, workloads)
+                   softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "ppu": ppu_throughput.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
+    "tiles": tiles.run,
     "workloads": workloads.run,
     "seed_sa": seed_sa.run,
     "synth": synth.run,

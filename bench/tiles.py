@@ -1,0 +1,40 @@
+"""Array utilization over whole tiles in RTL: SA (one head), MHSA (6 heads) and the
+FFN at DeiT-Small shapes (n = 197, d_model = 384, dk = 64, d_ff = 1536) on the default
+configuration, in Verilator (`sim/tile_throughput.py`).
+
+The engine runs one command at a time. Weights stream through RIGHT in blocks of output
+columns and outputs through OUTPUT in blocks of rows (the compiler's choice on the
+default buffers), so the FFN's weights are loaded once per block of rows. The host
+sends a 64-bit beat per cycle on the data stream whenever the engine takes one.
+Figures: utilization with the loads and stores counted (`tile_util_<tile>`), with
+them hidden (`_loads_hidden`: the cycles of LOAD and STORE commands taken out, as a
+host with double-buffered regions would), and the performance model's figure for the
+same command list (`_model`: its matmul and softmax cycles, run one after another);
+the cycles of each part; simulation speed."""
+
+import json
+import tempfile
+from pathlib import Path
+
+from golden.config import AcceleratorConfig
+from sim.runner import run_cocotb
+
+CONFIG = AcceleratorConfig()
+TILES = ("sa", "mhsa", "ffn")
+
+
+def run():
+    results = {"config": CONFIG.format_name, "lanes": CONFIG.lanes,
+               "vector_size": CONFIG.vector_size, "simulator": "verilator",
+               "host_bits_per_cycle": 64,
+               "shapes": "n=197, d_model=384, dk=64, heads=6, d_ff=1536"}
+    for tile in TILES:
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / "figures.json"
+            _, failures = run_cocotb(CONFIG, "verilator", "accelerator", "sim.tile_throughput",
+                                     testcase="tile_cycles",
+                                     extra_env={"BENCH_OUT": str(out), "BENCH_TILE": tile})
+            if failures or not out.exists():
+                raise RuntimeError(f"the {tile} tile failed")
+            results.update(json.loads(out.read_text()))
+    return results
