@@ -1,7 +1,7 @@
 """Writes the requantized exponentials of the softmax into rows of an operand buffer,
 and each row's reciprocal into STATE."""
 
-from amaranth import Array, Module, Mux, Signal, unsigned
+from amaranth import Array, Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out

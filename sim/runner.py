@@ -11,6 +11,7 @@ import functools
 import hashlib
 import os
 import re
+import shutil
 from pathlib import Path
 
 from cocotb_tools.runner import get_results, get_runner
@@ -18,7 +19,7 @@ from cocotb_tools.runner import get_results, get_runner
 from rtl_gen.emit import emit
 from rtl_gen.verilator import LINT_WAIVERS, verilator_environment
 
-__all__ = ["SIMULATORS", "run_cocotb"]
+__all__ = ["SIMULATORS", "run_cocotb", "selected_simulators"]
 
 SIMULATORS = ("icarus", "verilator")
 _ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,12 @@ _BUILD_ROOT = _ROOT / "sim_build"
 _ICARUS_ARGS = ["-g2005"]
 # Make variables of Verilator's C++ build without optimization.
 _UNOPTIMIZED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
+
+
+def selected_simulators():
+    """The simulators SIM names in the environment (both when it is not set)."""
+    return [name for name in os.environ.get("SIM", " ".join(SIMULATORS)).split()
+            if name in SIMULATORS]
 
 
 def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None,
@@ -60,6 +67,22 @@ def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_en
     return get_results(results)
 
 
+def _emit_keeping_unchanged(config, rtl_dir, toplevel):
+    """Emit into a scratch folder and move over only the files whose text changed: an
+    unchanged design keeps its files' times, so neither simulator rebuilds the model
+    that another pytest worker may be running (Icarus's vvp file, Verilator's binary)."""
+    scratch = rtl_dir.with_name("rtl.new")
+    shutil.rmtree(scratch, ignore_errors=True)
+    emitted = emit(config, scratch, designs=[toplevel])
+    rtl_dir.mkdir(exist_ok=True)
+    for source in scratch.iterdir():
+        target = rtl_dir / source.name
+        if not target.exists() or target.read_bytes() != source.read_bytes():
+            source.replace(target)
+    shutil.rmtree(scratch)
+    return [rtl_dir / source.name for source in emitted]
+
+
 @functools.cache
 def _build(config, simulator, toplevel, quick_build=False):
     """Emit and compile once per process; the runner keeps what test() needs."""
@@ -82,7 +105,7 @@ def _build(config, simulator, toplevel, quick_build=False):
     with open(build_dir / "build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         runner.build(
-            sources=emit(config, build_dir / "rtl", designs=[toplevel]),
+            sources=_emit_keeping_unchanged(config, build_dir / "rtl", toplevel),
             # Verilator stops on warnings; the lint waivers name the ones Amaranth trips.
             build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else _ICARUS_ARGS,
             hdl_toplevel=toplevel,

@@ -5,14 +5,13 @@ configuration (16 lanes, slower to compile) runs the first test of each. SIM=ica
 SIM=verilator in the environment runs one simulator only.
 """
 
-import os
 from pathlib import Path
 
 import pytest
 
 from golden.config import AcceleratorConfig
 from rtl_gen.designs import EMITTED, cocotb_tests
-from sim.runner import SIMULATORS, run_cocotb
+from sim.runner import run_cocotb, selected_simulators
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS = {"default": AcceleratorConfig(),
@@ -21,7 +20,7 @@ CONFIGS = {"default": AcceleratorConfig(),
 # design (Verilog top) -> (cocotb module, its tests, collected from the module)
 DESIGN_TESTS = {name: (design.tests, cocotb_tests(design.tests))
                 for name, design in EMITTED.items() if design.tests and not design.suite}
-SELECTED = [s for s in os.environ.get("SIM", " ".join(SIMULATORS)).split() if s in SIMULATORS]
+SELECTED = selected_simulators()
 CASES = [(simulator, name, design, testcase)
          for simulator in SELECTED for name in CONFIGS
          for design, (_, testcases) in DESIGN_TESTS.items() for testcase in testcases
