@@ -14,7 +14,7 @@ from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFra
                            AxiStreamSink, AxiStreamSource)
 
 from golden.commands import Buffer, Load, Matmul, Output, Softmax, Store
-from golden.interpreter import Host, interpret
+from golden.interpreter import Host, interpret, program_output
 from hw.accelerator import Register, command_window
 from hw.controller import EngineError
 from sim.host_data import (bytes_to_entries, command_words, entries_to_bytes, pack_entries,
@@ -49,7 +49,7 @@ def _rows(base, stride, rows, vectors):
 
 class Expected:
     """The golden interpreter's run of a command list: what each command wrote (as it
-    finished), what each STORE sent, and the buffers at the end."""
+    finished) and the buffers at the end."""
 
     def __init__(self, commands, images, config):
         self.writes = {}
@@ -64,7 +64,6 @@ class Expected:
 
         self.commands = commands
         self.machine = interpret(commands, host, config, after=after)
-        self.stored = host.stored
 
 
 class AcceleratorHarness:
@@ -193,12 +192,15 @@ class AcceleratorHarness:
         raise AssertionError(f"the engine did not stop within {limit_cycles} cycles: "
                              f"{status_fields(status)}, retired {self.retired}")
 
-    async def stored_frames(self, stores):
+    async def stored_output(self, program):
+        """The program's output y from the frames its STOREs send (all of them taken)."""
         frames = []
-        for command in stores:
+        for command in store_commands(program.commands):
             frame = await self.sink.recv()
-            frames.append(bytes_to_entries(self.config, command.buffer, bytes(frame.tdata)))
-        return frames
+            entries = bytes_to_entries(self.config, command.buffer, bytes(frame.tdata))
+            frames.append({"y": np.array([unpack_entry(self.config, command.buffer, entry)["y"]
+                                          for entry in entries])})
+        return program_output(program, frames)
 
     def command_mismatches(self, index, expected):
         """How the entries command `index` wrote, in the monitors' copy, differ from

@@ -7,14 +7,12 @@ import numpy as np
 
 from golden.commands import Buffer, End, Load, Matmul, Output, Softmax
 from golden.compiler import COMPILERS
-from golden.interpreter import Host, interpret, program_output
+from golden.interpreter import Host, interpret
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
 from hw.accelerator import Register
 from hw.controller import EngineError
-from sim.accelerator_harness import (AcceleratorHarness, Expected, status_fields,
-                                     store_commands)
-from sim.host_data import unpack_entry
+from sim.accelerator_harness import AcceleratorHarness, Expected, status_fields
 from sim.testbench import config_from_env, seed_from_env
 
 BASE_SEED = 8100
@@ -56,11 +54,7 @@ async def run_tile(dut, tile, test_seed, stall=0.0):
     assert not harness.mismatches, "\n".join(harness.mismatches[:20])
     harness.check_no_stray_writes(expected.machine)
 
-    stores = store_commands(program.commands)
-    frames = await harness.stored_frames(stores)
-    y = program_output(program, [
-        {"y": np.array([unpack_entry(config, Buffer.OUTPUT, entry)["y"] for entry in frame])}
-        for frame in frames])
+    y = await harness.stored_output(program)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
     cycles = (await harness.read(Register.CYCLES_LO)

@@ -12,13 +12,11 @@ import numpy as np
 
 from golden.commands import Load, Matmul, Softmax, Store
 from golden.compiler import COMPILERS
-from golden.interpreter import program_output
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
 from hw.accelerator import Register
 from perf.model import matmul_cycles, softmax_cycles
-from sim.accelerator_harness import AcceleratorHarness, status_fields, store_commands
-from sim.host_data import unpack_entry
+from sim.accelerator_harness import AcceleratorHarness, status_fields
 from sim.testbench import config_from_env
 
 SEED = 20261201
@@ -72,10 +70,7 @@ async def tile_cycles(dut):
     status = status_fields(await harness.wait_stopped(50_000_000, poll=4096))
     wall = time.perf_counter() - began
     assert status["done"] and not status["error"], f"the engine stopped with {status}"
-    frames = await harness.stored_frames(store_commands(program.commands))
-    y = program_output(program, [
-        {"y": np.array([unpack_entry(config, 2, entry)["y"] for entry in frame])}
-        for frame in frames])
+    y = await harness.stored_output(program)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the output differs from the golden tile's"
 
