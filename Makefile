@@ -14,8 +14,11 @@ OUT ?= build/verilog/$(if $(CONFIG),$(basename $(notdir $(CONFIG))),default)
 # make test SIM=verilator (or icarus); WAVES=1 records waveforms in sim_build/
 SIM ?= icarus verilator
 JOBS ?= 2
+# make minilm-layer SENTENCE="..." [LAYER=0..5]
+SENTENCE ?= The accelerator runs one layer of a sentence encoder.
+LAYER ?= 0
 
-.PHONY: help verilog lint test bench synth accuracy clean iverilog
+.PHONY: help verilog lint test bench synth accuracy minilm-layer clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
@@ -26,6 +29,8 @@ help:
 	@echo "                                            cost study -> bench/results/synth.json)"
 	@echo "make accuracy                               the formats on real transformers ->"
 	@echo "                                            bench/results/accuracy.{json,md,png}"
+	@echo "make minilm-layer [SENTENCE=...] [LAYER=N]  one layer of all-MiniLM-L6-v2 through the"
+	@echo "                                            RTL (Verilator), bit-exact with the golden"
 
 verilog: $(SETUP)
 	$(PY) -m rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
@@ -54,6 +59,9 @@ endif
 
 accuracy: $(SETUP) $(MODELS) $(TRAINING)
 	$(PY) -m accuracy
+
+minilm-layer: $(SETUP) $(MODELS)
+	$(PY) -m accuracy.rtl_layer "$(SENTENCE)" --layer $(LAYER)
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

@@ -40,17 +40,27 @@ class MiniLM:
                          for sentence in sentences])
 
     def _embed_one(self, ids, arithmetic, activation):
+        x = self.layer_input(ids, self.settings["num_hidden_layers"], arithmetic, activation)
+        pooled = x.mean(axis=0)
+        return pooled / np.linalg.norm(pooled)
+
+    def layer_input(self, ids, layer, arithmetic, activation=gelu):
+        """The input of encoder layer `layer` (0-based; the number of layers gives the
+        last one's output): the embeddings, then the layers before it in `arithmetic`."""
         w, eps = self.weights, self.settings["layer_norm_eps"]
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][:len(ids)]
              + w["embeddings.token_type_embeddings.weight"][0])
         x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
                         eps)
-        mask = np.ones(len(ids), bool)
-        for layer in range(self.settings["num_hidden_layers"]):
-            x = self._layer(x, f"encoder.layer.{layer}.", mask, arithmetic, activation)
-        pooled = x.mean(axis=0)
-        return pooled / np.linalg.norm(pooled)
+        for index in range(layer):
+            x = self.layer(x, index, arithmetic, activation)
+        return x
+
+    def layer(self, x, index, arithmetic, activation=gelu):
+        """Encoder layer `index` on x (tokens x 384, one sentence, no padding)."""
+        return self._layer(x, f"encoder.layer.{index}.", np.ones(len(x), bool), arithmetic,
+                           activation)
 
     def _layer(self, x, prefix, mask, arithmetic, activation):
         w, eps = self.weights, self.settings["layer_norm_eps"]

@@ -17,6 +17,7 @@ import types
 import numpy as np
 
 from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size, hazard
+from golden.interpreter import stored_rows
 from golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
                                requantization, requantize_float)
 from golden.quantize import quantize
@@ -389,30 +390,32 @@ def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
     return _end(b, w.shape[1], unit, stores)
 
 
-def _output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_row=0):
-    """y = left W + bias into OUTPUT and STOREd to the host, in blocks of rows when
-    OUTPUT holds fewer (each block stored before the next); returns the STOREs."""
+def _output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_row=0,
+                 name="out"):
+    """y = left W + bias into OUTPUT (region `name`) and STOREd to the host, in blocks of
+    rows when OUTPUT holds fewer (each block stored before the next); returns the
+    number of STOREs."""
     config = b.config
     w_q = quantize(w.T, config, per_row=True)
     columns = w.shape[1]
     vectors = -(-columns // config.vector_size)
-    params = b.load_params("out.params", column_scaling(
+    params = b.load_params(f"{name}.params", column_scaling(
         accumulator_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
     rows = _row_block(b, Buffer.OUTPUT, left.rows, vectors)
     blocks = range(0, left.rows, rows)
     for first_row in blocks:
         count = min(rows, left.rows - first_row)
-        out = b.allocate("out", Buffer.OUTPUT, count, vectors)
-        for first, width, w_region in _weight_blocks(b, "out", w_q):
+        out = b.allocate(name, Buffer.OUTPUT, count, vectors)
+        for first, width, w_region in _weight_blocks(b, name, w_q):
             _matmul(b, left, w_region, count, width, params.sub(first), out,
                     output=Output.Y, left_row=first_row,
                     reduction=w.shape[0] if reduction is None else reduction,
                     dest_base=out.at(0, first // config.vector_size), op=op,
-                    trace={"acc": "out.acc", "y": "out"}, trace_row=trace_row + first_row,
+                    trace={"acc": f"{name}.acc", "y": name}, trace_row=trace_row + first_row,
                     trace_column=first)
         b.store(out)
-        b.free("out")
-    b.free("out.params")
+        b.free(name)
+    b.free(f"{name}.params")
     return len(blocks)
 
 
@@ -461,23 +464,16 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
 
 
 def _host_activation(b, x_q, ffn, calibration, activation):
-    """X W1 + b1 to the host and its activation back, quantized, as LEFT "hidden_op"."""
+    """X W1 + b1 to the host (in blocks of rows when OUTPUT holds fewer) and its
+    activation back, quantized, as LEFT "hidden_op"."""
     config, size = b.config, b.config.vector_size
     rows, columns = len(x_q.values), ffn.w1.shape[1]
-    w_q = quantize(ffn.w1.T, config, per_row=True)
     pre_unit = calibration.unit("pre")
-    params = b.load_params("pre.params", column_scaling(
-        accumulator_unit(x_q.gamma, w_q.gamma, config)[0], pre_unit, ffn.b1, columns, config))
-    pre = b.allocate("pre", Buffer.OUTPUT, rows, -(-columns // size))
-    for first, count, w_region in _weight_blocks(b, "pre", w_q):
-        _matmul(b, b.regions["x"], w_region, rows, count, params.sub(first), pre,
-                output=Output.Y, reduction=w_q.columns, dest_base=pre.at(0, first // size),
-                op="ffn 1", trace={"acc": "pre.acc", "y": "pre"}, trace_column=first)
-    b.free("pre.params")
-    b.store(pre)
+    stores = _output_rows(b, b.regions["x"], x_q.gamma, ffn.w1, ffn.b1, pre_unit, "ffn 1",
+                          name="pre")
 
     def activated(stored):
-        y = stored[-1]["y"].reshape(rows, -1)[:, :columns]
+        y = stored_rows(stored[-stores:], columns)
         operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
                                    calibration.gamma("hidden"), config)
         scales = (np.zeros(operand.vectors.shape[:2], np.int64) if operand.scales is None

@@ -325,9 +325,13 @@ def run_program(program, config, recorder=None):
 
 
 def program_output(program, stored):
-    """The output y of a program from what its STOREs sent: the last `output_stores`,
-    blocks of rows in order."""
-    blocks = [np.asarray(data["y"]) for data in stored[-program.output_stores:]]
-    size = blocks[0].shape[1]
-    width = -(-program.columns // size) * size
-    return np.concatenate([block.reshape(-1, width) for block in blocks])[:, :program.columns]
+    """The output y of a program from what its STOREs sent: the last `output_stores`."""
+    return stored_rows(stored[-program.output_stores:], program.columns)
+
+
+def stored_rows(blocks, columns):
+    """A matrix's first `columns` (rows x columns) from the STOREs of its blocks of rows
+    (each OUTPUT entries of y, whole vectors a row), in order."""
+    blocks = [np.asarray(data["y"]) for data in blocks]
+    width = -(-columns // blocks[0].shape[1]) * blocks[0].shape[1]
+    return np.concatenate([block.reshape(-1, width) for block in blocks])[:, :columns]

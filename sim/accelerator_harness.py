@@ -4,6 +4,7 @@ command's results are compared with the golden interpreter as the command retire
 
 import logging
 import random
+import time
 
 import cocotb
 import numpy as np
@@ -85,11 +86,18 @@ class AcceleratorHarness:
                             self.axil.write_if.b_channel, self.axil.read_if.ar_channel,
                             self.axil.read_if.r_channel):
                 channel.set_pause_generator(self._pauses(stall))
+        self.checking = False      # set by `reset`
+        self.expected = None       # an Expected: each command is checked as it retires
+        self.dispatched, self.retired_at = [], []       # cycles, when not checking
+        self._forget()
+
+    def _forget(self):
+        """Start afresh: no writes seen, no command retired."""
         self.shadow = {buffer: {} for buffer in MONITORED + (Buffer.SCORES,)}
         self.score_columns = []    # kept columns into the corner turn since the last block
-        self.retired = []
-        self.expected = None       # an Expected: each command is checked as it retires
-        self.mismatches = []
+        self.retired, self.mismatches = [], []
+        self.dispatched.clear()
+        self.retired_at.clear()
 
     def _pauses(self, probability):
         while True:
@@ -104,10 +112,10 @@ class AcceleratorHarness:
         await ClockCycles(self.dut.clk, 3)
         self.dut.rst.value = 0
         await ClockCycles(self.dut.clk, 2)
+        self.checking = check
         if check:
             cocotb.start_soon(self._monitor())
         else:
-            self.dispatched, self.retired_at = [], []
             cocotb.start_soon(self._stamp(self.dut.engine.controller.dispatch, self.dispatched))
             cocotb.start_soon(self._stamp(self.dut.engine.retired, self.retired_at))
 
@@ -174,13 +182,59 @@ class AcceleratorHarness:
     async def start(self):
         await self.axil.write_dword(Register.CONTROL, 1)
 
-    def send_loads(self, commands, images):
-        """Queue each LOAD's entries as one frame, in command order."""
-        loads = [command for command in commands if isinstance(command, Load)]
-        for command, image in zip(loads, images):
-            frame = entries_to_bytes(self.config, command.buffer,
-                                     pack_entries(self.config, command.buffer, image))
-            self.source.send_nowait(AxiStreamFrame(frame))
+    def serve(self, commands, images):
+        """Start the host's side of the data streams, a task whose result is what the
+        STOREs sent: in command order each LOAD's frame is sent and each STORE's frame
+        received; an image that is a function of what was stored (a step the host
+        computes) is computed once the STOREs before it have arrived."""
+        return cocotb.start_soon(self._serve(commands, list(images)))
+
+    async def _serve(self, commands, images):
+        stored, pending = [], []             # pending: STOREs whose frames are still due
+        for command in commands:
+            if isinstance(command, Store):
+                pending.append(command)
+            elif isinstance(command, Load):
+                image = images.pop(0)
+                if callable(image):
+                    stored += [await self._receive(store) for store in pending]
+                    pending, image = [], image(stored)
+                frame = entries_to_bytes(self.config, command.buffer,
+                                         pack_entries(self.config, command.buffer, image))
+                self.source.send_nowait(AxiStreamFrame(frame))
+        return stored + [await self._receive(store) for store in pending]
+
+    async def _receive(self, store):
+        """A STORE's frame as the golden Host keeps it: {"y": entries x V}."""
+        frame = await self.sink.recv()
+        entries = bytes_to_entries(self.config, store.buffer, bytes(frame.tdata))
+        return {"y": np.array([unpack_entry(self.config, store.buffer, entry)["y"]
+                               for entry in entries])}
+
+    async def run(self, program, limit_cycles, poll=64):
+        """Run a compiled program: commands written, data served, started. When the
+        engine has stopped (done, no error) every command's writes have been compared as
+        it retired (when checking); returns the program's output y and the cycles."""
+        self._forget()
+        if self.checking:
+            self.expected = Expected(program.commands, program.images, self.config)
+        await self.write_commands(program.commands)
+        host = self.serve(program.commands, program.images)
+        began = time.perf_counter()
+        await self.start()
+        status = status_fields(await self.wait_stopped(limit_cycles, poll))
+        self.wall_seconds = time.perf_counter() - began
+        assert status["done"] and not status["error"], f"the engine stopped with {status}"
+        if self.checking:
+            assert self.retired == list(range(len(program.commands) - 1)), (
+                f"commands retired in the order {self.retired}")
+            assert not self.mismatches, "\n".join(self.mismatches[:20])
+            self.check_no_stray_writes(self.expected.machine)
+        y = program_output(program, await host)
+        return y, await self.cycles()
+
+    async def cycles(self):
+        return await self.read(Register.CYCLES_LO) | await self.read(Register.CYCLES_HI) << 32
 
     async def wait_stopped(self, limit_cycles, poll=64):
         """The status once the engine stops (polled every `poll` cycles)."""
@@ -191,16 +245,6 @@ class AcceleratorHarness:
                 return status
         raise AssertionError(f"the engine did not stop within {limit_cycles} cycles: "
                              f"{status_fields(status)}, retired {self.retired}")
-
-    async def stored_output(self, program):
-        """The program's output y from the frames its STOREs send (all of them taken)."""
-        frames = []
-        for command in store_commands(program.commands):
-            frame = await self.sink.recv()
-            entries = bytes_to_entries(self.config, command.buffer, bytes(frame.tdata))
-            frames.append({"y": np.array([unpack_entry(self.config, command.buffer, entry)["y"]
-                                          for entry in entries])})
-        return program_output(program, frames)
 
     def command_mismatches(self, index, expected):
         """How the entries command `index` wrote, in the monitors' copy, differ from
@@ -232,7 +276,3 @@ def status_fields(status):
     """The status word's fields (`hw.controller.status_layout`)."""
     return {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
             "code": EngineError(status >> 8 & 0xFF), "command": status >> 16}
-
-
-def store_commands(commands):
-    return [command for command in commands if isinstance(command, Store)]

@@ -10,9 +10,8 @@ from golden.compiler import COMPILERS
 from golden.interpreter import Host, interpret
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
-from hw.accelerator import Register
 from hw.controller import EngineError
-from sim.accelerator_harness import AcceleratorHarness, Expected, status_fields
+from sim.accelerator_harness import AcceleratorHarness, status_fields
 from sim.testbench import config_from_env, seed_from_env
 
 BASE_SEED = 8100
@@ -42,23 +41,9 @@ async def run_tile(dut, tile, test_seed, stall=0.0):
                "ffn": lambda: random_feed_forward(rng, d_model, 2 * d_model)}[tile]()
     _, _, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
-    harness.expected = expected = Expected(program.commands, program.images, config)
-
-    await harness.write_commands(program.commands)
-    harness.send_loads(program.commands, program.images)
-    await harness.start()
-    status = status_fields(await harness.wait_stopped(200_000))
-    assert status["done"] and not status["error"], f"the engine stopped with {status}"
-    assert harness.retired == list(range(len(program.commands) - 1)), (
-        f"commands retired in the order {harness.retired}")
-    assert not harness.mismatches, "\n".join(harness.mismatches[:20])
-    harness.check_no_stray_writes(expected.machine)
-
-    y = await harness.stored_output(program)
+    y, cycles = await harness.run(program, 200_000)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
-    cycles = (await harness.read(Register.CYCLES_LO)
-              | await harness.read(Register.CYCLES_HI) << 32)
     dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles")
 
 
@@ -93,7 +78,7 @@ async def refuses_bad_commands(dut):
             else:
                 raise AssertionError(f"the golden interpreter runs {command}")
         await harness.write_commands(commands)
-        harness.send_loads(commands, [params])
+        harness.serve(commands[:1], [params])
         await harness.start()
         status = status_fields(await harness.wait_stopped(10_000, poll=16))
         assert status["error"] and status["code"] == code and status["command"] == 1, (

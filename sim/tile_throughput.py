@@ -5,7 +5,6 @@ BENCH_OUT; the tile comes from BENCH_TILE."""
 
 import json
 import os
-import time
 
 import cocotb
 import numpy as np
@@ -14,9 +13,8 @@ from golden.commands import Load, Matmul, Softmax, Store
 from golden.compiler import COMPILERS
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
-from hw.accelerator import Register
 from perf.model import matmul_cycles, softmax_cycles
-from sim.accelerator_harness import AcceleratorHarness, status_fields
+from sim.accelerator_harness import AcceleratorHarness
 from sim.testbench import config_from_env
 
 SEED = 20261201
@@ -63,19 +61,10 @@ async def tile_cycles(dut):
     program = COMPILERS[tile](x, weights, config, calibration)
     dut._log.info(f"seed {SEED}: {tile}, {len(program.commands)} commands")
 
-    await harness.write_commands(program.commands)
-    harness.send_loads(program.commands, program.images)
-    began = time.perf_counter()
-    await harness.start()
-    status = status_fields(await harness.wait_stopped(50_000_000, poll=4096))
-    wall = time.perf_counter() - began
-    assert status["done"] and not status["error"], f"the engine stopped with {status}"
-    y = await harness.stored_output(program)
+    y, cycles = await harness.run(program, 50_000_000, poll=4096)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the output differs from the golden tile's"
 
-    cycles = (await harness.read(Register.CYCLES_LO)
-              | await harness.read(Register.CYCLES_HI) << 32)
     executed = program.commands[:-1]
     spans = list(zip(harness.dispatched, harness.retired_at))
     assert len(spans) == len(executed)
@@ -91,7 +80,7 @@ async def tile_cycles(dut):
         f"{tile}_cycles_model": model,
         f"{tile}_commands": len(program.commands),
         f"{tile}_macs": macs,
-        f"{tile}_sim_cycles_per_second": cycles / wall,
+        f"{tile}_sim_cycles_per_second": cycles / harness.wall_seconds,
     }
     with open(os.environ["BENCH_OUT"], "w") as out:
         json.dump(figures, out)

@@ -1,0 +1,72 @@
+"""python -m accuracy.rtl_layer "a sentence" [--layer N]: one encoder layer of the
+pretrained all-MiniLM-L6-v2 through the accelerator's RTL in Verilator (the default
+configuration), for that sentence: attention, W1 and W2 on the engine, GELU, residuals
+and LayerNorms on the host. Prints that the RTL's outputs equal the golden model's bit
+for bit, their cosine to the float layer and the cycles each program took."""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from golden.config import AcceleratorConfig
+
+LAYERS = 6
+
+
+def run(sentence, layer, config=AcceleratorConfig(), quick_build=False):
+    """The testbench's figures (`sim.minilm_layer`), or None when it failed."""
+    from sim.runner import run_cocotb
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "layer.json"
+        _, failures = run_cocotb(config, "verilator", "accelerator", "sim.minilm_layer",
+                                 testcase="minilm_layer", quick_build=quick_build,
+                                 extra_env={"LAYER_SENTENCE": sentence,
+                                            "LAYER_INDEX": str(layer), "LAYER_OUT": str(out)})
+        return None if failures or not out.exists() else json.loads(out.read_text())
+
+
+def fits(sentence, layer, config):
+    """Raise a ValueError naming the reason when the layer for this sentence does not
+    compile for the configuration (its golden run compiles both programs)."""
+    from accuracy.arithmetic import FloatArithmetic
+    from accuracy.minilm import MiniLM
+    from accuracy.tiled_layer import TiledLayer, run_golden
+
+    model = MiniLM()
+    x = model.layer_input(model.tokens(sentence), layer, FloatArithmetic())
+    run_golden(TiledLayer(model, layer, config), x)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m accuracy.rtl_layer",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("sentence", help="the text to encode (up to 512 tokens)")
+    parser.add_argument("--layer", type=int, default=0, choices=range(LAYERS),
+                        metavar="N", help=f"the encoder layer, 0 to {LAYERS - 1} (default 0); "
+                        "the layers before it run in float")
+    args = parser.parse_args(argv)
+    if not args.sentence.strip():
+        parser.error("the sentence is empty")
+    try:
+        fits(args.sentence, args.layer, AcceleratorConfig())
+    except ValueError as error:          # CompileError is one: a buffer it overflows
+        parser.error(str(error))
+    figures = run(args.sentence, args.layer)
+    if figures is None:
+        print("error: the RTL run failed; the cocotb log above says where", file=sys.stderr)
+        return 1
+    print(f"layer {figures['layer']}, {figures['tokens']} tokens")
+    for program in figures["programs"]:
+        print(f"  {program['name']:9}  {program['commands']:4} commands  "
+              f"{program['cycles']:9,} cycles  ({program['wall_seconds']:.0f} s to simulate)")
+    print("RTL output equals the golden model's, bit for bit: "
+          f"{'yes' if figures['bit_exact'] else 'NO'}")
+    print(f"cosine of the layer's output to float: {figures['cosine_to_float']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
