@@ -1,5 +1,6 @@
 """Verilog emission: every design of a configuration, with the configuration and a summary."""
 
+import functools
 from pathlib import Path
 
 from amaranth import Shape
@@ -22,11 +23,11 @@ def emit(config, out_dir, designs=tuple(EMITTED)):
     sources = []
     summaries = [_config_summary(config)]
     for name in designs:
-        component = EMITTED[name].build(config)
+        text, summary = _converted(config, name)
         path = out_dir / f"{name}.v"
-        path.write_text(verilog.convert(component, name=name, emit_src=False))
+        path.write_text(text)
         sources.append(path)
-        summaries.append(_port_summary(name, component))
+        summaries.append(summary)
     (out_dir / "summary.md").write_text("\n".join(summaries))
     return sources
 
@@ -80,6 +81,15 @@ def _config_summary(config):
         "",
     ]
     return "\n".join(lines)
+
+
+@functools.cache
+def _converted(config, name):
+    """(Verilog, port summary) of a design, converted once per process: the tile
+    engine takes half a minute, and the tests emit a configuration for each simulator
+    and for the lint."""
+    component = EMITTED[name].build(config)
+    return verilog.convert(component, name=name, emit_src=False), _port_summary(name, component)
 
 
 def _port_summary(name, component):
