@@ -18,6 +18,7 @@ from golden.commands import Buffer, Load, Matmul, Output, Softmax, Store
 from golden.interpreter import Host, interpret, program_output
 from hw.accelerator import Register, command_window
 from hw.controller import EngineError
+from perf.model import controller_cycles
 from sim.host_data import (bytes_to_entries, command_words, entries_to_bytes, pack_entries,
                            unpack_entry)
 from sim.streams import CLOCK_NS
@@ -88,7 +89,7 @@ class AcceleratorHarness:
                 channel.set_pause_generator(self._pauses(stall))
         self.checking = False      # set by `reset`
         self.expected = None       # an Expected: each command is checked as it retires
-        self.dispatched, self.retired_at = [], []       # cycles, when not checking
+        self.dispatched, self.retired_at = [], []       # the commands' cycles
         self._forget()
 
     def _forget(self):
@@ -122,7 +123,7 @@ class AcceleratorHarness:
     async def _stamp(self, signal, cycles):
         while True:
             await RisingEdge(signal)
-            cycles.append(round(get_sim_time("ns") / CLOCK_NS))
+            cycles.append(_cycle())
 
     async def _monitor(self):
         """Each cycle, before the clock edge: the writes into the buffers, and the
@@ -140,7 +141,10 @@ class AcceleratorHarness:
             turn = engine.corner_turn
             if int(turn.i__valid.value) and int(turn.i__ready.value):
                 self._score_column(int(turn.i__payload.value))
+            if int(engine.controller.dispatch.value):
+                self.dispatched.append(_cycle())
             if int(engine.retired.value):
+                self.retired_at.append(_cycle())
                 index = int(engine.status.value) >> 16
                 self.retired.append(index)
                 if self.expected is not None:
@@ -231,7 +235,14 @@ class AcceleratorHarness:
             assert not self.mismatches, "\n".join(self.mismatches[:20])
             self.check_no_stray_writes(self.expected.machine)
         y = program_output(program, await host)
-        return y, await self.cycles()
+        cycles = await self.cycles()
+        spans = sum(retired - dispatched
+                    for dispatched, retired in zip(self.dispatched, self.retired_at))
+        assert len(self.retired_at) == len(program.commands) - 1 and (
+            cycles == spans + controller_cycles(program.commands)), (
+            f"{cycles} cycles: the commands took {spans} from dispatch to retirement, the "
+            f"controller {controller_cycles(program.commands)} in the performance model")
+        return y, cycles
 
     async def cycles(self):
         return await self.read(Register.CYCLES_LO) | await self.read(Register.CYCLES_HI) << 32
@@ -270,6 +281,11 @@ class AcceleratorHarness:
                 for name, value in got.items():
                     assert np.array_equal(value, machine.memory[buffer][name][entry]), (
                         f"{Buffer(buffer).name}[{entry}].{name} differs at the end")
+
+
+def _cycle():
+    """The clock cycle now (at either edge)."""
+    return int(get_sim_time("ns") // CLOCK_NS)
 
 
 def status_fields(status):

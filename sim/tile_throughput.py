@@ -13,7 +13,7 @@ from golden.commands import Load, Matmul, Softmax, Store
 from golden.compiler import COMPILERS
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
-from perf.model import matmul_cycles, softmax_cycles
+from perf.model import controller_cycles, matmul_cycles, softmax_cycles
 from sim.accelerator_harness import AcceleratorHarness
 from sim.testbench import config_from_env
 
@@ -78,6 +78,7 @@ async def tile_cycles(dut):
         f"{tile}_cycles_loads": host,
         f"{tile}_cycles_compute": compute,
         f"{tile}_cycles_model": model,
+        f"{tile}_cycles_controller": controller_cycles(program.commands),
         f"{tile}_commands": len(program.commands),
         f"{tile}_macs": macs,
         f"{tile}_sim_cycles_per_second": cycles / harness.wall_seconds,
