@@ -33,7 +33,7 @@ async def minilm_layer(dut):
 
     harness = AcceleratorHarness(dut, config, seed=0)
     await harness.reset(check=os.environ.get("LAYER_CHECK") == "1")
-    golden_output, golden_ys = run_golden(layer, x)
+    _, golden_ys = run_golden(layer, x)
     steps, figures = layer.run(x), {"tokens": len(ids), "layer": index, "programs": []}
     program = next(steps)
     for name, golden_y in zip(("attention", "ffn"), golden_ys):
@@ -47,9 +47,8 @@ async def minilm_layer(dut):
             program = steps.send(y)
         except StopIteration as done:
             output = done.value
-    assert np.array_equal(output, golden_output)
     float_output = model.layer(x, index, FloatArithmetic())
-    figures.update(bit_exact=True, cosine_to_float=cosine(output, float_output))
+    figures["cosine_to_float"] = cosine(output, float_output)
     if "LAYER_OUT" in os.environ:
         with open(os.environ["LAYER_OUT"], "w") as out:
             json.dump(figures, out)
