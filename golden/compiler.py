@@ -16,7 +16,8 @@ import types
 
 import numpy as np
 
-from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size, hazard
+from golden.commands import (Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size,
+                             footprint, hazard)
 from golden.interpreter import stored_rows
 from golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
                                requantization, requantize_float)
@@ -83,18 +84,37 @@ class _Builder:
         self._in_flight = []
 
     def allocate(self, name, buffer, rows, vectors):
+        """A region of rows x vectors entries: the first free place that no command
+        since the last wait touches (so the command filling it need not wait), else the
+        first free place."""
         size = rows * vectors
+        touched = [(first, stop) for command in self._in_flight
+                   for where, first, stop, _ in footprint(command, self.config)
+                   if where == buffer]
+        place = self._place(buffer, size, touched) or self._place(buffer, size, [])
+        if place is None:
+            used = buffer_size(self.config, buffer) - sum(b - a for a, b in self._free[buffer])
+            raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
+                               f"{Buffer(buffer).name}: {used} of its "
+                               f"{buffer_size(self.config, buffer)} entries are in use")
+        index, base = place
+        first, stop = self._free[buffer][index]
+        self._free[buffer][index:index + 1] = [
+            span for span in ((first, base), (base + size, stop)) if span[1] > span[0]]
+        region = Region(buffer, base, rows, vectors, vectors)
+        self.regions[name] = region
+        self.allocations.append((name, region))
+        return region
+
+    def _place(self, buffer, size, avoid):
+        """(index of a free span, base) of the first `size` entries free and clear of
+        the `avoid` ranges, or None."""
         for index, (first, stop) in enumerate(self._free[buffer]):
-            if stop - first >= size:
-                self._free[buffer][index] = (first + size, stop)
-                region = Region(buffer, first, rows, vectors, vectors)
-                self.regions[name] = region
-                self.allocations.append((name, region))
-                return region
-        used = buffer_size(self.config, buffer) - sum(b - a for a, b in self._free[buffer])
-        raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
-                           f"{Buffer(buffer).name}: {used} of its "
-                           f"{buffer_size(self.config, buffer)} entries are in use")
+            for base in [first] + [end for _, end in avoid if first < end]:
+                if base + size <= stop and not any(start < base + size and base < end
+                                                   for start, end in avoid):
+                    return index, base
+        return None
 
     def largest_free(self, buffer):
         """Entries of the largest free span of a buffer."""

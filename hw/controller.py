@@ -7,11 +7,11 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.commands import (Buffer, Load, Matmul, Op, Output, Softmax, buffer_size,
+from golden.commands import (Buffer, End, Load, Matmul, Op, Output, Softmax, buffer_size,
                              command_bits, field_widths)
 from hw.arith import equals
 
-__all__ = ["Controller", "EngineError", "command_layout", "COMMAND_ENTRIES", "status_layout",
+__all__ = ["Controller", "EngineError", "Slot", "command_layout", "COMMAND_ENTRIES", "status_layout",
            "command_word_bits"]
 
 # The buffers a LOAD writes; a STORE also reads OUTPUT.
@@ -36,8 +36,14 @@ class _State(enum.IntEnum):
     FETCH = 1
     CHECK = 2
     DECIDE = 3
-    STARTED = 4
-    RUNNING = 5
+
+
+class Slot(enum.IntEnum):
+    """Where a command runs: the compute slot (MATMUL, SOFTMAX) or the host's (LOAD,
+    STORE). Each runs one command at a time; the two run side by side."""
+
+    COMPUTE = 0
+    HOST = 1
 
 
 def command_layout(cls, config):
@@ -55,17 +61,20 @@ def command_word_bits(config):
 def status_layout():
     """The status register: `busy` (started, not yet stopped), `done` (stopped at End),
     `error` (stopped on a command it refused, `code` saying why), `command`: the index
-    of the command running, or the one that stopped the engine."""
+    of the next command to start, or of the one that stopped the engine."""
     return data.StructLayout({"busy": 1, "done": 1, "error": 1, "reserved": 5, "code": 8,
                               "command": 16})
 
 
 class Controller(wiring.Component):
-    """Runs the command list from entry 0: fetches a command, checks it, hands it to
-    the engine (`dispatch`, with the word on `command`), and fetches the next once the
-    engine is `idle` again (every command retired before the next starts). A command
-    that fails its check stops the engine with the reason in the status; End stops it
-    with `done`. The cycle counter counts from `start` to the stop.
+    """Runs the command list from entry 0, in order: fetches a command, checks it, and
+    hands it to the engine (`dispatch`, with the word on `command`) once its slot is
+    free (`Slot`: the slot's previous command has retired; with the command's `wait`
+    bit, every earlier command has). While a command runs, the next is fetched and
+    checked, so a LOAD of the next weights starts beside the current matmul. A command
+    that fails its check stops the engine with the reason in the status, End with
+    `done`, each once the commands before it have retired. The cycle counter counts
+    from `start` to the stop.
 
     Members
     -------
@@ -74,9 +83,12 @@ class Controller(wiring.Component):
         The host's writes into the command memory, a 32-bit word at a time.
     command : Out(command_bits(config))
     dispatch : Out(1)
-    idle : In(1)
-    retire : Out(1)
-        The running command (`status.command`) retired this cycle.
+    idle : In(2)
+        Per `Slot`: its units have no job left.
+    retire : Out(2)
+        Per `Slot`: its command retired this cycle (the command `running[slot]`).
+    running : Out(ArrayLayout(command index, 2))
+        Per `Slot`: the index of the command it runs (or last ran).
     status : Out(status_layout())
     cycles : Out(64)
     """
@@ -90,8 +102,9 @@ class Controller(wiring.Component):
             "write_en": In(1),
             "command": Out(command_bits(config)),
             "dispatch": Out(1),
-            "idle": In(1),
-            "retire": Out(1),
+            "idle": In(len(Slot)),
+            "retire": Out(len(Slot)),
+            "running": Out(data.ArrayLayout(range(COMMAND_ENTRIES), len(Slot))),
             "status": Out(status_layout()),
             "cycles": Out(64),
         })
@@ -117,6 +130,20 @@ class Controller(wiring.Component):
         with m.If(status.busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
 
+        # A slot's command may retire from the second cycle after its dispatch (its
+        # units see their jobs the cycle after).
+        occupied, started = Signal(len(Slot)), Signal(len(Slot))
+        m.d.comb += self.retire.eq(occupied & started & self.idle)
+        m.d.sync += started.eq(occupied & ~self.retire)
+        m.d.sync += occupied.eq(occupied & ~self.retire)
+
+        op = self.command[:3]
+        slot = Signal(Slot)
+        m.d.comb += slot.eq(equals(op, Op.LOAD) | (op == Op.STORE))
+        waits = data.View(command_layout(End, config), self.command[:4]).wait
+        stopping = error.any() | equals(op, Op.END)
+        free = Mux(waits | stopping, ~occupied.any(), ~Mux(slot, occupied[1], occupied[0]))
+
         block = _ScoresBlock(config)
         with m.If(self.start):
             m.d.sync += block.valid.eq(0)
@@ -137,21 +164,20 @@ class Controller(wiring.Component):
                              error.eq(command_error(m, read.data, config, block)),
                              state.eq(_State.DECIDE)]
             with m.Case(_State.DECIDE):
-                with m.If(error.any()):
+                with m.If(free & error.any()):
                     m.d.sync += [status.busy.eq(0), status.error.eq(1), status.code.eq(error),
                                  state.eq(_State.STOPPED)]
-                with m.Elif(equals(self.command[:3], Op.END)):
+                with m.Elif(free & equals(op, Op.END)):
                     m.d.sync += [status.busy.eq(0), status.done.eq(1), state.eq(_State.STOPPED)]
-                with m.Else():
+                with m.Elif(free):
                     m.d.comb += self.dispatch.eq(1)
-                    m.d.sync += state.eq(_State.STARTED)
-                    self._track_block(m, block, config)
-            with m.Case(_State.STARTED):        # the engine's jobs are taken this cycle
-                m.d.sync += state.eq(_State.RUNNING)
-            with m.Case(_State.RUNNING):
-                with m.If(self.idle):
-                    m.d.comb += self.retire.eq(1)
                     m.d.sync += [pc.eq(pc + 1), state.eq(_State.FETCH)]
+                    with m.Switch(slot):
+                        for index in Slot:
+                            with m.Case(index):
+                                m.d.sync += [occupied[index].eq(1),
+                                             self.running[index].eq(pc)]
+                    self._track_block(m, block, config)
         return m
 
     def _track_block(self, m, block, config):

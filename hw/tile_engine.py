@@ -12,7 +12,7 @@ from golden.commands import (Buffer, Load, Matmul, Op, Output, Softmax, address_
                              buffer_size)
 from hw.arith import equals
 from hw.column_params import ColumnParams, column_place_layout, param_entry_layout
-from hw.controller import Controller, command_layout, status_layout
+from hw.controller import Controller, Slot, command_layout, status_layout
 from hw.corner_turn import CornerTurn
 from hw.exp_writer import ExpWriter
 from hw.host_port import HostLoader, HostStorer, host_beat_layout
@@ -31,6 +31,8 @@ __all__ = ["TileEngine"]
 # Units that take a job from the dispatcher, in the order of the pending bits.
 _JOBS = ("feeder_a", "feeder_b", "columns", "operand_writer", "y_writer", "exp_writer",
          "loader", "storer")
+# The units of the host's slot; the others are the compute slot's.
+_HOST_UNITS = ("loader", "storer")
 _REQUANT_FIELDS = ("element_mult", "element_shift", "scale_mult", "scale_shift")
 
 
@@ -54,9 +56,9 @@ class TileEngine(wiring.Component):
         The controller's (`hw.controller.Controller`).
     data_in : In(stream.Signature(host_beat_layout()))
     data_out : Out(stream.Signature(host_beat_layout()))
-    retired : Out(1)
-        The running command retired this cycle (for testbenches: its results are all
-        in the buffers); `status.command` names it.
+    retired : Out(2)
+        Per `hw.controller.Slot`: its command retired this cycle (for testbenches: its
+        results are all in the buffers); the controller's `running` names it.
     """
 
     def __init__(self, config):
@@ -71,7 +73,7 @@ class TileEngine(wiring.Component):
             "cycles": Out(64),
             "data_in": In(stream.Signature(host_beat_layout())),
             "data_out": Out(stream.Signature(host_beat_layout())),
-            "retired": Out(1),
+            "retired": Out(len(Slot)),
         })
 
     def elaborate(self, platform):
@@ -110,9 +112,17 @@ class TileEngine(wiring.Component):
         self._buffer_writes(m, units, writes)
         self._host_reads(m, units, memories)
 
-        busy = Cat(*(unit.busy for unit in units.values() if hasattr(unit, "busy")))
-        m.d.comb += controller.idle.eq(~pending.any() & ~busy.any() & ~mode.scoring
-                                       & ~mode.softmax_rows.any())
+        def working(names):
+            return Cat(*(units[name].busy for name in names if hasattr(units[name], "busy")),
+                       *(pending[_JOBS.index(name)] for name in names if name in _JOBS)).any()
+
+        host = [name for name in units if name in _HOST_UNITS]
+        compute = [name for name in units if name not in _HOST_UNITS]
+        m.d.comb += [
+            controller.idle[Slot.HOST].eq(~working(host)),
+            controller.idle[Slot.COMPUTE].eq(~working(compute) & ~mode.scoring
+                                             & ~mode.softmax_rows.any()),
+        ]
         return m
 
     def _units(self, m, config, addr_bits):

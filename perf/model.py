@@ -21,13 +21,7 @@ from perf.lowering import lower
 from perf.workloads import SoftmaxRows
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
-           "cost_workload", "CONTROLLER_CYCLES", "controller_cycles"]
-
-# The tile engine's controller reads a command from its memory, checks it and decides
-# (`hw.controller`: FETCH, CHECK, DECIDE) before dispatching it, and again for END
-# before it stops: these cycles pass between one command's retirement and the next.
-CONTROLLER_CYCLES = 3
-
+           "cost_workload"]
 
 @dataclasses.dataclass(frozen=True)
 class Assumptions:
@@ -77,12 +71,6 @@ def softmax_cycles(rows, length, config, assumptions=Assumptions()):
     """Cycles from a stream of `rows` rows' first beat to their last output beat."""
     beats = math.ceil(length / config.softmax_lanes)
     return rows * beats + beats + assumptions.latency_of_softmax(config)
-
-
-def controller_cycles(commands):
-    """Cycles a command list (END included) spends in the controller alone: the engine's
-    cycle count is this plus each command's cycles from dispatch to retirement."""
-    return CONTROLLER_CYCLES * len(commands)
 
 
 def bits_per_element(config):

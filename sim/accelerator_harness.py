@@ -17,8 +17,8 @@ from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFra
 from golden.commands import Buffer, Load, Matmul, Output, Softmax, Store
 from golden.interpreter import Host, interpret, program_output
 from hw.accelerator import Register, command_window
-from hw.controller import EngineError
-from perf.model import controller_cycles
+from hw.controller import COMMAND_ENTRIES, EngineError, Slot
+from perf.dispatch import schedule
 from sim.host_data import (bytes_to_entries, command_words, entries_to_bytes, pack_entries,
                            unpack_entry)
 from sim.streams import CLOCK_NS
@@ -88,15 +88,17 @@ class AcceleratorHarness:
                             self.axil.read_if.r_channel):
                 channel.set_pause_generator(self._pauses(stall))
         self.checking = False      # set by `reset`
+        self._index_bits = (COMMAND_ENTRIES - 1).bit_length()
         self.expected = None       # an Expected: each command is checked as it retires
-        self.dispatched, self.retired_at = [], []       # the commands' cycles
+        self.dispatched, self.retired_at = [], {}       # the commands' cycles
         self._forget()
 
     def _forget(self):
         """Start afresh: no writes seen, no command retired."""
         self.shadow = {buffer: {} for buffer in MONITORED + (Buffer.SCORES,)}
         self.score_columns = []    # kept columns into the corner turn since the last block
-        self.retired, self.mismatches = [], []
+        self.retired, self.mismatches = [], []   # indices, in the order they retired
+        self.loads_held = 0        # cycles a LOAD's entry waited for the buffer's port
         self.dispatched.clear()
         self.retired_at.clear()
 
@@ -117,13 +119,36 @@ class AcceleratorHarness:
         if check:
             cocotb.start_soon(self._monitor())
         else:
-            cocotb.start_soon(self._stamp(self.dut.engine.controller.dispatch, self.dispatched))
-            cocotb.start_soon(self._stamp(self.dut.engine.retired, self.retired_at))
+            cocotb.start_soon(self._stamp_dispatches())
+            cocotb.start_soon(self._stamp_retirements())
 
-    async def _stamp(self, signal, cycles):
+    async def _stamp_dispatches(self):
+        """Dispatches are at least DECODE_CYCLES apart: each is a rising edge."""
         while True:
-            await RisingEdge(signal)
-            cycles.append(_cycle())
+            await RisingEdge(self.dut.engine.controller.dispatch)
+            self.dispatched.append(_cycle())
+
+    async def _stamp_retirements(self):
+        """A slot retires at most every other cycle: a bit set after a change of
+        `retired` is a retirement."""
+        retired = self.dut.engine.retired
+        while True:
+            await retired.value_change
+            await ReadOnly()
+            self._retirements(int(retired.value))
+
+    def _retirements(self, slots):
+        """Record the commands of the slots whose bits are set in `slots`; their
+        indices, in slot order."""
+        running = int(self.dut.engine.controller.running.value)
+        indices = []
+        for slot in Slot:
+            if slots >> slot & 1:
+                index = running >> (slot * self._index_bits) & ((1 << self._index_bits) - 1)
+                self.retired_at[index] = _cycle()
+                self.retired.append(index)
+                indices.append(index)
+        return indices
 
     async def _monitor(self):
         """Each cycle, before the clock edge: the writes into the buffers, and the
@@ -138,18 +163,16 @@ class AcceleratorHarness:
                 if int(en.value):
                     self.shadow[buffer][int(addr.value)] = unpack_entry(
                         self.config, buffer, int(data.value))
+            loader = engine.loader
+            self.loads_held += int(loader.o__valid.value) & ~int(loader.o__ready.value) & 1
             turn = engine.corner_turn
             if int(turn.i__valid.value) and int(turn.i__ready.value):
                 self._score_column(int(turn.i__payload.value))
             if int(engine.controller.dispatch.value):
                 self.dispatched.append(_cycle())
-            if int(engine.retired.value):
-                self.retired_at.append(_cycle())
-                index = int(engine.status.value) >> 16
-                self.retired.append(index)
+            for index in self._retirements(int(engine.retired.value)):
                 if self.expected is not None:
                     self._scores_block(self.expected.commands[index])
-                if self.expected is not None:
                     self.mismatches += self.command_mismatches(index, self.expected)
 
     def _score_column(self, payload):
@@ -230,19 +253,40 @@ class AcceleratorHarness:
         self.wall_seconds = time.perf_counter() - began
         assert status["done"] and not status["error"], f"the engine stopped with {status}"
         if self.checking:
-            assert self.retired == list(range(len(program.commands) - 1)), (
+            assert sorted(self.retired) == list(range(len(program.commands) - 1)), (
                 f"commands retired in the order {self.retired}")
             assert not self.mismatches, "\n".join(self.mismatches[:20])
             self.check_no_stray_writes(self.expected.machine)
         y = program_output(program, await host)
         cycles = await self.cycles()
-        spans = sum(retired - dispatched
-                    for dispatched, retired in zip(self.dispatched, self.retired_at))
-        assert len(self.retired_at) == len(program.commands) - 1 and (
-            cycles == spans + controller_cycles(program.commands)), (
-            f"{cycles} cycles: the commands took {spans} from dispatch to retirement, the "
-            f"controller {controller_cycles(program.commands)} in the performance model")
+        self.check_schedule(program.commands, cycles)
         return y, cycles
+
+    def spans(self):
+        """Each command's cycles from dispatch to retirement, in command order."""
+        return [self.retired_at[index] - dispatched
+                for index, dispatched in enumerate(self.dispatched)]
+
+    def overlapped(self):
+        """The commands that started while an earlier one was still running."""
+        return [index for index, dispatched in enumerate(self.dispatched)
+                if any(self.retired_at[earlier] > dispatched for earlier in range(index))]
+
+    def check_schedule(self, commands, cycles):
+        """The controller dispatched every command when `perf.dispatch` says it does,
+        given the cycles each took, and the cycle counter reads the model's total."""
+        executed = len(commands) - 1
+        assert len(self.dispatched) == len(self.retired_at) == executed, (
+            f"{len(self.dispatched)} dispatches, {len(self.retired_at)} retirements of "
+            f"{executed} commands")
+        model = schedule(commands, self.spans() + [0])
+        first = self.dispatched[0] - model.dispatched[0]
+        late = [(index, cycle - first, want) for index, (cycle, want)
+                in enumerate(zip(self.dispatched, model.dispatched)) if cycle - first != want]
+        assert not late, ("commands dispatched at other cycles than the controller's model "
+                          f"(index, cycle, model): {late[:10]}")
+        assert cycles == model.cycles, (
+            f"{cycles} cycles, the controller's model {model.cycles} for the same commands")
 
     async def cycles(self):
         return await self.read(Register.CYCLES_LO) | await self.read(Register.CYCLES_HI) << 32

@@ -5,8 +5,8 @@ stored output with the golden tile program's, and commands the engine must refus
 import cocotb
 import numpy as np
 
-from golden.commands import Buffer, End, Load, Matmul, Output, Softmax
-from golden.compiler import COMPILERS
+from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
+from golden.compiler import COMPILERS, Program
 from golden.interpreter import Host, interpret
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
@@ -44,7 +44,8 @@ async def run_tile(dut, tile, test_seed, stall=0.0):
     y, cycles = await harness.run(program, 200_000)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
-    dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles")
+    dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles, "
+                  f"{len(harness.overlapped())} started beside a running one")
 
 
 @cocotb.test()
@@ -86,6 +87,57 @@ async def refuses_bad_commands(dut):
         assert set(harness.shadow[Buffer.PARAMS]) == {0, 1}
         assert not any(harness.shadow[buffer] for buffer in harness.shadow
                        if buffer != Buffer.PARAMS), "a refused command wrote"
+
+
+def _operand_image(rng, config, entries):
+    """Random operand entries, the extremes -2^(N-1) and 2^(N-1) - 1 included."""
+    low, high = -(1 << config.data_bits - 1), (1 << config.data_bits - 1) - 1
+    values = rng.integers(low, high + 1, (entries, config.vector_size))
+    values[0], values[-1] = low, high
+    scales = (rng.integers(0, 1 << config.scale_bits, entries) if config.vector_scales
+              else np.zeros(entries, np.int64))
+    return {"values": values, "scales": scales}
+
+
+@cocotb.test()
+async def load_beside_results(dut):
+    """A LOAD into LEFT runs while a matmul writes its requantized results into LEFT:
+    both take the buffer's one write port (results first), under host stalls; every
+    entry each wrote is the golden interpreter's, and the loaded rows then feed a
+    matmul whose output is stored."""
+    harness, rng = await _harness(dut, 5, stall=0.3)
+    config = harness.config
+    lanes, size = config.lanes, config.vector_size
+    m, n, k = lanes, 4 * size, 2
+    columns = n // size
+    loaded = min(256, config.left_buffer_vectors - m * k - m * columns)
+    params = {"mult": rng.integers(1, 1 << config.ppu_mult_bits, n),
+              "shift": rng.integers(8, 24, n), "bias": rng.integers(-100, 100, n)}
+    requant = {"element_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
+               "element_shift": 20, "scale_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
+               "scale_shift": 22}
+    results, rows = m * k, m * k + m * columns    # LEFT: A, the results, the loaded rows
+    commands = [
+        Load(buffer=Buffer.LEFT, base=0, count=m * k),
+        Load(buffer=Buffer.RIGHT, base=0, count=n * k),
+        Load(buffer=Buffer.PARAMS, base=0, count=n),
+        Matmul(wait=1, left_stride=k, right_stride=k, m=m, n=n, k=k, output=Output.OPERAND,
+               dest=Buffer.LEFT, dest_base=results, dest_stride=columns, **requant),
+        Load(buffer=Buffer.LEFT, base=rows, count=loaded),
+        Matmul(wait=1, left_base=rows, left_stride=k, right_stride=k, m=m, n=n, k=k,
+               output=Output.Y, dest=Buffer.OUTPUT, dest_stride=columns),
+        Store(wait=1, buffer=Buffer.OUTPUT, count=m * columns),
+        End(),
+    ]
+    images = [_operand_image(rng, config, m * k), _operand_image(rng, config, n * k), params,
+              _operand_image(rng, config, loaded)]
+    program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
+    y, _ = await harness.run(program, 100_000)
+    assert 4 in harness.overlapped(), "the LOAD did not run beside the matmul"
+    assert harness.loads_held, "no LOAD entry waited for a result: the ports never met"
+    machine = harness.expected.machine
+    assert np.array_equal(y, machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, n))
+    dut._log.info(f"{harness.loads_held} cycles a LOAD entry waited for a result's write")
 
 
 @cocotb.test()

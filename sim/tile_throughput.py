@@ -1,6 +1,9 @@
 """cocotb test behind `make bench tiles`: SA, MHSA and FFN at DeiT-Small shapes on the
 accelerator in Verilator, the cycles of every command stamped (dispatch to retirement)
-and the output checked against the golden tile program. Writes its figures as JSON to
+and the output checked against the golden tile program. Utilization is measured with
+the host's transfers (at one 64-bit beat a cycle, no stall) and without them (the
+controller's schedule of the measured compute commands alone), each beside the
+performance model's prediction for the same commands. Writes its figures as JSON to
 BENCH_OUT; the tile comes from BENCH_TILE."""
 
 import json
@@ -9,11 +12,12 @@ import os
 import cocotb
 import numpy as np
 
-from golden.commands import Load, Matmul, Softmax, Store
+from golden.commands import Matmul
 from golden.compiler import COMPILERS
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
-from perf.model import controller_cycles, matmul_cycles, softmax_cycles
+from hw.controller import Slot
+from perf.dispatch import model_spans, schedule, slot_of
 from sim.accelerator_harness import AcceleratorHarness
 from sim.testbench import config_from_env
 
@@ -31,22 +35,21 @@ def deit_small(tile, rng):
     return x, weights
 
 
-def command_figures(commands, spans, config):
-    """MACs, measured cycles by kind and the model's cycles for the same commands."""
-    macs = measured_compute = measured_host = model = 0
-    for command, (start, stop) in zip(commands, spans):
-        cycles = stop - start
-        if isinstance(command, Matmul):
-            reduction = command.trace["reduction"]
-            macs += command.m * reduction * command.n
-            model += matmul_cycles(command.m, reduction, command.n, config)
-            measured_compute += cycles
-        elif isinstance(command, Softmax):
-            model += softmax_cycles(command.rows, command.length, config)
-            measured_compute += cycles
-        elif isinstance(command, (Load, Store)):
-            measured_host += cycles
-    return macs, measured_compute, measured_host, model
+def compute_only(commands, spans):
+    """The commands and spans of the compute slot, END kept: the tile as it would run
+    if the host's transfers took no time."""
+    kept = [(command, span) for command, span in zip(commands, spans)
+            if slot_of(command) == Slot.COMPUTE]
+    return [command for command, _ in kept], [span for _, span in kept]
+
+
+def utilizations(commands, spans, macs, config):
+    """(cycles, cycles without the host's transfers, and the two utilizations) of a
+    run whose commands took `spans`."""
+    cycles = schedule(commands, spans).cycles
+    hidden = schedule(*compute_only(commands, spans)).cycles
+    per_cycle = config.macs_per_cycle
+    return cycles, hidden, macs / (cycles * per_cycle), macs / (hidden * per_cycle)
 
 
 @cocotb.test()
@@ -65,20 +68,24 @@ async def tile_cycles(dut):
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the output differs from the golden tile's"
 
-    executed = program.commands[:-1]
-    spans = list(zip(harness.dispatched, harness.retired_at))
-    assert len(spans) == len(executed)
-    macs, compute, host, model = command_figures(executed, spans, config)
-    per_cycle = config.macs_per_cycle
+    macs = sum(command.m * command.trace["reduction"] * command.n
+               for command in program.commands if isinstance(command, Matmul))
+    measured = harness.spans() + [0]
+    host = sum(span for command, span in zip(program.commands, measured)
+               if slot_of(command) == Slot.HOST)
+    _, hidden, util, util_hidden = utilizations(program.commands, measured, macs, config)
+    model, model_hidden, model_util, model_util_hidden = utilizations(
+        program.commands, model_spans(program.commands, config), macs, config)
     figures = {
-        f"tile_util_{tile}": macs / (cycles * per_cycle),
-        f"tile_util_{tile}_loads_hidden": macs / ((cycles - host) * per_cycle),
-        f"tile_util_{tile}_model": macs / (model * per_cycle),
+        f"tile_util_{tile}": util,
+        f"tile_util_{tile}_loads_hidden": util_hidden,
+        f"tile_util_{tile}_model": model_util,
+        f"tile_util_{tile}_loads_hidden_model": model_util_hidden,
         f"{tile}_cycles": cycles,
-        f"{tile}_cycles_loads": host,
-        f"{tile}_cycles_compute": compute,
+        f"{tile}_cycles_loads_hidden": hidden,
         f"{tile}_cycles_model": model,
-        f"{tile}_cycles_controller": controller_cycles(program.commands),
+        f"{tile}_cycles_loads_hidden_model": model_hidden,
+        f"{tile}_cycles_host_transfers": host,
         f"{tile}_commands": len(program.commands),
         f"{tile}_macs": macs,
         f"{tile}_sim_cycles_per_second": cycles / harness.wall_seconds,

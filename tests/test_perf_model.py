@@ -1,13 +1,17 @@
 """The performance model on hand-computed cases, against the RTL's measured cycles, and
 its command line."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
+from golden.commands import Buffer, End, Load, Output, Store
+from golden.commands import Matmul as CommandMatmul
 from golden.config import AcceleratorConfig
 from perf.__main__ import main
+from perf.dispatch import schedule
 from perf.lowering import lower
 from perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
 from perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
@@ -33,6 +37,28 @@ def test_softmax_cycles_by_hand():
     # 300 rows of 8 beats, then the last row's beats and the 37-cycle latency
     assert softmax_cycles(300, 128, config) == 2400 + 8 + 37
     assert softmax_cycles(1, 1, config, Assumptions(softmax_latency=5)) == 1 + 1 + 5
+
+
+def test_the_controllers_schedule_by_hand():
+    """`perf.dispatch`: a command starts DECODE_CYCLES after the previous one at the
+    earliest, the cycle after its slot's previous command retired, and with `wait`
+    the cycle after every earlier command retired; the counter stops the cycle after
+    END's decision."""
+    load, store = Load(buffer=Buffer.LEFT, count=1), Store(buffer=Buffer.OUTPUT, count=1)
+    multiply = CommandMatmul(m=1, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT)
+    # one command: fetch, check, decide (dispatch at cycle 2), 10 cycles, then END
+    # decides the cycle after the retirement and the counter reads one more
+    assert schedule([load, End()], [10, 0]).cycles == 2 + 10 + 1 + 1
+    # a LOAD beside a MATMUL: the second starts 3 cycles after the first
+    both = schedule([load, multiply, End()], [10, 20, 0])
+    assert both.dispatched == [2, 5] and both.cycles == 5 + 20 + 2
+    # the same slot: the MATMUL waits for the other to retire
+    chained = schedule([multiply, multiply, End()], [10, 20, 0])
+    assert chained.dispatched == [2, 13] and chained.cycles == 13 + 20 + 2
+    # wait: the STORE waits for the longer MATMUL, though its slot is free
+    waiting = schedule([multiply, load, dataclasses.replace(store, wait=1), End()],
+                       [30, 5, 4, 0])
+    assert waiting.dispatched == [2, 5, 33] and waiting.cycles == 33 + 4 + 2
 
 
 def test_encoder_layer_macs_by_hand():

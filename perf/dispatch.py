@@ -1,0 +1,76 @@
+"""The tile engine's controller as a cycle model: when each command starts, given how
+long each command takes from its dispatch to its retirement.
+
+The controller (`hw.controller`) has two slots: the host's (LOAD, STORE: the data
+streams) and the compute's (MATMUL, SOFTMAX: the array, PPU and softmax). It dispatches
+the commands in order; before each it spends `DECODE_CYCLES` (fetch, check, decide),
+overlapped with the commands still running. A command starts once the previous command
+of its slot has retired, and, when its `wait` bit is set, once every earlier command
+has; END waits for every command. Loading the next weights therefore runs beside the
+current matmul when the compiler leaves their regions apart.
+"""
+
+import math
+
+from golden.commands import End, Load, Matmul, Softmax, Store, entry_bits
+from hw.host_port import HOST_DATA_BITS
+from perf.model import matmul_cycles, softmax_cycles
+
+__all__ = ["DECODE_CYCLES", "HOST_COMMAND_CYCLES", "Schedule", "schedule", "slot_of",
+           "model_spans"]
+
+# Fetch, check and decide: a dispatch is at least this many cycles after the previous
+# one, and the first is this many cycles less one after the start.
+DECODE_CYCLES = 3
+# A LOAD or STORE with no stall on the host's stream: one cycle per beat, plus these.
+HOST_COMMAND_CYCLES = 3
+
+
+def slot_of(command):
+    """0 for the compute slot, 1 for the host's."""
+    return 1 if isinstance(command, (Load, Store)) else 0
+
+
+class Schedule:
+    """`dispatched[i]`, `retired[i]`: command i's cycles, counted from the first cycle
+    the engine is busy; `cycles`: what the engine's cycle counter reads at the end."""
+
+    def __init__(self, dispatched, retired, cycles):
+        self.dispatched, self.retired, self.cycles = dispatched, retired, cycles
+
+
+def schedule(commands, spans):
+    """The Schedule of a command list (END last) whose command i takes `spans[i]`
+    cycles from dispatch to retirement."""
+    dispatched, retired = [], []
+    last_of_slot = [-1, -1]              # the retirement of each slot's latest command
+    decide = DECODE_CYCLES - 1
+    for command, span in zip(commands, spans):
+        if isinstance(command, End):
+            break
+        free = max(last_of_slot) if command.wait else last_of_slot[slot_of(command)]
+        start = max(decide, free + 1)
+        dispatched.append(start)
+        retired.append(start + span)
+        last_of_slot[slot_of(command)] = start + span
+        decide = start + DECODE_CYCLES
+    stop = max(decide, max(last_of_slot) + 1)
+    return Schedule(dispatched, retired, stop + 1)
+
+
+def model_spans(commands, config):
+    """Each command's cycles as the performance model predicts them: the array's and
+    the softmax's cycles (`perf.model`), a host transfer at one beat a cycle."""
+    spans = []
+    for command in commands:
+        if isinstance(command, Matmul):
+            spans.append(matmul_cycles(command.m, command.k * config.vector_size, command.n,
+                                       config))
+        elif isinstance(command, Softmax):
+            spans.append(softmax_cycles(command.rows, command.length, config))
+        elif isinstance(command, (Load, Store)):
+            beats = math.ceil(entry_bits(config, command.buffer) / HOST_DATA_BITS)
+            spans.append(command.count * beats + HOST_COMMAND_CYCLES)
+        else:
+            spans.append(0)
+    return spans
