@@ -2,15 +2,16 @@
 FFN at DeiT-Small shapes (n = 197, d_model = 384, dk = 64, d_ff = 1536) on the default
 configuration, in Verilator (`sim/tile_throughput.py`).
 
-The engine runs one command at a time. Weights stream through RIGHT in blocks of output
-columns and outputs through OUTPUT in blocks of rows (the compiler's choice on the
-default buffers), so the FFN's weights are loaded once per block of rows. The host
-sends a 64-bit beat per cycle on the data stream whenever the engine takes one.
-Figures: utilization with the loads and stores counted (`tile_util_<tile>`), with
-them hidden (`_loads_hidden`: the cycles of LOAD and STORE commands taken out, as a
-host with double-buffered regions would), and the performance model's figure for the
-same command list (`_model`: its matmul and softmax cycles, run one after another);
-the cycles of each part; simulation speed."""
+The host's LOADs and STOREs run beside the matmuls and softmax (the controller's two
+slots). Weights stream through RIGHT in blocks of output columns and outputs through
+OUTPUT in blocks of rows (the compiler's choice on the default buffers), so the FFN's
+weights are loaded once per block of rows. The host sends a 64-bit beat per cycle on
+the data stream whenever the engine takes one. Figures: utilization with the host's
+transfers (`tile_util_<tile>`) and without them (`_loads_hidden`: the controller's
+schedule, `perf.dispatch`, of the measured compute commands alone, as if the host's
+transfers took no time), each beside the performance model's figure for the same
+command list (`_model`, `_loads_hidden_model`: the same schedule of the model's matmul,
+softmax and transfer cycles); the cycles of each part; simulation speed."""
 
 import json
 import tempfile

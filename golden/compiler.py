@@ -317,35 +317,52 @@ def _attention_head(b, x, x_q, head, calibration, prefix, concat=None):
                 trace=single and {"acc": prefix + "s.acc", "y": prefix + "logits"})
         return slot
 
-    for block, first in enumerate(range(0, tokens, lanes)):
-        rows, state = min(lanes, tokens - first), block % 2 * lanes
-        if not single:                               # pass 1: loop 1 over the key blocks
-            for index, (start, length) in enumerate(keys):
-                slot = scores(first, rows, start, length, "scores, loop 1")
-                b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=1,
-                               first=int(index == 0), state_base=state,
-                               trace={"op": "softmax, loop 1"}))
+    def softmax(block, first, rows, index, start, length, slot):
+        exp = exps[(block * len(keys) + index) % 2]
+        b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=int(single),
+                       first=int(single), loop2=1, state_base=block % 2 * lanes,
+                       dest=Buffer.LEFT, dest_base=exp.base, dest_stride=exp.stride,
+                       **_requant_fields(e_requant),
+                       trace={"op": "softmax", "row": first,
+                              "names": softmax_names if single else {}}))
+        return exp
+
+    def p_v(block, first, rows, index, start, length, exp):
+        last = index == len(keys) - 1
+        continued = {} if single else {"accumulate": int(index > 0), "acc_base": acc.base}
+        if last:
+            fields = dict(out_fields, dest_base=out_fields["dest_base"] + first * out.stride)
+            destination = out
+        else:
+            fields, destination = {"output": Output.ACC}, acc
+        _matmul(b, exp, v_t, rows, dv, o_params, destination, right_vector=start // size,
+                reduction=length, k=-(-length // size), row_scale=int(last),
+                state_base=block % 2 * lanes, op="P V",
+                trace=last and {"acc": prefix + "o.acc", "y": prefix + "o"},
+                trace_row=first, **continued, **fields)
+
+    blocks = [(block, first, min(lanes, tokens - first))
+              for block, first in enumerate(range(0, tokens, lanes))]
+    if single:
+        # S of the next block is emitted before this block's P V, so the array computes
+        # it while the softmax unit works on this block.
+        (start, length), = keys
+        slot = scores(0, blocks[0][2], start, length, "scores")
+        for block, first, rows in blocks:
+            exp = softmax(block, first, rows, 0, start, length, slot)
+            if block + 1 < len(blocks):
+                slot = scores(first + lanes, blocks[block + 1][2], start, length, "scores")
+            p_v(block, first, rows, 0, start, length, exp)
+    for block, first, rows in blocks if not single else ():
+        for index, (start, length) in enumerate(keys):      # pass 1: loop 1 over the keys
+            slot = scores(first, rows, start, length, "scores, loop 1")
+            b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=1,
+                           first=int(index == 0), state_base=block % 2 * lanes,
+                           trace={"op": "softmax, loop 1"}))
         for index, (start, length) in enumerate(keys):
             slot = scores(first, rows, start, length, "scores")
-            exp = exps[(block * len(keys) + index) % 2]
-            b.emit(Softmax(src_base=slot, rows=rows, length=length, loop1=int(single),
-                           first=int(single), loop2=1, state_base=state, dest=Buffer.LEFT,
-                           dest_base=exp.base, dest_stride=exp.stride,
-                           **_requant_fields(e_requant),
-                           trace={"op": "softmax", "row": first,
-                                  "names": softmax_names if single else {}}))
-            last = index == len(keys) - 1
-            continued = {} if single else {"accumulate": int(index > 0), "acc_base": acc.base}
-            if last:
-                fields = dict(out_fields, dest_base=out_fields["dest_base"] + first * out.stride)
-                destination = out
-            else:
-                fields, destination = {"output": Output.ACC}, acc
-            _matmul(b, exp, v_t, rows, dv, o_params, destination, right_vector=start // size,
-                    reduction=length,
-                    k=-(-length // size), row_scale=int(last), state_base=state,
-                    op="P V", trace=last and {"acc": prefix + "o.acc", "y": prefix + "o"},
-                    trace_row=first, **continued, **fields)
+            exp = softmax(block, first, rows, index, start, length, slot)
+            p_v(block, first, rows, index, start, length, exp)
     b.free(prefix + "q_op", prefix + "k_op", prefix + "v_op", prefix + "s.params",
            prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1",
            *([] if single else [prefix + "acc"]))

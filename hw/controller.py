@@ -2,7 +2,7 @@
 
 import enum
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Array, Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -39,11 +39,12 @@ class _State(enum.IntEnum):
 
 
 class Slot(enum.IntEnum):
-    """Where a command runs: the compute slot (MATMUL, SOFTMAX) or the host's (LOAD,
-    STORE). Each runs one command at a time; the two run side by side."""
+    """Where a command runs: the array's slot (MATMUL), the host's (LOAD, STORE) or the
+    softmax unit's (SOFTMAX). Each runs one command at a time, side by side."""
 
     COMPUTE = 0
     HOST = 1
+    SOFTMAX = 2
 
 
 def command_layout(cls, config):
@@ -139,14 +140,17 @@ class Controller(wiring.Component):
 
         op = self.command[:3]
         slot = Signal(Slot)
-        m.d.comb += slot.eq(equals(op, Op.LOAD) | (op == Op.STORE))
+        with m.If(equals(op, Op.LOAD) | (op == Op.STORE)):
+            m.d.comb += slot.eq(Slot.HOST)
+        with m.Elif(op == Op.SOFTMAX):
+            m.d.comb += slot.eq(Slot.SOFTMAX)
         waits = data.View(command_layout(End, config), self.command[:4]).wait
         stopping = error.any() | equals(op, Op.END)
-        free = Mux(waits | stopping, ~occupied.any(), ~Mux(slot, occupied[1], occupied[0]))
+        free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
 
-        block = _ScoresBlock(config)
+        blocks = _scores_blocks()
         with m.If(self.start):
-            m.d.sync += block.valid.eq(0)
+            m.d.sync += [block.valid.eq(0) for block in blocks]
         # The states as a register decoded by a Switch (Amaranth's FSM compares the
         # state with 0 as a logical not, which Verilator's lint rejects).
         state = Signal(_State)
@@ -161,7 +165,7 @@ class Controller(wiring.Component):
                 m.d.sync += state.eq(_State.CHECK)
             with m.Case(_State.CHECK):
                 m.d.sync += [self.command.eq(read.data),
-                             error.eq(command_error(m, read.data, config, block)),
+                             error.eq(command_error(m, read.data, config, blocks)),
                              state.eq(_State.DECIDE)]
             with m.Case(_State.DECIDE):
                 with m.If(free & error.any()):
@@ -177,34 +181,44 @@ class Controller(wiring.Component):
                             with m.Case(index):
                                 m.d.sync += [occupied[index].eq(1),
                                              self.running[index].eq(pc)]
-                    self._track_block(m, block, config)
+                    self._track_blocks(m, blocks, config)
         return m
 
-    def _track_block(self, m, block, config):
-        """A dispatched LOGITS matmul leaves a block in SCORES; a SOFTMAX takes it."""
+    def _track_blocks(self, m, blocks, config):
+        """A dispatched LOGITS matmul leaves a block in SCORES; a SOFTMAX takes the
+        oldest."""
         matmul = data.View(command_layout(Matmul, config),
                            self.command[:command_layout(Matmul, config).size])
-        with m.If((self.command[:3] == Op.MATMUL) & (matmul.output == Output.LOGITS)):
-            m.d.sync += [block.valid.eq(1), block.base.eq(matmul.dest_base),
-                         block.rows.eq(matmul.m), block.length.eq(matmul.n)]
+        logits = (self.command[:3] == Op.MATMUL) & (matmul.output == Output.LOGITS)
+        for index, block in enumerate(blocks):
+            newest = ~block.valid if index == 0 else blocks[0].valid    # the first free
+            with m.If(logits & newest):
+                m.d.sync += [block.valid.eq(1), block.base.eq(matmul.dest_base),
+                             block.rows.eq(matmul.m), block.length.eq(matmul.n)]
         with m.If(self.command[:3] == Op.SOFTMAX):
-            m.d.sync += block.valid.eq(0)
+            m.d.sync += [blocks[0].eq(blocks[1]), blocks[1].valid.eq(0)]
 
 
-class _ScoresBlock:
-    """The block of logits a LOGITS matmul put into SCORES, which the next SOFTMAX reads
-    (the corner turn gives rows in the order they came)."""
+class _ScoresBlock(data.Struct):
+    """A block of logits a LOGITS matmul put into SCORES for a SOFTMAX to read."""
 
-    def __init__(self, config):
-        self.valid = Signal(name="block_valid")
-        self.base = Signal(16, name="block_base")
-        self.rows = Signal(16, name="block_rows")
-        self.length = Signal(16, name="block_length")
+    valid: 1
+    base: 16
+    rows: 16
+    length: 16
 
 
-def command_error(m, word, config, block):
-    """The EngineError of a command word (combinational). `block` holds the logits block
-    in SCORES that the next SOFTMAX must read: `valid`, `base`, `rows`, `length`."""
+def _scores_blocks():
+    """The blocks in SCORES, oldest first: the corner turn holds two, and gives their
+    rows in the order they came."""
+    return [Signal(_ScoresBlock, name=f"scores_block{index}") for index in range(2)]
+
+
+def command_error(m, word, config, blocks):
+    """The EngineError of a command word (combinational). `blocks`: the blocks of
+    logits in SCORES, oldest first (`_ScoresBlock`); the next SOFTMAX must read the
+    oldest, and a LOGITS matmul needs a free one."""
+    block = blocks[0]
     error = Signal(EngineError, name="command_check")
     views = {cls: data.View(command_layout(cls, config), word[:command_layout(cls, config).size])
              for cls in (Matmul, Softmax, Load)}
@@ -244,7 +258,7 @@ def command_error(m, word, config, block):
         Op.MATMUL: [
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
             (equals(matmul.output, Output.ACC) | matmul.accumulate
-             | (logits & ((matmul.m > lanes) | block.valid)), EngineError.UNSUPPORTED),
+             | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
             (Mux(matmul.output == Output.Y, ~(matmul.dest == Buffer.OUTPUT),
                  Mux(logits, ~(matmul.dest == Buffer.SCORES), ~operand_buffer(matmul.dest))),
              EngineError.BUFFER),

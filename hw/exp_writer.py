@@ -32,6 +32,8 @@ class ExpWriter(wiring.Component):
     i : In(stream.Signature(row_vectors_layout(config)))
     write : In(WritePort.Signature(addr_width=addr_bits, shape=vsq_vector_layout(config)))
     state : In(WritePort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
+    hold : In(1)
+        The operand buffer's write port is taken this cycle: nothing moves.
     dest, done, busy : Out(1)
     """
 
@@ -44,6 +46,7 @@ class ExpWriter(wiring.Component):
                                             shape=vsq_vector_layout(config))),
             "state": In(WritePort.Signature(addr_width=addr_bits,
                                             shape=unsigned(config.softmax_recip_bits))),
+            "hold": In(1),
             "dest": Out(1),
             "done": Out(1),
             "busy": Out(1),
@@ -62,12 +65,13 @@ class ExpWriter(wiring.Component):
 
         # The group's vectors, then (with the last, or alone when it has none) its end.
         last_slot = slot + 1 >= group.count
-        finishing = active & self.i.valid & last_slot
+        moving = active & self.i.valid & ~self.hold
+        finishing = moving & last_slot
         row_done = finishing & group.row_end
         m.d.comb += [
             self.write.addr.eq(row_addr + vector),
             self.write.data.eq(Array(group.vectors)[slot]),
-            self.write.en.eq(active & self.i.valid & (slot < group.count)),
+            self.write.en.eq(moving & (slot < group.count)),
             self.state.addr.eq(job.state_base + row),
             self.state.data.eq(group.reciprocal),
             self.state.en.eq(row_done),

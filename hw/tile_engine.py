@@ -31,8 +31,9 @@ __all__ = ["TileEngine"]
 # Units that take a job from the dispatcher, in the order of the pending bits.
 _JOBS = ("feeder_a", "feeder_b", "columns", "operand_writer", "y_writer", "exp_writer",
          "loader", "storer")
-# The units of the host's slot; the others are the compute slot's.
-_HOST_UNITS = ("loader", "storer")
+# The units of the host's and the softmax's slots; the others are the compute slot's.
+_SLOT_UNITS = {Slot.HOST: ("loader", "storer"),
+               Slot.SOFTMAX: ("softmax", "row_requantizer", "exp_writer")}
 _REQUANT_FIELDS = ("element_mult", "element_shift", "scale_mult", "scale_shift")
 
 
@@ -47,8 +48,11 @@ class TileEngine(wiring.Component):
     A SOFTMAX lets the corner turn's block through the softmax unit and the row
     requantizer; the exponentials' writer puts the vectors into an operand buffer and
     each row's reciprocal into STATE. LOAD and STORE move entries between the host's
-    streams and the buffers. Each buffer has one write port: a result goes first, a
-    LOAD's entry waits.
+    streams and the buffers. A matmul, a softmax and a host transfer run side by side
+    (the controller's slots); the corner turn holds two blocks of logits, so the array
+    computes the next block while the softmax unit works on this one. Each buffer has
+    one write port: a matmul's result goes first, the softmax's waits, a LOAD's entry
+    waits for both.
 
     Members
     -------
@@ -116,12 +120,13 @@ class TileEngine(wiring.Component):
             return Cat(*(units[name].busy for name in names if hasattr(units[name], "busy")),
                        *(pending[_JOBS.index(name)] for name in names if name in _JOBS)).any()
 
-        host = [name for name in units if name in _HOST_UNITS]
-        compute = [name for name in units if name not in _HOST_UNITS]
+        others = [name for name in units
+                  if not any(name in names for names in _SLOT_UNITS.values())]
         m.d.comb += [
-            controller.idle[Slot.HOST].eq(~working(host)),
-            controller.idle[Slot.COMPUTE].eq(~working(compute) & ~mode.scoring
+            controller.idle[Slot.HOST].eq(~working(_SLOT_UNITS[Slot.HOST])),
+            controller.idle[Slot.SOFTMAX].eq(~working(_SLOT_UNITS[Slot.SOFTMAX])
                                              & ~mode.softmax_rows.any()),
+            controller.idle[Slot.COMPUTE].eq(~working(others) & ~mode.scoring),
         ]
         return m
 
@@ -283,9 +288,12 @@ class TileEngine(wiring.Component):
         wiring.connect(m, rows.o, units["exp_writer"].i)
 
     def _buffer_writes(self, m, units, writes):
-        """One write port a buffer: results into LEFT/RIGHT before a LOAD's entry."""
+        """One write port a buffer: into LEFT/RIGHT a matmul's results first, then the
+        softmax's exponentials (held meanwhile), then a LOAD's entry (likewise)."""
         loader, operand_writer, exp_writer = (units[name] for name in
                                               ("loader", "operand_writer", "exp_writer"))
+        m.d.comb += exp_writer.hold.eq(operand_writer.write.en
+                                       & (operand_writer.dest == exp_writer.dest))
         results = [(operand_writer.write, operand_writer.dest),
                    (exp_writer.write, exp_writer.dest)]
         blocked = Signal()

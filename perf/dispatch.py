@@ -1,18 +1,21 @@
 """The tile engine's controller as a cycle model: when each command starts, given how
 long each command takes from its dispatch to its retirement.
 
-The controller (`hw.controller`) has two slots: the host's (LOAD, STORE: the data
-streams) and the compute's (MATMUL, SOFTMAX: the array, PPU and softmax). It dispatches
+The controller (`hw.controller`) has three slots (`hw.controller.Slot`): the array's
+(MATMUL), the host's (LOAD, STORE: the data streams) and the softmax unit's (SOFTMAX).
+It dispatches
 the commands in order; before each it spends `DECODE_CYCLES` (fetch, check, decide),
 overlapped with the commands still running. A command starts once the previous command
 of its slot has retired, and, when its `wait` bit is set, once every earlier command
 has; END waits for every command. Loading the next weights therefore runs beside the
-current matmul when the compiler leaves their regions apart.
+current matmul when the compiler leaves their regions apart, and the array computes the
+next block of logits while the softmax unit works on this one.
 """
 
 import math
 
 from golden.commands import End, Load, Matmul, Softmax, Store, entry_bits
+from hw.controller import Slot
 from hw.host_port import HOST_DATA_BITS
 from perf.model import matmul_cycles, softmax_cycles
 
@@ -27,8 +30,10 @@ HOST_COMMAND_CYCLES = 3
 
 
 def slot_of(command):
-    """0 for the compute slot, 1 for the host's."""
-    return 1 if isinstance(command, (Load, Store)) else 0
+    """The `Slot` a command runs in."""
+    if isinstance(command, (Load, Store)):
+        return Slot.HOST
+    return Slot.SOFTMAX if isinstance(command, Softmax) else Slot.COMPUTE
 
 
 class Schedule:
@@ -43,7 +48,7 @@ def schedule(commands, spans):
     """The Schedule of a command list (END last) whose command i takes `spans[i]`
     cycles from dispatch to retirement."""
     dispatched, retired = [], []
-    last_of_slot = [-1, -1]              # the retirement of each slot's latest command
+    last_of_slot = [-1] * len(Slot)      # the retirement of each slot's latest command
     decide = DECODE_CYCLES - 1
     for command, span in zip(commands, spans):
         if isinstance(command, End):

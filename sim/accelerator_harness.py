@@ -99,6 +99,7 @@ class AcceleratorHarness:
         self.score_columns = []    # kept columns into the corner turn since the last block
         self.retired, self.mismatches = [], []   # indices, in the order they retired
         self.loads_held = 0        # cycles a LOAD's entry waited for the buffer's port
+        self.exps_held = 0         # cycles the softmax's exponentials waited for it
         self.dispatched.clear()
         self.retired_at.clear()
 
@@ -163,8 +164,10 @@ class AcceleratorHarness:
                 if int(en.value):
                     self.shadow[buffer][int(addr.value)] = unpack_entry(
                         self.config, buffer, int(data.value))
-            loader = engine.loader
+            loader, exps = engine.loader, engine.exp_writer
             self.loads_held += int(loader.o__valid.value) & ~int(loader.o__ready.value) & 1
+            self.exps_held += (int(exps.hold.value) & int(exps.busy.value)
+                               & int(exps.i__valid.value))
             turn = engine.corner_turn
             if int(turn.i__valid.value) and int(turn.i__ready.value):
                 self._score_column(int(turn.i__payload.value))

@@ -2,12 +2,15 @@
 ports, every command's results compared with the golden interpreter as it retires, the
 stored output with the golden tile program's, and commands the engine must refuse."""
 
+import dataclasses
+
 import cocotb
 import numpy as np
 
 from golden.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
 from golden.compiler import COMPILERS, Program
 from golden.interpreter import Host, interpret
+from golden.ppu_params import exponential_requantization, logit_scaling
 from golden.tile_program import TILES, Trace, calibrate
 from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
 from hw.controller import EngineError
@@ -45,7 +48,9 @@ async def run_tile(dut, tile, test_seed, stall=0.0):
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
     dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles, "
-                  f"{len(harness.overlapped())} started beside a running one")
+                  f"{len(harness.overlapped())} started beside a running one; the write "
+                  f"port held exponentials {harness.exps_held} cycles, LOAD entries "
+                  f"{harness.loads_held}")
 
 
 @cocotb.test()
@@ -99,45 +104,66 @@ def _operand_image(rng, config, entries):
     return {"values": values, "scales": scales}
 
 
+def _rows_of(image, rows, config):
+    """An operand image as a float matrix of `rows` rows (values times scales)."""
+    values = image["values"].astype(np.float64)
+    if config.vector_scales:
+        values = values * image["scales"][:, None]
+    return values.reshape(rows, -1)
+
+
 @cocotb.test()
-async def load_beside_results(dut):
-    """A LOAD into LEFT runs while a matmul writes its requantized results into LEFT:
-    both take the buffer's one write port (results first), under host stalls; every
-    entry each wrote is the golden interpreter's, and the loaded rows then feed a
-    matmul whose output is stored."""
+async def writers_meet(dut):
+    """A softmax writes its exponentials into LEFT while a matmul writes its
+    requantized results there and a LOAD fills another region of it: the three share
+    LEFT's write port (the matmul first, then the softmax, then the LOAD), under host
+    stalls. Every entry each wrote is the golden interpreter's, and the loaded rows then
+    feed a matmul whose output is stored."""
     harness, rng = await _harness(dut, 5, stall=0.3)
     config = harness.config
     lanes, size = config.lanes, config.vector_size
     m, n, k = lanes, 4 * size, 2
     columns = n // size
-    loaded = min(256, config.left_buffer_vectors - m * k - m * columns)
-    params = {"mult": rng.integers(1, 1 << config.ppu_mult_bits, n),
-              "shift": rng.integers(8, 24, n), "bias": rng.integers(-100, 100, n)}
+    a, b = _operand_image(rng, config, m * k), _operand_image(rng, config, n * k)
+    acc = _rows_of(a, m, config) @ _rows_of(b, n, config).T
+    logits = logit_scaling(8.0 / max(1.0, np.abs(acc).max()), 1.0, n, config)
+    params = {"mult": np.concatenate([logits.mult, rng.integers(1, 1 << config.ppu_mult_bits, n)]),
+              "shift": np.concatenate([logits.shift, rng.integers(8, 24, n)]),
+              "bias": np.concatenate([logits.bias, rng.integers(-100, 100, n)])}
     requant = {"element_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
                "element_shift": 20, "scale_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
                "scale_shift": 22}
-    results, rows = m * k, m * k + m * columns    # LEFT: A, the results, the loaded rows
+    exps, results = m * k, m * k + m * columns     # LEFT: A, exponentials, results, rows
+    rows = results + m * columns
+    loaded = min(256, config.left_buffer_vectors - rows)
+    product = {"left_stride": k, "right_stride": k, "m": m, "n": n, "k": k}
     commands = [
         Load(buffer=Buffer.LEFT, base=0, count=m * k),
         Load(buffer=Buffer.RIGHT, base=0, count=n * k),
-        Load(buffer=Buffer.PARAMS, base=0, count=n),
-        Matmul(wait=1, left_stride=k, right_stride=k, m=m, n=n, k=k, output=Output.OPERAND,
-               dest=Buffer.LEFT, dest_base=results, dest_stride=columns, **requant),
+        Load(buffer=Buffer.PARAMS, base=0, count=2 * n),
+        Matmul(wait=1, **product, output=Output.LOGITS, dest=Buffer.SCORES),
+        Softmax(wait=1, rows=m, length=n, loop1=1, first=1, loop2=1, dest=Buffer.LEFT,
+                dest_base=exps, dest_stride=columns,
+                **dataclasses.asdict(exponential_requantization(config)[0])),
+        Matmul(**product, params_base=n, output=Output.OPERAND, dest=Buffer.LEFT,
+               dest_base=results, dest_stride=columns, **requant),
         Load(buffer=Buffer.LEFT, base=rows, count=loaded),
-        Matmul(wait=1, left_base=rows, left_stride=k, right_stride=k, m=m, n=n, k=k,
-               output=Output.Y, dest=Buffer.OUTPUT, dest_stride=columns),
+        Matmul(wait=1, **dict(product, left_base=rows), params_base=n, output=Output.Y,
+               dest=Buffer.OUTPUT, dest_stride=columns),
         Store(wait=1, buffer=Buffer.OUTPUT, count=m * columns),
         End(),
     ]
-    images = [_operand_image(rng, config, m * k), _operand_image(rng, config, n * k), params,
-              _operand_image(rng, config, loaded)]
+    images = [a, b, params, _operand_image(rng, config, loaded)]
     program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
     y, _ = await harness.run(program, 100_000)
-    assert 4 in harness.overlapped(), "the LOAD did not run beside the matmul"
-    assert harness.loads_held, "no LOAD entry waited for a result: the ports never met"
+    assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
+    assert harness.exps_held and harness.loads_held, (
+        f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
+        f"{harness.loads_held}: the writers never met")
     machine = harness.expected.machine
     assert np.array_equal(y, machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, n))
-    dut._log.info(f"{harness.loads_held} cycles a LOAD entry waited for a result's write")
+    dut._log.info(f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
+                  f"{harness.loads_held}")
 
 
 @cocotb.test()

@@ -35,11 +35,11 @@ def deit_small(tile, rng):
     return x, weights
 
 
-def compute_only(commands, spans):
-    """The commands and spans of the compute slot, END kept: the tile as it would run
-    if the host's transfers took no time."""
+def without_host(commands, spans):
+    """The commands and spans but the host's, END kept: the tile as it would run if
+    the host's transfers took no time."""
     kept = [(command, span) for command, span in zip(commands, spans)
-            if slot_of(command) == Slot.COMPUTE]
+            if slot_of(command) != Slot.HOST]
     return [command for command, _ in kept], [span for _, span in kept]
 
 
@@ -47,7 +47,7 @@ def utilizations(commands, spans, macs, config):
     """(cycles, cycles without the host's transfers, and the two utilizations) of a
     run whose commands took `spans`."""
     cycles = schedule(commands, spans).cycles
-    hidden = schedule(*compute_only(commands, spans)).cycles
+    hidden = schedule(*without_host(commands, spans)).cycles
     per_cycle = config.macs_per_cycle
     return cycles, hidden, macs / (cycles * per_cycle), macs / (hidden * per_cycle)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from golden.commands import Buffer, End, Load, Output, Store
+from golden.commands import Buffer, End, Load, Output, Softmax, Store
 from golden.commands import Matmul as CommandMatmul
 from golden.config import AcceleratorConfig
 from perf.__main__ import main
@@ -55,6 +55,9 @@ def test_the_controllers_schedule_by_hand():
     # the same slot: the MATMUL waits for the other to retire
     chained = schedule([multiply, multiply, End()], [10, 20, 0])
     assert chained.dispatched == [2, 13] and chained.cycles == 13 + 20 + 2
+    # a SOFTMAX beside a MATMUL (the softmax unit's slot and the array's)
+    softmax = Softmax(rows=1, length=1, loop1=1, first=1, loop2=1, dest=Buffer.LEFT)
+    assert schedule([softmax, multiply, End()], [10, 20, 0]).dispatched == [2, 5]
     # wait: the STORE waits for the longer MATMUL, though its slot is free
     waiting = schedule([multiply, load, dataclasses.replace(store, wait=1), End()],
                        [30, 5, 4, 0])
