@@ -123,19 +123,19 @@ class AcceleratorConfig:
             value = getattr(self, field.name)
             # bool is a subclass of int, so check it explicitly in both directions.
             if field.type is bool and not isinstance(value, bool):
-                raise ConfigError(f"{field.name}={value!r} must be true or false")
+                raise ConfigError(f"{field.name}={_spelled(value)} must be true or false")
             if field.type == int | None and value is None:
                 continue
             if field.type in (int, int | None) and (isinstance(value, bool)
                                                     or not isinstance(value, int)):
-                raise ConfigError(f"{field.name}={value!r} must be an integer")
+                raise ConfigError(f"{field.name}={_spelled(value)} must be an integer")
         self._check_range("lanes", 1, 64)
         if self.vector_size not in _VECTOR_SIZES:
             raise ConfigError(f"vector_size={self.vector_size} is not allowed: "
-                              f"it must be a power of two, one of {_VECTOR_SIZES}")
+                              f"it must be a power of two, {_alternatives(_VECTOR_SIZES)}")
         if self.data_bits not in _DATA_BITS:
             raise ConfigError(f"data_bits={self.data_bits} is not allowed: "
-                              f"it must be one of {_DATA_BITS}")
+                              f"it must be {_alternatives(_DATA_BITS)}")
         self._check_range("scale_bits", 2, 8)
         self._check_range("scale_product_bits", 1, 2 * self.scale_bits,
                           "(at most 2 * scale_bits)")
@@ -367,7 +367,7 @@ class AcceleratorConfig:
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"unknown configuration key(s) {', '.join(map(repr, unknown))}; "
+            raise ConfigError(f"unknown configuration key(s) {', '.join(map(_spelled, unknown))}; "
                               f"known keys are {', '.join(sorted(known))}")
         return cls(**values)
 
@@ -377,18 +377,25 @@ class AcceleratorConfig:
     @classmethod
     def from_json(cls, text):
         try:
-            values = json.loads(text)
+            values = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as error:
             raise ConfigError(f"not valid JSON: {error}") from None
+        except RecursionError:
+            raise ConfigError("not a configuration: JSON nested too deeply") from None
         return cls.from_dict(values)
 
     @classmethod
     def load(cls, path):
         path = Path(path)
         try:
-            text = path.read_text()
+            raw = path.read_bytes()
         except OSError as error:
             raise ConfigError(f"cannot read configuration {path}: {error.strerror}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}); "
+                              "a configuration is a UTF-8 JSON file") from None
         try:
             return cls.from_json(text)
         except ConfigError as error:
@@ -399,10 +406,37 @@ class AcceleratorConfig:
         """The configuration at `path` (the default without one); an invalid one prints
         one line on stderr and exits with status 2, as argparse does for bad options."""
         try:
-            return cls.load(path) if path else cls()
+            if path is not None and not str(path).strip():
+                raise ConfigError("--config is empty: name a configuration file, or leave "
+                                  "--config out for the default")
+            return cls.load(path) if path is not None else cls()
         except ConfigError as error:
             print(f"error: {error}", file=sys.stderr)
             raise SystemExit(2) from None
 
     def save(self, path):
         Path(path).write_text(self.to_json())
+
+
+def _spelled(value):
+    """A value as JSON spells it (`true`, `null`, `"text"`), for error messages."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _alternatives(values):
+    """'one of 8, 16, 32 or 64' (or '4 or 8')."""
+    *others, last = values
+    return ("one of " if len(others) > 1 else "") + ", ".join(map(str, others)) + f" or {last}"
+
+
+def _unique_keys(pairs):
+    """A JSON object's dict, refusing a key given twice (JSON would keep the last)."""
+    values = {}
+    for key, value in pairs:
+        if key in values:
+            raise ConfigError(f"key {_spelled(key)} is given twice")
+        values[key] = value
+    return values

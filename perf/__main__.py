@@ -13,12 +13,14 @@ import argparse
 import csv
 import dataclasses
 import json
+import math
 import sys
+from pathlib import Path
 
-from golden.config import AcceleratorConfig, ConfigError
+from golden.config import AcceleratorConfig
 from perf.lowering import lower
 from perf.model import Assumptions, bits_per_element, cost_workload
-from perf.workloads import WORKLOADS, load_workload, with_batch
+from perf.workloads import WORKLOADS, WorkloadError, load_workload, with_batch
 
 
 def summarize(costs, config, assumptions):
@@ -39,9 +41,10 @@ def print_table(workload, costs, config, assumptions):
     print(f"  {'group':<28} {'operation':<18} {'MACs':>10} {'cycles':>11} {'util':>6} "
           f"{'operands':>10} {'outputs':>10}")
     for cost in costs:
+        # A softmax that runs behind the attention matmuls costs no cycles of its own.
+        util = "hidden" if not cost.cycles else f"{cost.utilization:.1%}"
         print(f"  {cost.group:<28} {cost.name:<18} {cost.macs:>10.3g} {cost.cycles:>11} "
-              f"{cost.utilization:>6.1%} {cost.operand_bytes:>10.3g} "
-              f"{cost.output_bytes:>10.3g}")
+              f"{util:>6} {cost.operand_bytes:>10.3g} {cost.output_bytes:>10.3g}")
     print(f"  total: {total['macs']:.4g} MACs, {total['cycles']} cycles, utilization "
           f"{total['utilization']:.2%}, {total['inferences_per_s']:.4g} inferences/s")
     matmuls = [op for group in workload.groups for op in lower(group.ops, config)
@@ -106,28 +109,72 @@ def plot_sweep(workload, config, assumptions, path):
     figure.savefig(path, dpi=120)
 
 
+# Figure formats matplotlib writes without extra packages.
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg")
+
+
+def output_problem(path, formats=None):
+    """Why `path` cannot be written as an output file (None when it can): checked
+    before the model runs, so a bad path stops the command before any output."""
+    if not path.strip():
+        return "is empty"
+    target = Path(path)
+    if formats and target.suffix.lower().lstrip(".") not in formats:
+        return f"must end in {', '.join('.' + name for name in formats)}"
+    if target.is_dir():
+        return "is a folder"
+    folder = target.parent
+    if not folder.is_dir():
+        return f"is in {folder}, which is not a folder"
+    existed = target.exists()
+    try:
+        open(target, "a").close()
+    except OSError as error:
+        return f"cannot be written: {error.strerror}"
+    if not existed:
+        target.unlink()
+    return None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m perf", description=__doc__.split("\n")[0])
     chosen = parser.add_mutually_exclusive_group()
-    chosen.add_argument("--workload", choices=sorted(WORKLOADS))
-    chosen.add_argument("--workload-file", metavar="FILE")
-    parser.add_argument("--config", metavar="FILE")
-    parser.add_argument("--batch", type=int, default=1)
-    parser.add_argument("--clock-mhz", type=float, default=Assumptions.clock_mhz)
-    parser.add_argument("--csv", metavar="FILE")
-    parser.add_argument("--json", metavar="FILE")
-    parser.add_argument("--plot", metavar="FILE")
-    parser.add_argument("--sweep", metavar="FILE")
+    chosen.add_argument("--workload", choices=sorted(WORKLOADS),
+                        help="one built-in workload (default: all of them)")
+    chosen.add_argument("--workload-file", metavar="FILE",
+                        help="a workload described in JSON (see perf.workloads.load_workload)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="accelerator configuration JSON (default: the built-in default)")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="inferences per run, at least 1 (default: %(default)s)")
+    parser.add_argument("--clock-mhz", type=float, default=Assumptions.clock_mhz,
+                        help="clock for inferences per second (default: %(default)s)")
+    parser.add_argument("--csv", metavar="FILE", help="write every operation's cost as CSV")
+    parser.add_argument("--json", metavar="FILE", help="write the costs and totals as JSON")
+    parser.add_argument("--plot", metavar="FILE",
+                        help="draw cycles and utilization per operation kind (.png, .pdf, "
+                        ".svg, .jpg); needs one workload")
+    parser.add_argument("--sweep", metavar="FILE",
+                        help="draw utilization and time against lanes and vector size; "
+                        "needs one workload")
     args = parser.parse_args(argv)
-    if args.batch < 1 or args.clock_mhz <= 0:
-        parser.error("--batch must be at least 1 and --clock-mhz positive")
+    if args.batch < 1:
+        parser.error(f"--batch {args.batch}: must be at least 1")
+    if not (math.isfinite(args.clock_mhz) and args.clock_mhz > 0):
+        parser.error(f"--clock-mhz {args.clock_mhz:g}: must be a positive number")
+    for option, formats in (("csv", None), ("json", None), ("plot", PLOT_FORMATS),
+                            ("sweep", PLOT_FORMATS)):
+        path = getattr(args, option)
+        problem = None if path is None else output_problem(path, formats)
+        if problem:
+            parser.error(f"--{option} {path!r} {problem}")
     try:
-        config = AcceleratorConfig.load(args.config) if args.config else AcceleratorConfig()
+        config = AcceleratorConfig.load_for_command_line(args.config)
         if args.workload_file:
             workloads = [load_workload(args.workload_file)]
         else:
             workloads = [WORKLOADS[args.workload]] if args.workload else list(WORKLOADS.values())
-    except (ConfigError, OSError, KeyError, TypeError, ValueError) as error:
+    except WorkloadError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if (args.plot or args.sweep) and len(workloads) != 1:

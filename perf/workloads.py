@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 __all__ = ["Matmul", "SoftmaxRows", "EncoderLayer", "Group", "Workload", "encoder_layer",
-           "with_batch", "WORKLOADS", "load_workload"]
+           "with_batch", "WORKLOADS", "load_workload", "WorkloadError"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,6 +151,11 @@ def with_batch(workload, batch):
                           for group in workload.groups))
 
 
+class WorkloadError(ValueError):
+    """A workload file that cannot be read or describes no valid workload; the message
+    names the file, the field (with its path) and what is allowed."""
+
+
 def load_workload(path):
     """A workload from JSON:
 
@@ -159,14 +164,93 @@ def load_workload(path):
                                                   "heads": 6, "mlp": 1536}},
         {"name": "...", "matmuls": [{"name": "...", "m": 1, "k": 2, "n": 3, "count": 1}],
          "softmax": [{"name": "...", "rows": 4, "length": 5}]}]}
-    """
-    spec = json.loads(Path(path).read_text())
+
+    Raises WorkloadError naming the file and the field of the first problem."""
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+        spec = json.loads(text)
+        return _workload(spec)
+    except OSError as error:
+        raise WorkloadError(f"cannot read workload {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise WorkloadError(f"{path}: not UTF-8 text; a workload is a UTF-8 JSON file") from None
+    except json.JSONDecodeError as error:
+        raise WorkloadError(f"{path}: not valid JSON: {error}") from None
+    except RecursionError:
+        raise WorkloadError(f"{path}: not a workload: JSON nested too deeply") from None
+    except _FieldError as error:
+        raise WorkloadError(f"{path}: {error}") from None
+
+
+class _FieldError(ValueError):
+    pass
+
+
+def _object(value, where, required, optional=()):
+    """Check that `value` is an object with the required keys and no others."""
+    if not isinstance(value, dict):
+        raise _FieldError(f"{where or 'the file'} must be a JSON object, not "
+                          f"{json.dumps(value)[:40]}")
+    for key in required:
+        if key not in value:
+            raise _FieldError(f"{where + '.' if where else ''}{key} is missing")
+    unknown = sorted(set(value) - set(required) - set(optional))
+    if unknown:
+        raise _FieldError(f"{where + '.' if where else ''}{unknown[0]} is not a field here; "
+                          f"the fields are {', '.join(list(required) + list(optional))}")
+    return value
+
+
+def _count(value, where, low=1):
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise _FieldError(f"{where}={json.dumps(value)} must be an integer of at least {low}")
+    return value
+
+
+def _text(value, where):
+    if not isinstance(value, str):
+        raise _FieldError(f"{where}={json.dumps(value)} must be a string")
+    return value
+
+
+def _list(value, where, allow_empty=False):
+    if not isinstance(value, list) or not (value or allow_empty):
+        raise _FieldError(f"{where} must be a non-empty list")
+    return value
+
+
+def _workload(spec):
+    _object(spec, "", ("name", "groups"), ("description",))
     groups = []
-    for group in spec["groups"]:
+    for index, group in enumerate(_list(spec["groups"], "groups")):
+        where = f"groups[{index}]"
+        _object(group, where, ("name",), ("repeat", "encoder", "matmuls", "softmax"))
+        kinds = [kind for kind in ("encoder", "matmuls", "softmax") if kind in group]
+        if not kinds or ("encoder" in kinds and len(kinds) > 1):
+            raise _FieldError(f"{where} needs an encoder, or matmuls and/or softmax rows")
         if "encoder" in group:
-            ops = encoder_layer(**group["encoder"])
+            fields = ("tokens", "hidden", "heads", "mlp")
+            encoder = _object(group["encoder"], f"{where}.encoder", fields)
+            values = {name: _count(encoder[name], f"{where}.encoder.{name}") for name in fields}
+            if values["hidden"] % values["heads"]:
+                raise _FieldError(f"{where}.encoder.heads={values['heads']} must divide "
+                                  f"hidden={values['hidden']}")
+            ops = encoder_layer(**values)
         else:
-            ops = tuple([Matmul(**op) for op in group.get("matmuls", [])]
-                        + [SoftmaxRows(**op) for op in group.get("softmax", [])])
-        groups.append(Group(group["name"], ops, group.get("repeat", 1)))
-    return Workload(spec["name"], spec.get("description", ""), tuple(groups))
+            ops = []
+            for kind, cls, fields, optional in (
+                    ("matmuls", Matmul, ("name", "m", "k", "n"), ("count",)),
+                    ("softmax", SoftmaxRows, ("name", "rows", "length"), ())):
+                for number, op in enumerate(_list(group.get(kind, []), f"{where}.{kind}",
+                                                  allow_empty=True)):
+                    here = f"{where}.{kind}[{number}]"
+                    _object(op, here, fields, optional)
+                    ops.append(cls(_text(op["name"], f"{here}.name"), **{
+                        name: _count(op[name], f"{here}.{name}")
+                        for name in fields[1:] + optional if name in op}))
+            if not ops:
+                raise _FieldError(f"{where} has no matmuls and no softmax rows")
+        groups.append(Group(_text(group["name"], f"{where}.name"), tuple(ops),
+                            _count(group.get("repeat", 1), f"{where}.repeat")))
+    return Workload(_text(spec["name"], "name"), _text(spec.get("description", ""),
+                                                       "description"), tuple(groups))

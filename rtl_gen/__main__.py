@@ -5,6 +5,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from golden.config import AcceleratorConfig
 from rtl_gen.emit import emit
@@ -23,10 +24,21 @@ def main(argv=None):
                         help="run verilator --lint-only -Wall on every emitted design")
     args = parser.parse_args(argv)
 
+    if not args.out.strip():
+        parser.error("--out is empty: name the output folder")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {args.out}: is a file, not a folder")
     config = AcceleratorConfig.load_for_command_line(args.config)
-    sources = emit(config, args.out)
-    print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}: "
-          f"wrote {', '.join(str(s) for s in sources)} and {args.out}/summary.md")
+    try:
+        sources = emit(config, out)
+    except OSError as error:
+        print(f"error: cannot write into --out {args.out}: {error.strerror or error}",
+              file=sys.stderr)
+        return 2
+    lanes = f"{config.lanes} lane{'s' if config.lanes != 1 else ''}"
+    print(f"{config.format_name}, {lanes} x {config.vector_size}: "
+          f"wrote {', '.join(str(s) for s in sources)} and {out / 'summary.md'}")
     if args.lint:
         for source in sources:
             clean, report = lint(source, source.stem)

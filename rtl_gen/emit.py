@@ -1,6 +1,9 @@
 """Verilog emission: every design of a configuration, with the configuration and a summary."""
 
 import functools
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from amaranth import Shape
@@ -16,20 +19,31 @@ __all__ = ["emit"]
 def emit(config, out_dir, designs=tuple(EMITTED)):
     """Write <design>.v for each design named (all by default), config.json and
     summary.md into out_dir. Returns the paths of the Verilog files.
+
+    Everything is written into a temporary folder inside out_dir first and moved into
+    place once all is written, so an interrupted run leaves out_dir as it was; files the
+    generator does not write are never touched. Raises OSError when out_dir cannot be
+    created or written.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    config.save(out_dir / "config.json")
-    sources = []
-    summaries = [_config_summary(config)]
-    for name in designs:
-        text, summary = _converted(config, name)
-        path = out_dir / f"{name}.v"
-        path.write_text(text)
-        sources.append(path)
-        summaries.append(summary)
-    (out_dir / "summary.md").write_text("\n".join(summaries))
-    return sources
+    staging = Path(tempfile.mkdtemp(prefix=".emitting-", dir=out_dir))
+    try:
+        names = ["config.json"]
+        (staging / "config.json").write_text(config.to_json())
+        summaries = [_config_summary(config)]
+        for design in designs:
+            text, summary = _converted(config, design)
+            names.append(f"{design}.v")
+            (staging / names[-1]).write_text(text)
+            summaries.append(summary)
+        names.append("summary.md")
+        (staging / "summary.md").write_text("\n".join(summaries))
+        for name in names:
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / f"{name}.v" for name in designs]
 
 
 def _config_summary(config):

@@ -43,7 +43,8 @@ def test_without_vector_scales_the_product_is_the_dot_product():
     ({"lanes": 65}, r"lanes=65 is out of range"),
     ({"vector_size": 12}, r"vector_size=12 is not allowed: it must be a power of two"),
     ({"vector_size": 128}, r"vector_size=128 is not allowed"),
-    ({"data_bits": 6}, r"data_bits=6 is not allowed: it must be one of \(4, 8\)"),
+    ({"data_bits": 6}, r"data_bits=6 is not allowed: it must be 4 or 8$"),
+    ({"vector_size": 12}, r"a power of two, one of 8, 16, 32 or 64$"),
     ({"scale_bits": 1}, r"scale_bits=1 is out of range: it must be in 2\.\.8"),
     ({"scale_bits": 9}, r"scale_bits=9 is out of range"),
     ({"scale_product_bits": 0}, r"scale_product_bits=0 is out of range"),
@@ -53,9 +54,10 @@ def test_without_vector_scales_the_product_is_the_dot_product():
     ({"acc_bits": 41}, r"acc_bits=41 is out of range"),
     ({"data_bits": 8, "vector_size": 64},
      r"acc_bits=24 is too narrow to hold one scaled vector product, which needs 29 bits"),
-    ({"lanes": "4"}, r"lanes='4' must be an integer"),
+    ({"lanes": "4"}, r'lanes="4" must be an integer'),
     ({"lanes": 4.0}, r"lanes=4\.0 must be an integer"),
-    ({"lanes": True}, r"lanes=True must be an integer"),
+    ({"lanes": True}, r"lanes=true must be an integer"),
+    ({"lanes": None}, r"lanes=null must be an integer"),
     ({"vector_scales": 1}, r"vector_scales=1 must be true or false"),
 ])
 def test_every_invalid_value_is_named(values, message):
@@ -84,13 +86,32 @@ def test_partial_json_takes_defaults_for_the_rest():
 
 
 @pytest.mark.parametrize("text, message", [
-    ('{"lanes": 4, "lane": 4}', r"unknown configuration key\(s\) 'lane'; known keys are"),
+    ('{"lanes": 4, "lane": 4}', r'unknown configuration key\(s\) "lane"; known keys are'),
+    ('{"lanes": 4, "lanes": 8}', r'key "lanes" is given twice'),
+    ("[" * 100_000 + "]" * 100_000, r"nested too deeply"),
     ('{"lanes": 4,', r"not valid JSON"),
     ('[4, 16]', r"a configuration must be a JSON object, not list"),
 ])
 def test_bad_json_is_named(text, message):
     with pytest.raises(ConfigError, match=message):
         AcceleratorConfig.from_json(text)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "wide.json"
+    path.write_text('{"lanes": 4}', encoding="utf-16")
+    with pytest.raises(ConfigError, match=r"wide\.json: not UTF-8 text \(byte 0 is 0xff\)"):
+        AcceleratorConfig.load(path)
+
+
+def test_an_empty_config_option_is_refused(capsys):
+    """--config "" is a mistake, not a request for the default."""
+    with pytest.raises(SystemExit) as stop:
+        AcceleratorConfig.load_for_command_line("")
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --config is empty: name a configuration file, or leave --config out for "
+        "the default")
 
 
 def test_load_names_the_file(tmp_path):

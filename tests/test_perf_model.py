@@ -136,6 +136,59 @@ def test_command_line_writes_table_csv_json_and_plots(tmp_path, capsys):
     assert (tmp_path / "t.png").stat().st_size > 0 and (tmp_path / "s.png").stat().st_size > 0
 
 
+_ENCODER = {"tokens": 197, "hidden": 384, "heads": 6, "mlp": 1536}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"name": "x", "groups": [{"name": "g", "encoder": dict(_ENCODER, tokens=-197)}]},
+     "groups[0].encoder.tokens=-197 must be an integer of at least 1"),
+    ({"name": "x", "groups": [{"name": "g", "encoder": dict(_ENCODER, heads=0)}]},
+     "groups[0].encoder.heads=0 must be an integer of at least 1"),
+    ({"name": "x", "groups": [{"name": "g", "encoder": dict(_ENCODER, heads=5)}]},
+     "groups[0].encoder.heads=5 must divide hidden=384"),
+    ({"name": "x", "groups": [{"name": "g", "encoder": dict(_ENCODER, mlp="1536")}]},
+     'groups[0].encoder.mlp="1536" must be an integer of at least 1'),
+    ({"name": "x", "groups": [{"name": "g", "repeat": 0, "encoder": _ENCODER}]},
+     "groups[0].repeat=0 must be an integer of at least 1"),
+    ({"name": "x", "groups": [{"name": "g", "matmuls": [{"name": "a", "m": -1, "k": 2,
+                                                          "n": 3}]}]},
+     "groups[0].matmuls[0].m=-1 must be an integer of at least 1"),
+    ({"name": "x", "groups": []}, "groups must be a non-empty list"),
+    ({"name": "x", "groups": [{"name": "g", "matmul": []}]},
+     "groups[0].matmul is not a field here"),
+    ({"name": "x", "groups": [{"name": "g"}]},
+     "groups[0] needs an encoder, or matmuls and/or softmax rows"),
+    ({"name": "x"}, "groups is missing"),
+    ([1, 2], "the file must be a JSON object"),
+])
+def test_a_bad_workload_file_is_one_line_naming_the_field(tmp_path, capsys, spec, message):
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(spec))
+    assert main(["--workload-file", str(path)]) == 2
+    output = capsys.readouterr()
+    assert output.err.startswith(f"error: {path}: {message}"), output.err
+    assert output.err.count("\n") == 1 and not output.out
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--clock-mhz", "nan"], "--clock-mhz nan: must be a positive number"),
+    (["--clock-mhz", "inf"], "--clock-mhz inf: must be a positive number"),
+    (["--batch", "0"], "--batch 0: must be at least 1"),
+    (["--csv", "/proc/x.csv"], "--csv '/proc/x.csv' cannot be written"),
+    (["--csv", "{tmp}"], "is a folder"),
+    (["--json", "{tmp}/missing/x.json"], "which is not a folder"),
+    (["--plot", "{tmp}/x.bmp"], "--plot '{tmp}/x.bmp' must end in .png, .pdf, .svg"),
+    (["--config", ""], "--config is empty"),
+])
+def test_bad_options_stop_before_any_output(tmp_path, capsys, options, message):
+    options = [option.format(tmp=tmp_path) for option in options]
+    with pytest.raises(SystemExit) as stop:
+        main(["--workload", "deit_s", *options])
+    output = capsys.readouterr()
+    assert stop.value.code == 2 and message.format(tmp=tmp_path) in output.err
+    assert not output.out
+
+
 def test_every_built_in_workload_prints(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out

@@ -27,7 +27,37 @@ def test_command_line_emits_verilog_config_and_summary(tmp_path, capsys):
     assert AcceleratorConfig.load(out / "config.json") == config
     summary = (out / "summary.md").read_text()
     assert "MACs per cycle: 16" in summary and "| c__payload | out | 48 |" in summary
-    assert "wrote" in capsys.readouterr().out
+    assert f"2 lanes x 8: wrote {out}/vsq_mac_array.v" in capsys.readouterr().out
+
+
+def test_an_output_folder_that_cannot_be_one_is_one_clear_line(tmp_path, capsys):
+    (tmp_path / "f").touch()
+    for out in ("", str(tmp_path / "f")):
+        with pytest.raises(SystemExit) as stop:
+            main(["--out", out])
+        assert stop.value.code == 2
+    assert "--out is empty" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "f" / "sub")]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write into --out {tmp_path}/f/sub: "
+                                       "Not a directory\n")
+
+
+def test_an_interrupted_emission_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
+    """Everything is written aside and moved in at the end: a run stopped halfway
+    leaves the earlier configuration whole, and files the generator does not write
+    stay."""
+    out = tmp_path / "out"
+    emit(AcceleratorConfig(lanes=2, vector_size=8), out, designs=("corner_turn",))
+    (out / "notes.txt").write_text("mine")
+    before = {path.name: path.read_text() for path in out.iterdir()}
+
+    def stopped(config, name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rtl_gen.emit._converted", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        emit(AcceleratorConfig(lanes=3, vector_size=8), out, designs=("corner_turn",))
+    assert {path.name: path.read_text() for path in out.iterdir()} == before
 
 
 @pytest.mark.parametrize("text, message", [
