@@ -9,7 +9,15 @@ import dataclasses
 
 import numpy as np
 
+from golden import arguments
+
 __all__ = ["QuantizedRows", "quantize", "quantize_vsq", "quantize_int"]
+
+# What the quantizers take (low, high): one bit of magnitude at least, and values and
+# scales whose products stay exact in int64.
+VECTOR_SIZE = (1, 4096)
+DATA_BITS = (2, 16)
+SCALE_BITS = (1, 16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +68,9 @@ class QuantizedRows:
 
 def quantize(x, config, per_row=False):
     """Quantize to the configuration's format: VSQ when it has vector scales, else INT-N."""
+    from golden.config import AcceleratorConfig
+
+    arguments.instance("config", config, AcceleratorConfig)
     if config.vector_scales:
         return quantize_vsq(x, config.vector_size, config.data_bits, config.scale_bits,
                             per_row)
@@ -72,7 +83,8 @@ def quantize_vsq(x, vector_size, data_bits, scale_bits, per_row=False):
     The per-vector scale is rounded up, so that a vector's largest element never clips,
     and the elements are then quantized with the scale the hardware will use.
     """
-    vectors, columns = _as_vectors(x, vector_size)
+    scale_bits = arguments.integer("scale_bits", scale_bits, *SCALE_BITS)
+    vectors, columns = _as_vectors(x, vector_size, data_bits, per_row)
     qmax = (1 << (data_bits - 1)) - 1
     smax = (1 << scale_bits) - 1
     float_scales = np.abs(vectors).max(axis=2) / qmax
@@ -86,7 +98,7 @@ def quantize_vsq(x, vector_size, data_bits, scale_bits, per_row=False):
 
 def quantize_int(x, vector_size, data_bits, per_row=False):
     """Symmetric INT-N with one float scale per tensor or per row (per output channel)."""
-    vectors, columns = _as_vectors(x, vector_size)
+    vectors, columns = _as_vectors(x, vector_size, data_bits, per_row)
     qmax = (1 << (data_bits - 1)) - 1
     rows = vectors.reshape(len(vectors), -1)
     gamma = _coarse_max(np.abs(rows), per_row) / qmax
@@ -94,13 +106,13 @@ def quantize_int(x, vector_size, data_bits, per_row=False):
     return QuantizedRows(values, None, gamma, vector_size, columns)
 
 
-def _as_vectors(x, vector_size):
-    """Check x, pad its rows with zeros to a multiple of V, return (R, K // V, V)."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array (rows x reduction axis), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("the array to quantize holds NaN or infinite values")
+def _as_vectors(x, vector_size, data_bits, per_row):
+    """Check the arguments, pad x's rows with zeros to a multiple of V, return
+    (R, K // V, V) and K."""
+    vector_size = arguments.integer("vector_size", vector_size, *VECTOR_SIZE)
+    arguments.integer("data_bits", data_bits, *DATA_BITS)
+    arguments.flag("per_row", per_row)
+    x = arguments.real_matrix("x", x)
     rows, columns = x.shape
     padded = np.zeros((rows, -(-columns // vector_size) * vector_size))
     padded[:, :columns] = x

@@ -14,7 +14,10 @@ the sum exactly, in any order.
 
 import numpy as np
 
+from golden import arguments
+from golden.config import AcceleratorConfig
 from golden.numerics import rhu, saturate
+from golden.quantize import QuantizedRows
 
 __all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
            "accumulator_unit"]
@@ -27,13 +30,17 @@ def vsq_matmul(a, b_t, config, initial=None):
     """Accumulators (M x N, int64) of A @ B from quantized A (M x K) and B^T (N x K),
     continuing from `initial` accumulators (M x N) if given, as the array does when a
     reduction streams through in parts."""
+    arguments.instance("config", config, AcceleratorConfig)
     _check_operand(a, config, "A")
     _check_operand(b_t, config, "B^T")
     if a.values.shape[1] != b_t.values.shape[1]:
         raise ValueError(f"reduction lengths differ: A has {a.values.shape[1]} columns, "
                          f"B^T has {b_t.values.shape[1]}")
     rows, columns = len(a.values), len(b_t.values)
-    initial = np.zeros((rows, columns), np.int64) if initial is None else initial
+    if initial is None:
+        initial = np.zeros((rows, columns), np.int64)
+    arguments.integer_array("initial", initial, config.acc_min, config.acc_max,
+                            (rows, columns))
     vectors = a.values.shape[1] // config.vector_size
     largest_term = max(-config.dot_range[0], config.dot_range[1]) * config.scale_product_max
     reach = vectors * largest_term + (int(np.abs(initial).max()) if initial.size else 0)
@@ -118,6 +125,7 @@ def _scales(q, part):
 
 def _check_operand(q, config, name):
     """Reject operands the lanes of this configuration cannot take, naming the problem."""
+    arguments.instance(name, q, QuantizedRows)
     if q.vector_size != config.vector_size:
         raise ValueError(f"{name} is cut into {q.vector_size}-element vectors, "
                          f"the configuration into {config.vector_size}")
@@ -125,12 +133,10 @@ def _check_operand(q, config, name):
         have = "has" if q.scales is not None else "has no"
         raise ValueError(f"{name} {have} per-vector scales but the configuration is "
                          f"{config.format_name}")
-    _check_range(q.values, config.data_min, config.data_max, f"{name} values")
+    arguments.integer_array(f"{name} values", q.values, config.data_min, config.data_max)
+    if q.values.ndim != 2 or q.values.shape[1] % config.vector_size:
+        raise ValueError(f"{name} values have shape {q.values.shape}: they must be rows of "
+                         f"whole {config.vector_size}-element vectors")
     if q.scales is not None:
-        _check_range(q.scales, 0, config.scale_max, f"{name} scales")
-
-
-def _check_range(values, low, high, what):
-    if values.size and (values.min() < low or values.max() > high):
-        raise ValueError(f"{what} must lie in {low}..{high}, found "
-                         f"{values.min()}..{values.max()}")
+        arguments.integer_array(f"{name} scales", q.scales, 0, config.scale_max,
+                                (len(q.values), q.values.shape[1] // config.vector_size))

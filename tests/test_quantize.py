@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden.config import AcceleratorConfig
 from golden.quantize import quantize, quantize_int, quantize_vsq
@@ -80,9 +82,54 @@ def test_quantize_follows_the_configuration(rng):
 
 
 @pytest.mark.parametrize("x, message", [
-    (np.ones(16), r"expected a 2-D array \(rows x reduction axis\), got shape \(16,\)"),
+    (np.ones(16), r"x must be a 2-D array \(rows x reduction axis\) .* not of shape \(16,\)"),
+    (np.ones((0, 16)), r"at least one row and one column, not of shape \(0, 16\)"),
     (np.array([[1.0, np.nan]]), "NaN or infinite"),
 ])
 def test_bad_input_is_named(x, message):
     with pytest.raises(ValueError, match=message):
         quantize_vsq(x, 16, 4, 8)
+
+
+@pytest.mark.parametrize("arguments, error, message", [
+    ((np.ones((1, 16)), 16, 1, 8), ValueError, r"data_bits=1 is out of range: it must be in 2\.\.16"),
+    ((np.ones((1, 16)), 16, 70, 8), ValueError, r"data_bits=70 is out of range"),
+    ((np.ones((1, 16)), 16, 4, 0), ValueError, r"scale_bits=0 is out of range: it must be in 1\.\.16"),
+    ((np.ones((1, 16)), 0, 4, 8), ValueError, r"vector_size=0 is out of range"),
+    ((np.ones((1, 16)), 16.0, 4, 8), TypeError, r"vector_size=16\.0 must be an integer"),
+    ((np.ones((1, 16)) * 1j, 16, 4, 8), TypeError, r"x holds complex numbers"),
+    ((np.array([["a"]]), 16, 4, 8), TypeError, r"x must hold numbers"),
+])
+def test_bad_arguments_are_named(arguments, error, message):
+    with pytest.raises(error, match=message):
+        quantize_vsq(*arguments)
+
+
+def test_per_row_must_be_a_flag():
+    with pytest.raises(TypeError, match=r"per_row=1 must be True or False"):
+        quantize_int(np.ones((1, 16)), 16, 8, per_row=1)
+    with pytest.raises(TypeError, match=r"config must be a AcceleratorConfig, not dict"):
+        quantize(np.ones((1, 16)), {})
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(data=st.data(), rows=st.integers(1, 4), columns=st.integers(1, 40),
+       vector_size=st.integers(1, 32), data_bits=st.integers(2, 8),
+       scale_bits=st.integers(1, 8), per_row=st.booleans())
+def test_any_real_input_quantizes_within_half_a_step(data, rows, columns, vector_size,
+                                                     data_bits, scale_bits, per_row):
+    """Random shapes, widths and values (zeros, signs, magnitudes from 1e-30 to 1e30):
+    every value and scale in range, a finite gamma, each element within half a step."""
+    magnitude = st.floats(1e-30, 1e30, allow_subnormal=False)
+    element = st.one_of(st.just(0.0), magnitude, magnitude.map(lambda value: -value))
+    x = np.array(data.draw(st.lists(element, min_size=rows * columns,
+                                    max_size=rows * columns))).reshape(rows, columns)
+    q = quantize_vsq(x, vector_size, data_bits, scale_bits, per_row)
+    qmax, smax = (1 << (data_bits - 1)) - 1, (1 << scale_bits) - 1
+    assert np.abs(q.values).max() <= qmax and 0 <= q.scales.min() <= q.scales.max() <= smax
+    assert np.all(np.isfinite(q.gamma)) and np.all(q.gamma >= 0)
+    steps = np.repeat(q.scales * q.gamma, vector_size, axis=1)[:, :columns]
+    assert np.all(np.abs(q.dequantize() - x) <= 0.5 * steps * (1 + 1e-9) + 1e-300)
+    plain = quantize_int(x, vector_size, data_bits, per_row)
+    assert np.abs(plain.values).max() <= qmax
+    assert np.all(np.abs(plain.dequantize() - x) <= 0.5 * plain.gamma * (1 + 1e-9) + 1e-300)

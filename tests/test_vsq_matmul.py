@@ -1,7 +1,11 @@
 """The fast integer matmul against a scalar reference written straight from the contract."""
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows, quantize
@@ -22,14 +26,14 @@ CONFIGS = {
 }
 
 
-def reference_matmul(a, b_t, config):
+def reference_matmul(a, b_t, config, initial=None):
     """Scalar, one element and one vector at a time, exactly as ARCHITECTURE.md says."""
     size, shift = config.vector_size, config.scale_product_shift
     low, high = config.acc_min, config.acc_max
     result = np.zeros((len(a.values), len(b_t.values)), dtype=np.int64)
     for i in range(len(a.values)):
         for j in range(len(b_t.values)):
-            acc = 0
+            acc = 0 if initial is None else int(initial[i, j])
             for k in range(a.values.shape[1] // size):
                 d = sum(int(a.values[i, k * size + e]) * int(b_t.values[j, k * size + e])
                         for e in range(size))
@@ -121,6 +125,27 @@ def test_out_of_range_operands_are_named(change, message):
         vsq_matmul(a, b_t, config)
 
 
+def test_bad_arguments_are_named():
+    """Raw arrays, an `initial` that is not M x N integers within the accumulator's
+    range, and values that are not integers are refused, not truncated."""
+    config = CONFIGS["int4-vsq8"]
+    a = random_rows(np.random.default_rng(SEED), 2, 2, config)
+    cases = [
+        ((a.values, a), {}, TypeError, r"A must be a QuantizedRows, not ndarray"),
+        ((a, a), {"initial": np.full((2, 2), -31128.0)}, TypeError,
+         r"initial must be an integer numpy array, not float64"),
+        ((a, a), {"initial": np.zeros((1, 2), np.int64)}, ValueError,
+         r"initial has shape \(1, 2\); it must be \(2, 2\)"),
+        ((a, a), {"initial": np.full((2, 2), 1 << 23)}, ValueError,
+         r"initial must lie in -8388608\.\.8388607"),
+        ((dataclasses.replace(a, values=a.values * np.nan), a), {}, TypeError,
+         r"A values must be an integer numpy array, not float64"),
+    ]
+    for arguments, keywords, error, message in cases:
+        with pytest.raises(error, match=message):
+            vsq_matmul(*arguments, config, **keywords)
+
+
 def test_format_and_shape_mismatches_are_named():
     rng = np.random.default_rng(SEED)
     vsq, int8 = CONFIGS["int4-vsq8"], CONFIGS["int8"]
@@ -155,3 +180,38 @@ def test_a_reduction_in_parts_continues_exactly(name):
         rest = vsq_matmul(part(a, slice(split, 90)), part(b_t, slice(split, 90)), config,
                           initial=first)
         assert np.array_equal(rest, whole)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(name=st.sampled_from(sorted(CONFIGS)), rows=st.integers(1, 4),
+       columns=st.integers(1, 4), vectors=st.integers(1, 3), data=st.data())
+def test_any_operands_give_the_reference_or_the_documented_error(name, rows, columns,
+                                                                  vectors, data):
+    """Random shapes and values drawn with the edges (-2^(N-1), 2^(N-1) - 1, scales 0
+    and max, accumulators at both limits): the fast matmul equals the scalar reference
+    exactly; values past the format's range are refused with the documented error."""
+    config = CONFIGS[name]
+    edges = st.sampled_from([config.data_min, config.data_max, 0, -1, 1])
+    value = st.one_of(edges, st.integers(config.data_min, config.data_max))
+    scale = st.one_of(st.sampled_from([0, config.scale_max]), st.integers(0, config.scale_max))
+
+    def operand(count):
+        values = np.array(data.draw(st.lists(value, min_size=count * vectors * config.vector_size,
+                                             max_size=count * vectors * config.vector_size)),
+                          np.int64).reshape(count, -1)
+        scales = (np.array(data.draw(st.lists(scale, min_size=count * vectors,
+                                              max_size=count * vectors)),
+                           np.int64).reshape(count, vectors) if config.vector_scales else None)
+        return QuantizedRows(values, scales, np.ones((count, 1)), config.vector_size,
+                             values.shape[1])
+
+    a, b_t = operand(rows), operand(columns)
+    initial = np.array(data.draw(st.lists(st.sampled_from([config.acc_min, config.acc_max, 0]),
+                                          min_size=rows * columns, max_size=rows * columns)),
+                       np.int64).reshape(rows, columns)
+    reference = reference_matmul(a, b_t, config, initial)
+    assert np.array_equal(vsq_matmul(a, b_t, config, initial), reference)
+    if data.draw(st.booleans()):
+        a.values[0, 0] = config.data_max + 1
+        with pytest.raises(ValueError, match=r"A values must lie in"):
+            vsq_matmul(a, b_t, config)
