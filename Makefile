@@ -14,15 +14,20 @@ OUT ?= build/verilog/$(if $(CONFIG),$(basename $(notdir $(CONFIG))),default)
 # make test SIM=verilator (or icarus); WAVES=1 records waveforms in sim_build/
 SIM ?= icarus verilator
 JOBS ?= 2
+# make test-random [N=50] [SEED=...]: random valid configurations, every testbench
+N ?= 50
+SEED ?=
 # make minilm-layer SENTENCE="..." [LAYER=0..5]
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 
-.PHONY: help verilog lint test bench synth accuracy minilm-layer clean iverilog
+.PHONY: help verilog lint test test-random bench synth accuracy minilm-layer clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
 	@echo "make test [SIM=icarus|verilator] [WAVES=1] the whole suite, both simulators by default"
+	@echo "make test-random [N=50] [SEED=s]            N random valid configurations through every"
+	@echo "                                            testbench (a new seed unless SEED is given)"
 	@echo "make lint                                   verilator -Wall on every configuration"
 	@echo "make bench                                  benchmarks -> bench/results/*.json"
 	@echo "make synth [CONFIG=file.json] [BLOCK=lane]  synthesis estimates (no arguments: the"
@@ -44,6 +49,11 @@ lint: $(SETUP)
 
 test: $(SETUP) $(MODELS) $(if $(findstring icarus,$(SIM)),iverilog)
 	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
+
+test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
+	seed=$(or $(SEED),$$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')); echo "CONFIG_SEED=$$seed"; \
+	SIM="$(SIM)" CONFIG_SEED=$$seed RANDOM_CONFIGS=$(N) RANDOM_WIDE=1 \
+		$(PY) -m pytest -n $(JOBS) tests/test_random_configs.py
 
 bench: $(SETUP)
 	$(PY) -m bench

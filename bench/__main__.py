@@ -1,4 +1,6 @@
-"""`make bench`: run every benchmark, write bench/results/<name>.json, print a table."""
+"""`make bench`: run the benchmarks (all but the synthesis study, which `make synth`
+runs: about 20 minutes), write bench/results/<name>.json, print a table. Named
+benchmarks run alone: `python -m bench tiles`."""
 
 import json
 import sys
@@ -20,12 +22,14 @@ BENCHMARKS = {
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
 }
+# The synthesis study: `make synth` (or `python -m bench synth synth_ppu`) runs it.
+SYNTHESIS = ("synth", "synth_ppu")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(names):
     RESULTS.mkdir(exist_ok=True)
-    for name in names or BENCHMARKS:
+    for name in names or [name for name in BENCHMARKS if name not in SYNTHESIS]:
         if name not in BENCHMARKS:
             print(f"error: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}",
                   file=sys.stderr)

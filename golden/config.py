@@ -151,7 +151,11 @@ class AcceleratorConfig:
                     if self.vector_scales else ""))
         self._check_softmax()
         self._check_range("ppu_bits", 12, 24)
-        self._check_range("ppu_mult_bits", 8, 24)
+        # The PPU's multiplier maps an accumulator unit to y's: a scale up to 2^(ppu_bits
+        # - 1) (a tensor whose largest accumulator is 1 at the top of y's range), which a
+        # narrower multiplier cannot hold, and the compiler could not scale the tensor.
+        self._check_range("ppu_mult_bits", max(8, self.ppu_bits), 24,
+                          "(at least 8 and ppu_bits)")
         self._check_range("ppu_recip_bits", 8, 20)
         self._check_range("softmax_logit_bits", 8, min(16, self.ppu_bits),
                           "(at most ppu_bits)")

@@ -72,10 +72,10 @@ class Controller(wiring.Component):
     hands it to the engine (`dispatch`, with the word on `command`) once its slot is
     free (`Slot`: the slot's previous command has retired; with the command's `wait`
     bit, every earlier command has). While a command runs, the next is fetched and
-    checked, so a LOAD of the next weights starts beside the current matmul. A command
-    that fails its check stops the engine with the reason in the status, End with
-    `done`, each once the commands before it have retired. The cycle counter counts
-    from `start` to the stop.
+    checked, so the next weights load beside the current matmul, and the next block of
+    logits is computed beside the softmax of this one. A command that fails its check
+    stops the engine with the reason in the status, End with `done`, each once the
+    commands before it have retired. The cycle counter counts from `start` to the stop.
 
     Members
     -------
@@ -84,11 +84,11 @@ class Controller(wiring.Component):
         The host's writes into the command memory, a 32-bit word at a time.
     command : Out(command_bits(config))
     dispatch : Out(1)
-    idle : In(2)
+    idle : In(len(Slot))
         Per `Slot`: its units have no job left.
-    retire : Out(2)
+    retire : Out(len(Slot))
         Per `Slot`: its command retired this cycle (the command `running[slot]`).
-    running : Out(ArrayLayout(command index, 2))
+    running : Out(ArrayLayout(command index, len(Slot)))
         Per `Slot`: the index of the command it runs (or last ran).
     status : Out(status_layout())
     cycles : Out(64)

@@ -25,7 +25,7 @@ class LaneOperandBuffer(wiring.Component):
     The lanes multiply the B vector one cycle after it is accepted (the array registers
     it), so `active` shows the bank that was active then: the lanes keep the select bit
     that went with the B vector as they `take` it, in copies of a few elements each (one
-    flip-flop selecting a lane's whole vector was the array's longest path). Until the
+    flip-flop selecting a lane's whole vector would be the array's longest path). Until the
     lanes have taken the last B vector of a bank, no A vector is written into that bank
     (only an output stall delays them).
 

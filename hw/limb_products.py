@@ -1,6 +1,6 @@
 """Wide products cut to the FPGA's multipliers: an ECP5 DSP block multiplies 18 x 18
 signed bits, so a 40 x 16-bit product is several blocks whose sum, left to the fabric
-in the same cycle as the multiplies, was the longest path of the PPU and the
+in the same cycle as the multiplies, would be the longest path of the PPU and the
 requantizer. Here each product of 17-bit pieces (limbs) gets its own register stage,
 and the shifted pieces are summed in a pipelined adder tree."""
 

@@ -29,7 +29,7 @@ class VsqMacArray(wiring.Component):
 
     Pipeline (one shared enable, held only by an output column that waits for `c`):
     input -> ``b_copy`` the B vector, one register per group of lanes (a broadcast from
-    one register to every lane was the array's longest path) -> the lanes'
+    one register to every lane would be the array's longest path) -> the lanes'
     `lane_stages` stages (the collector read issued as an item enters the last) ->
     ``x_`` the add (with two lanes or more) -> saturation, collector write, output
     register: `config.array_latency` stages in all.

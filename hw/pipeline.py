@@ -2,7 +2,7 @@
 
 Only a stage's `valid` bit is reset. Nothing reads a data register while its valid bit
 is low, so the data needs no reset, and a reset that reaches every data register is a
-net with thousands of loads (it was the longest path of the softmax unit)."""
+net with thousands of loads (it would be the longest path of the softmax unit)."""
 
 from types import SimpleNamespace
 

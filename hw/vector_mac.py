@@ -19,7 +19,7 @@ class VectorMacLane(wiring.Component):
     to scale_product_bits; the last stage holds their product. From three stages on,
     ``p_`` first holds the V element products summed in pairs (and the two scales); with
     four, ``h_`` holds d times each half of p, added in the last stage (the d x p multiply
-    was the longest path of the array). Without vector scales the lane has no scale
+    would be the longest path of the array). Without vector scales the lane has no scale
     multiplier and its product is d.
 
     Parameters

@@ -3,6 +3,7 @@ ports, every command's results compared with the golden interpreter as it retire
 stored output with the golden tile program's, and commands the engine must refuse."""
 
 import dataclasses
+import os
 
 import cocotb
 import numpy as np
@@ -118,12 +119,15 @@ async def writers_meet(dut):
     requantized results there and a LOAD fills another region of it: the three share
     LEFT's write port (the matmul first, then the softmax, then the LOAD), under host
     stalls. Every entry each wrote is the golden interpreter's, and the loaded rows then
-    feed a matmul whose output is stored."""
+    feed a matmul whose output is stored. On the suite's fixed configurations the
+    writers must also have met (each held at least once); on random configurations
+    (REQUIRE_MEETING=0) the timing may keep them apart, and the count is only logged."""
     harness, rng = await _harness(dut, 5, stall=0.3)
     config = harness.config
     lanes, size = config.lanes, config.vector_size
-    m, n, k = lanes, 4 * size, 2
-    columns = n // size
+    # up to four vectors of logits a row, as the softmax and PARAMS (twice n) allow
+    m, n, k = lanes, min(4 * size, config.softmax_max_row, config.param_entries // 2), 2
+    columns = -(-n // size)
     a, b = _operand_image(rng, config, m * k), _operand_image(rng, config, n * k)
     acc = _rows_of(a, m, config) @ _rows_of(b, n, config).T
     logits = logit_scaling(8.0 / max(1.0, np.abs(acc).max()), 1.0, n, config)
@@ -157,18 +161,15 @@ async def writers_meet(dut):
     program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
     y, _ = await harness.run(program, 100_000)
     assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
-    assert harness.exps_held and harness.loads_held, (
-        f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
-        f"{harness.loads_held}: the writers never met")
+    if os.environ.get("REQUIRE_MEETING", "1") == "1":
+        assert harness.exps_held and harness.loads_held, (
+            f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
+            f"{harness.loads_held}: the writers never met")
     machine = harness.expected.machine
-    assert np.array_equal(y, machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, n))
+    stored = machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, columns * size)
+    assert np.array_equal(y, stored[:, :n])
     dut._log.info(f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
                   f"{harness.loads_held}")
-
-
-@cocotb.test()
-async def ffn(dut):
-    await run_tile(dut, "ffn", 1)
 
 
 @cocotb.test()

@@ -160,6 +160,9 @@ def test_every_invalid_softmax_value_is_named(values, message):
     ({"ppu_bits": 12, "softmax_logit_bits": 13},
      r"softmax_logit_bits=13 is out of range: it must be in 8\.\.12 \(at most ppu_bits\)"),
     ({"ppu_recip_bits": 21}, r"ppu_recip_bits=21 is out of range: it must be in 8\.\.20"),
+    # found by the random configurations: the compiler could not scale y into 11 bits
+    ({"ppu_bits": 24, "ppu_mult_bits": 11},
+     r"ppu_mult_bits=11 is out of range: it must be in 24\.\.24 \(at least 8 and ppu_bits\)"),
 ])
 def test_every_invalid_ppu_value_is_named(values, message):
     with pytest.raises(ConfigError, match=message):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from golden.config import AcceleratorConfig
+from golden.config import BUFFER_SIZE_KEYS, AcceleratorConfig
 from rtl_gen.__main__ import main
+from rtl_gen.designs import EMITTED
 from rtl_gen.emit import emit
 from rtl_gen.verilator import lint
 
@@ -19,7 +20,7 @@ LINTED = {"default": AcceleratorConfig(),
 
 
 def test_command_line_emits_verilog_config_and_summary(tmp_path, capsys):
-    config = AcceleratorConfig(lanes=2, vector_size=8)
+    config = AcceleratorConfig(lanes=2, vector_size=8, **{key: 64 for key in BUFFER_SIZE_KEYS})
     config.save(tmp_path / "mine.json")
     out = tmp_path / "out"
     assert main(["--config", str(tmp_path / "mine.json"), "--out", str(out)]) == 0
@@ -79,7 +80,12 @@ def test_bad_configuration_is_one_clear_line(tmp_path, text, message):
 
 @pytest.mark.parametrize("name", LINTED)
 def test_emitted_verilog_is_lint_clean(tmp_path, name):
-    for source in emit(LINTED[name], tmp_path):
+    """Every design on every configuration file, the tile engine on the default one
+    (converting it takes up to a minute a configuration; `make lint` lints it on all,
+    and the random configurations' Verilator builds stop on Verilator's default
+    warnings)."""
+    designs = [design for design in EMITTED if name == "default" or design != "accelerator"]
+    for source in emit(LINTED[name], tmp_path, designs=designs):
         clean, report = lint(source, source.stem)
         assert clean, report
 
