@@ -60,9 +60,12 @@ class CornerTurn(wiring.Component):
         column = self.i.payload
         logit_shape = signed(config.softmax_logit_bits)
 
+        # A half is addressed by the top bit, a beat by the bits below: each half holds a
+        # power of two of beats (as many as the longest row when that is one).
         writes, reads = [], []
         for row in range(lanes):
-            bank = Memory(shape=data.ArrayLayout(logit_shape, width), depth=2 * beats, init=[])
+            bank = Memory(shape=data.ArrayLayout(logit_shape, width), depth=2 << beat_bits,
+                          init=[])
             m.submodules[f"row{row}"] = bank
             writes.append(bank.write_port(granularity=1))     # one logit at a time
             reads.append(bank.read_port())
