@@ -5,7 +5,7 @@ The internal fast paths stay unchecked."""
 
 import numpy as np
 
-__all__ = ["integer", "flag", "real_matrix", "integer_array", "instance"]
+__all__ = ["integer", "flag", "real_matrix", "integer_array", "integers", "instance"]
 
 
 def _shown(value):
@@ -62,3 +62,16 @@ def integer_array(name, value, low, high, shape=None):
         raise ValueError(f"{name} must lie in {low}..{high}, found "
                          f"{value.min()}..{value.max()}")
     return value
+
+
+def integers(name, value, ndim=None):
+    """Integers (a list or an array, not floats or bools) as an int64 array, of `ndim`
+    dimensions if given."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iu" and not (array.dtype.kind == "O" and all(
+            isinstance(item, (int, np.integer)) and not isinstance(item, bool)
+            for item in array.flat)):
+        raise TypeError(f"{name} must hold integers, not {array.dtype}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, not shape {array.shape}")
+    return array

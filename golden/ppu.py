@@ -24,6 +24,8 @@ import dataclasses
 
 import numpy as np
 
+from golden import arguments
+
 from golden.numerics import rhu, rhu_each, saturate
 
 __all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table"]
@@ -68,8 +70,11 @@ def _exact(*factors):
 def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
     """y (rows x columns) from accumulators; `row_factor` multiplies row i by r_i first.
     With `per_row` the parameters are indexed by row (a result produced transposed)."""
-    acc = np.asarray(acc, dtype=np.int64)
-    row = np.ones(len(acc), np.int64) if row_factor is None else row_factor
+    acc = arguments.integers("acc", acc, ndim=2).astype(np.int64)
+    arguments.instance("scaling", scaling, Scaling)
+    arguments.integer("out_bits", out_bits, 2, 64)
+    row = (np.ones(len(acc), np.int64) if row_factor is None
+           else arguments.integers("row_factor", row_factor, ndim=1))
     mult, shift, bias = (np.asarray(v, dtype=np.int64)
                          for v in (scaling.mult, scaling.shift, scaling.bias))
     if per_row:
@@ -92,7 +97,8 @@ def requantize_rows(y, requantization, config):
     """y (rows x K integers) to the array's operand format, vectors along each row (K
     padded with zeros to whole vectors): (values, scales), scales None without vector
     scales."""
-    y = np.asarray(y, dtype=np.int64)
+    y = arguments.integers("y", y, ndim=2).astype(np.int64)
+    arguments.instance("requantization", requantization, Requantization)
     size = config.vector_size
     y = np.pad(y, ((0, 0), (0, -y.shape[1] % size)))
     qmax = config.data_max

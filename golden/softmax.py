@@ -27,6 +27,8 @@ import dataclasses
 
 import numpy as np
 
+from golden import arguments
+
 from golden.numerics import rhu, rhu_each
 
 __all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
@@ -68,8 +70,10 @@ def _exp2_terms(x, m, config, table):
 
 
 def _check_row_input(logits, keep, config):
-    logits = np.asarray(logits, dtype=np.int64)
-    keep = np.ones(logits.shape, bool) if keep is None else np.asarray(keep, dtype=bool)
+    logits = arguments.integers("logits", logits).astype(np.int64)
+    keep = np.ones(logits.shape, bool) if keep is None else np.asarray(keep)
+    if keep.dtype != bool:
+        raise TypeError(f"keep must hold booleans (True: the logit counts), not {keep.dtype}")
     if logits.shape != keep.shape:
         raise ValueError(f"logits {logits.shape} and keep {keep.shape} differ in shape")
     low, high = config.softmax_logit_min, config.softmax_logit_max

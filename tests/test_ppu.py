@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from golden.config import AcceleratorConfig
+from golden.ppu import Requantization, Scaling, requantize_rows, scale
 from golden.ppu_params import (exponentials_to_operand, fixed_point, requantize, scale_columns,
                                to_logits)
 
@@ -152,3 +153,25 @@ def test_row_scaling_is_exact_at_the_widest_settings():
     limit = (1 << (config.ppu_bits - 1)) - 1
     assert y[0].tolist() == [max(min(v, limit), -limit - 1) for v in exact]
     assert y[0, 0] == limit and y[0, 1] == -limit - 1 and y.dtype == np.int64
+
+
+def test_the_ppu_functions_refuse_arguments_of_the_wrong_kind():
+    config = AcceleratorConfig()
+    scaling = Scaling(np.ones(2, np.int64), np.zeros(2, np.int64), np.zeros(2, np.int64))
+    cases = [
+        (lambda: scale(np.ones((2, 2)), scaling, False, 16), TypeError,
+         r"acc must hold integers, not float64"),
+        (lambda: scale(np.ones(2, np.int64), scaling, False, 16), ValueError,
+         r"acc must have 2 dimensions, not shape \(2,\)"),
+        (lambda: scale(np.ones((2, 2), np.int64), {"mult": 1}, False, 16), TypeError,
+         r"scaling must be a Scaling, not dict"),
+        (lambda: scale(np.ones((2, 2), np.int64), scaling, False, 1), ValueError,
+         r"out_bits=1 is out of range"),
+        (lambda: requantize_rows(np.ones((1, 16)), Requantization(1, 0), config), TypeError,
+         r"y must hold integers, not float64"),
+        (lambda: requantize_rows(np.ones((1, 16), np.int64), (1, 0), config), TypeError,
+         r"requantization must be a Requantization, not tuple"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()

@@ -122,3 +122,13 @@ def test_float_references():
 def test_bad_input_is_named(logits, keep, message):
     with pytest.raises(ValueError, match=message):
         softmax_rows(logits, keep, AcceleratorConfig())
+
+
+@pytest.mark.parametrize("logits, keep, message", [
+    ([[1.5, 2.0]], None, r"logits must hold integers, not float64"),
+    ([[1, 2]], [[1, 0]], r"keep must hold booleans \(True: the logit counts\), not int64"),
+])
+def test_logits_and_masks_of_the_wrong_kind_are_refused(logits, keep, message):
+    """Float logits are not truncated, 0/1 masks not read as booleans: both refused."""
+    with pytest.raises(TypeError, match=message):
+        softmax_rows(logits, keep, AcceleratorConfig())
