@@ -95,7 +95,11 @@ class PpuScale(wiring.Component):
                                relu=column.relu, logits=column.logits, last=column.last,
                                mult=list(column.mult), shift=list(column.shift),
                                bias=list(column.bias))
-        c = pipelined_products(m, "c", list(zip(a.products, a.mult)), a.valid, **mode(a),
+        # acc x r fits acc_bits + softmax_recip_bits signed bits (r is unsigned); the
+        # adder tree's sum is wider, and its extra limbs would lengthen the next product.
+        scaled_bits = config.acc_bits + config.softmax_recip_bits
+        scaled = [product[:scaled_bits].as_signed() for product in a.products]
+        c = pipelined_products(m, "c", list(zip(scaled, a.mult)), a.valid, **mode(a),
                                shift=a.shift, bias=a.bias)
         d = stage(m, "d", valid=c.valid, **mode(c), bias=c.bias,
                   halved=[shifted_with_half(product, shift)

@@ -130,3 +130,31 @@ def test_operand_buffer_keeps_the_bank_the_lanes_still_need():
     assert [ready for ready, _ in seen] == [1, 1, 1, 1, 0, 0, 0, 1, 1, 0]
     assert all(active == [0, 1] for _, active in seen[2:7])
     assert seen[7][1] == [2, 3]
+
+
+@pytest.mark.parametrize("acc_bits, recip_bits, mult_bits", [
+    (24, 10, 16), (24, 16, 16), (31, 18, 20), (32, 24, 24), (40, 24, 24), (28, 12, 15),
+    (34, 17, 17), (35, 18, 24)])
+def test_the_ppu_pipeline_is_as_deep_as_its_queue_counts(acc_bits, recip_bits, mult_bits):
+    """The PPU's output queue is sized from `_stages`: a deeper pipeline than that stalls
+    the stage (found by a random configuration: acc 31 x r 18, multipliers of 20 bits)."""
+    from amaranth import Fragment
+
+    from hw import limb_products, ppu_scale
+
+    config = AcceleratorConfig(lanes=1, acc_bits=acc_bits, softmax_recip_bits=recip_bits,
+                               ppu_bits=min(mult_bits, 24), ppu_mult_bits=mult_bits)
+    depths = []
+
+    def counted(*args, **kwargs):
+        result = limb_products.pipelined_products(*args, **kwargs)
+        depths.append(result.depth)
+        return result
+
+    original = ppu_scale.pipelined_products
+    ppu_scale.pipelined_products = counted
+    try:
+        Fragment.get(ppu_scale.PpuScale(config), None)
+    finally:
+        ppu_scale.pipelined_products = original
+    assert sum(depths) + 4 == ppu_scale._stages(config)
