@@ -5,7 +5,8 @@ The internal fast paths stay unchecked."""
 
 import numpy as np
 
-__all__ = ["integer", "flag", "real_matrix", "integer_array", "integers", "instance"]
+__all__ = ["integer", "flag", "real_matrix", "real_vector", "integer_array", "integers",
+           "instance"]
 
 
 def _shown(value):
@@ -34,20 +35,33 @@ def instance(name, value, cls):
     return value
 
 
-def real_matrix(name, value):
-    """A 2-D array of finite real numbers with at least one row and one column, as
-    float64."""
+def _real(name, value, ndim, shape_text):
+    """An array of `ndim` dimensions, none empty, of finite real numbers, as float64."""
     array = np.asarray(value)
     if np.iscomplexobj(array):
         raise TypeError(f"{name} holds complex numbers; only real values can be quantized")
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold numbers, not {array.dtype}")
-    if array.ndim != 2 or 0 in array.shape:
-        raise ValueError(f"{name} must be a 2-D array (rows x reduction axis) with at least "
-                         f"one row and one column, not of shape {array.shape}")
+    if array.ndim != ndim or 0 in array.shape:
+        raise ValueError(f"{name} must be {shape_text}, not of shape {array.shape}")
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} holds NaN or infinite values")
+    return array
+
+
+def real_matrix(name, value):
+    """A 2-D array of finite real numbers with at least one row and one column, as
+    float64."""
+    return _real(name, value, 2, "a 2-D array (rows x reduction axis) with at least one "
+                                 "row and one column")
+
+
+def real_vector(name, value, length):
+    """A 1-D array of `length` finite real numbers, as float64."""
+    array = _real(name, value, 1, f"a 1-D array of {length} numbers")
+    if len(array) != length:
+        raise ValueError(f"{name} has {len(array)} numbers; it must have {length}")
     return array
 
 

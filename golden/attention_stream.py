@@ -14,9 +14,11 @@ import math
 
 import numpy as np
 
+from golden import arguments
 from golden.ppu_params import exponentials_to_operand
 from golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
 from golden.tile_program import Trace, head_operands, normalized_output, score_logits
+from golden.tile_weights import tile_input
 from golden.vsq_matmul import vsq_matmul
 
 __all__ = ["attention_head_streamed"]
@@ -24,6 +26,9 @@ __all__ = ["attention_head_streamed"]
 
 def attention_head_streamed(x, head, config, calibration, query_block=1024, key_block=2048):
     """O of one head as PPU integers and their unit, like attention_head_program."""
+    x = tile_input("sa", x, head, config)
+    arguments.integer("query_block", query_block, 1, 2 ** 31)
+    arguments.integer("key_block", key_block, 1, 2 ** 31)
     step = math.lcm(config.softmax_lanes, config.vector_size)
     if key_block % step:
         raise ValueError(f"key_block={key_block} must be a multiple of {step}, the softmax "

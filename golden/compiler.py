@@ -16,13 +16,15 @@ import types
 
 import numpy as np
 
+from golden import arguments
 from golden.commands import (Buffer, End, Load, Matmul, Output, Softmax, Store, buffer_size,
                              footprint, hazard)
+from golden.config import AcceleratorConfig
 from golden.interpreter import stored_rows
 from golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
                                requantization, requantize_float)
 from golden.quantize import quantize
-from golden.tile_weights import pad_heads
+from golden.tile_weights import pad_heads, tile_input
 from golden.vsq_matmul import accumulator_unit
 
 __all__ = ["CompileError", "Region", "Program", "compile_attention_head",
@@ -400,6 +402,7 @@ def _finish(b, output, columns, unit):
 
 def compile_attention_head(x, head, config, calibration, bounded=True):
     """SA, one head: O as y (OUTPUT), tokens x dv."""
+    x = tile_input("sa", x, head, config)
     b, x_q = _start(x, config, bounded)
     _, unit, columns = _attention_head(b, x, x_q, head, calibration, "")
     return _finish(b, "o", columns, unit)
@@ -408,6 +411,7 @@ def compile_attention_head(x, head, config, calibration, bounded=True):
 def compile_multi_head(x, mha, config, calibration, bounded=True):
     """MHSA: h heads, each O requantized into its columns of the concatenation (padded
     to whole vectors per head), times Wo + bo: y (OUTPUT), tokens x d_model."""
+    x = tile_input("mhsa", x, mha, config)
     b, x_q = _start(x, config, bounded)
     size, heads = config.vector_size, len(mha.heads)
     head_vectors = -(-mha.heads[0].wv.shape[1] // size)
@@ -479,6 +483,7 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With an
     `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
     quantizes the result (`requantize_float`), and LOADs it back for W2."""
+    x = tile_input("ffn", x, ffn, config)
     b, x_q = _start(x, config, bounded)
     gamma, unit = calibration.gamma("hidden"), calibration.unit("out")
     if activation is not None:
@@ -524,6 +529,14 @@ def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,
                    reduction=None):
     """One layer y = X W + b into OUTPUT (calibrated as "out"); `reduction`: the MACs'
     reduction length when X's columns are padded (heads concatenated on vectors)."""
+    arguments.instance("config", config, AcceleratorConfig)
+    x = arguments.real_matrix("x", x)
+    w = arguments.real_matrix("w", w)
+    if len(w) != x.shape[1]:
+        raise ValueError(f"w has {len(w)} rows; it must have one per column of x "
+                         f"({x.shape[1]})")
+    if bias is not None:
+        bias = arguments.real_vector("bias", bias, w.shape[1])
     b, x_q = _start(x, config, bounded)
     return _output_linear(b, b.regions["x"], x_q.gamma, w, bias, calibration.unit("out"), op,
                           reduction)

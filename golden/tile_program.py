@@ -37,7 +37,7 @@ from golden.ppu_params import (exponentials_to_operand, requantize, requantize_f
 from golden.quantize import quantize
 from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
                             softmax_start)
-from golden.tile_weights import pad_heads
+from golden.tile_weights import pad_heads, tile_input
 from golden.trace import Trace
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
 
@@ -215,6 +215,7 @@ TILES = {
 
 def calibrate(tile, x, weights, config):
     """(exact float output, friendly float output, Calibration) of a tile."""
+    x = tile_input(tile, x, weights, config)
     float_model, _ = TILES[tile]
     exact, _ = float_model(x, weights, friendly=False)
     friendly, tensors = float_model(x, weights, friendly=True)
@@ -224,6 +225,7 @@ def calibrate(tile, x, weights, config):
 def run_tile(tile, x, weights, config):
     """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model): compiled, interpreted,
     and in float."""
+    x = tile_input(tile, x, weights, config)
     exact, friendly, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
     recorder = TraceRecorder()

@@ -4,12 +4,14 @@ format, and a trace that replays step by step."""
 import numpy as np
 import pytest
 
+from golden.attention_stream import attention_head_streamed
+from golden.compiler import compile_attention_head, compile_linear
 from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows
 from golden.softmax import softmax_exponentials, softmax_rows
 from golden.tile_program import Trace, run_tile
-from golden.tile_weights import (AttentionHead, random_attention_head, random_feed_forward,
-                                 random_multi_head)
+from golden.tile_weights import (AttentionHead, FeedForward, MultiHeadAttention,
+                                 random_attention_head, random_feed_forward, random_multi_head)
 from golden.vsq_matmul import vsq_matmul
 
 SEED = 37
@@ -100,3 +102,62 @@ def test_trace_replays_step_by_step(tiles, tmp_path):
                                                                         bool),
                                                softmax.row_max, config), trace["exponentials"])
     assert np.array_equal(vsq_matmul(operand("e_op"), operand("v_op"), config), trace["o.acc"])
+
+
+def _head(d_model=16, dk=8, **changes):
+    rng = np.random.default_rng(SEED)
+    fields = {name: rng.normal(size=(d_model, dk)) for name in ("wq", "wk", "wv")}
+    fields.update({name: np.zeros(dk) for name in ("bq", "bk", "bv")})
+    fields.update(changes)
+    return AttentionHead(**fields)
+
+
+@pytest.mark.parametrize("build, error, words", [
+    (lambda: _head(wk=np.zeros((16, 9))), ValueError, "AttentionHead.wk has 9 columns"),
+    (lambda: _head(wv=np.zeros((15, 8))), ValueError, "AttentionHead.wv has 15 rows"),
+    (lambda: _head(bq=np.zeros(7)), ValueError, "AttentionHead.bq has 7 numbers"),
+    (lambda: _head(bk=np.zeros((1, 8))), ValueError, "AttentionHead.bk must be a 1-D"),
+    (lambda: _head(wq=np.full((16, 8), np.nan)), ValueError, "AttentionHead.wq holds NaN"),
+    (lambda: _head(wq=np.zeros((16, 8), complex)), TypeError, "AttentionHead.wq holds compl"),
+    (lambda: _head(wq=np.zeros((0, 8))), ValueError, "AttentionHead.wq must be a 2-D"),
+    (lambda: MultiHeadAttention([], np.zeros((8, 16)), np.zeros(16)), TypeError,
+     "non-empty sequence of AttentionHead"),
+    (lambda: MultiHeadAttention((_head(), _head(dk=4)), np.zeros((16, 16)), np.zeros(16)),
+     ValueError, "heads[1] is 16 -> 4, 4"),
+    (lambda: MultiHeadAttention((_head(), _head()), np.zeros((8, 16)), np.zeros(16)),
+     ValueError, "MultiHeadAttention.wo has 8 rows; it must have 16"),
+    (lambda: FeedForward(np.zeros((16, 32)), np.zeros(32), np.zeros((32, 8)), np.zeros(16)),
+     ValueError, "FeedForward.w2 has 8 columns; it must have 16"),
+    (lambda: FeedForward(np.zeros((16, 32)), "0", np.zeros((32, 16)), np.zeros(16)),
+     TypeError, "FeedForward.b1 must hold numbers"),
+])
+def test_weights_that_do_not_fit_together_are_named(build, error, words):
+    with pytest.raises(error) as raised:
+        build()
+    assert words in str(raised.value)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda head, x, c: run_tile("attention", x, head, c), ValueError, "tile='attention'"),
+    (lambda head, x, c: run_tile("ffn", x, head, c), TypeError,
+     "weights must be a FeedForward, not AttentionHead"),
+    (lambda head, x, c: run_tile("sa", x, head, {}), TypeError, "config must be a"),
+    (lambda head, x, c: run_tile("sa", x[:, :15], head, c), ValueError,
+     "x has 15 columns; the weights take d_model = 16"),
+    (lambda head, x, c: run_tile("sa", x[0], head, c), ValueError, "x must be a 2-D"),
+    (lambda head, x, c: compile_attention_head(x * np.inf, head, c, None), ValueError,
+     "x holds NaN or infinite"),
+    (lambda head, x, c: compile_linear(x, np.zeros((8, 4)), None, c, None), ValueError,
+     "w has 8 rows; it must have one per column of x (16)"),
+    (lambda head, x, c: compile_linear(x, np.zeros((16, 4)), np.zeros(5), c, None),
+     ValueError, "bias has 5 numbers; it must have 4"),
+    (lambda head, x, c: attention_head_streamed(x, head, c, None, query_block=0), ValueError,
+     "query_block=0 is out of range"),
+    (lambda head, x, c: attention_head_streamed(x, head, c, None, key_block=32.0), TypeError,
+     "key_block=32.0 must be an integer"),
+])
+def test_tile_entry_points_name_a_wrong_argument(call, error, words):
+    head, x = _head(), np.ones((4, 16))
+    with pytest.raises(error) as raised:
+        call(head, x, FORMATS["int8"])
+    assert words in str(raised.value)
