@@ -15,8 +15,8 @@ A = acc_bits, U = ppu_mult_bits, Y = ppu_bits, R = ppu_recip_bits, N = data_bits
                   one reciprocal per vector from a table, floor(2^R / s_q);
                   x = clip(rhu(y * element_mult * recip, element_shift + R), +-(2^(N-1) - 1))
     to INT-N      x = clip(rhu(y * element_mult, element_shift), +-(2^(N-1) - 1))
-Every product is exact: in int64 where its operands' magnitudes prove it fits, else in
-Python's unbounded integers (the widest configurations, e.g. a 40-bit accumulator times
+Every product is exact: in int64 where its operands' magnitudes prove it fits (compiled,
+`golden.ppu_kernel`), else in numpy arrays of Python's unbounded integers (the widest configurations, e.g. a 40-bit accumulator times
 a 24-bit reciprocal times a 24-bit multiplier, need 87 bits).
 """
 
@@ -27,6 +27,7 @@ import numpy as np
 from golden import arguments
 
 from golden.numerics import rhu, rhu_each, saturate
+from golden.ppu_kernel import requantize_vsq_rows, scale_rows
 
 __all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table"]
 
@@ -55,22 +56,25 @@ class Requantization:
     scale_shift: int = 0
 
 
+def _fits_int64(*factors):
+    """Whether the product of the factors' largest magnitudes, rounded, fits int64."""
+    bound = 1
+    for factor in factors:
+        bound *= int(np.abs(np.asarray(factor, dtype=np.int64)).max(initial=0))
+    return bound < 1 << 62
+
+
 def _exact(*factors):
     """The factors as int64 arrays if their product and its rounding fit int64, else as
     arrays of Python integers."""
     factors = [np.asarray(f, dtype=np.int64) for f in factors]
-    bound = 1
-    for factor in factors:
-        bound *= int(np.abs(factor).max(initial=0))
-    if bound < 1 << 62:
-        return factors
-    return [factor.astype(object) for factor in factors]
+    return factors if _fits_int64(*factors) else [f.astype(object) for f in factors]
 
 
 def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
     """y (rows x columns) from accumulators; `row_factor` multiplies row i by r_i first.
     With `per_row` the parameters are indexed by row (a result produced transposed)."""
-    acc = arguments.integers("acc", acc, ndim=2).astype(np.int64)
+    acc = arguments.integers("acc", acc, ndim=2).astype(np.int64, copy=False)
     arguments.instance("scaling", scaling, Scaling)
     arguments.integer("out_bits", out_bits, 2, 64)
     row = (np.ones(len(acc), np.int64) if row_factor is None
@@ -79,6 +83,9 @@ def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
                          for v in (scaling.mult, scaling.shift, scaling.bias))
     if per_row:
         mult, shift, bias = mult[:, None], shift[:, None], bias[:, None]
+    if _fits_int64(acc, row, mult):
+        return scale_rows(acc, row, mult.reshape(-1), shift.reshape(-1), bias.reshape(-1),
+                          relu, out_bits, per_row)
     acc, row, mult = _exact(acc, row, mult)
     y = rhu_each(acc * row[:, None] * mult, shift) + bias
     if relu:
@@ -97,7 +104,7 @@ def requantize_rows(y, requantization, config):
     """y (rows x K integers) to the array's operand format, vectors along each row (K
     padded with zeros to whole vectors): (values, scales), scales None without vector
     scales."""
-    y = arguments.integers("y", y, ndim=2).astype(np.int64)
+    y = arguments.integers("y", y, ndim=2).astype(np.int64, copy=False)
     arguments.instance("requantization", requantization, Requantization)
     size = config.vector_size
     y = np.pad(y, ((0, 0), (0, -y.shape[1] % size)))
@@ -106,12 +113,15 @@ def requantize_rows(y, requantization, config):
     if not config.vector_scales:
         y, mult = _exact(y, element_mult)
         return np.clip(rhu(y * mult, element_shift), -qmax, qmax).astype(np.int64), None
+    table = reciprocal_table(config)
+    if _fits_int64(y, table, element_mult):
+        return requantize_vsq_rows(y, requantization, table, config)
     vectors = y.reshape(len(y), -1, size)
     amax = np.abs(vectors).max(axis=2)
     scale_shift = requantization.scale_shift
     scales = np.clip((amax * requantization.scale_mult + (1 << scale_shift) - 1) >> scale_shift,
                      1, config.scale_max)
-    reciprocal = reciprocal_table(config)[scales]
+    reciprocal = table[scales]
     vectors, reciprocal, mult = _exact(vectors, reciprocal, element_mult)
     values = rhu(vectors * mult * reciprocal[:, :, None], element_shift + config.ppu_recip_bits)
     return np.clip(values, -qmax, qmax).astype(np.int64).reshape(len(y), -1), scales

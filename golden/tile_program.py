@@ -39,7 +39,7 @@ from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_recipro
                             softmax_start)
 from golden.tile_weights import pad_heads, tile_input
 from golden.trace import Trace
-from golden.vsq_matmul import accumulator_scale, vsq_matmul
+from golden.vsq_matmul import accumulator_unit, vsq_matmul
 
 __all__ = ["Calibration", "Trace", "TileRun", "TILES", "calibrate", "run_tile",
            "attention_head_program",
@@ -91,8 +91,8 @@ def ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
     """The PPU on the accumulators of left @ right: y in the calibrated unit of `name`
     (row_factor: see `scale_columns`)."""
     unit = calibration.unit(name)
-    y, _ = scale_columns(acc, accumulator_scale(left, right_t, config)[0], unit, bias, relu,
-                         config, row_factor)
+    column_units = accumulator_unit(left.gamma[:1], right_t.gamma, config)[0]   # A per tensor
+    y, _ = scale_columns(acc, column_units, unit, bias, relu, config, row_factor)
     trace.add(f"{name}.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(name, y, f"signed {config.ppu_bits}-bit PPU output", unit)
     return y, unit
@@ -151,7 +151,8 @@ def head_operands(x, head, config, calibration, trace, prefix=""):
 
 def score_logits(acc, operands, dk, config):
     """S's accumulators as softmax logits: log2(e)/sqrt(dk) folded into the PPU scale."""
-    acc_unit = float(accumulator_scale(operands["q"], operands["k"], config)[0, 0])
+    q, k = operands["q"], operands["k"]
+    acc_unit = float(accumulator_unit(q.gamma[:1], k.gamma[:1], config)[0, 0])   # per tensor
     return to_logits(acc, acc_unit, np.log2(np.e) / np.sqrt(dk), config)
 
 

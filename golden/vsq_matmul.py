@@ -4,26 +4,29 @@ For every output element and every V-element vector k, in increasing k:
     d = sum(a_i * b_i)                          exact
     p = rhu(sA * sB, 2M - scale_product_bits)   (p = 1 without vector scales)
     acc = saturate(acc + d * p, acc_bits)
-Small-integer dot products are exact in float64 BLAS, and saturation is rare: it is
-detected on the plain cumulative sums, and only the elements where a partial sum left
-the accumulator's range are re-run in order with saturation after every add. When the
-widths prove that no partial sum can reach 2^24 nor leave the accumulator's range (as
-for Q K^T with dk = 64), every value is an integer below 2^24 and float32 BLAS computes
-the sum exactly, in any order.
+Two paths give these bits, chosen per call. When p is separable (no vector scales, or
+an exact scale product: p = sA * sB), the sum is one BLAS matmul of the operands
+multiplied by their scales, exact in float32 below 2^24 and in float64 below 2^53; the
+Cauchy-Schwarz bound |A_i| |B_j| on every partial sum proves both that and that no
+partial sum of element (i, j) can saturate. Every other element, and every matmul with
+rounded scale products, goes through the compiled lane (`golden.lane_kernel`), which
+adds in the lanes' order and saturates after every add.
 """
 
 import numpy as np
 
 from golden import arguments
 from golden.config import AcceleratorConfig
+from golden.lane_kernel import lane_matmul
 from golden.numerics import rhu, saturate
 from golden.quantize import QuantizedRows
+from golden.threads import limited_threads
 
 __all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
            "accumulator_unit"]
 
-# Elements of one (vectors x rows x columns) block of terms; bounds the working memory.
-_BLOCK_ELEMENTS = 1 << 22
+# Integers up to these magnitudes are exact in float32 and float64 (with every partial sum).
+_EXACT = {np.float32: 1 << 24, np.float64: 1 << 53}
 
 
 def vsq_matmul(a, b_t, config, initial=None):
@@ -36,27 +39,66 @@ def vsq_matmul(a, b_t, config, initial=None):
     if a.values.shape[1] != b_t.values.shape[1]:
         raise ValueError(f"reduction lengths differ: A has {a.values.shape[1]} columns, "
                          f"B^T has {b_t.values.shape[1]}")
-    rows, columns = len(a.values), len(b_t.values)
-    if initial is None:
-        initial = np.zeros((rows, columns), np.int64)
-    arguments.integer_array("initial", initial, config.acc_min, config.acc_max,
-                            (rows, columns))
-    vectors = a.values.shape[1] // config.vector_size
-    largest_term = max(-config.dot_range[0], config.dot_range[1]) * config.scale_product_max
-    reach = vectors * largest_term + (int(np.abs(initial).max()) if initial.size else 0)
-    in_float32 = reach < min(1 << 24, config.acc_max)
-    block = max(1, _BLOCK_ELEMENTS // max(1, vectors * columns))
-    result = np.empty((rows, columns), dtype=np.int64)
-    for start in range(0, rows, block):
-        part = slice(start, start + block)
-        args = (a.vectors[part], _scales(a, part), b_t.vectors, _scales(b_t, slice(None)),
-                config)
-        if in_float32:
-            result[part] = initial[part] + _float32_sum(*args)
-        else:
-            result[part] = accumulate_saturating(vector_products(*args), config.acc_bits,
-                                                 initial[part])
+    if initial is not None:
+        arguments.integer_array("initial", initial, config.acc_min, config.acc_max,
+                                (len(a.values), len(b_t.values)))
+        initial = initial.astype(np.int64, copy=False)
+    with limited_threads():
+        if separable(config):
+            return _through_blas(a, b_t, config, initial)
+        return lane_matmul(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
+
+
+def separable(config):
+    """Whether p = sA * sB exactly, so that a matmul of scaled operands gives sum(d * p)."""
+    return not config.vector_scales or config.scale_product_shift == 0
+
+
+def blas_dtype(bound):
+    """The float type in which integers up to `bound` (and their sums) are exact, or None."""
+    for dtype, limit in _EXACT.items():
+        if bound < limit:
+            return dtype
+    return None
+
+
+def _through_blas(a, b_t, config, initial):
+    """One BLAS matmul where it is provably exact and unsaturated; the rows of A with an
+    element that might saturate go through the lane kernel."""
+    a_scaled, b_scaled = _scaled(a), _scaled(b_t)
+    # Every partial sum of element (i, j), in any order, is at most |A_i| |B_j| (with a
+    # margin for the square root's rounding).
+    a_norms, b_norms = _norms(a_scaled), _norms(b_scaled)
+    dtype = blas_dtype(a_norms.max() * b_norms.max())
+    if dtype is None:
+        return lane_matmul(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
+    result = (a_scaled.astype(dtype) @ b_scaled.T.astype(dtype)).astype(np.int64)
+    if initial is not None:
+        result += initial
+    largest_initial = 0 if initial is None else int(np.abs(initial).max())
+    if a_norms.max() * b_norms.max() + largest_initial > config.acc_max:
+        reach = np.outer(a_norms, b_norms)
+        if initial is not None:
+            reach += np.abs(initial)
+        unsafe = (reach > config.acc_max).any(axis=1)
+        if unsafe.any():
+            start = None if initial is None else initial[unsafe]
+            result[unsafe] = lane_matmul(a.vectors[unsafe], _scales(a, unsafe), b_t.vectors,
+                                         b_t.scales, config, start)
     return result
+
+
+def _norms(scaled):
+    """Euclidean norm of each row of integers, rounded up."""
+    squares = np.einsum("ij,ij->i", scaled, scaled)      # exact: below 2^63
+    return np.sqrt(squares) * (1 + 1e-12) + 1e-9
+
+
+def _scaled(q):
+    """Values times their vector's scale (R x K, int64)."""
+    if q.scales is None:
+        return q.values
+    return q.values * np.repeat(q.scales, q.vector_size, axis=1)
 
 
 def vector_products(a_vectors, a_scales, b_vectors, b_scales, config):
@@ -72,22 +114,6 @@ def vector_products(a_vectors, a_scales, b_vectors, b_scales, config):
         return dots
     scale_products = a_scales.T[:, :, None] * b_scales.T[:, None, :]
     return dots * rhu(scale_products, config.scale_product_shift)
-
-
-def _float32_sum(a_vectors, a_scales, b_vectors, b_scales, config):
-    """The sum of the scaled vector products in float32, for when it is exact there."""
-    a_k_major = np.ascontiguousarray(a_vectors.transpose(1, 0, 2), dtype=np.float32)
-    b_k_major = np.ascontiguousarray(b_vectors.transpose(1, 2, 0), dtype=np.float32)
-    terms = np.matmul(a_k_major, b_k_major)
-    if config.vector_scales:
-        # rhu(sA * sB, s) = floor((sA * sB + 2^(s-1)) / 2^s), exact in float32 (< 2^17).
-        shift = config.scale_product_shift
-        scale_products = (a_scales.T[:, :, None].astype(np.float32)
-                          * b_scales.T[:, None, :].astype(np.float32))
-        if shift:
-            scale_products = np.floor((scale_products + 2.0 ** (shift - 1)) * 2.0 ** -shift)
-        terms *= scale_products
-    return terms.sum(axis=0, dtype=np.float32).astype(np.int64)
 
 
 def accumulate_saturating(terms, bits, initial=0):

@@ -175,3 +175,51 @@ def test_the_ppu_functions_refuse_arguments_of_the_wrong_kind():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
+
+
+def _rhu(value, shift):
+    return (value + (1 << (shift - 1))) >> shift if shift else value
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("per_row", [False, True])
+def test_scaling_equals_python_integers_on_random_parameters(relu, per_row):
+    """The compiled scaling against Python's integers: shifts 0 to 70 (past 62 every
+    value rounds to 0), row factors, biases, saturation both ways."""
+    rng = np.random.default_rng(SEED + 3)
+    print(f"seed {SEED + 3}")
+    acc = rng.integers(-(1 << 23), 1 << 23, (6, 9))
+    acc[0, :2] = -(1 << 23), (1 << 23) - 1
+    row = rng.integers(0, 1 << 12, 6)
+    count = 6 if per_row else 9
+    scaling = Scaling(rng.integers(0, 1 << 16, count), rng.choice([0, 1, 20, 30, 62, 63, 70],
+                                                                   count),
+                      rng.integers(-(1 << 17), 1 << 17, count))
+    y = scale(acc, scaling, relu, 18, row_factor=row, per_row=per_row)
+    for i, j in np.ndindex(acc.shape):
+        c = i if per_row else j
+        value = _rhu(int(acc[i, j]) * int(row[i]) * int(scaling.mult[c]),
+                     int(scaling.shift[c])) + int(scaling.bias[c])
+        value = max(value, 0) if relu else value
+        assert y[i, j] == min(max(value, -(1 << 17)), (1 << 17) - 1)
+
+
+def test_vsq_requantization_equals_python_integers_on_random_rows():
+    config = AcceleratorConfig()
+    rng = np.random.default_rng(SEED + 4)
+    print(f"seed {SEED + 4}")
+    y = rng.integers(-(1 << 15), 1 << 15, (5, 40)) >> rng.integers(0, 15, (5, 1))
+    y[1, :16] = 0
+    params = Requantization(int(rng.integers(1 << 15, 1 << 16)), 20,
+                            int(rng.integers(1 << 15, 1 << 16)), 24)
+    values, scales = requantize_rows(y, params, config)
+    table = [0] + [(1 << config.ppu_recip_bits) // s for s in range(1, 256)]
+    padded = np.pad(y, ((0, 0), (0, 8)))
+    for i, k in np.ndindex(scales.shape):
+        vector = [int(v) for v in padded[i, 16 * k:16 * k + 16]]
+        amax = max(abs(v) for v in vector)
+        s = min(max(-(-amax * params.scale_mult >> params.scale_shift), 1), 255)
+        assert scales[i, k] == s
+        shift = params.element_shift + config.ppu_recip_bits
+        assert values[i, 16 * k:16 * k + 16].tolist() == [
+            min(max(_rhu(v * params.element_mult * table[s], shift), -7), 7) for v in vector]

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from golden.config import AcceleratorConfig
 from golden.quantize import QuantizedRows, quantize
-from golden.vsq_matmul import accumulator_scale, vsq_matmul
+from golden.lane_kernel import accumulator_dtype, lane_matmul
+from golden.vsq_matmul import accumulator_scale, blas_dtype, separable, vsq_matmul
 
 SEED = 11
 
@@ -23,6 +24,7 @@ CONFIGS = {
                                        scale_product_bits=8, acc_bits=28),
     "int8": AcceleratorConfig(data_bits=8, vector_scales=False, vector_size=32),
     "int4": AcceleratorConfig(vector_scales=False, acc_bits=16),
+    "int8-vsq8-wide-acc": AcceleratorConfig(data_bits=8, scale_product_bits=10, acc_bits=32),
 }
 
 
@@ -100,16 +102,64 @@ def test_dequantized_result_matches_float_when_scale_product_is_exact():
     assert np.allclose(value, a.dequantize() @ b_t.dequantize().T, rtol=1e-12, atol=1e-12)
 
 
-def test_large_matmul_is_exact_across_row_blocks():
-    """512 x 512 x 512 is computed in blocks of rows; spot-check both blocks."""
+def test_large_matmul_is_exact_on_every_thread():
+    """512 x 512 x 512 with its rows spread over the threads: spot-check rows at both
+    ends (different threads) against the reference."""
     config = CONFIGS["int4-vsq8"]
     rng = np.random.default_rng(SEED + 3)
     a, b_t = random_rows(rng, 512, 32, config), random_rows(rng, 512, 32, config)
     result = vsq_matmul(a, b_t, config)
-    for rows in (slice(0, 2), slice(510, 512)):
+    for rows in (slice(0, 2), slice(255, 258), slice(509, 512)):
         part = QuantizedRows(a.values[rows], a.scales[rows], a.gamma[rows], 16, 512)
         columns = QuantizedRows(b_t.values[:3], b_t.scales[:3], b_t.gamma[:3], 16, 512)
         assert np.array_equal(result[rows, :3], reference_matmul(part, columns, config))
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_the_lane_kernel_equals_the_reference_in_every_family(name):
+    """The compiled lane on its own, also where vsq_matmul would take BLAS: odd and even
+    row counts (rows go in pairs), saturation both ways, accumulators at both limits."""
+    config = CONFIGS[name]
+    rng = np.random.default_rng(SEED + 5)
+    print(f"seed {SEED + 5}, accumulators in {accumulator_dtype(config).__name__}")
+    for rows, cols, vectors in [(1, 1, 1), (2, 5, 3), (7, 4, 40)]:
+        a, b_t = random_rows(rng, rows, vectors, config), random_rows(rng, cols, vectors, config)
+        a.values[0], b_t.values[0] = config.data_min, config.data_min
+        if config.vector_scales:
+            a.scales[0] = b_t.scales[0] = config.scale_max
+        initial = rng.choice([config.acc_min, 0, config.acc_max], size=(rows, cols))
+        got = lane_matmul(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
+        assert np.array_equal(got, reference_matmul(a, b_t, config, initial))
+
+
+def test_blas_takes_what_it_computes_exactly_and_the_lane_kernel_the_rest(monkeypatch):
+    """INT8 without scales is one BLAS matmul; only the rows of A whose partial sums
+    could saturate (by the norm bound) go through the lane kernel."""
+    config = CONFIGS["int8"]
+    rng = np.random.default_rng(SEED + 6)
+    a, b_t = random_rows(rng, 6, 20, config, (-3, 3)), random_rows(rng, 5, 20, config, (-3, 3))
+    a.values[4] = config.data_min                       # 640 x 128^2: beyond 2^23
+    b_t.values[1] = config.data_min
+    kernel_rows = []
+
+    def lane_matmul_spy(a_vectors, *arguments):
+        kernel_rows.append(len(a_vectors))
+        return lane_matmul(a_vectors, *arguments)
+
+    monkeypatch.setattr("golden.vsq_matmul.lane_matmul", lane_matmul_spy)
+    result = vsq_matmul(a, b_t, config)
+    assert kernel_rows == [1] and result[4, 1] == config.acc_max
+    assert np.array_equal(result, reference_matmul(a, b_t, config))
+    assert separable(config) and not separable(CONFIGS["int4-vsq8"])
+    assert separable(CONFIGS["int4-vsq8-exact-scale-product"])
+
+
+def test_blas_only_where_float_sums_are_exact():
+    """Integers and sums below 2^24 are exact in float32, below 2^53 in float64."""
+    assert blas_dtype((1 << 24) - 1) is np.float32
+    assert blas_dtype(1 << 24) is np.float64
+    assert blas_dtype((1 << 53) - 1) is np.float64
+    assert blas_dtype(1 << 53) is None
 
 
 @pytest.mark.parametrize("change, message", [
