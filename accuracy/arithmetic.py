@@ -11,15 +11,11 @@ import dataclasses
 import numpy as np
 
 from golden.config import AcceleratorConfig
-from golden.ppu_params import exponentials_to_operand, to_logits
+from golden.emulation import Emulator, Weight
 from golden.quantize import quantize
-from golden.softmax import (softmax_base_e, softmax_exponentials, softmax_loop1,
-                            softmax_reciprocal, softmax_rows, softmax_start)
-from golden.vsq_matmul import accumulator_scale, vsq_matmul
+from golden.softmax import softmax_base_e, softmax_rows
 
 __all__ = ["FORMATS", "FloatArithmetic", "IntegerArithmetic", "EXPONENTIALS", "PROBABILITIES"]
-
-LOG2_E = 1.4426950408889634
 
 # The formats of NVIDIA's table, as configurations of this accelerator. INT formats have
 # one scale per weight row (output channel) and one per activation tensor; VSQ formats
@@ -56,7 +52,7 @@ EXPONENTIALS, PROBABILITIES = "exponentials", "probabilities"
 
 @dataclasses.dataclass
 class IntegerArithmetic:
-    """Matmuls through the golden integer path in one format.
+    """Matmuls through the golden integer path in one format (`golden.emulation`).
 
     Weights are quantized per output channel, activations per tensor (both then cut
     into vectors when the format has vector scales). With `attention_matmuls`, Q K^T
@@ -73,34 +69,20 @@ class IntegerArithmetic:
     dataflow: str = EXPONENTIALS
     score_scale: float = 1.0
 
+    def __post_init__(self):
+        self.emulator = Emulator(self.config)
+
     def linear(self, x, weight, bias):
-        return self._matmul(x, weight, weight_rows=True) + bias
+        return self.emulator.linear(x, weight.T, bias)
 
     def attention(self, q, k, v, mask):
         if not self.attention_matmuls:
             return FloatArithmetic(self.score_scale).attention(q, k, v, mask)
-        config = self.config
-        a, b_t = quantize(q, config), quantize(k, config)
-        factor = LOG2_E / np.sqrt(q.shape[1]) * self.score_scale
-        logits = to_logits(vsq_matmul(a, b_t, config), accumulator_scale(a, b_t, config)[0, 0],
-                           factor, config)
-        keep = np.broadcast_to(mask[None, :], logits.shape)
-        if self.dataflow == PROBABILITIES:
-            result = softmax_rows(logits, keep, config)
-            probabilities = result.probs / float(1 << (config.softmax_out_bits - 1))
-            return self._matmul(probabilities, v.T, weight_rows=False)
-        row_max, row_sum = softmax_loop1(logits, keep, *softmax_start(len(logits), config),
-                                         config)
-        e_op = exponentials_to_operand(softmax_exponentials(logits, keep, row_max, config),
-                                       config)
-        v_t = quantize(v.T, config)
-        acc = vsq_matmul(e_op, v_t, config) * accumulator_scale(e_op, v_t, config)
-        reciprocal = softmax_reciprocal(row_sum, config)
-        return acc * (reciprocal * 2.0 ** (config.softmax_exp_bits
-                                           - config.softmax_recip_shift))[:, None]
-
-    def _matmul(self, x, right_t, weight_rows):
-        """x @ right_t^T with both quantized; right_t per row when it holds weights."""
-        a = quantize(x, self.config)
-        b_t = quantize(right_t, self.config, per_row=weight_rows)
-        return vsq_matmul(a, b_t, self.config) * accumulator_scale(a, b_t, self.config)
+        scale = self.score_scale / np.sqrt(q.shape[1])
+        if self.dataflow == EXPONENTIALS:
+            return self.emulator.attention(q, k, v, mask, scale)
+        logits = self.emulator.logits(q, k, scale).values
+        probs = softmax_rows(logits, np.broadcast_to(mask, logits.shape), self.config).probs
+        values = Weight(quantize(v.T, self.config), *v.shape)     # V per tensor, as P V
+        return self.emulator.linear(probs / float(1 << (self.config.softmax_out_bits - 1)),
+                                    values)

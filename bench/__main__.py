@@ -6,8 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from bench import (logit_width, mac_utilization, matmul_accuracy, ppu_throughput, seed_sa,
-                   softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles, workloads)
+from bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy, ppu_throughput,
+                   seed_sa, softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles,
+                   workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -18,6 +19,7 @@ BENCHMARKS = {
     "tile_accuracy": tile_accuracy.run,
     "tiles": tiles.run,
     "workloads": workloads.run,
+    "golden_speed": golden_speed.run,
     "seed_sa": seed_sa.run,
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,

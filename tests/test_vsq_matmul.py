@@ -1,6 +1,7 @@
 """The fast integer matmul against a scalar reference written straight from the contract."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -265,3 +266,22 @@ def test_any_operands_give_the_reference_or_the_documented_error(name, rows, col
         a.values[0, 0] = config.data_max + 1
         with pytest.raises(ValueError, match=r"A values must lie in"):
             vsq_matmul(a, b_t, config)
+
+
+def test_threads_follow_golden_threads_or_the_cores_per_test_worker(monkeypatch):
+    import numba
+
+    from golden.threads import thread_count
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.delenv("GOLDEN_THREADS", raising=False)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(cores))
+    assert thread_count() == 1
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
+    assert thread_count() == min(cores, numba.config.NUMBA_NUM_THREADS)
+    monkeypatch.setenv("GOLDEN_THREADS", "1")
+    assert thread_count() == 1
+    for wrong in ("0", "two", "-1"):
+        monkeypatch.setenv("GOLDEN_THREADS", wrong)
+        with pytest.raises(ValueError, match="GOLDEN_THREADS=.* must be a whole number"):
+            thread_count()

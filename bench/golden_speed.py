@@ -1,0 +1,119 @@
+"""Speed of the bit-exact golden model beside float32 numpy, in one run, on the same
+shapes and the same number of threads (one, then every core).
+
+Matmuls: ViT-Small's shapes (257 tokens; K = 384 for the projections, 1536 for the
+FFN's second layer), GMAC/s of `vsq_matmul` per format and of float32 `@`, and their
+ratio (goal: at most 3). Softmax: 1024 rows of 4096 logits (n = 4096 attention), loop 1
+and the exponentials (`softmax_loop1`, `softmax_exponentials`) and the exponentials'
+requantization to the P V operand, against a float32 softmax of the same rows. Every
+figure is the best of several repeats after a warm-up (the kernels compile once per
+machine and are cached).
+"""
+
+import contextlib
+import os
+import time
+
+import numpy as np
+import threadpoolctl
+
+from golden.config import AcceleratorConfig
+from golden.ppu_params import exponentials_to_operand
+from golden.quantize import quantize
+from golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
+from golden.vsq_matmul import vsq_matmul
+
+SEED = 20261202
+FORMATS = {
+    "int4_pc": AcceleratorConfig(vector_scales=False),
+    "int4_vsq8": AcceleratorConfig(),
+    "int8": AcceleratorConfig(data_bits=8, vector_scales=False),
+}
+SHAPES = [(257, 384, 384), (257, 1536, 384)]
+SOFTMAX_ROWS, SOFTMAX_LENGTH = 1024, 4096
+REPEATS = 5
+
+
+def best_seconds(step, repeats=REPEATS):
+    step()                                                  # warm-up (and compile)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+@contextlib.contextmanager
+def threads(count):
+    """The golden model (GOLDEN_THREADS) and numpy's BLAS both on `count` threads."""
+    saved = os.environ.get("GOLDEN_THREADS")
+    os.environ["GOLDEN_THREADS"] = str(count)
+    try:
+        with threadpoolctl.threadpool_limits(count, user_api="blas"):
+            yield
+    finally:
+        if saved is None:
+            del os.environ["GOLDEN_THREADS"]
+        else:
+            os.environ["GOLDEN_THREADS"] = saved
+
+
+def matmul_figures(rng, suffix):
+    figures = {}
+    for m, k, n in SHAPES:
+        x, w = rng.normal(size=(m, k)), rng.normal(size=(k, n))
+        shape = f"{m}x{k}x{n}"
+        x32, w32 = x.astype(np.float32), w.astype(np.float32)
+        float_seconds = best_seconds(lambda: x32 @ w32)
+        figures[f"float32_gmacs_{shape}{suffix}"] = m * k * n / float_seconds / 1e9
+        for name, config in FORMATS.items():
+            a, b_t = quantize(x, config), quantize(w.T, config, per_row=True)
+            seconds = best_seconds(lambda: vsq_matmul(a, b_t, config))
+            figures[f"{name}_gmacs_{shape}{suffix}"] = m * k * n / seconds / 1e9
+            figures[f"{name}_ratio_{shape}{suffix}"] = seconds / float_seconds
+    return figures
+
+
+def float32_softmax(scores):
+    scores = scores - scores.max(axis=1, keepdims=True)
+    np.exp(scores, out=scores)
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def softmax_figures(rng, suffix):
+    config = AcceleratorConfig()
+    logits = rng.integers(config.softmax_logit_min, config.softmax_logit_max + 1,
+                          (SOFTMAX_ROWS, SOFTMAX_LENGTH))
+    keep = np.ones(logits.shape, bool)
+    scores = (logits / 2 ** config.softmax_frac_bits).astype(np.float32)
+    float_seconds = best_seconds(lambda: float32_softmax(scores))
+
+    def loop1():
+        return softmax_loop1(logits, keep, *softmax_start(SOFTMAX_ROWS, config), config)
+
+    row_max, _ = loop1()
+    exponentials = softmax_exponentials(logits, keep, row_max, config)
+    seconds = {
+        "loop1": best_seconds(loop1),
+        "exponentials": best_seconds(lambda: softmax_exponentials(logits, keep, row_max,
+                                                                  config)),
+        "requantize": best_seconds(lambda: exponentials_to_operand(exponentials, config)),
+    }
+    figures = {f"softmax_float32_seconds{suffix}": float_seconds}
+    for step, value in seconds.items():
+        figures[f"softmax_{step}_seconds{suffix}"] = value
+    figures[f"softmax_ratio{suffix}"] = sum(seconds.values()) / float_seconds
+    return figures
+
+
+def run():
+    cores = len(os.sched_getaffinity(0))
+    figures = {"cores": cores, "softmax_shape": f"{SOFTMAX_ROWS}x{SOFTMAX_LENGTH}"}
+    for count in sorted({1, cores}):
+        suffix = "_1_thread" if count == 1 else f"_{count}_threads"
+        rng = np.random.default_rng(SEED)
+        with threads(count):
+            figures.update(matmul_figures(rng, suffix))
+            figures.update(softmax_figures(rng, suffix))
+    return figures
