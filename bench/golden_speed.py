@@ -7,7 +7,8 @@ ratio (goal: at most 3). Softmax: 1024 rows of 4096 logits (n = 4096 attention),
 and the exponentials (`softmax_loop1`, `softmax_exponentials`) and the exponentials'
 requantization to the P V operand, against a float32 softmax of the same rows. Every
 figure is the best of several repeats after a warm-up (the kernels compile once per
-machine and are cached).
+machine and are cached), the steps compared taking turns, so that a slower moment of a
+shared machine weighs on both sides of a ratio.
 """
 
 import contextlib
@@ -31,17 +32,20 @@ FORMATS = {
 }
 SHAPES = [(257, 384, 384), (257, 1536, 384)]
 SOFTMAX_ROWS, SOFTMAX_LENGTH = 1024, 4096
-REPEATS = 5
+REPEATS = 9
 
 
-def best_seconds(step, repeats=REPEATS):
-    step()                                                  # warm-up (and compile)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def best_seconds(steps, repeats=REPEATS):
+    """{name: the best time of step()} over `repeats` rounds in which the steps take
+    turns, after one warm-up round (compiling or loading the kernels)."""
+    best = dict.fromkeys(steps, float("inf"))
+    for round_ in range(repeats + 1):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            if round_:
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 @contextlib.contextmanager
@@ -65,13 +69,15 @@ def matmul_figures(rng, suffix):
         x, w = rng.normal(size=(m, k)), rng.normal(size=(k, n))
         shape = f"{m}x{k}x{n}"
         x32, w32 = x.astype(np.float32), w.astype(np.float32)
-        float_seconds = best_seconds(lambda: x32 @ w32)
-        figures[f"float32_gmacs_{shape}{suffix}"] = m * k * n / float_seconds / 1e9
+        steps = {"float32": lambda: x32 @ w32}
         for name, config in FORMATS.items():
-            a, b_t = quantize(x, config), quantize(w.T, config, per_row=True)
-            seconds = best_seconds(lambda: vsq_matmul(a, b_t, config))
-            figures[f"{name}_gmacs_{shape}{suffix}"] = m * k * n / seconds / 1e9
-            figures[f"{name}_ratio_{shape}{suffix}"] = seconds / float_seconds
+            operands = quantize(x, config), quantize(w.T, config, per_row=True), config
+            steps[name] = lambda operands=operands: vsq_matmul(*operands)
+        seconds = best_seconds(steps)
+        for name in steps:
+            figures[f"{name}_gmacs_{shape}{suffix}"] = m * k * n / seconds[name] / 1e9
+            if name != "float32":
+                figures[f"{name}_ratio_{shape}{suffix}"] = seconds[name] / seconds["float32"]
     return figures
 
 
@@ -87,23 +93,21 @@ def softmax_figures(rng, suffix):
                           (SOFTMAX_ROWS, SOFTMAX_LENGTH))
     keep = np.ones(logits.shape, bool)
     scores = (logits / 2 ** config.softmax_frac_bits).astype(np.float32)
-    float_seconds = best_seconds(lambda: float32_softmax(scores))
 
     def loop1():
         return softmax_loop1(logits, keep, *softmax_start(SOFTMAX_ROWS, config), config)
 
     row_max, _ = loop1()
     exponentials = softmax_exponentials(logits, keep, row_max, config)
-    seconds = {
-        "loop1": best_seconds(loop1),
-        "exponentials": best_seconds(lambda: softmax_exponentials(logits, keep, row_max,
-                                                                  config)),
-        "requantize": best_seconds(lambda: exponentials_to_operand(exponentials, config)),
-    }
-    figures = {f"softmax_float32_seconds{suffix}": float_seconds}
-    for step, value in seconds.items():
-        figures[f"softmax_{step}_seconds{suffix}"] = value
-    figures[f"softmax_ratio{suffix}"] = sum(seconds.values()) / float_seconds
+    seconds = best_seconds({
+        "float32": lambda: float32_softmax(scores),
+        "loop1": loop1,
+        "exponentials": lambda: softmax_exponentials(logits, keep, row_max, config),
+        "requantize": lambda: exponentials_to_operand(exponentials, config),
+    })
+    figures = {f"softmax_{step}_seconds{suffix}": value for step, value in seconds.items()}
+    integer_seconds = sum(seconds.values()) - seconds["float32"]
+    figures[f"softmax_ratio{suffix}"] = integer_seconds / seconds["float32"]
     return figures
 
 

@@ -60,7 +60,9 @@ def _fits_int64(*factors):
     """Whether the product of the factors' largest magnitudes, rounded, fits int64."""
     bound = 1
     for factor in factors:
-        bound *= int(np.abs(np.asarray(factor, dtype=np.int64)).max(initial=0))
+        factor = np.asarray(factor, dtype=np.int64)
+        if factor.size:
+            bound *= max(-int(factor.min()), int(factor.max()))
     return bound < 1 << 62
 
 
@@ -107,7 +109,8 @@ def requantize_rows(y, requantization, config):
     y = arguments.integers("y", y, ndim=2).astype(np.int64, copy=False)
     arguments.instance("requantization", requantization, Requantization)
     size = config.vector_size
-    y = np.pad(y, ((0, 0), (0, -y.shape[1] % size)))
+    if y.shape[1] % size:
+        y = np.pad(y, ((0, 0), (0, -y.shape[1] % size)))
     qmax = config.data_max
     element_mult, element_shift = requantization.element_mult, requantization.element_shift
     if not config.vector_scales:

@@ -1,12 +1,13 @@
 """The golden arithmetic's API for a user's own model (`golden.emulation`) and its PyTorch
 adapter (`golden.torch_adapter`, run where torch and transformers are installed)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from accuracy.arithmetic import FORMATS, IntegerArithmetic
 from golden.emulation import Emulator, Logits, Weight
-from golden.ppu_params import exponentials_to_operand, to_logits
 from golden.quantize import quantize
 from golden.softmax import softmax_base2, softmax_rows
 from golden.vsq_matmul import accumulator_scale, vsq_matmul
@@ -133,3 +134,20 @@ def test_a_hugging_face_encoder_gives_the_integers_of_the_numpy_encoder():
         assert mine.integers.keys() == other.integers.keys(), index
         for name, values in mine.integers.items():
             assert np.array_equal(values, other.integers[name]), (index, mine.operation, name)
+
+
+def test_the_readme_example_runs(monkeypatch):
+    """The README's "Evaluate your own model" example, on random tensors."""
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root)
+    readme = (root / "README.md").read_text()
+    section = readme.split("## Evaluate your own model")[1]
+    example = section.split("```python\n")[1].split("```")[0]
+    rng = np.random.default_rng(SEED + 4)
+    names = {"x": rng.normal(size=(6, 32)), "wq": rng.normal(size=(32, 16)),
+             "bq": rng.normal(size=16), "k": rng.normal(size=(6, 16)),
+             "v": rng.normal(size=(6, 16)), "mask": np.arange(6) < 5}
+    exec(example, names)
+    assert names["o"].shape == (6, 16)
+    assert np.array_equal(names["o"], names["emulator"].attention(
+        names["q"], names["k"], names["v"], names["mask"]))
