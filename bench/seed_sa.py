@@ -23,8 +23,8 @@ from golden.tile_weights import random_attention_head
 SEED = 20261126
 TOKENS = int(os.environ.get("SEED_SA_TOKENS", "25000"))
 D_MODEL, DK = 512, 64
-QUERY_BLOCK = 512
-KEY_BLOCK = 1024
+QUERY_BLOCK = 1024
+KEY_BLOCK = 2048
 
 
 def float32_head(x, head):

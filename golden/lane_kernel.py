@@ -13,6 +13,8 @@ multiply-adds; rows of A go to separate threads.
 import numba
 import numpy as np
 
+from golden.compute import kernel_threads
+
 __all__ = ["lane_matmul", "dot_dtype", "accumulator_dtype"]
 
 
@@ -56,6 +58,7 @@ def lane_matmul(a_vectors, a_scales, b_vectors, b_scales, config, initial):
         shift = 0
     acc = (np.zeros((rows, len(b_vectors)), wide) if initial is None
            else np.array(initial, dtype=wide))
+    kernel_threads()
     _lanes(a, sa, b, sb, wide(shift), wide(config.acc_min), wide(config.acc_max), acc)
     return acc.astype(np.int64)
 

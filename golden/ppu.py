@@ -16,7 +16,7 @@ A = acc_bits, U = ppu_mult_bits, Y = ppu_bits, R = ppu_recip_bits, N = data_bits
                   x = clip(rhu(y * element_mult * recip, element_shift + R), +-(2^(N-1) - 1))
     to INT-N      x = clip(rhu(y * element_mult, element_shift), +-(2^(N-1) - 1))
 Every product is exact: in int64 where its operands' magnitudes prove it fits (compiled,
-`golden.ppu_kernel`), else in numpy arrays of Python's unbounded integers (the widest configurations, e.g. a 40-bit accumulator times
+`golden.ppu_kernel`, on large inputs), else in numpy arrays of Python's unbounded integers (the widest configurations, e.g. a 40-bit accumulator times
 a 24-bit reciprocal times a 24-bit multiplier, need 87 bits).
 """
 
@@ -27,9 +27,14 @@ import numpy as np
 from golden import arguments
 
 from golden.numerics import rhu, rhu_each, saturate
-from golden.ppu_kernel import requantize_vsq_rows, scale_rows
+from golden.compute import compiled
 
-__all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table"]
+__all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table",
+           "MAX_SHIFT"]
+
+# The longest rounding shift: the host's fixed-point scales never shift further (a scale
+# below 2^-47 rounds every product to 0 and is 0), and the PPU's shift field holds it.
+MAX_SHIFT = 62
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,9 +88,12 @@ def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
            else arguments.integers("row_factor", row_factor, ndim=1))
     mult, shift, bias = (np.asarray(v, dtype=np.int64)
                          for v in (scaling.mult, scaling.shift, scaling.bias))
+    arguments.integer_array("scaling.shift", shift, 0, MAX_SHIFT)
     if per_row:
         mult, shift, bias = mult[:, None], shift[:, None], bias[:, None]
-    if _fits_int64(acc, row, mult):
+    if compiled(acc.size) and _fits_int64(acc, row, mult):
+        from golden.ppu_kernel import scale_rows          # numba only where it pays
+
         return scale_rows(acc, row, mult.reshape(-1), shift.reshape(-1), bias.reshape(-1),
                           relu, out_bits, per_row)
     acc, row, mult = _exact(acc, row, mult)
@@ -117,7 +125,9 @@ def requantize_rows(y, requantization, config):
         y, mult = _exact(y, element_mult)
         return np.clip(rhu(y * mult, element_shift), -qmax, qmax).astype(np.int64), None
     table = reciprocal_table(config)
-    if _fits_int64(y, table, element_mult):
+    if compiled(y.size) and _fits_int64(y, table, element_mult):
+        from golden.ppu_kernel import requantize_vsq_rows
+
         return requantize_vsq_rows(y, requantization, table, config)
     vectors = y.reshape(len(y), -1, size)
     amax = np.abs(vectors).max(axis=2)

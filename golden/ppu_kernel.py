@@ -7,7 +7,7 @@ threads; the formulas are those of `golden.ppu`'s docstring.
 import numba
 import numpy as np
 
-from golden.threads import limited_threads
+from golden.compute import kernel_threads
 
 __all__ = ["scale_rows", "requantize_vsq_rows"]
 
@@ -17,8 +17,8 @@ def scale_rows(acc, row, mult, shift, bias, relu, out_bits, per_row):
     indexed by column, or by row with `per_row`."""
     y = np.empty(acc.shape, np.int64)
     high = (1 << (out_bits - 1)) - 1
-    with limited_threads():
-        _scale(acc, row, mult, shift, bias, relu, -high - 1, high, per_row, y)
+    kernel_threads()
+    _scale(acc, row, mult, shift, bias, relu, -high - 1, high, per_row, y)
     return y
 
 
@@ -27,21 +27,19 @@ def requantize_vsq_rows(y, requantization, reciprocals, config):
     rows, length = y.shape
     values = np.empty((rows, length), np.int64)
     scales = np.empty((rows, length // config.vector_size), np.int64)
-    with limited_threads():
-        _requantize_vsq(y, config.vector_size, requantization.scale_mult,
-                        requantization.scale_shift, requantization.element_mult,
-                        requantization.element_shift + config.ppu_recip_bits, reciprocals,
-                        config.scale_max, config.data_max, values, scales)
+    kernel_threads()
+    _requantize_vsq(y, config.vector_size, requantization.scale_mult,
+                    requantization.scale_shift, requantization.element_mult,
+                    requantization.element_shift + config.ppu_recip_bits, reciprocals,
+                    config.scale_max, config.data_max, values, scales)
     return values, scales
 
 
 @numba.njit(inline="always")
 def _rhu(value, shift):
-    """Round half up by `shift`; with |value| < 2^62 every shift past 62 gives 0."""
+    """Round half up by `shift` (0..62)."""
     if shift == 0:
         return value
-    if shift > 62:
-        return value - value
     return (value + (1 << (shift - 1))) >> shift
 
 

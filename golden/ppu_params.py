@@ -9,7 +9,7 @@ hold float units.
 
 import numpy as np
 
-from golden.ppu import Requantization, Scaling, requantize_rows, scale
+from golden.ppu import MAX_SHIFT, Requantization, Scaling, requantize_rows, scale
 from golden.quantize import QuantizedRows
 
 __all__ = ["fixed_point", "column_scaling", "logit_scaling", "requantization",
@@ -34,7 +34,7 @@ def fixed_point(scale_value, bits):
                          f"multiplier")
     # Below 2^-47 a scale turns every product of a value under 2^40 into less than half
     # a unit, which rounds to 0: such scales are 0.
-    usable = (scale_value > 0) & (shift <= 62)
+    usable = (scale_value > 0) & (shift <= MAX_SHIFT)
     return np.where(usable, mult, 0), np.where(usable, shift, 0)
 
 

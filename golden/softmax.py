@@ -20,7 +20,7 @@ its error flag set.
 
 Three implementations give the same bits: `softmax_row_serial` (one element at a time,
 plain Python), `softmax_row_vector_kernel` (one P-wide vector at a time, as a vector
-processor runs it) and `softmax_rows` (many rows at once, compiled: `golden.softmax_kernel`).
+processor runs it) and `softmax_rows` (many rows at once; compiled on large inputs).
 """
 
 import dataclasses
@@ -29,8 +29,8 @@ import numpy as np
 
 from golden import arguments
 
+from golden.compute import compiled
 from golden.numerics import rhu, rhu_each
-from golden.softmax_kernel import exponential_rows, loop1_rows
 
 __all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
            "softmax_loop2", "softmax_reciprocal",
@@ -109,10 +109,50 @@ def softmax_start(rows, config):
 def softmax_loop1(logits, keep, row_max, row_sum, config):
     """Continue loop 1 of R rows over more logits (R x n, n a multiple of P unless it
     ends the row); returns the new (m, d). Feeding a row in several parts gives the same
-    bits as feeding it whole, which lets long rows stream through in blocks."""
-    return loop1_rows(np.ascontiguousarray(logits, np.int64), np.ascontiguousarray(keep, bool),
-                      np.asarray(row_max, np.int64), np.asarray(row_sum, np.int64),
-                      exp2_table(config), config)
+    bits as feeding it whole, which lets long rows stream through in blocks. Compiled
+    on large inputs (`golden.softmax_kernel`, row by row as the unit walks its beats),
+    numpy on small ones (see `golden.compute`)."""
+    logits = np.ascontiguousarray(logits, np.int64)
+    keep = np.ascontiguousarray(keep, bool)
+    row_max, row_sum = np.asarray(row_max, np.int64), np.asarray(row_sum, np.int64)
+    if compiled(logits.size):
+        from golden.softmax_kernel import loop1_rows      # numba only where it pays
+
+        return loop1_rows(logits, keep, row_max, row_sum, exp2_table(config), config)
+    return _loop1_numpy(logits, keep, row_max, row_sum, config)
+
+
+def _loop1_numpy(logits, keep, row_max, row_sum, config):
+    """Loop 1 for all rows at once. The running max only ever rises, and between two
+    rises d just adds the beats' terms: so the max of every beat comes from one running
+    maximum, every beat's terms at once, and the recurrence d = rhu(d, m' - m) + terms is
+    stepped only where the max rose, for all rows together (a handful of steps on
+    random rows)."""
+    lanes, frac_bits = config.softmax_lanes, config.softmax_frac_bits
+    x, kept = _pad_to_beats(logits, keep, lanes)
+    rows, beats = len(x), x.shape[1] // lanes
+    start = _ceil_units(config.softmax_logit_min, frac_bits)
+    beat_max = np.where(kept, _ceil_units(x, frac_bits), start).reshape(rows, beats, lanes)
+    running = np.maximum.accumulate(np.maximum(beat_max.max(axis=2), row_max[:, None]), 1)
+    terms = _exp2_terms(x.reshape(rows, beats, lanes), running[:, :, None], config,
+                        exp2_table(config))
+    sums = np.cumsum(np.where(kept.reshape(rows, beats, lanes), terms, 0).sum(axis=2),
+                     axis=1)
+    previous = np.concatenate([row_max[:, None], running[:, :-1]], axis=1)
+    # Steps: where the max rose, and the first beat; padded with "beats" (no step).
+    rises = (running > previous) | (np.arange(beats) == 0)
+    steps = np.sort(np.where(rises, np.arange(beats), beats), axis=1)
+    sums = np.concatenate([np.zeros((rows, 1), np.int64), sums], axis=1)   # sums[:, b] = beats < b
+    rescale = np.minimum(running - previous, 62)
+    rescale = np.concatenate([rescale, np.zeros((rows, 1), np.int64)], axis=1)
+    every_row = np.arange(rows)
+    for index in range(int(rises.sum(axis=1).max(initial=0))):
+        step = steps[:, index]
+        stop = steps[:, index + 1] if index + 1 < steps.shape[1] else np.full(rows, beats)
+        segment = sums[every_row, stop] - sums[every_row, step]
+        row_sum = np.where(step < beats,
+                           rhu_each(row_sum, rescale[every_row, step]) + segment, row_sum)
+    return running[:, -1] if beats else row_max, row_sum
 
 
 def softmax_loop2(logits, keep, row_max, row_sum, config):
@@ -133,8 +173,22 @@ def softmax_exponentials(logits, keep, row_max, config):
     """2^(x - m) with E fraction bits (loop 2 before the reciprocal); 0 where masked."""
     logits = np.ascontiguousarray(logits, np.int64)
     keep = np.ascontiguousarray(np.broadcast_to(keep, logits.shape), bool)
-    return exponential_rows(logits, keep, np.asarray(row_max, np.int64), exp2_table(config),
-                            config)
+    row_max = np.asarray(row_max, np.int64)
+    if compiled(logits.size):
+        from golden.softmax_kernel import exponential_rows
+
+        return exponential_rows(logits, keep, row_max, exp2_table(config), config)
+    return np.where(keep, _exp2_terms(logits, row_max[:, None], config, exp2_table(config)),
+                    0)
+
+
+def _pad_to_beats(logits, keep, lanes):
+    rows, length = logits.shape
+    padded = -(-length // lanes) * lanes
+    x = np.zeros((rows, padded), np.int64)
+    kept = np.zeros((rows, padded), bool)
+    x[:, :length], kept[:, :length] = logits, keep
+    return x, kept
 
 
 def softmax_row_serial(logits, keep, config):

@@ -8,7 +8,7 @@ each row walks its beats as the unit does, rows go to separate threads.
 import numba
 import numpy as np
 
-from golden.threads import limited_threads
+from golden.compute import kernel_threads
 
 __all__ = ["loop1_rows", "exponential_rows"]
 
@@ -16,18 +16,18 @@ __all__ = ["loop1_rows", "exponential_rows"]
 def loop1_rows(logits, keep, row_max, row_sum, table, config):
     """Loop 1 continued over logits (R x n int64, kept where `keep`): new (m, d)."""
     row_max, row_sum = row_max.copy(), row_sum.copy()
-    with limited_threads():
-        _loop1(logits, keep, row_max, row_sum, table, config.softmax_lanes,
-               config.softmax_frac_bits, config.softmax_exp_bits)
+    kernel_threads()
+    _loop1(logits, keep, row_max, row_sum, table, config.softmax_lanes,
+           config.softmax_frac_bits, config.softmax_exp_bits)
     return row_max, row_sum
 
 
 def exponential_rows(logits, keep, row_max, table, config):
     """term(x, m) of every logit against its row's m; 0 where not kept."""
     terms = np.empty(logits.shape, np.int64)
-    with limited_threads():
-        _exponentials(logits, keep, row_max, table, config.softmax_frac_bits,
-                      config.softmax_exp_bits, terms)
+    kernel_threads()
+    _exponentials(logits, keep, row_max, table, config.softmax_frac_bits,
+                  config.softmax_exp_bits, terms)
     return terms
 
 

@@ -9,18 +9,19 @@ an exact scale product: p = sA * sB), the sum is one BLAS matmul of the operands
 multiplied by their scales, exact in float32 below 2^24 and in float64 below 2^53; the
 Cauchy-Schwarz bound |A_i| |B_j| on every partial sum proves both that and that no
 partial sum of element (i, j) can saturate. Every other element, and every matmul with
-rounded scale products, goes through the compiled lane (`golden.lane_kernel`), which
-adds in the lanes' order and saturates after every add.
+rounded scale products, goes through the lanes' arithmetic in their order, saturating
+after every add: the compiled lane (`golden.lane_kernel`) on large inputs, numpy's
+cumulative sums (re-run in order only where a partial sum left the range) on small ones
+(see `golden.compute`).
 """
 
 import numpy as np
 
 from golden import arguments
 from golden.config import AcceleratorConfig
-from golden.lane_kernel import lane_matmul
+from golden.compute import blas_threads, compiled
 from golden.numerics import rhu, saturate
 from golden.quantize import QuantizedRows
-from golden.threads import limited_threads
 
 __all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
            "accumulator_unit"]
@@ -43,10 +44,10 @@ def vsq_matmul(a, b_t, config, initial=None):
         arguments.integer_array("initial", initial, config.acc_min, config.acc_max,
                                 (len(a.values), len(b_t.values)))
         initial = initial.astype(np.int64, copy=False)
-    with limited_threads():
-        if separable(config):
+    if separable(config):
+        with blas_threads():
             return _through_blas(a, b_t, config, initial)
-        return lane_matmul(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
+    return _in_lane_order(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
 
 
 def separable(config):
@@ -71,7 +72,7 @@ def _through_blas(a, b_t, config, initial):
     a_norms, b_norms = _norms(a_scaled), _norms(b_scaled)
     dtype = blas_dtype(a_norms.max() * b_norms.max())
     if dtype is None:
-        return lane_matmul(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
+        return _in_lane_order(a.vectors, a.scales, b_t.vectors, b_t.scales, config, initial)
     result = (a_scaled.astype(dtype) @ b_scaled.T.astype(dtype)).astype(np.int64)
     if initial is not None:
         result += initial
@@ -83,9 +84,20 @@ def _through_blas(a, b_t, config, initial):
         unsafe = (reach > config.acc_max).any(axis=1)
         if unsafe.any():
             start = None if initial is None else initial[unsafe]
-            result[unsafe] = lane_matmul(a.vectors[unsafe], _scales(a, unsafe), b_t.vectors,
-                                         b_t.scales, config, start)
+            result[unsafe] = _in_lane_order(a.vectors[unsafe], _scales(a, unsafe),
+                                            b_t.vectors, b_t.scales, config, start)
     return result
+
+
+def _in_lane_order(a_vectors, a_scales, b_vectors, b_scales, config, initial):
+    """The lanes' sums in their order, saturating after every add: compiled on large
+    inputs, numpy on small ones (the same bits)."""
+    if compiled(a_vectors.size * len(b_vectors)):
+        from golden.lane_kernel import lane_matmul      # numba only where it pays
+
+        return lane_matmul(a_vectors, a_scales, b_vectors, b_scales, config, initial)
+    terms = vector_products(a_vectors, a_scales, b_vectors, b_scales, config)
+    return accumulate_saturating(terms, config.acc_bits, 0 if initial is None else initial)
 
 
 def _norms(scaled):

@@ -16,7 +16,7 @@ SEED = 41
 @pytest.mark.parametrize("config", [AcceleratorConfig(),
                                     AcceleratorConfig(data_bits=8, vector_scales=False),
                                     AcceleratorConfig(lanes=4, softmax_frac_bits=1)])
-def test_streamed_head_equals_the_tile_program(config):
+def test_streamed_head_equals_the_tile_program(config, golden_path):
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
     x = rng.normal(size=(150, 64))

@@ -49,7 +49,7 @@ def test_scale_columns_saturates_at_the_extremes_exactly():
     assert y[0, 0] == limit and y[0, 1] == -limit - 1
 
 
-def test_requantize_vsq_scales_round_up_and_elements_land_within_a_step():
+def test_requantize_vsq_scales_round_up_and_elements_land_within_a_step(golden_path):
     config = AcceleratorConfig()
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
@@ -100,7 +100,7 @@ def test_exponentials_as_operands():
     assert int8.values[0, :2].tolist() == [127, 64]
 
 
-def test_device_scaling_per_row_is_the_transposed_column_scaling():
+def test_device_scaling_per_row_is_the_transposed_column_scaling(golden_path):
     """A result produced transposed (V^T = Wv^T X^T) takes its channels' parameters per
     row: the same integers as the column scaling of the untransposed result."""
     from golden.ppu import Scaling, scale
@@ -183,16 +183,16 @@ def _rhu(value, shift):
 
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("per_row", [False, True])
-def test_scaling_equals_python_integers_on_random_parameters(relu, per_row):
-    """The compiled scaling against Python's integers: shifts 0 to 70 (past 62 every
-    value rounds to 0), row factors, biases, saturation both ways."""
+def test_scaling_equals_python_integers_on_random_parameters(relu, per_row, golden_path):
+    """Scaling against Python's integers: shifts 0 to 62 (the longest the host's scales
+    use; 63 is refused), row factors, biases, saturation both ways."""
     rng = np.random.default_rng(SEED + 3)
     print(f"seed {SEED + 3}")
     acc = rng.integers(-(1 << 23), 1 << 23, (6, 9))
     acc[0, :2] = -(1 << 23), (1 << 23) - 1
     row = rng.integers(0, 1 << 12, 6)
     count = 6 if per_row else 9
-    scaling = Scaling(rng.integers(0, 1 << 16, count), rng.choice([0, 1, 20, 30, 62, 63, 70],
+    scaling = Scaling(rng.integers(0, 1 << 16, count), rng.choice([0, 1, 20, 30, 61, 62],
                                                                    count),
                       rng.integers(-(1 << 17), 1 << 17, count))
     y = scale(acc, scaling, relu, 18, row_factor=row, per_row=per_row)
@@ -202,9 +202,12 @@ def test_scaling_equals_python_integers_on_random_parameters(relu, per_row):
                      int(scaling.shift[c])) + int(scaling.bias[c])
         value = max(value, 0) if relu else value
         assert y[i, j] == min(max(value, -(1 << 17)), (1 << 17) - 1)
+    scaling.shift[0] = 63
+    with pytest.raises(ValueError, match=r"scaling.shift must lie in 0\.\.62"):
+        scale(acc, scaling, relu, 18, row_factor=row, per_row=per_row)
 
 
-def test_vsq_requantization_equals_python_integers_on_random_rows():
+def test_vsq_requantization_equals_python_integers_on_random_rows(golden_path):
     config = AcceleratorConfig()
     rng = np.random.default_rng(SEED + 4)
     print(f"seed {SEED + 4}")

@@ -38,7 +38,7 @@ def test_hand_checked_rows():
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_three_implementations_agree(name):
+def test_three_implementations_agree(name, golden_path):
     config = CONFIGS[name]
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")

@@ -59,7 +59,7 @@ def random_rows(rng, rows, vectors, config, value_range=None):
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-def test_fast_matmul_equals_the_scalar_reference(name):
+def test_fast_matmul_equals_the_scalar_reference(name, golden_path):
     config = CONFIGS[name]
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
@@ -69,7 +69,7 @@ def test_fast_matmul_equals_the_scalar_reference(name):
 
 
 @pytest.mark.parametrize("name", ["int4-vsq8", "int8", "int4-vsq8-carry"])
-def test_saturation_both_ways_in_order(name):
+def test_saturation_both_ways_in_order(name, golden_path):
     """Extreme operands over long reductions saturate, and the order of the adds shows."""
     config = CONFIGS[name]
     rng = np.random.default_rng(SEED + 1)
@@ -135,7 +135,9 @@ def test_the_lane_kernel_equals_the_reference_in_every_family(name):
 
 def test_blas_takes_what_it_computes_exactly_and_the_lane_kernel_the_rest(monkeypatch):
     """INT8 without scales is one BLAS matmul; only the rows of A whose partial sums
-    could saturate (by the norm bound) go through the lane kernel."""
+    could saturate (by the norm bound) go through the lane kernel (here forced: from 0
+    operations on)."""
+    monkeypatch.setattr("golden.compute.COMPILED_FROM", 0)
     config = CONFIGS["int8"]
     rng = np.random.default_rng(SEED + 6)
     a, b_t = random_rows(rng, 6, 20, config, (-3, 3)), random_rows(rng, 5, 20, config, (-3, 3))
@@ -147,7 +149,7 @@ def test_blas_takes_what_it_computes_exactly_and_the_lane_kernel_the_rest(monkey
         kernel_rows.append(len(a_vectors))
         return lane_matmul(a_vectors, *arguments)
 
-    monkeypatch.setattr("golden.vsq_matmul.lane_matmul", lane_matmul_spy)
+    monkeypatch.setattr("golden.lane_kernel.lane_matmul", lane_matmul_spy)
     result = vsq_matmul(a, b_t, config)
     assert kernel_rows == [1] and result[4, 1] == config.acc_max
     assert np.array_equal(result, reference_matmul(a, b_t, config))
@@ -210,7 +212,7 @@ def test_format_and_shape_mismatches_are_named():
 
 
 @pytest.mark.parametrize("name", ["int4-vsq8", "int8", "int4"])
-def test_a_reduction_in_parts_continues_exactly(name):
+def test_a_reduction_in_parts_continues_exactly(name, golden_path):
     """Accumulating K in two parts through `initial` gives the bits of one pass, also
     when the first part leaves the accumulators saturated (both arithmetic paths)."""
     config = CONFIGS[name]
@@ -269,16 +271,14 @@ def test_any_operands_give_the_reference_or_the_documented_error(name, rows, col
 
 
 def test_threads_follow_golden_threads_or_the_cores_per_test_worker(monkeypatch):
-    import numba
-
-    from golden.threads import thread_count
+    from golden.compute import thread_count
 
     cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("GOLDEN_THREADS", raising=False)
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(cores))
     assert thread_count() == 1
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "1")
-    assert thread_count() == min(cores, numba.config.NUMBA_NUM_THREADS)
+    assert thread_count() == cores
     monkeypatch.setenv("GOLDEN_THREADS", "1")
     assert thread_count() == 1
     for wrong in ("0", "two", "-1"):
