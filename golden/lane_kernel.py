@@ -4,10 +4,10 @@ partial sums may saturate (so the order of the adds matters).
 
 For every output element, in increasing vector index k, exactly as the lanes do:
     d = sum(a_i * b_i);  p = rhu(sA * sB, shift);  acc = saturate(acc + d * p)
-The loops run over a row of A against all of B at once: for one vector of A, the dot
-products with every row of B^T grow together in a narrow integer array (int16 when the
+The loops run two rows of A against all of B at once: for one vector of each, the dot
+products with every row of B^T grow together in narrow integer arrays (int16 when the
 configuration's dot products fit), which the compiler turns into wide SIMD
-multiply-adds; rows of A go to separate threads.
+multiply-adds; pairs of rows go to separate threads.
 """
 
 import numba
