@@ -101,11 +101,10 @@ def _in_lane_order(a_vectors, a_scales, b_vectors, b_scales, config, initial):
 
 
 def _norms(scaled):
-    """Euclidean norm of each row of integers, rounded up: every square is exact in
-    float64 (a scaled value is at most 2^7 x 255), and a sum of K of them is within
-    K * 2^-52 of its value."""
-    rows = scaled.astype(np.float64)
-    squares = np.einsum("ij,ij->i", rows, rows) * (1 + scaled.shape[1] * 2.0 ** -52)
+    """Euclidean norm of each row of integers, rounded up. The sums of squares are exact
+    in int64: a checked operand's scaled value is at most 2^7 x 255 < 2^15, so a row
+    would need 2^33 elements to reach 2^63."""
+    squares = np.einsum("ij,ij->i", scaled, scaled)
     return np.sqrt(squares) * (1 + 2.0 ** -50)
 
 
