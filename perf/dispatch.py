@@ -3,9 +3,8 @@ long each command takes from its dispatch to its retirement.
 
 The controller (`hw.controller`) has three slots (`hw.controller.Slot`): the array's
 (MATMUL), the host's (LOAD, STORE: the data streams) and the softmax unit's (SOFTMAX).
-It dispatches
-the commands in order; before each it spends `DECODE_CYCLES` (fetch, check, decide),
-overlapped with the commands still running. A command starts once the previous command
+It dispatches the commands in order; before each it spends `DECODE_CYCLES` (fetch,
+check, decide), overlapped with the commands still running. A command starts once the previous command
 of its slot has retired, and, when its `wait` bit is set, once every earlier command
 has; END waits for every command. Loading the next weights therefore runs beside the
 current matmul when the compiler leaves their regions apart, and the array computes the

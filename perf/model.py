@@ -23,6 +23,7 @@ from perf.workloads import SoftmaxRows
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
            "cost_workload"]
 
+
 @dataclasses.dataclass(frozen=True)
 class Assumptions:
     """The model's named assumptions.
