@@ -16,8 +16,9 @@ A = acc_bits, U = ppu_mult_bits, Y = ppu_bits, R = ppu_recip_bits, N = data_bits
                   x = clip(rhu(y * element_mult * recip, element_shift + R), +-(2^(N-1) - 1))
     to INT-N      x = clip(rhu(y * element_mult, element_shift), +-(2^(N-1) - 1))
 Every product is exact: in int64 where its operands' magnitudes prove it fits (compiled,
-`golden.ppu_kernel`, on large inputs), else in numpy arrays of Python's unbounded integers (the widest configurations, e.g. a 40-bit accumulator times
-a 24-bit reciprocal times a 24-bit multiplier, need 87 bits).
+`golden.ppu_kernel`, on large inputs), else in numpy arrays of Python's unbounded
+integers (the widest configurations, e.g. a 40-bit accumulator times a 24-bit
+reciprocal times a 24-bit multiplier, need 87 bits).
 """
 
 import dataclasses
@@ -25,9 +26,8 @@ import dataclasses
 import numpy as np
 
 from golden import arguments
-
-from golden.numerics import rhu, rhu_each, saturate
 from golden.compute import compiled
+from golden.numerics import rhu, rhu_each, saturate
 
 __all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table",
            "MAX_SHIFT"]

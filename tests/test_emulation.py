@@ -55,7 +55,8 @@ def test_attention_in_steps_equals_attention_in_one_call_and_the_float_softmax()
 
 
 def test_the_softmax_step_is_the_softmax_unit():
-    """Loop 1's max and sum and the exponentials' operand are the golden softmax's."""
+    """Loop 1's max and sum are those of the softmax unit's rows (`softmax_rows`), and
+    the exponentials' operand spans every key."""
     config = FORMATS["int4_vsq8"]
     rng = np.random.default_rng(SEED + 2)
     values = rng.integers(config.softmax_logit_min, config.softmax_logit_max + 1, (4, 33))
