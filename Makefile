@@ -38,12 +38,12 @@ help:
 	@echo "                                            RTL (Verilator), bit-exact with the golden"
 
 verilog: $(SETUP)
-	$(PY) -m rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
+	$(PY) -m vsq_accel.rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
 
 lint: $(SETUP)
-	$(PY) -m rtl_gen --out build/lint/default --lint
+	$(PY) -m vsq_accel.rtl_gen --out build/lint/default --lint
 	@for config in configs/*.json; do \
-		$(PY) -m rtl_gen --config $$config --out build/lint/$$(basename $$config .json) --lint \
+		$(PY) -m vsq_accel.rtl_gen --config $$config --out build/lint/$$(basename $$config .json) --lint \
 		|| exit 1; \
 	done
 
@@ -56,22 +56,22 @@ test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 		$(PY) -m pytest -n $(JOBS) tests/test_random_configs.py
 
 bench: $(SETUP)
-	$(PY) -m bench
+	$(PY) -m vsq_accel.bench
 
 # BLOCK: any block of rtl_gen/designs.py (several: BLOCK="lane softmax")
 BLOCK ?=
 synth: $(SETUP)
 ifeq ($(CONFIG)$(BLOCK),)
-	$(PY) -m bench synth synth_ppu
+	$(PY) -m vsq_accel.bench synth synth_ppu
 else
-	$(PY) -m rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
+	$(PY) -m vsq_accel.rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif
 
 accuracy: $(SETUP) $(MODELS) $(TRAINING)
-	$(PY) -m accuracy
+	$(PY) -m vsq_accel.accuracy
 
 minilm-layer: $(SETUP) $(MODELS)
-	$(PY) -m accuracy.rtl_layer "$(SENTENCE)" --layer $(LAYER)
+	$(PY) -m vsq_accel.accuracy.rtl_layer "$(SENTENCE)" --layer $(LAYER)
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

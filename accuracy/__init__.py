@@ -1,1 +1,1 @@
-"""Accuracy of the accelerator's arithmetic on real transformers (python -m accuracy)."""
+"""Accuracy of the accelerator's arithmetic on real transformers (python -m vsq_accel.accuracy)."""

@@ -1,4 +1,4 @@
-"""python -m accuracy: the study's table and plot, from the golden integer path.
+"""python -m vsq_accel.accuracy: the study's table and plot, from the golden integer path.
 
 Writes bench/results/accuracy.json (flat keys: model, format, metric), accuracy.md (the
 table in the shape of NVIDIA's Table IV) and accuracy.png.
@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from accuracy import encoder_study, vision_study
-from accuracy.arithmetic import FORMATS
+from vsq_accel.accuracy import encoder_study, vision_study
+from vsq_accel.accuracy.arithmetic import FORMATS
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 COLUMNS = ("float",) + tuple(FORMATS)
@@ -84,7 +84,7 @@ def plot(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m accuracy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.accuracy", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS, metavar="DIR")
     parser.add_argument("--no-training", action="store_true",
                         help="evaluate the saved ViT weights instead of training again")

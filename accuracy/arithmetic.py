@@ -10,10 +10,10 @@ import dataclasses
 
 import numpy as np
 
-from golden.config import AcceleratorConfig
-from golden.emulation import Emulator, Weight
-from golden.quantize import quantize
-from golden.softmax import softmax_base_e, softmax_rows
+from vsq_accel.api.emulator import Emulator, Weight
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.softmax import softmax_base_e, softmax_rows
+from vsq_accel.spec.config import AcceleratorConfig
 
 __all__ = ["FORMATS", "FloatArithmetic", "IntegerArithmetic", "EXPONENTIALS", "PROBABILITIES"]
 
@@ -52,7 +52,7 @@ EXPONENTIALS, PROBABILITIES = "exponentials", "probabilities"
 
 @dataclasses.dataclass
 class IntegerArithmetic:
-    """Matmuls through the golden integer path in one format (`golden.emulation`).
+    """Matmuls through the golden integer path in one format (`api.emulator`).
 
     Weights are quantized per output channel, activations per tensor (both then cut
     into vectors when the format has vector scales). With `attention_matmuls`, Q K^T

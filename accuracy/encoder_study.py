@@ -9,10 +9,10 @@ import dataclasses
 
 import numpy as np
 
-from accuracy.arithmetic import (EXPONENTIALS, FORMATS, PROBABILITIES, FloatArithmetic,
-                                 IntegerArithmetic)
-from accuracy.minilm import MiniLM
-from accuracy.sentences import DOCSTRINGS, PARAPHRASES
+from vsq_accel.accuracy.arithmetic import (EXPONENTIALS, FORMATS, PROBABILITIES, FloatArithmetic,
+                                           IntegerArithmetic)
+from vsq_accel.accuracy.minilm import MiniLM
+from vsq_accel.accuracy.sentences import DOCSTRINGS, PARAPHRASES
 
 __all__ = ["run", "similarity_metrics", "long_passages"]
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from accuracy.host import gelu, layer_norm
+from vsq_accel.accuracy.host import gelu, layer_norm
 
 __all__ = ["MiniLM"]
 

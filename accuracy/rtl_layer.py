@@ -1,4 +1,4 @@
-"""python -m accuracy.rtl_layer "a sentence" [--layer N]: one encoder layer of the
+"""python -m vsq_accel.accuracy.rtl_layer "a sentence" [--layer N]: one encoder layer of the
 pretrained all-MiniLM-L6-v2 through the accelerator's RTL in Verilator (the default
 configuration), for that sentence: attention, W1 and W2 on the engine, GELU, residuals
 and LayerNorms on the host. Prints that the RTL's outputs equal the golden model's bit
@@ -10,18 +10,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
+from vsq_accel.spec.config import AcceleratorConfig
 
 LAYERS = 6
 
 
 def run(sentence, layer, config=AcceleratorConfig(), quick_build=False):
     """The testbench's figures (`sim.minilm_layer`), or None when it failed."""
-    from sim.runner import run_cocotb
+    from vsq_accel.sim.runner import run_cocotb
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "layer.json"
-        _, failures = run_cocotb(config, "verilator", "accelerator", "sim.minilm_layer",
+        _, failures = run_cocotb(config, "verilator", "accelerator", "vsq_accel.sim.minilm_layer",
                                  testcase="minilm_layer", quick_build=quick_build,
                                  extra_env={"LAYER_SENTENCE": sentence,
                                             "LAYER_INDEX": str(layer), "LAYER_OUT": str(out)})
@@ -31,9 +31,9 @@ def run(sentence, layer, config=AcceleratorConfig(), quick_build=False):
 def fits(sentence, layer, config):
     """Raise a ValueError naming the reason when the layer for this sentence does not
     compile for the configuration (its golden run compiles both programs)."""
-    from accuracy.arithmetic import FloatArithmetic
-    from accuracy.minilm import MiniLM
-    from accuracy.tiled_layer import TiledLayer, run_golden
+    from vsq_accel.accuracy.arithmetic import FloatArithmetic
+    from vsq_accel.accuracy.minilm import MiniLM
+    from vsq_accel.accuracy.tiled_layer import TiledLayer, run_golden
 
     model = MiniLM()
     x = model.layer_input(model.tokens(sentence), layer, FloatArithmetic())
@@ -41,7 +41,7 @@ def fits(sentence, layer, config):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m accuracy.rtl_layer",
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.accuracy.rtl_layer",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("sentence", help="the text to encode: up to 136 tokens on the "
                         "default buffers (the FFN's GELU output sits whole in LEFT); a "

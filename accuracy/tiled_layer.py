@@ -10,12 +10,12 @@ host steps between the programs.
 
 import numpy as np
 
-from accuracy.host import gelu, layer_norm
-from golden.compiler import compile_feed_forward, compile_multi_head
-from golden.interpreter import run_program
-from golden.tile_float import feed_forward, multi_head
-from golden.tile_program import Calibration
-from golden.tile_weights import AttentionHead, FeedForward, MultiHeadAttention
+from vsq_accel.accuracy.host import gelu, layer_norm
+from vsq_accel.golden.tile_float import feed_forward, multi_head
+from vsq_accel.golden.tile_program import Calibration
+from vsq_accel.golden.tile_weights import AttentionHead, FeedForward, MultiHeadAttention
+from vsq_accel.toolchain.compiler import compile_feed_forward, compile_multi_head
+from vsq_accel.toolchain.interpreter import run_program
 
 __all__ = ["TiledLayer", "run_golden", "cosine"]
 

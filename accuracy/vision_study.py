@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from accuracy import vit_digits
-from accuracy.arithmetic import (EXPONENTIALS, FORMATS, PROBABILITIES, FloatArithmetic,
-                                 IntegerArithmetic)
+from vsq_accel.accuracy import vit_digits
+from vsq_accel.accuracy.arithmetic import (EXPONENTIALS, FORMATS, PROBABILITIES, FloatArithmetic,
+                                           IntegerArithmetic)
 
 __all__ = ["run"]
 

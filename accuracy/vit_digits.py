@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accuracy.host import layer_norm
+from vsq_accel.accuracy.host import layer_norm
 
 __all__ = ["WEIGHTS", "SEED", "ARCHITECTURE", "load_split", "train", "save_weights",
            "load_weights", "forward", "top1"]
@@ -144,7 +144,7 @@ def forward(weights, images, arithmetic):
 
 
 def top1(weights, images, labels, arithmetic=None):
-    from accuracy.arithmetic import FloatArithmetic
+    from vsq_accel.accuracy.arithmetic import FloatArithmetic
 
     logits = forward(weights, images, arithmetic or FloatArithmetic())
     return float(np.mean(np.argmax(logits, axis=1) == labels))

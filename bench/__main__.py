@@ -1,14 +1,14 @@
 """`make bench`: run the benchmarks (all but the synthesis study, which `make synth`
 runs: about 20 minutes), write bench/results/<name>.json, print a table. Named
-benchmarks run alone: `python -m bench tiles`."""
+benchmarks run alone: `python -m vsq_accel.bench tiles`."""
 
 import json
 import sys
 from pathlib import Path
 
-from bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy, ppu_throughput,
-                   seed_sa, softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles,
-                   workloads)
+from vsq_accel.bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy,
+                             ppu_throughput, seed_sa, softmax_accuracy, softmax_throughput, synth,
+                             tile_accuracy, tiles, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -24,7 +24,7 @@ BENCHMARKS = {
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
 }
-# The synthesis study: `make synth` (or `python -m bench synth synth_ppu`) runs it.
+# The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu`) runs it.
 SYNTHESIS = ("synth", "synth_ppu")
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -18,11 +18,11 @@ import time
 import numpy as np
 import threadpoolctl
 
-from golden.config import AcceleratorConfig
-from golden.ppu_params import exponentials_to_operand
-from golden.quantize import quantize
-from golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
-from golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden.ppu_params import exponentials_to_operand
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
+from vsq_accel.golden.vsq_matmul import vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261202
 FORMATS = {

@@ -11,10 +11,10 @@ the softmax itself is the exact base-2 one, so only the clip is measured.
 
 import numpy as np
 
-from accuracy.arithmetic import FloatArithmetic
-from accuracy.minilm import MiniLM
-from accuracy.sentences import DOCSTRINGS
-from golden.softmax import softmax_base2
+from vsq_accel.accuracy.arithmetic import FloatArithmetic
+from vsq_accel.accuracy.minilm import MiniLM
+from vsq_accel.accuracy.sentences import DOCSTRINGS
+from vsq_accel.golden.softmax import softmax_base2
 
 __all__ = ["run"]
 

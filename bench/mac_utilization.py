@@ -9,8 +9,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from sim.runner import run_cocotb
+from vsq_accel.sim.runner import run_cocotb
+from vsq_accel.spec.config import AcceleratorConfig
 
 SHAPES = {"": (64, 64, 512), "_m197": (197, 64, 512)}
 
@@ -23,7 +23,7 @@ def run():
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
             tests, failures = run_cocotb(
-                config, "verilator", "vsq_mac_array", "sim.mac_array_utilization",
+                config, "verilator", "vsq_mac_array", "vsq_accel.sim.mac_array_utilization",
                 extra_env={"BENCH_M": str(m), "BENCH_N": str(n), "BENCH_K": str(k),
                            "BENCH_OUT": str(out)})
             if failures or not out.exists():

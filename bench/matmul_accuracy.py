@@ -10,9 +10,9 @@ is scaled back and compared with A @ W in float64. The figure is the relative RM
 
 import numpy as np
 
-from golden.config import AcceleratorConfig
-from golden.quantize import quantize
-from golden.vsq_matmul import accumulator_scale, vsq_matmul
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.vsq_matmul import accumulator_scale, vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261126
 FORMATS = {

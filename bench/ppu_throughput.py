@@ -6,13 +6,12 @@ with P = 12, which does not divide V = 16 (a row's last vector may cost a cycle)
 array gives a column per cycle and the softmax a beat; each block must keep up."""
 
 import dataclasses
-
 import json
 import tempfile
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from sim.runner import run_cocotb
+from vsq_accel.sim.runner import run_cocotb
+from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG = AcceleratorConfig()
 # (design, cocotb test, configuration, suffix of its figures)
@@ -31,7 +30,7 @@ def run():
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
             _, failures = run_cocotb(config, "verilator", design,
-                                     "sim.post_processing_throughput", testcase=testcase,
+                                     "vsq_accel.sim.post_processing_throughput", testcase=testcase,
                                      extra_env={"BENCH_OUT": str(out)})
             if failures or not out.exists():
                 raise RuntimeError(f"the {design} stream failed")

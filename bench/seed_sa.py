@@ -15,10 +15,10 @@ import tracemalloc
 
 import numpy as np
 
-from golden.attention_stream import attention_head_streamed
-from golden.config import AcceleratorConfig
-from golden.tile_program import Calibration
-from golden.tile_weights import random_attention_head
+from vsq_accel.golden.attention_stream import attention_head_streamed
+from vsq_accel.golden.tile_program import Calibration
+from vsq_accel.golden.tile_weights import random_attention_head
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261126
 TOKENS = int(os.environ.get("SEED_SA_TOKENS", "25000"))

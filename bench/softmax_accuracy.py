@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from golden.config import AcceleratorConfig
-from golden.softmax import softmax_base2, softmax_base_e, softmax_rows
+from vsq_accel.golden.softmax import softmax_base2, softmax_base_e, softmax_rows
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261126
 LENGTHS = (1, 2, 7, 16, 64, 128, 197, 384, 512, 1023)

@@ -11,8 +11,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from sim.runner import run_cocotb
+from vsq_accel.sim.runner import run_cocotb
+from vsq_accel.spec.config import AcceleratorConfig
 
 ROWS = 300
 
@@ -25,7 +25,7 @@ def run():
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
             _, failures = run_cocotb(
-                config, "verilator", "softmax_unit", "sim.softmax_throughput",
+                config, "verilator", "softmax_unit", "vsq_accel.sim.softmax_throughput",
                 extra_env={"BENCH_ROW_LENGTH": str(length), "BENCH_ROWS": str(ROWS),
                            "BENCH_OUT": str(out)})
             if failures or not out.exists():

@@ -17,9 +17,9 @@ the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
 import dataclasses
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from rtl_gen.designs import SYNTHESIZED
-from rtl_gen.synth import synthesize
+from vsq_accel.rtl_gen.designs import SYNTHESIZED
+from vsq_accel.rtl_gen.synth import synthesize
+from vsq_accel.spec.config import AcceleratorConfig
 
 PLOT = Path(__file__).resolve().parent / "results" / "synth_vector_size.png"
 # Without vector scales there is no d x p multiply to split: three lane stages.

@@ -8,9 +8,10 @@ hardware's substitutions (ReLU), which separates quantization from substitution.
 
 import numpy as np
 
-from golden.config import AcceleratorConfig
-from golden.tile_program import run_tile
-from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
+from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
+                                           random_multi_head)
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.toolchain.tile_run import run_tile
 
 SEED = 20261126
 TOKENS, D_MODEL, DK, HEADS, D_FF = 197, 384, 64, 6, 1536

@@ -17,8 +17,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from sim.runner import run_cocotb
+from vsq_accel.sim.runner import run_cocotb
+from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG = AcceleratorConfig()
 TILES = ("sa", "mhsa", "ffn")
@@ -32,7 +32,7 @@ def run():
     for tile in TILES:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
-            _, failures = run_cocotb(CONFIG, "verilator", "accelerator", "sim.tile_throughput",
+            _, failures = run_cocotb(CONFIG, "verilator", "accelerator", "vsq_accel.sim.tile_throughput",
                                      testcase="tile_cycles",
                                      extra_env={"BENCH_OUT": str(out), "BENCH_TILE": tile})
             if failures or not out.exists():

@@ -10,10 +10,10 @@ the lanes x vector size sweep for DeiT-Small to results/sweep_deit_s.png.
 
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from perf.__main__ import plot_sweep
-from perf.model import Assumptions, cost_workload
-from perf.workloads import WORKLOADS, with_batch
+from vsq_accel.perf.__main__ import plot_sweep
+from vsq_accel.perf.model import Assumptions, cost_workload
+from vsq_accel.perf.workloads import WORKLOADS, with_batch
+from vsq_accel.spec.config import AcceleratorConfig
 
 SWEEP_PLOT = Path(__file__).resolve().parent / "results" / "sweep_deit_s.png"
 

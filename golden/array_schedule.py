@@ -16,8 +16,8 @@ import dataclasses
 
 import numpy as np
 
-from golden.quantize import QuantizedRows
-from golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden.quantize import QuantizedRows
+from vsq_accel.golden.vsq_matmul import vsq_matmul
 
 __all__ = ["ArrayStreams", "array_streams"]
 

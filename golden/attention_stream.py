@@ -14,12 +14,12 @@ import math
 
 import numpy as np
 
-from golden import arguments
-from golden.ppu_params import exponentials_to_operand
-from golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
-from golden.tile_program import Trace, head_operands, normalized_output, score_logits
-from golden.tile_weights import tile_input
-from golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden import arguments
+from vsq_accel.golden.ppu_params import exponentials_to_operand
+from vsq_accel.golden.softmax import softmax_exponentials, softmax_loop1, softmax_start
+from vsq_accel.golden.tile_program import Trace, head_operands, normalized_output, score_logits
+from vsq_accel.golden.tile_weights import tile_input
+from vsq_accel.golden.vsq_matmul import vsq_matmul
 
 __all__ = ["attention_head_streamed"]
 

@@ -54,6 +54,6 @@ def blas_threads():
 
 def kernel_threads():
     """Set the numba kernels' threads to `thread_count()` (at most numba's pool)."""
-    import numba          # only where a kernel runs: see the module's docstring
+    import numba  # only where a kernel runs: see the module's docstring
 
     numba.set_num_threads(min(thread_count(), numba.config.NUMBA_NUM_THREADS))

@@ -16,7 +16,7 @@ A = acc_bits, U = ppu_mult_bits, Y = ppu_bits, R = ppu_recip_bits, N = data_bits
                   x = clip(rhu(y * element_mult * recip, element_shift + R), +-(2^(N-1) - 1))
     to INT-N      x = clip(rhu(y * element_mult, element_shift), +-(2^(N-1) - 1))
 Every product is exact: in int64 where its operands' magnitudes prove it fits (compiled,
-`golden.ppu_kernel`, on large inputs), else in numpy arrays of Python's unbounded
+`golden.kernels.ppu`, on large inputs), else in numpy arrays of Python's unbounded
 integers (the widest configurations, e.g. a 40-bit accumulator times a 24-bit
 reciprocal times a 24-bit multiplier, need 87 bits).
 """
@@ -25,9 +25,9 @@ import dataclasses
 
 import numpy as np
 
-from golden import arguments
-from golden.compute import compiled
-from golden.numerics import rhu, rhu_each, saturate
+from vsq_accel.golden import arguments
+from vsq_accel.golden.compute import compiled
+from vsq_accel.spec.numerics import rhu, rhu_each, saturate
 
 __all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table",
            "MAX_SHIFT"]
@@ -92,7 +92,7 @@ def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
     if per_row:
         mult, shift, bias = mult[:, None], shift[:, None], bias[:, None]
     if compiled(acc.size) and _fits_int64(acc, row, mult):
-        from golden.ppu_kernel import scale_rows          # numba only where it pays
+        from vsq_accel.golden.kernels.ppu import scale_rows  # numba only where it pays
 
         return scale_rows(acc, row, mult.reshape(-1), shift.reshape(-1), bias.reshape(-1),
                           relu, out_bits, per_row)
@@ -126,7 +126,7 @@ def requantize_rows(y, requantization, config):
         return np.clip(rhu(y * mult, element_shift), -qmax, qmax).astype(np.int64), None
     table = reciprocal_table(config)
     if compiled(y.size) and _fits_int64(y, table, element_mult):
-        from golden.ppu_kernel import requantize_vsq_rows
+        from vsq_accel.golden.kernels.ppu import requantize_vsq_rows
 
         return requantize_vsq_rows(y, requantization, table, config)
     vectors = y.reshape(len(y), -1, size)

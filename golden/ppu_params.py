@@ -9,8 +9,8 @@ hold float units.
 
 import numpy as np
 
-from golden.ppu import MAX_SHIFT, Requantization, Scaling, requantize_rows, scale
-from golden.quantize import QuantizedRows
+from vsq_accel.golden.ppu import MAX_SHIFT, Requantization, Scaling, requantize_rows, scale
+from vsq_accel.golden.quantize import QuantizedRows
 
 __all__ = ["fixed_point", "column_scaling", "logit_scaling", "requantization",
            "exponential_requantization", "scale_columns", "requantize", "requantize_float",

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from golden import arguments
+from vsq_accel.golden import arguments
 
 __all__ = ["QuantizedRows", "quantize", "quantize_vsq", "quantize_int"]
 
@@ -68,7 +68,7 @@ class QuantizedRows:
 
 def quantize(x, config, per_row=False):
     """Quantize to the configuration's format: VSQ when it has vector scales, else INT-N."""
-    from golden.config import AcceleratorConfig
+    from vsq_accel.spec.config import AcceleratorConfig
 
     arguments.instance("config", config, AcceleratorConfig)
     if config.vector_scales:

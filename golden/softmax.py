@@ -27,10 +27,9 @@ import dataclasses
 
 import numpy as np
 
-from golden import arguments
-
-from golden.compute import compiled
-from golden.numerics import rhu, rhu_each
+from vsq_accel.golden import arguments
+from vsq_accel.golden.compute import compiled
+from vsq_accel.spec.numerics import rhu, rhu_each
 
 __all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
            "softmax_loop2", "softmax_reciprocal",
@@ -110,13 +109,13 @@ def softmax_loop1(logits, keep, row_max, row_sum, config):
     """Continue loop 1 of R rows over more logits (R x n, n a multiple of P unless it
     ends the row); returns the new (m, d). Feeding a row in several parts gives the same
     bits as feeding it whole, which lets long rows stream through in blocks. Compiled
-    on large inputs (`golden.softmax_kernel`, row by row as the unit walks its beats),
+    on large inputs (`golden.kernels.softmax`, row by row as the unit walks its beats),
     numpy on small ones (see `golden.compute`)."""
     logits = np.ascontiguousarray(logits, np.int64)
     keep = np.ascontiguousarray(keep, bool)
     row_max, row_sum = np.asarray(row_max, np.int64), np.asarray(row_sum, np.int64)
     if compiled(logits.size):
-        from golden.softmax_kernel import loop1_rows      # numba only where it pays
+        from vsq_accel.golden.kernels.softmax import loop1_rows  # numba only where it pays
 
         return loop1_rows(logits, keep, row_max, row_sum, exp2_table(config), config)
     return _loop1_numpy(logits, keep, row_max, row_sum, config)
@@ -175,7 +174,7 @@ def softmax_exponentials(logits, keep, row_max, config):
     keep = np.ascontiguousarray(np.broadcast_to(keep, logits.shape), bool)
     row_max = np.asarray(row_max, np.int64)
     if compiled(logits.size):
-        from golden.softmax_kernel import exponential_rows
+        from vsq_accel.golden.kernels.softmax import exponential_rows
 
         return exponential_rows(logits, keep, row_max, exp2_table(config), config)
     return np.where(keep, _exp2_terms(logits, row_max[:, None], config, exp2_table(config)),

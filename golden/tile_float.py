@@ -10,7 +10,7 @@ integer program's per-tensor scales.
 
 import numpy as np
 
-from golden.softmax import softmax_base2, softmax_base_e
+from vsq_accel.golden.softmax import softmax_base2, softmax_base_e
 
 __all__ = ["attention_head", "multi_head", "feed_forward", "gelu"]
 

@@ -1,6 +1,6 @@
 """The integer program of the encoder tiles, written out directly: the reference that the
-compiled command lists (`golden.compiler`, run by `golden.interpreter`) are held to, bit
-for bit; `run_tile` runs a tile the compiled way.
+compiled command lists (`toolchain.compiler`, run by `toolchain.interpreter`) are held to, bit
+for bit (`toolchain.tile_run` runs a tile the compiled way).
 
 Every matmul runs on the MAC array in the configuration's format (INT4-VSQ, INT4 or INT8
 with per-tensor activation and per-channel weight scales) and leaves it through the PPU:
@@ -29,22 +29,19 @@ import dataclasses
 
 import numpy as np
 
-from golden import tile_float
-from golden.compiler import COMPILERS
-from golden.interpreter import TraceRecorder, read_operand, run_program
-from golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
-                               scale_columns, to_logits)
-from golden.quantize import quantize
-from golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
-                            softmax_start)
-from golden.tile_weights import pad_heads, tile_input
-from golden.trace import Trace
-from golden.vsq_matmul import accumulator_unit, vsq_matmul
+from vsq_accel.golden import tile_float
+from vsq_accel.golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
+                                         scale_columns, to_logits)
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
+                                      softmax_start)
+from vsq_accel.golden.tile_weights import pad_heads, tile_input
+from vsq_accel.golden.trace import Trace
+from vsq_accel.golden.vsq_matmul import accumulator_unit, vsq_matmul
 
-__all__ = ["Calibration", "Trace", "TileRun", "TILES", "calibrate", "run_tile",
-           "attention_head_program",
-           "head_operands", "score_logits", "ppu_output", "normalized_output", "multi_head_program",
-           "feed_forward_program"]
+__all__ = ["Calibration", "Trace", "TILES", "calibrate", "attention_head_program",
+           "head_operands", "score_logits", "ppu_output", "normalized_output",
+           "multi_head_program", "feed_forward_program"]
 
 
 class Calibration:
@@ -193,20 +190,6 @@ def _concatenate(parts):
     return dataclasses.replace(first, values=values, scales=scales, columns=values.shape[1])
 
 
-@dataclasses.dataclass(frozen=True)
-class TileRun:
-    """A tile's output from its compiled command list (scaled back to float), from the
-    exact float model and from the float model with the hardware's substitutions; the
-    trace of what the commands computed (V's accumulators and y transposed, as V^T is
-    produced) and the program itself."""
-
-    output: np.ndarray
-    exact: np.ndarray
-    friendly: np.ndarray
-    trace: Trace
-    program: object
-
-
 TILES = {
     "sa": (tile_float.attention_head, attention_head_program),
     "mhsa": (tile_float.multi_head, multi_head_program),
@@ -221,21 +204,3 @@ def calibrate(tile, x, weights, config):
     exact, _ = float_model(x, weights, friendly=False)
     friendly, tensors = float_model(x, weights, friendly=True)
     return exact, friendly, Calibration(tensors, config)
-
-
-def run_tile(tile, x, weights, config):
-    """Run tile "sa", "mhsa" or "ffn" on x (tokens x d_model): compiled, interpreted,
-    and in float."""
-    x = tile_input(tile, x, weights, config)
-    exact, friendly, calibration = calibrate(tile, x, weights, config)
-    program = COMPILERS[tile](x, weights, config, calibration)
-    recorder = TraceRecorder()
-    y, machine = run_program(program, config, recorder)
-    trace = recorder.to_trace(config)
-    for name in ("x", "concat_op"):
-        if name in program.regions:
-            values, scales = read_operand(machine, program.regions[name])
-            trace.add(f"{name}.values", values, f"{config.format_name} values")
-            if scales is not None:
-                trace.add(f"{name}.scales", scales, "per-vector scales")
-    return TileRun(y * program.unit, exact, friendly, trace, program)

@@ -8,8 +8,8 @@ import dataclasses
 
 import numpy as np
 
-from golden import arguments
-from golden.config import AcceleratorConfig
+from vsq_accel.golden import arguments
+from vsq_accel.spec.config import AcceleratorConfig
 
 __all__ = ["AttentionHead", "MultiHeadAttention", "FeedForward", "random_attention_head",
            "random_multi_head", "random_feed_forward", "pad_heads", "tile_input"]

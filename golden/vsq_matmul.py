@@ -10,18 +10,18 @@ multiplied by their scales, exact in float32 below 2^24 and in float64 below 2^5
 Cauchy-Schwarz bound |A_i| |B_j| on every partial sum proves both that and that no
 partial sum of element (i, j) can saturate. Every other element, and every matmul with
 rounded scale products, goes through the lanes' arithmetic in their order, saturating
-after every add: the compiled lane (`golden.lane_kernel`) on large inputs, numpy's
+after every add: the compiled lane (`golden.kernels.lane`) on large inputs, numpy's
 cumulative sums (re-run in order only where a partial sum left the range) on small ones
 (see `golden.compute`).
 """
 
 import numpy as np
 
-from golden import arguments
-from golden.config import AcceleratorConfig
-from golden.compute import blas_threads, compiled
-from golden.numerics import rhu, saturate
-from golden.quantize import QuantizedRows
+from vsq_accel.golden import arguments
+from vsq_accel.golden.compute import blas_threads, compiled
+from vsq_accel.golden.quantize import QuantizedRows
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.numerics import rhu, saturate
 
 __all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
            "accumulator_unit"]
@@ -93,7 +93,7 @@ def _in_lane_order(a_vectors, a_scales, b_vectors, b_scales, config, initial):
     """The lanes' sums in their order, saturating after every add: compiled on large
     inputs, numpy on small ones (the same bits)."""
     if compiled(a_vectors.size * len(b_vectors)):
-        from golden.lane_kernel import lane_matmul      # numba only where it pays
+        from vsq_accel.golden.kernels.lane import lane_matmul  # numba only where it pays
 
         return lane_matmul(a_vectors, a_scales, b_vectors, b_scales, config, initial)
     terms = vector_products(a_vectors, a_scales, b_vectors, b_scales, config)

@@ -1,6 +1,6 @@
 """Command line of the performance model.
 
-    python -m perf [--workload NAME | --workload-file FILE.json] [--config FILE.json]
+    python -m vsq_accel.perf [--workload NAME | --workload-file FILE.json] [--config FILE.json]
                    [--batch B] [--clock-mhz F] [--csv FILE] [--json FILE]
                    [--plot FILE.png] [--sweep FILE.png]
 
@@ -17,10 +17,10 @@ import math
 import sys
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from perf.lowering import lower
-from perf.model import Assumptions, bits_per_element, cost_workload
-from perf.workloads import WORKLOADS, WorkloadError, load_workload, with_batch
+from vsq_accel.perf.lowering import lower
+from vsq_accel.perf.model import Assumptions, bits_per_element, cost_workload
+from vsq_accel.perf.workloads import WORKLOADS, WorkloadError, load_workload, with_batch
+from vsq_accel.spec.config import AcceleratorConfig
 
 
 def summarize(costs, config, assumptions):
@@ -137,7 +137,7 @@ def output_problem(path, formats=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m perf", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.perf", description=__doc__.split("\n")[0])
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--workload", choices=sorted(WORKLOADS),
                         help="one built-in workload (default: all of them)")

@@ -1,7 +1,7 @@
 """The tile engine's controller as a cycle model: when each command starts, given how
 long each command takes from its dispatch to its retirement.
 
-The controller (`hw.controller`) has three slots (`hw.controller.Slot`): the array's
+The controller (`hw.engine.controller`) has three slots (`hw.engine.controller.Slot`): the array's
 (MATMUL), the host's (LOAD, STORE: the data streams) and the softmax unit's (SOFTMAX).
 It dispatches the commands in order; before each it spends `DECODE_CYCLES` (fetch,
 check, decide), overlapped with the commands still running. A command starts once the previous command
@@ -13,10 +13,10 @@ next block of logits while the softmax unit works on this one.
 
 import math
 
-from golden.commands import End, Load, Matmul, Softmax, Store, entry_bits
-from hw.controller import Slot
-from hw.host_port import HOST_DATA_BITS
-from perf.model import matmul_cycles, softmax_cycles
+from vsq_accel.hw.engine.controller import Slot
+from vsq_accel.hw.engine.host_port import HOST_DATA_BITS
+from vsq_accel.perf.model import matmul_cycles, softmax_cycles
+from vsq_accel.spec.commands import End, Load, Matmul, Softmax, Store, entry_bits
 
 __all__ = ["DECODE_CYCLES", "HOST_COMMAND_CYCLES", "Schedule", "schedule", "slot_of",
            "model_spans"]

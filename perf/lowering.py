@@ -13,12 +13,12 @@ import functools
 
 import numpy as np
 
-from golden.commands import Matmul as MatmulCommand
-from golden.commands import Softmax as SoftmaxCommand
-from golden.compiler import (ShapeCalibration, compile_attention_head, compile_feed_forward,
-                             compile_linear)
-from golden.tile_weights import AttentionHead, FeedForward
-from perf.workloads import EncoderLayer, Matmul, SoftmaxRows
+from vsq_accel.golden.tile_weights import AttentionHead, FeedForward
+from vsq_accel.perf.workloads import EncoderLayer, Matmul, SoftmaxRows
+from vsq_accel.spec.commands import Matmul as MatmulCommand
+from vsq_accel.spec.commands import Softmax as SoftmaxCommand
+from vsq_accel.toolchain.compiler import (ShapeCalibration, compile_attention_head,
+                                          compile_feed_forward, compile_linear)
 
 __all__ = ["ATTENTION_OPS", "RECOMPUTED_OPS", "program_ops", "lower", "encoder_ops"]
 

@@ -17,8 +17,8 @@ measured cycles.
 import dataclasses
 import math
 
-from perf.lowering import lower
-from perf.workloads import SoftmaxRows
+from vsq_accel.perf.lowering import lower
+from vsq_accel.perf.workloads import SoftmaxRows
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
            "cost_workload"]

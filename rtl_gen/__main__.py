@@ -1,20 +1,20 @@
 """Command line: emit the Verilog of a configuration, and optionally lint it.
 
-    python -m rtl_gen [--config FILE.json] [--out DIR] [--lint]
+    python -m vsq_accel.rtl_gen [--config FILE.json] [--out DIR] [--lint]
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from golden.config import AcceleratorConfig
-from rtl_gen.emit import emit
-from rtl_gen.verilator import lint
+from vsq_accel.rtl_gen.emit import emit
+from vsq_accel.rtl_gen.verilator import lint
+from vsq_accel.spec.config import AcceleratorConfig
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m rtl_gen",
+        prog="python -m vsq_accel.rtl_gen",
         description="Emit the accelerator's Verilog, its configuration and a summary.")
     parser.add_argument("--config", metavar="FILE",
                         help="configuration JSON (default: the built-in default)")

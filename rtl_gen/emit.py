@@ -10,8 +10,8 @@ from amaranth import Shape
 from amaranth.back import verilog
 from amaranth.lib import data
 
-from golden.commands import Buffer, buffer_size, command_bits, entry_bits
-from rtl_gen.designs import EMITTED
+from vsq_accel.rtl_gen.designs import EMITTED
+from vsq_accel.spec.commands import Buffer, buffer_size, command_bits, entry_bits
 
 __all__ = ["emit"]
 
@@ -87,7 +87,7 @@ def _config_summary(config):
         "",
         f"- y: signed {config.ppu_bits}-bit; multipliers {config.ppu_mult_bits} bits; "
         f"requantizer reciprocals floor(2^{config.ppu_recip_bits} / s_q)",
-        f"- command words: {command_bits(config)} bits (python -m golden.commands prints "
+        f"- command words: {command_bits(config)} bits (python -m vsq_accel.spec.commands prints "
         "the fields)",
         "- buffers (entries x bits): " + ", ".join(
             f"{Buffer(buffer).name} {buffer_size(config, buffer)} x "

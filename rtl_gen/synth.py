@@ -1,6 +1,6 @@
 """Synthesis estimates with Yosys and nextpnr-ecp5 from PyPI (YoWASP, WebAssembly).
 
-    python -m rtl_gen.synth [--config FILE.json] [--block lane|array|softmax ...] [--no-pnr]
+    python -m vsq_accel.rtl_gen.synth [--config FILE.json] [--block lane|array|softmax ...] [--no-pnr]
 
 Per block: technology-neutral cells and a transistor estimate from generic synthesis
 (`synth; stat -tech cmos`, flip-flops and memories counted, see `_generic`); ECP5
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from amaranth.back import verilog
 
-from golden.config import AcceleratorConfig
-from rtl_gen.designs import SYNTHESIZED
-from rtl_gen.timing_shell import TimingShell
+from vsq_accel.rtl_gen.designs import SYNTHESIZED
+from vsq_accel.rtl_gen.timing_shell import TimingShell
+from vsq_accel.spec.config import AcceleratorConfig
 
 __all__ = ["synthesize", "TARGET_MHZ"]
 
@@ -35,7 +35,7 @@ _ECP5_CELLS = {"luts": "LUT4", "flip_flops": "TRELLIS_FF", "carry_cells": "CCU2C
 _FIRST_RUN_NOTE = Path.home() / ".cache" / "YoWASP"
 # Yosys keeps `keep` on the wire of a register but merges its flip-flop with identical
 # ones; Vivado reads the attribute as the register's. Handing it to the flip-flops keeps
-# the replicas of `hw.pipeline.replicas` apart.
+# the replicas of `hw.lib.pipeline.replicas` apart.
 _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 # The MAC blocks' multipliers become logic, so that every format compares on the same
 # fabric (and an INT4 array needs no more DSPs than the device has); the softmax unit's
@@ -140,7 +140,7 @@ def _run(command, work):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m rtl_gen.synth",
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.rtl_gen.synth",
                                      description="Area and Fmax estimates of blocks.")
     parser.add_argument("--config", metavar="FILE")
     parser.add_argument("--block", choices=sorted(SYNTHESIZED), action="append")

@@ -11,17 +11,17 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
-from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame,
-                           AxiStreamSink, AxiStreamSource)
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
+                           AxiStreamSource)
 
-from golden.commands import Buffer, Load, Matmul, Output, Softmax, Store
-from golden.interpreter import Host, interpret, program_output
-from hw.accelerator import Register, command_window
-from hw.controller import COMMAND_ENTRIES, EngineError, Slot
-from perf.dispatch import schedule
-from sim.host_data import (bytes_to_entries, command_words, entries_to_bytes, pack_entries,
-                           unpack_entry)
-from sim.streams import CLOCK_NS
+from vsq_accel.hw.engine.accelerator import Register, command_window
+from vsq_accel.hw.engine.controller import COMMAND_ENTRIES, EngineError, Slot
+from vsq_accel.perf.dispatch import schedule
+from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to_bytes,
+                                     pack_entries, unpack_entry)
+from vsq_accel.sim.streams import CLOCK_NS
+from vsq_accel.spec.commands import Buffer, Load, Matmul, Output, Softmax, Store
+from vsq_accel.toolchain.interpreter import Host, interpret, program_output
 
 __all__ = ["AcceleratorHarness", "written_entries", "Expected"]
 
@@ -336,6 +336,6 @@ def _cycle():
 
 
 def status_fields(status):
-    """The status word's fields (`hw.controller.status_layout`)."""
+    """The status word's fields (`hw.engine.controller.status_layout`)."""
     return {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
             "code": EngineError(status >> 8 & 0xFF), "command": status >> 16}

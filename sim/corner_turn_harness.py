@@ -5,9 +5,9 @@ each row comes out in beats of P logits, in order, its last beat marked and mask
 import numpy as np
 from amaranth.lib import data
 
-from hw.corner_turn import score_column_layout
-from hw.layouts import softmax_beat_layout
-from sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.hw.lib.layouts import softmax_beat_layout
+from vsq_accel.hw.softmax.corner_turn import score_column_layout
+from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["CornerTurnHarness", "block_columns", "block_beats"]
 

@@ -5,9 +5,9 @@ the base)."""
 import cocotb
 import numpy as np
 
-from sim.corner_turn_harness import CornerTurnHarness
-from sim.streams import CLOCK_NS, Idle
-from sim.testbench import start_test
+from vsq_accel.sim.corner_turn_harness import CornerTurnHarness
+from vsq_accel.sim.streams import CLOCK_NS, Idle
+from vsq_accel.sim.testbench import start_test
 
 BASE_SEED = 20261201
 

@@ -8,10 +8,10 @@ import numpy as np
 from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
 
-from golden.array_schedule import array_streams
-from golden.quantize import QuantizedRows
-from hw.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
-from sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from vsq_accel.golden.array_schedule import array_streams
+from vsq_accel.golden.quantize import QuantizedRows
+from vsq_accel.hw.lib.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from vsq_accel.sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
 
 __all__ = ["MacArrayHarness", "integer_operands", "random_operands"]
 

@@ -8,12 +8,12 @@ import os
 import cocotb
 import numpy as np
 
-from golden.quantize import quantize
-from golden.vsq_matmul import accumulate_saturating, vector_products
-from perf.model import matmul_cycles
-from sim.streams import CLOCK_NS, Idle
-from sim.mac_array_harness import MacArrayHarness, integer_operands, random_operands
-from sim.testbench import config_from_env
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.vsq_matmul import accumulate_saturating, vector_products
+from vsq_accel.perf.model import matmul_cycles
+from vsq_accel.sim.mac_array_harness import MacArrayHarness, integer_operands, random_operands
+from vsq_accel.sim.streams import CLOCK_NS, Idle
+from vsq_accel.sim.testbench import config_from_env
 
 BASE_SEED = int(os.environ.get("SEED", "20261126"))
 

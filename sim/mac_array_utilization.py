@@ -10,8 +10,8 @@ import os
 import cocotb
 import numpy as np
 
-from sim.mac_array_harness import MacArrayHarness, random_operands
-from sim.testbench import config_from_env
+from vsq_accel.sim.mac_array_harness import MacArrayHarness, random_operands
+from vsq_accel.sim.testbench import config_from_env
 
 SEED = 20261126
 

@@ -11,11 +11,11 @@ import os
 import cocotb
 import numpy as np
 
-from accuracy.arithmetic import FloatArithmetic
-from accuracy.minilm import MiniLM
-from accuracy.tiled_layer import TiledLayer, cosine, run_golden
-from sim.accelerator_harness import AcceleratorHarness
-from sim.testbench import config_from_env
+from vsq_accel.accuracy.arithmetic import FloatArithmetic
+from vsq_accel.accuracy.minilm import MiniLM
+from vsq_accel.accuracy.tiled_layer import TiledLayer, cosine, run_golden
+from vsq_accel.sim.accelerator_harness import AcceleratorHarness
+from vsq_accel.sim.testbench import config_from_env
 
 DEFAULT_SENTENCE = "A small accelerator."
 

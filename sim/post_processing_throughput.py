@@ -13,12 +13,12 @@ import os
 import cocotb
 import numpy as np
 
-from golden.ppu_params import exponential_requantization, requantization
-from sim.ppu_harness import PpuScaleHarness, random_columns
-from sim.requantizer_harness import RequantizerHarness
-from sim.row_requantizer_harness import RowRequantizerHarness, exponential_rows
-from sim.streams import CLOCK_NS
-from sim.testbench import config_from_env
+from vsq_accel.golden.ppu_params import exponential_requantization, requantization
+from vsq_accel.sim.ppu_harness import PpuScaleHarness, random_columns
+from vsq_accel.sim.requantizer_harness import RequantizerHarness
+from vsq_accel.sim.row_requantizer_harness import RowRequantizerHarness, exponential_rows
+from vsq_accel.sim.streams import CLOCK_NS
+from vsq_accel.sim.testbench import config_from_env
 
 SEED = 20261201
 COLUMNS = 2000

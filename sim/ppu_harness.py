@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 from amaranth.lib import data
 
-from golden.ppu import Scaling, scale
-from hw.ppu_scale import ppu_column_layout, ppu_y_layout
-from sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.golden.ppu import Scaling, scale
+from vsq_accel.hw.ppu.scale import ppu_column_layout, ppu_y_layout
+from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns"]
 

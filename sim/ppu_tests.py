@@ -5,10 +5,10 @@ overrides the base)."""
 import cocotb
 import numpy as np
 
-from hw.ppu_scale import PpuScale
-from sim.ppu_harness import PpuColumn, PpuScaleHarness, random_columns
-from sim.streams import CLOCK_NS, Idle
-from sim.testbench import start_test
+from vsq_accel.hw.ppu.scale import PpuScale
+from vsq_accel.sim.ppu_harness import PpuColumn, PpuScaleHarness, random_columns
+from vsq_accel.sim.streams import CLOCK_NS, Idle
+from vsq_accel.sim.testbench import start_test
 
 BASE_SEED = 20261201
 

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 from amaranth.lib import data
 
-from golden.ppu import requantize_rows
-from hw.requantizer import requant_column_layout, requant_vectors_layout
-from sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.golden.ppu import requantize_rows
+from vsq_accel.hw.ppu.requantizer import requant_column_layout, requant_vectors_layout
+from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["RequantizerHarness", "column_stream", "expected_groups"]
 

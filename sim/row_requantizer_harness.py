@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 from amaranth.lib import data
 
-from golden.ppu import requantize_rows
-from hw.row_requantizer import row_beat_layout, row_vectors_layout
-from sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.golden.ppu import requantize_rows
+from vsq_accel.hw.ppu.row_requantizer import row_beat_layout, row_vectors_layout
+from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["Row", "RowRequantizerHarness", "check_groups", "exponential_rows", "row_beats"]
 

@@ -5,11 +5,11 @@ overrides the base)."""
 import cocotb
 import numpy as np
 
-from golden.ppu import Requantization
-from golden.ppu_params import exponential_requantization
-from sim.row_requantizer_harness import Row, RowRequantizerHarness, exponential_rows
-from sim.streams import CLOCK_NS, Idle
-from sim.testbench import start_test
+from vsq_accel.golden.ppu import Requantization
+from vsq_accel.golden.ppu_params import exponential_requantization
+from vsq_accel.sim.row_requantizer_harness import Row, RowRequantizerHarness, exponential_rows
+from vsq_accel.sim.streams import CLOCK_NS, Idle
+from vsq_accel.sim.testbench import start_test
 
 BASE_SEED = 20261202
 

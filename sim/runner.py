@@ -16,8 +16,8 @@ from pathlib import Path
 
 from cocotb_tools.runner import get_results, get_runner
 
-from rtl_gen.emit import emit
-from rtl_gen.verilator import LINT_WAIVERS, verilator_environment
+from vsq_accel.rtl_gen.emit import emit
+from vsq_accel.rtl_gen.verilator import LINT_WAIVERS, verilator_environment
 
 __all__ = ["SIMULATORS", "run_cocotb", "selected_simulators"]
 

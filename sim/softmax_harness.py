@@ -4,9 +4,9 @@ compares every output beat with the golden model, bit for bit."""
 import numpy as np
 from amaranth.lib import data
 
-from golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
-from hw.layouts import softmax_beat_layout, softmax_probs_layout
-from sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
+from vsq_accel.hw.lib.layouts import softmax_beat_layout, softmax_probs_layout
+from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 
 __all__ = ["SoftmaxHarness", "expected_beats"]
 

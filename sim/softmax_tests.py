@@ -6,10 +6,10 @@ Every random test draws from a fixed seed, logged at its start (SEED overrides t
 import cocotb
 import numpy as np
 
-from perf.model import softmax_cycles
-from sim.softmax_harness import SoftmaxHarness
-from sim.streams import CLOCK_NS, Idle
-from sim.testbench import start_test
+from vsq_accel.perf.model import softmax_cycles
+from vsq_accel.sim.softmax_harness import SoftmaxHarness
+from vsq_accel.sim.streams import CLOCK_NS, Idle
+from vsq_accel.sim.testbench import start_test
 
 BASE_SEED = 20261126
 

@@ -10,9 +10,9 @@ import os
 import cocotb
 import numpy as np
 
-from sim.testbench import config_from_env
-from sim.softmax_harness import SoftmaxHarness
-from sim.streams import CLOCK_NS
+from vsq_accel.sim.softmax_harness import SoftmaxHarness
+from vsq_accel.sim.streams import CLOCK_NS
+from vsq_accel.sim.testbench import config_from_env
 
 SEED = 20261126
 

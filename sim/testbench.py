@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from golden.config import AcceleratorConfig
+from vsq_accel.spec.config import AcceleratorConfig
 
 __all__ = ["config_from_env", "seed_from_env", "start_test"]
 

@@ -12,14 +12,15 @@ import os
 import cocotb
 import numpy as np
 
-from golden.commands import Matmul
-from golden.compiler import COMPILERS
-from golden.tile_program import TILES, Trace, calibrate
-from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
-from hw.controller import Slot
-from perf.dispatch import model_spans, schedule, slot_of
-from sim.accelerator_harness import AcceleratorHarness
-from sim.testbench import config_from_env
+from vsq_accel.golden.tile_program import TILES, Trace, calibrate
+from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
+                                           random_multi_head)
+from vsq_accel.hw.engine.controller import Slot
+from vsq_accel.perf.dispatch import model_spans, schedule, slot_of
+from vsq_accel.sim.accelerator_harness import AcceleratorHarness
+from vsq_accel.sim.testbench import config_from_env
+from vsq_accel.spec.commands import Matmul
+from vsq_accel.toolchain.compiler import COMPILERS
 
 SEED = 20261201
 # DeiT-Small: tokens, model width, heads (64 channels each), FFN width.

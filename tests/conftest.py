@@ -7,6 +7,6 @@ import pytest
 def golden_path(request, monkeypatch):
     """Run a test on the golden model's numpy paths and on its compiled kernels, which
     must give the same bits (the size from which the kernels run, set to 0 or never)."""
-    monkeypatch.setattr("golden.compute.COMPILED_FROM",
+    monkeypatch.setattr("vsq_accel.golden.compute.COMPILED_FROM",
                         0 if request.param == "compiled" else 1 << 62)
     return request.param

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from golden.config import AcceleratorConfig
-from rtl_gen.designs import cocotb_tests
-from sim.runner import run_cocotb, selected_simulators
+from vsq_accel.rtl_gen.designs import cocotb_tests
+from vsq_accel.sim.runner import run_cocotb, selected_simulators
+from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 # Small buffers: the tiles of the tests fit, and the simulators build them faster.
@@ -30,7 +30,7 @@ CONFIGS = {
                                 softmax_exp_bits=12, softmax_max_row=100,
                                 softmax_recip_bits=14, **_SMALL),
 }
-TESTS = cocotb_tests("sim.accelerator_tests")
+TESTS = cocotb_tests("vsq_accel.sim.accelerator_tests")
 # (simulator, configuration) -> the tests it runs.
 PLAN = {("icarus", name): TESTS for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
 PLAN |= {("verilator", name): TESTS for name in ("default", "int8_l2", "odd_l5")}
@@ -43,7 +43,7 @@ CASES = [(simulator, name, test) for (simulator, name), tests in PLAN.items()
                          ids=["-".join(case) for case in CASES])
 def test_accelerator(simulator, config_name, testcase):
     tests, failures = run_cocotb(CONFIGS[config_name], simulator, "accelerator",
-                                 "sim.accelerator_tests", testcase=testcase,
+                                 "vsq_accel.sim.accelerator_tests", testcase=testcase,
                                  quick_build=True)
     assert tests == 1 and failures == 0, f"{testcase} on {simulator}: see the cocotb log above"
 
@@ -56,7 +56,7 @@ def test_a_minilm_layer_runs_bit_exact():
     the attention's and the FFN's outputs equal the golden run's bit for bit (asserted
     in the testbench), and the layer's output stays close to float. Built with C++
     optimization: the run (460 k cycles) is what costs here."""
-    from accuracy.rtl_layer import run
+    from vsq_accel.accuracy.rtl_layer import run
 
     figures = run("A small accelerator.", 0, CONFIGS["int4_vsq_l4"])
     assert figures is not None, "the RTL run failed: see the cocotb log above"

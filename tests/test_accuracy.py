@@ -5,11 +5,11 @@ formats' order on a few sentences, so that a regression in the arithmetic shows 
 import numpy as np
 import pytest
 
-from accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
-from accuracy.encoder_study import similarity_metrics
-from accuracy.host import gelu
-from accuracy.minilm import MiniLM
-from accuracy.sentences import DOCSTRINGS, PARAPHRASES
+from vsq_accel.accuracy.arithmetic import FORMATS, FloatArithmetic, IntegerArithmetic
+from vsq_accel.accuracy.encoder_study import similarity_metrics
+from vsq_accel.accuracy.host import gelu
+from vsq_accel.accuracy.minilm import MiniLM
+from vsq_accel.accuracy.sentences import DOCSTRINGS, PARAPHRASES
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +84,8 @@ def test_float_path_reproduces_the_reference_embeddings(model):
 def test_long_rows_keep_more_with_the_tile_dataflow(model):
     """On a passage of 256+ tokens the Q0.7 probabilities of diffuse rows fall below
     their step; the tile program's exponentials (normalized after P V) keep them."""
-    from accuracy.arithmetic import EXPONENTIALS, PROBABILITIES
-    from accuracy.encoder_study import long_passages
+    from vsq_accel.accuracy.arithmetic import EXPONENTIALS, PROBABILITIES
+    from vsq_accel.accuracy.encoder_study import long_passages
 
     passage = long_passages(model, count=1)
     assert len(model.tokens(passage[0])) >= 256
@@ -100,14 +100,14 @@ def test_long_rows_keep_more_with_the_tile_dataflow(model):
 
 @pytest.fixture(scope="module")
 def digits():
-    from accuracy import vit_digits
+    from vsq_accel.accuracy import vit_digits
     _, test_x, _, test_y = vit_digits.load_split()
     return vit_digits.load_weights(), test_x, test_y
 
 
 def test_vit_digits_reaches_97_percent_in_float(digits):
     """The saved model (trained here by make accuracy) meets the study's float target."""
-    from accuracy import vit_digits
+    from vsq_accel.accuracy import vit_digits
     weights, images, labels = digits
     assert vit_digits.top1(weights, images, labels) >= 0.97
 
@@ -115,7 +115,7 @@ def test_vit_digits_reaches_97_percent_in_float(digits):
 def test_vit_digits_formats_keep_their_order(digits):
     """On the first 120 test images: INT8 within a point of float, VSQ above INT4 with
     per-channel scales."""
-    from accuracy import vit_digits
+    from vsq_accel.accuracy import vit_digits
     weights, images, labels = digits
     images, labels = images[:120], labels[:120]
     score = {name: vit_digits.top1(weights, images, labels,

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from golden.array_schedule import array_streams
-from golden.config import AcceleratorConfig
-from golden.quantize import quantize
-from golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden.array_schedule import array_streams
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.vsq_matmul import vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 3
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from golden.attention_stream import attention_head_streamed
-from golden.config import AcceleratorConfig
-from golden.dimensions import tile_dimensions
-from golden.tile_float import attention_head
-from golden.tile_program import Calibration, Trace, attention_head_program
-from golden.tile_weights import random_attention_head
+from vsq_accel.golden.attention_stream import attention_head_streamed
+from vsq_accel.golden.tile_float import attention_head
+from vsq_accel.golden.tile_program import Calibration, Trace, attention_head_program
+from vsq_accel.golden.tile_weights import random_attention_head
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.toolchain.dimensions import tile_dimensions
 
 SEED = 41
 

@@ -6,10 +6,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from golden.commands import (COMMANDS, Buffer, CommandError, End, Load, Matmul, Output, Softmax,
-                             Store, command_bits, decode, encode, field_widths)
-from golden.config import AcceleratorConfig
-from golden.interpreter import Host, interpret
+from vsq_accel.spec.commands import (COMMANDS, Buffer, CommandError, End, Load, Matmul, Output,
+                                     Softmax, Store, command_bits, decode, encode, field_widths)
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.toolchain.interpreter import Host, interpret
 
 SEED = 43
 CONFIG = AcceleratorConfig(lanes=4)

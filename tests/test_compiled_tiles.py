@@ -5,12 +5,13 @@ token counts that the lane count does not divide."""
 import numpy as np
 import pytest
 
-from golden.commands import Buffer, Load
-from golden.compiler import COMPILERS, CompileError
-from golden.config import AcceleratorConfig
-from golden.interpreter import TraceRecorder, read_operand, run_program
-from golden.tile_program import TILES, Trace, calibrate
-from golden.tile_weights import random_attention_head, random_feed_forward, random_multi_head
+from vsq_accel.golden.tile_program import TILES, Trace, calibrate
+from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
+                                           random_multi_head)
+from vsq_accel.spec.commands import Buffer, Load
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.toolchain.compiler import COMPILERS, CompileError
+from vsq_accel.toolchain.interpreter import TraceRecorder, read_operand, run_program
 
 SEED = 41
 CONFIGS = {
@@ -122,8 +123,8 @@ def test_a_tile_too_large_for_a_buffer_names_the_tensor():
 def test_rows_longer_than_the_softmax_stream_through_in_two_passes(config):
     """More keys than softmax_max_row: loop 1 over key blocks, then S again, loop 2 and
     P V accumulating across the blocks in ACC; the bits of the streamed reference."""
-    from golden.attention_stream import attention_head_streamed
-    from golden.commands import Matmul, Output
+    from vsq_accel.golden.attention_stream import attention_head_streamed
+    from vsq_accel.spec.commands import Matmul, Output
 
     rng = np.random.default_rng(SEED + 3)
     print(f"seed {SEED + 3}")
@@ -161,8 +162,8 @@ def test_a_host_step_between_w1_and_w2(config_name):
     """A model that keeps GELU: X W1 + b1 is stored to the host (in blocks of rows when
     OUTPUT holds fewer), which applies GELU and quantizes the result, and loaded back for
     W2; the reference does the same directly."""
-    from golden.tile_float import feed_forward, gelu
-    from golden.tile_program import Calibration
+    from vsq_accel.golden.tile_float import feed_forward, gelu
+    from vsq_accel.golden.tile_program import Calibration
 
     config = HOST_STEP_CONFIGS[config_name]
     rng = np.random.default_rng(SEED + 5)

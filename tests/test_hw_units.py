@@ -6,11 +6,11 @@ from amaranth.hdl import Fragment
 from amaranth.lib import data
 from amaranth.sim import Simulator
 
-from golden.config import AcceleratorConfig
-from golden.vsq_matmul import vector_products
-from hw.lane_operand_buffer import LaneOperandBuffer
-from hw.mac_array import VsqMacArray
-from hw.vector_mac import VectorMacLane
+from vsq_accel.golden.vsq_matmul import vector_products
+from vsq_accel.hw.array.lane_operand_buffer import LaneOperandBuffer
+from vsq_accel.hw.array.mac_array import VsqMacArray
+from vsq_accel.hw.array.vector_mac import VectorMacLane
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 5
 
@@ -140,7 +140,8 @@ def test_the_ppu_pipeline_is_as_deep_as_its_queue_counts(acc_bits, recip_bits, m
     the stage (found by a random configuration: acc 31 x r 18, multipliers of 20 bits)."""
     from amaranth import Fragment
 
-    from hw import limb_products, ppu_scale
+    from vsq_accel.hw.lib import limb_products
+    from vsq_accel.hw.ppu import scale as ppu_scale
 
     config = AcceleratorConfig(lanes=1, acc_bits=acc_bits, softmax_recip_bits=recip_bits,
                                ppu_bits=min(mult_bits, 24), ppu_mult_bits=mult_bits)

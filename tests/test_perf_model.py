@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from golden.commands import Buffer, End, Load, Output, Softmax, Store
-from golden.commands import Matmul as CommandMatmul
-from golden.config import AcceleratorConfig
-from perf.__main__ import main
-from perf.dispatch import schedule
-from perf.lowering import lower
-from perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
-from perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
+from vsq_accel.perf.__main__ import main
+from vsq_accel.perf.dispatch import schedule
+from vsq_accel.perf.lowering import lower
+from vsq_accel.perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
+from vsq_accel.perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
+from vsq_accel.spec.commands import Buffer, End, Load, Output, Softmax, Store
+from vsq_accel.spec.commands import Matmul as CommandMatmul
+from vsq_accel.spec.config import AcceleratorConfig
 
 RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
 

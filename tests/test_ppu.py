@@ -5,10 +5,10 @@ unbounded integers, so that nothing overflows silently."""
 import numpy as np
 import pytest
 
-from golden.config import AcceleratorConfig
-from golden.ppu import Requantization, Scaling, requantize_rows, scale
-from golden.ppu_params import (exponentials_to_operand, fixed_point, requantize, scale_columns,
-                               to_logits)
+from vsq_accel.golden.ppu import Requantization, Scaling, requantize_rows, scale
+from vsq_accel.golden.ppu_params import (exponentials_to_operand, fixed_point, requantize,
+                                         scale_columns, to_logits)
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 31
 
@@ -103,7 +103,7 @@ def test_exponentials_as_operands():
 def test_device_scaling_per_row_is_the_transposed_column_scaling(golden_path):
     """A result produced transposed (V^T = Wv^T X^T) takes its channels' parameters per
     row: the same integers as the column scaling of the untransposed result."""
-    from golden.ppu import Scaling, scale
+    from vsq_accel.golden.ppu import Scaling, scale
 
     rng = np.random.default_rng(SEED + 2)
     acc = rng.integers(-(1 << 23), 1 << 23, (5, 7))
@@ -121,7 +121,7 @@ def test_device_scaling_per_row_is_the_transposed_column_scaling(golden_path):
 def test_reciprocal_table_and_requantization_at_the_widest_settings():
     """floor(2^R / s) for every scale; y x mult x reciprocal at the widest allowed widths
     against Python's unbounded integers."""
-    from golden.ppu import Requantization, reciprocal_table, requantize_rows
+    from vsq_accel.golden.ppu import Requantization, reciprocal_table, requantize_rows
 
     config = AcceleratorConfig(ppu_bits=24, ppu_mult_bits=24, ppu_recip_bits=20)
     table = reciprocal_table(config)
@@ -142,7 +142,7 @@ def test_reciprocal_table_and_requantization_at_the_widest_settings():
 def test_row_scaling_is_exact_at_the_widest_settings():
     """A 40-bit accumulator times a 24-bit reciprocal times a 24-bit multiplier (87 bits):
     the accumulator's extremes times about 1 saturate, as Python's integers say."""
-    from golden.ppu import Scaling, scale
+    from vsq_accel.golden.ppu import Scaling, scale
 
     config = AcceleratorConfig(acc_bits=40, softmax_recip_bits=24, ppu_mult_bits=24)
     acc = np.array([[config.acc_max, config.acc_min, 12345, -1]])

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden.config import AcceleratorConfig
-from golden.quantize import quantize, quantize_int, quantize_vsq
+from vsq_accel.golden.quantize import quantize, quantize_int, quantize_vsq
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 7
 

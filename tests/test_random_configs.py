@@ -14,9 +14,9 @@ import random
 
 import pytest
 
-from golden.config import AcceleratorConfig, ConfigError
-from rtl_gen.designs import EMITTED, cocotb_tests
-from sim.runner import run_cocotb, selected_simulators
+from vsq_accel.rtl_gen.designs import EMITTED, cocotb_tests
+from vsq_accel.sim.runner import run_cocotb, selected_simulators
+from vsq_accel.spec.config import AcceleratorConfig, ConfigError
 
 SEED = int(os.environ.get("CONFIG_SEED", 2026))
 COUNT = int(os.environ.get("RANDOM_CONFIGS", 1))

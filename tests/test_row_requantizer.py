@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.config import AcceleratorConfig
-from golden.ppu_params import exponential_requantization
-from hw.row_requantizer import RowRequantizer, row_beat_layout
-from sim.row_requantizer_harness import check_groups, exponential_rows, row_beats
+from vsq_accel.golden.ppu_params import exponential_requantization
+from vsq_accel.hw.ppu.row_requantizer import RowRequantizer, row_beat_layout
+from vsq_accel.sim.row_requantizer_harness import check_groups, exponential_rows, row_beats
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261201
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from golden.config import BUFFER_SIZE_KEYS, AcceleratorConfig
-from rtl_gen.__main__ import main
-from rtl_gen.designs import EMITTED
-from rtl_gen.emit import emit
-from rtl_gen.verilator import lint
+from vsq_accel.rtl_gen.__main__ import main
+from vsq_accel.rtl_gen.designs import EMITTED
+from vsq_accel.rtl_gen.emit import emit
+from vsq_accel.rtl_gen.verilator import lint
+from vsq_accel.spec.config import BUFFER_SIZE_KEYS, AcceleratorConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 LINTED = {"default": AcceleratorConfig(),
@@ -55,7 +55,7 @@ def test_an_interrupted_emission_leaves_the_folder_as_it_was(tmp_path, monkeypat
     def stopped(config, name):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("rtl_gen.emit._converted", stopped)
+    monkeypatch.setattr("vsq_accel.rtl_gen.emit._converted", stopped)
     with pytest.raises(KeyboardInterrupt):
         emit(AcceleratorConfig(lanes=3, vector_size=8), out, designs=("corner_turn",))
     assert {path.name: path.read_text() for path in out.iterdir()} == before
@@ -97,11 +97,11 @@ def test_emitted_config_matches_the_one_given(tmp_path):
 
 
 def test_every_testbench_module_belongs_to_a_design_and_every_test_is_collected():
-    from rtl_gen.designs import DESIGNS, cocotb_tests
+    from vsq_accel.rtl_gen.designs import DESIGNS, cocotb_tests
 
     sim_dir = Path(__file__).resolve().parent.parent / "sim"
-    modules = {f"sim.{path.stem}" for path in sim_dir.glob("*_tests.py")}
+    modules = {f"vsq_accel.sim.{path.stem}" for path in sim_dir.glob("*_tests.py")}
     assert modules == {design.tests for design in DESIGNS if design.tests}
     for module in modules:
-        source = (sim_dir / f"{module.split('.')[1]}.py").read_text()
+        source = (sim_dir / f"{module.rsplit('.', 1)[1]}.py").read_text()
         assert len(cocotb_tests(module)) == source.count("@cocotb.test(") > 0

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from golden.config import AcceleratorConfig
-from rtl_gen.designs import EMITTED, cocotb_tests
-from sim.runner import run_cocotb, selected_simulators
+from vsq_accel.rtl_gen.designs import EMITTED, cocotb_tests
+from vsq_accel.sim.runner import run_cocotb, selected_simulators
+from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 CONFIGS = {"default": AcceleratorConfig(),

@@ -4,9 +4,9 @@
 import numpy as np
 import pytest
 
-from golden.config import AcceleratorConfig
-from golden.softmax import (exp2_table, softmax_base2, softmax_base_e, softmax_row_serial,
-                            softmax_row_vector_kernel, softmax_rows)
+from vsq_accel.golden.softmax import (exp2_table, softmax_base2, softmax_base_e,
+                                      softmax_row_serial, softmax_row_vector_kernel, softmax_rows)
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 17
 CONFIGS = {

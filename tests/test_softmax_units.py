@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from golden.config import AcceleratorConfig
-from golden.softmax import softmax_rows
-from hw.reciprocal import ReciprocalPipeline
-from hw.softmax_row_sum import SoftmaxRowSum
+from vsq_accel.golden.softmax import softmax_rows
+from vsq_accel.hw.softmax.reciprocal import ReciprocalPipeline
+from vsq_accel.hw.softmax.row_sum import SoftmaxRowSum
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 29
 
@@ -115,8 +115,8 @@ def test_exp2_term_for_every_logit_and_max(values, logit_step):
     the largest; wider logits strided over their range."""
     from amaranth import Module, Signal, signed, unsigned
 
-    from golden.softmax import _exp2_terms, exp2_table
-    from hw.exp2 import exp2_distance, exp2_of_parts, exp2_parts
+    from vsq_accel.golden.softmax import _exp2_terms, exp2_table
+    from vsq_accel.hw.softmax.exp2 import exp2_distance, exp2_of_parts, exp2_parts
 
     config = AcceleratorConfig(**values)
     logit = Signal(signed(config.softmax_logit_bits))

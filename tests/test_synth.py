@@ -7,10 +7,10 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from golden.config import AcceleratorConfig
-from hw.pipeline import replicas
-from hw.vector_mac import VectorMacLane
-from rtl_gen.synth import synthesize
+from vsq_accel.hw.array.vector_mac import VectorMacLane
+from vsq_accel.hw.lib.pipeline import replicas
+from vsq_accel.rtl_gen.synth import synthesize
+from vsq_accel.spec.config import AcceleratorConfig
 
 
 def test_small_lane_synthesizes():

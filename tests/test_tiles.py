@@ -4,15 +4,17 @@ format, and a trace that replays step by step."""
 import numpy as np
 import pytest
 
-from golden.attention_stream import attention_head_streamed
-from golden.compiler import compile_attention_head, compile_linear
-from golden.config import AcceleratorConfig
-from golden.quantize import QuantizedRows
-from golden.softmax import softmax_exponentials, softmax_rows
-from golden.tile_program import Trace, run_tile
-from golden.tile_weights import (AttentionHead, FeedForward, MultiHeadAttention,
-                                 random_attention_head, random_feed_forward, random_multi_head)
-from golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden.attention_stream import attention_head_streamed
+from vsq_accel.golden.quantize import QuantizedRows
+from vsq_accel.golden.softmax import softmax_exponentials, softmax_rows
+from vsq_accel.golden.tile_program import Trace
+from vsq_accel.golden.tile_weights import (AttentionHead, FeedForward, MultiHeadAttention,
+                                           random_attention_head, random_feed_forward,
+                                           random_multi_head)
+from vsq_accel.golden.vsq_matmul import vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.toolchain.compiler import compile_attention_head, compile_linear
+from vsq_accel.toolchain.tile_run import run_tile
 
 SEED = 37
 FORMATS = {

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden.config import AcceleratorConfig
-from golden.quantize import QuantizedRows, quantize
-from golden.lane_kernel import accumulator_dtype, lane_matmul
-from golden.vsq_matmul import accumulator_scale, blas_dtype, separable, vsq_matmul
+from vsq_accel.golden.kernels.lane import accumulator_dtype, lane_matmul
+from vsq_accel.golden.quantize import QuantizedRows, quantize
+from vsq_accel.golden.vsq_matmul import accumulator_scale, blas_dtype, separable, vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 11
 
@@ -137,7 +137,7 @@ def test_blas_takes_what_it_computes_exactly_and_the_lane_kernel_the_rest(monkey
     """INT8 without scales is one BLAS matmul; only the rows of A whose partial sums
     could saturate (by the norm bound) go through the lane kernel (here forced: from 0
     operations on)."""
-    monkeypatch.setattr("golden.compute.COMPILED_FROM", 0)
+    monkeypatch.setattr("vsq_accel.golden.compute.COMPILED_FROM", 0)
     config = CONFIGS["int8"]
     rng = np.random.default_rng(SEED + 6)
     a, b_t = random_rows(rng, 6, 20, config, (-3, 3)), random_rows(rng, 5, 20, config, (-3, 3))
@@ -149,7 +149,7 @@ def test_blas_takes_what_it_computes_exactly_and_the_lane_kernel_the_rest(monkey
         kernel_rows.append(len(a_vectors))
         return lane_matmul(a_vectors, *arguments)
 
-    monkeypatch.setattr("golden.lane_kernel.lane_matmul", lane_matmul_spy)
+    monkeypatch.setattr("vsq_accel.golden.kernels.lane.lane_matmul", lane_matmul_spy)
     result = vsq_matmul(a, b_t, config)
     assert kernel_rows == [1] and result[4, 1] == config.acc_max
     assert np.array_equal(result, reference_matmul(a, b_t, config))
@@ -271,7 +271,7 @@ def test_any_operands_give_the_reference_or_the_documented_error(name, rows, col
 
 
 def test_threads_follow_golden_threads_or_the_cores_per_test_worker(monkeypatch):
-    from golden.compute import thread_count
+    from vsq_accel.golden.compute import thread_count
 
     cores = len(os.sched_getaffinity(0))
     monkeypatch.delenv("GOLDEN_THREADS", raising=False)

@@ -1,0 +1,177 @@
+"""The accelerator's bit-exact arithmetic for a user's own model, one call per operation.
+
+    emulator = Emulator(AcceleratorConfig())          # or any configuration
+    w = emulator.weight(w_float)                      # in x out, quantized once
+    y = emulator.linear(x, w, bias)                   # x @ w + bias, bias optional
+    o = emulator.attention(q, k, v, mask)             # softmax(q k^T / sqrt(dk)) v
+
+and attention step by step: `logits` (Q K^T to the softmax unit's base-2 integer
+logits), `softmax` (loop 1's max and sum, the exponentials as the P V operand, one
+reciprocal per row) and `weighted_values` (P V, each row times its reciprocal), the
+dataflow of the tile programs. Floats go in and out; inside, activations are quantized
+per tensor, weights per output channel (with per-vector scales in VSQ formats), every
+matmul is `vsq_matmul`'s accumulators and every attention step the softmax unit's
+integers. With `record=True` each call appends its integers to `records`, so two runs
+can be compared bit for bit.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from vsq_accel.golden import arguments
+from vsq_accel.golden.ppu_params import exponentials_to_operand, to_logits
+from vsq_accel.golden.quantize import QuantizedRows, quantize
+from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
+                                      softmax_start)
+from vsq_accel.golden.vsq_matmul import accumulator_scale, vsq_matmul
+from vsq_accel.spec.config import AcceleratorConfig
+
+__all__ = ["Emulator", "Weight", "Logits", "SoftmaxRows", "Record"]
+
+LOG2_E = 1.4426950408889634
+
+
+@dataclasses.dataclass(frozen=True)
+class Weight:
+    """A weight (inputs x outputs, for x @ w) quantized once: its transpose, one row per
+    output channel, cut into vectors along the inputs."""
+
+    rows: QuantizedRows
+    inputs: int
+    outputs: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Logits:
+    """Q K^T as the softmax unit takes it: base-2 logits with `frac_bits` fraction bits
+    (queries x keys, softmax_logit_bits each), the score scale and log2(e) folded in."""
+
+    values: np.ndarray
+    frac_bits: int
+
+    def to_float(self):
+        """The scores in base e, as the integers represent them."""
+        return self.values / (2.0 ** self.frac_bits * LOG2_E)
+
+
+@dataclasses.dataclass(frozen=True)
+class SoftmaxRows:
+    """The softmax of logit rows as the tile programs carry it into P V: exponentials
+    2^(x - m) requantized as the left operand, and one reciprocal r = 2^k / d per row."""
+
+    exponentials: QuantizedRows
+    reciprocal: np.ndarray
+    row_max: np.ndarray
+    row_sum: np.ndarray
+    normalization: float                      # 2^(E - k): exponential units times r
+
+    def probabilities(self):
+        """The probabilities these integers stand for (rows x keys, float)."""
+        return (self.exponentials.dequantize() * self.reciprocal[:, None]
+                * self.normalization)
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One call's integers: its operation and named integer arrays."""
+
+    operation: str
+    integers: dict
+
+
+class Emulator:
+    """Calls in one configuration's arithmetic (default: the default configuration)."""
+
+    def __init__(self, config=None, record=False):
+        self.config = (AcceleratorConfig() if config is None
+                       else arguments.instance("config", config, AcceleratorConfig))
+        self.records = [] if arguments.flag("record", record) else None
+
+    def weight(self, w):
+        """Quantize w (inputs x outputs) once, per output channel."""
+        w = arguments.real_matrix("w", w)
+        return Weight(quantize(w.T, self.config, per_row=True), *w.shape)
+
+    def linear(self, x, weight, bias=None):
+        """x (rows x inputs) @ weight + bias; weight a `Weight` or a float matrix."""
+        if not isinstance(weight, Weight):
+            weight = self.weight(weight)
+        x = arguments.real_matrix("x", x)
+        if x.shape[1] != weight.inputs:
+            raise ValueError(f"x has {x.shape[1]} columns; the weight takes {weight.inputs} "
+                             f"inputs")
+        a = quantize(x, self.config)
+        acc = vsq_matmul(a, weight.rows, self.config)
+        self._record("linear", a, accumulators=acc)
+        y = acc * accumulator_scale(a, weight.rows, self.config)
+        return y if bias is None else y + arguments.real_vector("bias", bias, weight.outputs)
+
+    def logits(self, q, k, scale=None):
+        """Q K^T times `scale` (default 1 / sqrt(dk)) as base-2 integer logits."""
+        q, k = arguments.real_matrix("q", q), arguments.real_matrix("k", k)
+        if q.shape[1] != k.shape[1]:
+            raise ValueError(f"q has {q.shape[1]} columns and k {k.shape[1]}; they must "
+                             f"agree (dk)")
+        scale = 1 / np.sqrt(q.shape[1]) if scale is None else scale
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(f"scale={scale} must be a positive finite number")
+        a, b_t = quantize(q, self.config), quantize(k, self.config)
+        acc = vsq_matmul(a, b_t, self.config)
+        unit = float(accumulator_scale(a, b_t, self.config)[0, 0])      # per tensor
+        values = to_logits(acc, unit, LOG2_E * scale, self.config)
+        self._record("logits", a, b_t, accumulators=acc, logits=values)
+        return Logits(values, self.config.softmax_frac_bits)
+
+    def softmax(self, logits, mask=None):
+        """The softmax unit on `logits` (a `Logits`); `mask`: booleans, keys x or queries
+        x keys, True where a key takes part (default: all)."""
+        arguments.instance("logits", logits, Logits)
+        values, config = logits.values, self.config
+        keep = np.ones(values.shape, bool) if mask is None else _keep(mask, values.shape)
+        row_max, row_sum = softmax_loop1(values, keep, *softmax_start(len(values), config),
+                                         config)
+        exponentials = exponentials_to_operand(
+            softmax_exponentials(values, keep, row_max, config), config)
+        reciprocal = softmax_reciprocal(row_sum, config)
+        self._record("softmax", exponentials, row_max=row_max, row_sum=row_sum)
+        return SoftmaxRows(exponentials, reciprocal, row_max, row_sum,
+                           2.0 ** (config.softmax_exp_bits - config.softmax_recip_shift))
+
+    def weighted_values(self, softmax, v):
+        """P V (rows x dv): the exponentials times V, each row then times r."""
+        arguments.instance("softmax", softmax, SoftmaxRows)
+        v = arguments.real_matrix("v", v)
+        keys = softmax.exponentials.columns
+        if len(v) != keys:
+            raise ValueError(f"v has {len(v)} rows; the softmax has {keys} keys")
+        v_t = quantize(v.T, self.config)
+        acc = vsq_matmul(softmax.exponentials, v_t, self.config)
+        self._record("weighted_values", v_t, accumulators=acc)
+        unit = accumulator_scale(softmax.exponentials, v_t, self.config)
+        return acc * unit * (softmax.reciprocal * softmax.normalization)[:, None]
+
+    def attention(self, q, k, v, mask=None, scale=None):
+        """softmax(q k^T * scale) v, scale 1 / sqrt(dk) by default, over the keys `mask`
+        keeps."""
+        return self.weighted_values(self.softmax(self.logits(q, k, scale), mask), v)
+
+    def _record(self, operation, *operands, **integers):
+        if self.records is None:
+            return
+        for index, operand in enumerate(operands):
+            integers[f"operand{index}.values"] = operand.values
+            if operand.scales is not None:
+                integers[f"operand{index}.scales"] = operand.scales
+        self.records.append(Record(operation, integers))
+
+
+def _keep(mask, shape):
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        raise TypeError(f"mask must hold booleans (True: the key takes part), not "
+                        f"{mask.dtype}")
+    if mask.shape not in (shape[1:], shape):
+        raise ValueError(f"mask has shape {mask.shape}; it must be {shape[1:]} (keys) or "
+                         f"{shape} (queries x keys)")
+    return np.ascontiguousarray(np.broadcast_to(mask, shape))

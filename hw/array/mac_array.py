@@ -1,0 +1,144 @@
+"""The VSQ MAC array: L vector-MAC lanes and the accumulation collector."""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.array.lane_operand_buffer import LaneOperandBuffer
+from vsq_accel.hw.array.vector_mac import VectorMacLane
+from vsq_accel.hw.lib.arith import saturate
+from vsq_accel.hw.lib.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from vsq_accel.hw.lib.pipeline import replicas
+
+__all__ = ["VsqMacArray"]
+
+# Lanes that share one copy of the registered B vector.
+_LANES_PER_B_COPY = 4
+
+
+class VsqMacArray(wiring.Component):
+    """L lanes of V-wide VSQ dot products accumulating an L x L output tile.
+
+    Operands follow `golden.array_schedule`: for each reduction slice of a tile, L A
+    vectors (lane l holds row l of the tile) and then L B vectors, one per cycle, each
+    broadcast to all lanes; B vector j adds to column j of the tile in the collector.
+    The B vectors of a tile's last slice carry `last`, and as each of them leaves the
+    pipeline its finished column of L accumulators goes out on `c`. With both inputs
+    offered every cycle and `c` always ready, every lane does a vector MAC every cycle.
+
+    Pipeline (one shared enable, held only by an output column that waits for `c`):
+    input -> ``b_copy`` the B vector, one register per group of lanes (a broadcast from
+    one register to every lane would be the array's longest path) -> the lanes'
+    `lane_stages` stages (the collector read issued as an item enters the last) ->
+    ``x_`` the add (with two lanes or more) -> saturation, collector write, output
+    register: `config.array_latency` stages in all.
+
+    Parameters
+    ----------
+    config : AcceleratorConfig
+
+    Members
+    -------
+    a : In(stream.Signature(vsq_vector_layout(config)))
+    b : In(stream.Signature(b_vector_layout(config)))
+    c : Out(stream.Signature(output_column_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "a": In(stream.Signature(vsq_vector_layout(config))),
+            "b": In(stream.Signature(b_vector_layout(config))),
+            "c": Out(stream.Signature(output_column_layout(config))),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        config = self._config
+        lanes = config.lanes
+        m = Module()
+
+        m.submodules.a_buffer = a_buffer = LaneOperandBuffer(config)
+        wiring.connect(m, wiring.flipped(self.a), a_buffer.a)
+
+        advance = Signal()
+        b_accept = Signal()
+        # At least two collector entries and a 1-bit column index even for one lane:
+        # zero-width signals would reach the Verilog as [-1:0] vectors.
+        entries = max(lanes, 2)
+        column = Signal(range(entries))
+        first_slice = Signal(init=1)
+        round_end = Signal()
+        m.d.comb += [
+            advance.eq(~self.c.valid | self.c.ready),
+            self.b.ready.eq(a_buffer.active_valid & advance),
+            b_accept.eq(self.b.valid & self.b.ready),
+            round_end.eq(b_accept & (column == lanes - 1)),
+            a_buffer.slice_done.eq(round_end),
+            a_buffer.take.eq(advance),
+        ]
+        with m.If(b_accept):
+            m.d.sync += column.eq(Mux(column == lanes - 1, 0, column + 1))
+        with m.If(round_end):
+            m.d.sync += first_slice.eq(self.b.payload.last)
+
+        b_copies = replicas(m, "b_copy", self.b.payload.vector,
+                            -(-lanes // _LANES_PER_B_COPY), advance)
+        products = []
+        for lane_index in range(lanes):
+            lane = m.submodules[f"lane{lane_index}"] = VectorMacLane(config)
+            m.d.comb += [
+                lane.a.eq(a_buffer.active[lane_index]),
+                lane.b.eq(b_copies[lane_index // _LANES_PER_B_COPY]),
+                lane.en.eq(advance),
+            ]
+            products.append(lane.product)
+
+        # Tags that travel beside the B register and the lanes' stages; the last one is
+        # the accumulate stage.
+        tag_layout = data.StructLayout({"valid": 1, "column": column.shape(), "first": 1,
+                                        "last": 1})
+        tag = Signal(tag_layout)
+        m.d.comb += [tag.valid.eq(b_accept), tag.column.eq(column),
+                     tag.first.eq(first_slice), tag.last.eq(self.b.payload.last)]
+        tags = []
+        for stage in range(1 + config.lane_stages):
+            tags.append(Signal(tag_layout, name=f"tag{stage}"))
+            with m.If(advance):
+                m.d.sync += tags[-1].eq(tag)
+            tag = tags[-1]
+        m_tag = tags[-1]
+
+        column_layout = output_column_layout(config)
+        m.submodules.collector = collector = Memory(shape=column_layout, depth=entries, init=[])
+        write = collector.write_port()
+        read = collector.read_port(transparent_for=(write,))
+        # The read is issued as an item enters the lanes' last stage, so its data is there.
+        m.d.comb += [read.addr.eq(tags[-2].column), read.en.eq(advance)]
+        totals = [Mux(m_tag.first, 0, read.data[lane_index]) + product
+                  for lane_index, product in enumerate(products)]
+        if config.accumulate_stages == 2:
+            # The add is registered before saturation and the write. An entry comes back
+            # L >= 2 advances after its read; the write lands by then (transparently at
+            # L = 2), so no forwarding is needed.
+            x_tag = Signal(tag_layout)
+            x_totals = [Signal.like(total, name=f"x_total{index}")
+                        for index, total in enumerate(totals)]
+            with m.If(advance):
+                m.d.sync += [x_tag.eq(m_tag)]
+                m.d.sync += [register.eq(total) for register, total in zip(x_totals, totals)]
+            m_tag, totals = x_tag, x_totals
+        sums = Signal(column_layout)
+        m.d.comb += [sum_.eq(saturate(total, config.acc_bits))
+                     for sum_, total in zip(sums, totals)]
+        m.d.comb += [write.addr.eq(m_tag.column), write.data.eq(sums),
+                     write.en.eq(m_tag.valid & advance)]
+
+        with m.If(advance):
+            m.d.sync += [self.c.valid.eq(m_tag.valid & m_tag.last), self.c.payload.eq(sums)]
+        return m
+

@@ -1,0 +1,143 @@
+"""A feeder: reads an operand buffer in the MAC array's schedule, one vector per cycle."""
+
+from amaranth import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import ReadPort
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.layouts import b_vector_layout, vsq_vector_layout
+
+__all__ = ["OperandFeeder", "feeder_job_layout", "DIM_BITS"]
+
+# Width of a matmul's dimensions m, n and k (the command's `dim` fields).
+DIM_BITS = 16
+
+
+def feeder_job_layout(addr_bits):
+    """One matmul's operand: row r's vector s at base + r * stride + s for r < rows,
+    s < k; `other_rows` are the rows of the other operand, whose tiles repeat this
+    one's."""
+    return data.StructLayout({"base": addr_bits, "stride": addr_bits, "rows": DIM_BITS,
+                              "other_rows": DIM_BITS, "k": DIM_BITS})
+
+
+class OperandFeeder(wiring.Component):
+    """Streams a matmul's A (``role="a"``) or B (``role="b"``) vectors in the order of
+    `golden.array_schedule`: tiles of L rows, row of tiles by row of tiles; in each tile
+    and reduction slice s, the L rows' vector s (a row past `rows` is a zero vector, the
+    array's padding). A visits its own tiles in the outer loop and repeats each for the
+    other operand's tiles; B repeats its whole set for each of A's tiles, and marks the
+    vectors of the last slice `last`.
+
+    The address steps by additions only (no multiplier on the read path); the buffer's
+    read port is driven directly, its data registered with the vector's place.
+
+    Members
+    -------
+    job : In(stream.Signature(feeder_job_layout(addr_bits)))
+    read : In(ReadPort.Signature(addr_width=addr_bits, shape=vsq_vector_layout(config)))
+        The buffer's read port, driven by the feeder.
+    o : Out(stream.Signature(vsq_vector_layout(config) or b_vector_layout(config)))
+    busy : Out(1)
+        A job is in progress (vectors to read or one to hand over).
+    """
+
+    def __init__(self, config, addr_bits, role):
+        if role not in ("a", "b"):
+            raise ValueError(f"role must be 'a' or 'b', not {role!r}")
+        self._config, self._addr_bits, self._role = config, addr_bits, role
+        vector = vsq_vector_layout(config)
+        super().__init__({
+            "job": In(stream.Signature(feeder_job_layout(addr_bits))),
+            "read": In(ReadPort.Signature(addr_width=addr_bits, shape=vector)),
+            "o": Out(stream.Signature(vector if role == "a" else b_vector_layout(config))),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self._config.lanes
+        job = Signal(feeder_job_layout(self._addr_bits))
+        active = Signal()
+        lane = Signal(range(max(lanes, 2)))       # a bit even for one lane
+        slice_ = Signal(DIM_BITS)
+        own_first = Signal(DIM_BITS + 1)      # first row of this operand's tile
+        other_first = Signal(DIM_BITS + 1)    # first row of the other operand's tile
+        row = Signal(DIM_BITS + 1)
+        tile_addr = Signal(self._addr_bits + DIM_BITS + 1)    # row own_first, vector 0
+        row_addr = Signal.like(tile_addr)                      # row `row`, vector 0
+
+        last_lane = lane == lanes - 1
+        last_slice = slice_ == job.k - 1
+        last_own = own_first + lanes >= job.rows
+        last_other = other_first + lanes >= job.other_rows
+        tile_step = job.stride * lanes
+
+        advance = ~self.o.valid | self.o.ready
+        pad = Signal()
+        last = Signal()
+        m.d.comb += [
+            self.read.addr.eq(row_addr + slice_),
+            self.read.en.eq(advance),
+            self.job.ready.eq(~active),
+            self.busy.eq(active | self.o.valid),
+        ]
+        with m.If(self.job.valid & ~active):
+            m.d.sync += [job.eq(self.job.payload), active.eq(1), lane.eq(0), slice_.eq(0),
+                         own_first.eq(0), other_first.eq(0), row.eq(0),
+                         tile_addr.eq(self.job.payload.base),
+                         row_addr.eq(self.job.payload.base)]
+        with m.If(advance):
+            m.d.sync += [self.o.valid.eq(active), pad.eq(row >= job.rows),
+                         last.eq(last_slice)]
+        with m.If(advance & active):
+            m.d.sync += [lane.eq(lane + 1), row.eq(row + 1), row_addr.eq(row_addr + job.stride)]
+            with m.If(last_lane):
+                m.d.sync += [lane.eq(0), row.eq(own_first), row_addr.eq(tile_addr),
+                             slice_.eq(slice_ + 1)]
+                with m.If(last_slice):
+                    m.d.sync += slice_.eq(0)
+                    self._next_tile(m, job, active, own_first, other_first, row, tile_addr,
+                                    row_addr, last_own, last_other, tile_step)
+
+        vector = Signal(vsq_vector_layout(self._config))
+        m.d.comb += vector.eq(self.read.data)
+        with m.If(pad):
+            m.d.comb += vector.eq(0)
+        if self._role == "a":
+            m.d.comb += self.o.payload.eq(vector)
+        else:
+            m.d.comb += [self.o.payload.vector.eq(vector), self.o.payload.last.eq(last)]
+        return m
+
+    def _next_tile(self, m, job, active, own_first, other_first, row, tile_addr, row_addr,
+                   last_own, last_other, tile_step):
+        """After a tile's last slice: A steps through the other operand's tiles, then to
+        its own next tile; B through its own tiles, then again for A's next."""
+        lanes = self._config.lanes
+
+        def next_own():
+            m.d.sync += [own_first.eq(own_first + lanes), row.eq(own_first + lanes),
+                         tile_addr.eq(tile_addr + tile_step),
+                         row_addr.eq(tile_addr + tile_step)]
+
+        def restart_own():
+            m.d.sync += [own_first.eq(0), row.eq(0), tile_addr.eq(job.base),
+                         row_addr.eq(job.base)]
+
+        inner_last, outer_last = ((last_other, last_own) if self._role == "a"
+                                  else (last_own, last_other))
+        with m.If(~inner_last):
+            if self._role == "a":
+                m.d.sync += other_first.eq(other_first + lanes)
+            else:
+                next_own()
+        with m.Elif(~outer_last):
+            if self._role == "a":
+                m.d.sync += other_first.eq(0)
+                next_own()
+            else:
+                m.d.sync += other_first.eq(other_first + lanes)
+                restart_own()
+        with m.Else():
+            m.d.sync += active.eq(0)

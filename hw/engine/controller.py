@@ -1,0 +1,297 @@
+"""The tile engine's controller: the command memory, fetch and check, status and cycles."""
+
+import enum
+
+from amaranth import Array, Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.arith import equals
+from vsq_accel.spec.commands import (Buffer, End, Load, Matmul, Op, Output, Softmax, buffer_size,
+                                     command_bits, field_widths)
+
+__all__ = ["Controller", "EngineError", "Slot", "command_layout", "COMMAND_ENTRIES", "status_layout",
+           "command_word_bits"]
+
+# The buffers a LOAD writes; a STORE also reads OUTPUT.
+LOADABLE = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS)
+# Commands the command memory holds (a DeiT-Small MHSA layer compiles to about 500).
+COMMAND_ENTRIES = 1024
+
+
+class EngineError(enum.IntEnum):
+    """Why the engine stopped on a command instead of running it."""
+
+    NONE = 0
+    OPCODE = 1        # no command has this opcode
+    BUFFER = 2        # the command names a buffer it cannot use
+    SHAPE = 3         # an empty dimension
+    UNSUPPORTED = 4   # a command this engine does not run (see the README)
+    BOUNDS = 5        # a region reaches past the end of its buffer
+
+
+class _State(enum.IntEnum):
+    STOPPED = 0
+    FETCH = 1
+    CHECK = 2
+    DECIDE = 3
+
+
+class Slot(enum.IntEnum):
+    """Where a command runs: the array's slot (MATMUL), the host's (LOAD, STORE) or the
+    softmax unit's (SOFTMAX). Each runs one command at a time, side by side."""
+
+    COMPUTE = 0
+    HOST = 1
+    SOFTMAX = 2
+
+
+def command_layout(cls, config):
+    """The fields of a command word, as `spec.commands.encode` places them."""
+    return data.StructLayout({"op": 3, **{name: bits for name, bits, _
+                                          in field_widths(cls, config)}})
+
+
+def command_word_bits(config):
+    """log2 of the 32-bit words a command takes in the host's address space (a power of
+    two, so that a command's words never straddle two commands)."""
+    return (command_bits(config) // 32 - 1).bit_length()
+
+
+def status_layout():
+    """The status register: `busy` (started, not yet stopped), `done` (stopped at End),
+    `error` (stopped on a command it refused, `code` saying why), `command`: the index
+    of the next command to start, or of the one that stopped the engine."""
+    return data.StructLayout({"busy": 1, "done": 1, "error": 1, "reserved": 5, "code": 8,
+                              "command": 16})
+
+
+class Controller(wiring.Component):
+    """Runs the command list from entry 0, in order: fetches a command, checks it, and
+    hands it to the engine (`dispatch`, with the word on `command`) once its slot is
+    free (`Slot`: the slot's previous command has retired; with the command's `wait`
+    bit, every earlier command has). While a command runs, the next is fetched and
+    checked, so the next weights load beside the current matmul, and the next block of
+    logits is computed beside the softmax of this one. A command that fails its check
+    stops the engine with the reason in the status, End with `done`, each once the
+    commands before it have retired. The cycle counter counts from `start` to the stop.
+
+    Members
+    -------
+    start : In(1)
+    write_addr, write_data, write_en : In
+        The host's writes into the command memory, a 32-bit word at a time.
+    command : Out(command_bits(config))
+    dispatch : Out(1)
+    idle : In(len(Slot))
+        Per `Slot`: its units have no job left.
+    retire : Out(len(Slot))
+        Per `Slot`: its command retired this cycle (the command `running[slot]`).
+    running : Out(ArrayLayout(command index, len(Slot)))
+        Per `Slot`: the index of the command it runs (or last ran).
+    status : Out(status_layout())
+    cycles : Out(64)
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "start": In(1),
+            "write_addr": In((COMMAND_ENTRIES - 1).bit_length() + command_word_bits(config)),
+            "write_data": In(32),
+            "write_en": In(1),
+            "command": Out(command_bits(config)),
+            "dispatch": Out(1),
+            "idle": In(len(Slot)),
+            "retire": Out(len(Slot)),
+            "running": Out(data.ArrayLayout(range(COMMAND_ENTRIES), len(Slot))),
+            "status": Out(status_layout()),
+            "cycles": Out(64),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self._config
+        words = command_bits(config) // 32
+        m.submodules.commands = commands = Memory(shape=unsigned(command_bits(config)),
+                                                  depth=COMMAND_ENTRIES, init=[])
+        write = commands.write_port(granularity=32)
+        read = commands.read_port(transparent_for=())
+        word_bits = command_word_bits(config)
+        word = self.write_addr[:word_bits] if word_bits else 0
+        m.d.comb += [write.addr.eq(self.write_addr[word_bits:]),
+                     write.data.eq(self.write_data.replicate(words)),
+                     write.en.eq(Mux(self.write_en, 1 << word, 0)[:words])]
+
+        pc = Signal(range(COMMAND_ENTRIES))
+        status = self.status
+        error = Signal(EngineError)
+        m.d.comb += [read.addr.eq(pc), status.command.eq(pc)]
+        with m.If(status.busy):
+            m.d.sync += self.cycles.eq(self.cycles + 1)
+
+        # A slot's command may retire from the second cycle after its dispatch (its
+        # units see their jobs the cycle after).
+        occupied, started = Signal(len(Slot)), Signal(len(Slot))
+        m.d.comb += self.retire.eq(occupied & started & self.idle)
+        m.d.sync += started.eq(occupied & ~self.retire)
+        m.d.sync += occupied.eq(occupied & ~self.retire)
+
+        op = self.command[:3]
+        slot = Signal(Slot)
+        with m.If(equals(op, Op.LOAD) | (op == Op.STORE)):
+            m.d.comb += slot.eq(Slot.HOST)
+        with m.Elif(op == Op.SOFTMAX):
+            m.d.comb += slot.eq(Slot.SOFTMAX)
+        waits = data.View(command_layout(End, config), self.command[:4]).wait
+        stopping = error.any() | equals(op, Op.END)
+        free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
+
+        blocks = _scores_blocks()
+        with m.If(self.start):
+            m.d.sync += [block.valid.eq(0) for block in blocks]
+        # The states as a register decoded by a Switch (Amaranth's FSM compares the
+        # state with 0 as a logical not, which Verilator's lint rejects).
+        state = Signal(_State)
+        with m.Switch(state):
+            with m.Case(_State.STOPPED):
+                m.d.comb += read.en.eq(0)
+                with m.If(self.start):
+                    m.d.sync += [pc.eq(0), self.cycles.eq(0), status.busy.eq(1),
+                                 status.done.eq(0), status.error.eq(0), status.code.eq(0),
+                                 state.eq(_State.FETCH)]
+            with m.Case(_State.FETCH):
+                m.d.sync += state.eq(_State.CHECK)
+            with m.Case(_State.CHECK):
+                m.d.sync += [self.command.eq(read.data),
+                             error.eq(command_error(m, read.data, config, blocks)),
+                             state.eq(_State.DECIDE)]
+            with m.Case(_State.DECIDE):
+                with m.If(free & error.any()):
+                    m.d.sync += [status.busy.eq(0), status.error.eq(1), status.code.eq(error),
+                                 state.eq(_State.STOPPED)]
+                with m.Elif(free & equals(op, Op.END)):
+                    m.d.sync += [status.busy.eq(0), status.done.eq(1), state.eq(_State.STOPPED)]
+                with m.Elif(free):
+                    m.d.comb += self.dispatch.eq(1)
+                    m.d.sync += [pc.eq(pc + 1), state.eq(_State.FETCH)]
+                    with m.Switch(slot):
+                        for index in Slot:
+                            with m.Case(index):
+                                m.d.sync += [occupied[index].eq(1),
+                                             self.running[index].eq(pc)]
+                    self._track_blocks(m, blocks, config)
+        return m
+
+    def _track_blocks(self, m, blocks, config):
+        """A dispatched LOGITS matmul leaves a block in SCORES; a SOFTMAX takes the
+        oldest."""
+        matmul = data.View(command_layout(Matmul, config),
+                           self.command[:command_layout(Matmul, config).size])
+        logits = (self.command[:3] == Op.MATMUL) & (matmul.output == Output.LOGITS)
+        for index, block in enumerate(blocks):
+            newest = ~block.valid if index == 0 else blocks[0].valid    # the first free
+            with m.If(logits & newest):
+                m.d.sync += [block.valid.eq(1), block.base.eq(matmul.dest_base),
+                             block.rows.eq(matmul.m), block.length.eq(matmul.n)]
+        with m.If(self.command[:3] == Op.SOFTMAX):
+            m.d.sync += [blocks[0].eq(blocks[1]), blocks[1].valid.eq(0)]
+
+
+class _ScoresBlock(data.Struct):
+    """A block of logits a LOGITS matmul put into SCORES for a SOFTMAX to read."""
+
+    valid: 1
+    base: 16
+    rows: 16
+    length: 16
+
+
+def _scores_blocks():
+    """The blocks in SCORES, oldest first: the corner turn holds two, and gives their
+    rows in the order they came."""
+    return [Signal(_ScoresBlock, name=f"scores_block{index}") for index in range(2)]
+
+
+def command_error(m, word, config, blocks):
+    """The EngineError of a command word (combinational). `blocks`: the blocks of
+    logits in SCORES, oldest first (`_ScoresBlock`); the next SOFTMAX must read the
+    oldest, and a LOGITS matmul needs a free one."""
+    block = blocks[0]
+    error = Signal(EngineError, name="command_check")
+    views = {cls: data.View(command_layout(cls, config), word[:command_layout(cls, config).size])
+             for cls in (Matmul, Softmax, Load)}
+    matmul, softmax, host = views[Matmul], views[Softmax], views[Load]
+    size = {buffer: buffer_size(config, buffer) for buffer in Buffer}
+
+    def entries_of(buffer):
+        """The entries of a buffer named by a field (0 for the ones no rule allows)."""
+        result = Signal(range(max(size.values()) + 1), name="buffer_entries")
+        with m.Switch(buffer):
+            for code, entries in size.items():
+                with m.Case(code):
+                    m.d.comb += result.eq(entries)
+        return result
+
+    def rows_past(base, stride, rows, vectors, buffer_entries):
+        return base + (rows - 1) * stride + vectors > buffer_entries
+
+    def vectors_of(length):
+        return (length + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
+
+    def operand_buffer(buffer):
+        return equals(buffer, Buffer.LEFT) | (buffer == Buffer.RIGHT)
+
+    host_entries, matmul_dest, softmax_dest = (entries_of(host.buffer), entries_of(matmul.dest),
+                                               entries_of(softmax.dest))
+    lanes, max_row = config.lanes, config.softmax_max_row
+    loadable = Cat(*(equals(host.buffer, b) for b in LOADABLE)).any()
+    logits = matmul.output == Output.LOGITS
+    params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
+    checks = {
+        Op.END: [],
+        Op.LOAD: [(~loadable, EngineError.BUFFER),
+                  (host.base + host.count > host_entries, EngineError.BOUNDS)],
+        Op.STORE: [(~loadable & ~(host.buffer == Buffer.OUTPUT), EngineError.BUFFER),
+                   (host.base + host.count > host_entries, EngineError.BOUNDS)],
+        Op.MATMUL: [
+            (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
+            (equals(matmul.output, Output.ACC) | matmul.accumulate
+             | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
+            (Mux(matmul.output == Output.Y, ~(matmul.dest == Buffer.OUTPUT),
+                 Mux(logits, ~(matmul.dest == Buffer.SCORES), ~operand_buffer(matmul.dest))),
+             EngineError.BUFFER),
+            (logits & (matmul.n > max_row), EngineError.SHAPE),
+            (rows_past(matmul.left_base, matmul.left_stride, matmul.m, matmul.k,
+                       size[Buffer.LEFT])
+             | rows_past(matmul.right_base, matmul.right_stride, matmul.n, matmul.k,
+                         size[Buffer.RIGHT])
+             | (matmul.params_base + params_rows > size[Buffer.PARAMS])
+             | (matmul.row_scale & (matmul.state_base + matmul.m > size[Buffer.STATE]))
+             | Mux(logits, matmul.dest_base + matmul.m > size[Buffer.SCORES],
+                   rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
+                             vectors_of(matmul.n), matmul_dest)), EngineError.BOUNDS),
+        ],
+        Op.SOFTMAX: [
+            (~softmax.rows.any() | ~softmax.length.any() | (softmax.length > max_row),
+             EngineError.SHAPE),
+            (~(softmax.loop1 & softmax.first & softmax.loop2) | (softmax.rows > lanes)
+             | ~block.valid | (softmax.src_base != block.base) | (softmax.rows != block.rows)
+             | (softmax.length != block.length), EngineError.UNSUPPORTED),
+            (~operand_buffer(softmax.dest), EngineError.BUFFER),
+            ((softmax.src_base + softmax.rows > size[Buffer.SCORES])
+             | (softmax.state_base + softmax.rows > size[Buffer.STATE])
+             | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
+                         vectors_of(softmax.length), softmax_dest), EngineError.BOUNDS),
+        ],
+    }
+    with m.Switch(word[:3]):
+        for op, rules in checks.items():
+            with m.Case(op):
+                for index, (condition, code) in enumerate(rules):
+                    with (m.If(condition) if index == 0 else m.Elif(condition)):
+                        m.d.comb += error.eq(code)
+        with m.Default():
+            m.d.comb += error.eq(EngineError.OPCODE)
+    return error

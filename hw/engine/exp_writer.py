@@ -1,0 +1,95 @@
+"""Writes the requantized exponentials of the softmax into rows of an operand buffer,
+and each row's reciprocal into STATE."""
+
+from amaranth import Array, Module, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import WritePort
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.array.operand_feeder import DIM_BITS
+from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.ppu.row_requantizer import row_vectors_layout, vectors_per_group
+
+__all__ = ["ExpWriter", "exp_job_layout"]
+
+
+def exp_job_layout(addr_bits):
+    """`rows` rows of exponentials, row r's vector v at base + r * stride + v (`dest`:
+    which operand buffer), row r's reciprocal at STATE[state_base + r]."""
+    return data.StructLayout({"dest": 1, "base": addr_bits, "stride": addr_bits,
+                              "rows": DIM_BITS, "state_base": addr_bits})
+
+
+class ExpWriter(wiring.Component):
+    """Takes the row requantizer's groups (up to Q vectors of a row, the row's last
+    with its reciprocal) and writes their vectors one per cycle; a group's row end
+    writes the reciprocal beside its last vector. `done` pulses with the last row's
+    end: the softmax command retires.
+
+    Members
+    -------
+    job : In(stream.Signature(exp_job_layout(addr_bits)))
+    i : In(stream.Signature(row_vectors_layout(config)))
+    write : In(WritePort.Signature(addr_width=addr_bits, shape=vsq_vector_layout(config)))
+    state : In(WritePort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
+    hold : In(1)
+        The operand buffer's write port is taken this cycle: nothing moves.
+    dest, done, busy : Out(1)
+    """
+
+    def __init__(self, config, addr_bits):
+        self._config, self._addr_bits = config, addr_bits
+        super().__init__({
+            "job": In(stream.Signature(exp_job_layout(addr_bits))),
+            "i": In(stream.Signature(row_vectors_layout(config))),
+            "write": In(WritePort.Signature(addr_width=addr_bits,
+                                            shape=vsq_vector_layout(config))),
+            "state": In(WritePort.Signature(addr_width=addr_bits,
+                                            shape=unsigned(config.softmax_recip_bits))),
+            "hold": In(1),
+            "dest": Out(1),
+            "done": Out(1),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        slots = vectors_per_group(self._config)
+        job = Signal(exp_job_layout(self._addr_bits))
+        active = Signal()
+        row = Signal(DIM_BITS)
+        row_addr = Signal(self._addr_bits + DIM_BITS + 1)      # row `row`, vector 0
+        vector = Signal(DIM_BITS)
+        slot = Signal(range(max(slots, 2)))
+        group = self.i.payload
+
+        # The group's vectors, then (with the last, or alone when it has none) its end.
+        last_slot = slot + 1 >= group.count
+        moving = active & self.i.valid & ~self.hold
+        finishing = moving & last_slot
+        row_done = finishing & group.row_end
+        m.d.comb += [
+            self.write.addr.eq(row_addr + vector),
+            self.write.data.eq(Array(group.vectors)[slot]),
+            self.write.en.eq(moving & (slot < group.count)),
+            self.state.addr.eq(job.state_base + row),
+            self.state.data.eq(group.reciprocal),
+            self.state.en.eq(row_done),
+            self.i.ready.eq(finishing),
+            self.dest.eq(job.dest),
+            self.job.ready.eq(~active),
+            self.busy.eq(active),
+            self.done.eq(row_done & (row == job.rows - 1)),
+        ]
+        with m.If(self.job.valid & ~active):
+            m.d.sync += [job.eq(self.job.payload), active.eq(1), row.eq(0), vector.eq(0),
+                         slot.eq(0), row_addr.eq(self.job.payload.base)]
+        with m.If(self.write.en):
+            m.d.sync += [vector.eq(vector + 1), slot.eq(slot + 1)]
+        with m.If(finishing):
+            m.d.sync += slot.eq(0)
+        with m.If(row_done):
+            m.d.sync += [row.eq(row + 1), vector.eq(0), row_addr.eq(row_addr + job.stride)]
+            with m.If(self.done):
+                m.d.sync += active.eq(0)
+        return m

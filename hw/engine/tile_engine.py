@@ -1,0 +1,377 @@
+"""The tile engine: the operand, parameter, output and state buffers around the MAC
+array, the PPU, the requantizers and the softmax, run by the controller from a command
+list."""
+
+from amaranth import Cat, Module, Mux, Shape, Signal, Value, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.array.mac_array import VsqMacArray
+from vsq_accel.hw.array.operand_feeder import OperandFeeder
+from vsq_accel.hw.engine.controller import Controller, Slot, command_layout, status_layout
+from vsq_accel.hw.engine.exp_writer import ExpWriter
+from vsq_accel.hw.engine.host_port import HostLoader, HostStorer, host_beat_layout
+from vsq_accel.hw.engine.row_gather import RowGather, output_entry_layout
+from vsq_accel.hw.engine.row_writer import RowWriter
+from vsq_accel.hw.lib.arith import equals
+from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.ppu.column_params import ColumnParams, column_place_layout, param_entry_layout
+from vsq_accel.hw.ppu.requantizer import Requantizer, requant_parameter_fields
+from vsq_accel.hw.ppu.row_requantizer import RowRequantizer
+from vsq_accel.hw.ppu.scale import PpuScale
+from vsq_accel.hw.softmax.corner_turn import CornerTurn
+from vsq_accel.hw.softmax.unit import SoftmaxUnit
+from vsq_accel.spec.commands import (Buffer, Load, Matmul, Op, Output, Softmax, address_bits,
+                                     buffer_size)
+
+__all__ = ["TileEngine"]
+
+# Units that take a job from the dispatcher, in the order of the pending bits.
+_JOBS = ("feeder_a", "feeder_b", "columns", "operand_writer", "y_writer", "exp_writer",
+         "loader", "storer")
+# The units of the host's and the softmax's slots; the others are the compute slot's.
+_SLOT_UNITS = {Slot.HOST: ("loader", "storer"),
+               Slot.SOFTMAX: ("softmax", "row_requantizer", "exp_writer")}
+_REQUANT_FIELDS = ("element_mult", "element_shift", "scale_mult", "scale_shift")
+
+
+class TileEngine(wiring.Component):
+    """Buffers, datapath and controller; the host reaches it through `Accelerator`.
+
+    A MATMUL runs as jobs of the units: the A and B feeders read LEFT and RIGHT in the
+    array's schedule; the column unit gives each output column its PARAMS entry, or
+    each lane its row's entry and softmax reciprocal; the PPU's results go, as the
+    command says, to the requantizer and a row writer into an operand buffer, to the
+    gather and a row writer into OUTPUT, or as logits into the corner turn (SCORES).
+    A SOFTMAX lets the corner turn's block through the softmax unit and the row
+    requantizer; the exponentials' writer puts the vectors into an operand buffer and
+    each row's reciprocal into STATE. LOAD and STORE move entries between the host's
+    streams and the buffers. A matmul, a softmax and a host transfer run side by side
+    (the controller's slots); the corner turn holds two blocks of logits, so the array
+    computes the next block while the softmax unit works on this one. Each buffer has
+    one write port: a matmul's result goes first, the softmax's waits, a LOAD's entry
+    waits for both.
+
+    Members
+    -------
+    start, write_addr, write_data, write_en, status, cycles
+        The controller's (`hw.engine.controller.Controller`).
+    data_in : In(stream.Signature(host_beat_layout()))
+    data_out : Out(stream.Signature(host_beat_layout()))
+    retired : Out(2)
+        Per `hw.engine.controller.Slot`: its command retired this cycle (for testbenches: its
+        results are all in the buffers); the controller's `running` names it.
+    """
+
+    def __init__(self, config):
+        self._config = config
+        self._controller = Controller(config)
+        super().__init__({
+            "start": In(1),
+            "write_addr": In(len(self._controller.write_addr)),
+            "write_data": In(32),
+            "write_en": In(1),
+            "status": Out(status_layout()),
+            "cycles": Out(64),
+            "data_in": In(stream.Signature(host_beat_layout())),
+            "data_out": Out(stream.Signature(host_beat_layout())),
+            "retired": Out(len(Slot)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        config = self._config
+        addr_bits = address_bits(config)
+        m.submodules.controller = controller = self._controller
+        m.d.comb += [controller.start.eq(self.start), controller.write_addr.eq(self.write_addr),
+                     controller.write_data.eq(self.write_data),
+                     controller.write_en.eq(self.write_en), self.status.eq(controller.status),
+                     self.cycles.eq(controller.cycles), self.retired.eq(controller.retire)]
+
+        operand = vsq_vector_layout(config)
+        shapes = {Buffer.LEFT: operand, Buffer.RIGHT: operand,
+                  Buffer.PARAMS: param_entry_layout(config),
+                  Buffer.OUTPUT: output_entry_layout(config),
+                  Buffer.STATE: unsigned(config.softmax_recip_bits)}
+        memories, writes = {}, {}
+        for buffer, shape in shapes.items():
+            memories[buffer] = Memory(shape=shape, depth=buffer_size(config, buffer), init=[])
+            m.submodules[f"{buffer.name.lower()}_buffer"] = memories[buffer]
+            writes[buffer] = _write_port(m, memories[buffer], buffer)
+
+        units = self._units(m, config, addr_bits)
+        for reader, buffer in ((units["feeder_a"].read, Buffer.LEFT),
+                               (units["feeder_b"].read, Buffer.RIGHT),
+                               (units["columns"].params, Buffer.PARAMS),
+                               (units["columns"].state, Buffer.STATE)):
+            port = memories[buffer].read_port()
+            m.d.comb += [port.addr.eq(reader.addr), port.en.eq(reader.en),
+                         reader.data.eq(port.data)]
+        mode, pending = self._dispatch(m, config, controller, units)
+        self._array_to_ppu(m, units, mode)
+        self._ppu_results(m, config, units, mode)
+        self._softmax(m, units, mode)
+        self._buffer_writes(m, units, writes)
+        self._host_reads(m, units, memories)
+
+        def working(names):
+            return Cat(*(units[name].busy for name in names if hasattr(units[name], "busy")),
+                       *(pending[_JOBS.index(name)] for name in names if name in _JOBS)).any()
+
+        others = [name for name in units
+                  if not any(name in names for names in _SLOT_UNITS.values())]
+        m.d.comb += [
+            controller.idle[Slot.HOST].eq(~working(_SLOT_UNITS[Slot.HOST])),
+            controller.idle[Slot.SOFTMAX].eq(~working(_SLOT_UNITS[Slot.SOFTMAX])
+                                             & ~mode.softmax_rows.any()),
+            controller.idle[Slot.COMPUTE].eq(~working(others) & ~mode.scoring),
+        ]
+        return m
+
+    def _units(self, m, config, addr_bits):
+        units = {
+            "feeder_a": OperandFeeder(config, addr_bits, "a"),
+            "feeder_b": OperandFeeder(config, addr_bits, "b"),
+            "columns": ColumnParams(config, addr_bits),
+            "operand_writer": RowWriter(config, addr_bits, vsq_vector_layout(config)),
+            "y_writer": RowWriter(config, addr_bits, output_entry_layout(config)),
+            "exp_writer": ExpWriter(config, addr_bits),
+            "loader": HostLoader(config, addr_bits),
+            "storer": HostStorer(config, addr_bits),
+            "array": VsqMacArray(config),
+            "ppu": PpuScale(config),
+            "requantizer": Requantizer(config),
+            "gather": RowGather(config),
+            "corner_turn": CornerTurn(config),
+            "softmax": SoftmaxUnit(config),
+            "row_requantizer": RowRequantizer(config),
+        }
+        for name, unit in units.items():
+            m.submodules[name] = unit
+        return units
+
+    def _dispatch(self, m, config, controller, units):
+        """The command's jobs, each offered until its unit takes it, and the modes the
+        datapath holds for the matmul and the softmax in flight."""
+        word = controller.command
+        matmul, softmax, host = (data.View(command_layout(cls, config),
+                                           word[:command_layout(cls, config).size])
+                                 for cls in (Matmul, Softmax, Load))
+        mode = _Mode(config)
+        pending = Signal(len(_JOBS))
+        for index, name in enumerate(_JOBS):
+            job = units[name].job
+            m.d.comb += job.valid.eq(pending[index])
+            with m.If(job.ready):
+                m.d.sync += pending[index].eq(0)
+
+        def start(*names):
+            return [pending[_JOBS.index(name)].eq(1) for name in names]
+
+        op = word[:3]
+        with m.If(controller.dispatch & (op == Op.MATMUL)):
+            vectors = (matmul.n + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
+            output = matmul.output
+            m.d.sync += [
+                *_assign(units["feeder_a"].job.payload, base=matmul.left_base,
+                         stride=matmul.left_stride, rows=matmul.m, other_rows=matmul.n,
+                         k=matmul.k),
+                *_assign(units["feeder_b"].job.payload, base=matmul.right_base,
+                         stride=matmul.right_stride, rows=matmul.n, other_rows=matmul.m,
+                         k=matmul.k),
+                *_assign(units["columns"].job.payload, params_base=matmul.params_base,
+                         state_base=matmul.state_base, m=matmul.m, n=matmul.n,
+                         per_row=matmul.per_row, row_scale=matmul.row_scale),
+                mode.relu.eq(matmul.relu), mode.logits.eq(output == Output.LOGITS),
+                mode.to_operand.eq(output == Output.OPERAND),
+                mode.scoring.eq(output == Output.LOGITS), mode.score_rows.eq(matmul.m),
+                *[getattr(mode, name).eq(getattr(matmul, name)) for name in _REQUANT_FIELDS],
+                *start("feeder_a", "feeder_b", "columns"),
+            ]
+            for name, kind in (("operand_writer", Output.OPERAND), ("y_writer", Output.Y)):
+                m.d.sync += _assign(units[name].job.payload, dest=matmul.dest == Buffer.RIGHT,
+                                    base=matmul.dest_base, stride=matmul.dest_stride,
+                                    m=matmul.m, vectors=vectors)
+                with m.If(output == kind):
+                    m.d.sync += start(name)
+        with m.If(controller.dispatch & (op == Op.SOFTMAX)):
+            m.d.sync += [
+                *_assign(units["exp_writer"].job.payload, dest=softmax.dest == Buffer.RIGHT,
+                         base=softmax.dest_base, stride=softmax.dest_stride,
+                         rows=softmax.rows, state_base=softmax.state_base),
+                mode.softmax_rows.eq(softmax.rows),
+                *[getattr(mode, f"softmax_{name}").eq(getattr(softmax, name))
+                  for name in _REQUANT_FIELDS],
+                *start("exp_writer"),
+            ]
+        for name, op_code in (("loader", Op.LOAD), ("storer", Op.STORE)):
+            with m.If(controller.dispatch & (op == op_code)):
+                m.d.sync += [*_assign(units[name].job.payload, buffer=host.buffer,
+                                      base=host.base, count=host.count),
+                             *start(name)]
+        return mode, pending
+
+    def _array_to_ppu(self, m, units, mode):
+        """The array's columns meet their lanes' parameters at the PPU; each column's
+        place rides a queue beside the PPU."""
+        array, columns, ppu = units["array"], units["columns"], units["ppu"]
+        wiring.connect(m, units["feeder_a"].o, array.a)
+        wiring.connect(m, units["feeder_b"].o, array.b)
+        m.submodules.places = places = SyncFIFOBuffered(
+            width=column_place_layout().size, depth=ppu.latency + 8)
+        self._places = places
+        lanes = columns.o.payload
+        m.d.comb += [
+            ppu.i.payload.acc.eq(array.c.payload),
+            *[getattr(ppu.i.payload, name).eq(getattr(lanes, name))
+              for name in ("mult", "shift", "bias", "reciprocal")],
+            ppu.i.payload.relu.eq(mode.relu), ppu.i.payload.logits.eq(mode.logits),
+            ppu.i.payload.last.eq(lanes.place.last),
+            places.w_data.eq(lanes.place),
+        ]
+        both = array.c.valid & columns.o.valid & places.w_rdy
+        m.d.comb += [ppu.i.valid.eq(both), places.w_en.eq(both & ppu.i.ready),
+                     array.c.ready.eq(both & ppu.i.ready), columns.o.ready.eq(both & ppu.i.ready)]
+
+    def _ppu_results(self, m, config, units, mode):
+        """y to the requantizer (operands), the gather (OUTPUT) or the corner turn
+        (logits), as the matmul's output says."""
+        ppu, places = units["ppu"], self._places
+        requantizer, gather, turn = units["requantizer"], units["gather"], units["corner_turn"]
+        place = data.View(column_place_layout(), places.r_data)
+        y = ppu.o.payload.y
+        m.d.comb += [
+            requantizer.i.payload.keep.eq(place.keep),
+            requantizer.i.payload.vector_end.eq(place.vector_end),
+            requantizer.i.payload.last.eq(place.last),
+            *[getattr(requantizer.i.payload, name).eq(getattr(mode, name))
+              for name in _REQUANT_FIELDS],
+            gather.i.payload.place.eq(place),
+            turn.i.payload.keep.eq(place.keep), turn.i.payload.last.eq(place.row_end),
+            turn.i.payload.rows.eq(mode.score_rows), turn.i.payload.exponentials.eq(1),
+        ]
+        for lane, value in enumerate(y):
+            m.d.comb += [requantizer.i.payload.y[lane].eq(value),
+                         gather.i.payload.y[lane].eq(value),
+                         turn.i.payload.logits[lane].eq(value)]
+        out = ppu.o.valid & places.r_rdy
+        to_output = ~mode.to_operand & ~mode.logits
+        taken = Mux(mode.to_operand, requantizer.i.ready,
+                    Mux(mode.logits, turn.i.ready, gather.i.ready))
+        m.d.comb += [requantizer.i.valid.eq(out & mode.to_operand),
+                     gather.i.valid.eq(out & to_output), turn.i.valid.eq(out & mode.logits),
+                     ppu.o.ready.eq(places.r_rdy & taken), places.r_en.eq(out & taken)]
+        with m.If(turn.i.valid & turn.i.ready & place.last):
+            m.d.sync += mode.scoring.eq(0)              # the LOGITS matmul is all in SCORES
+        writer = units["operand_writer"]
+        m.d.comb += [writer.i.payload.eq(requantizer.o.payload.vectors),
+                     writer.i.valid.eq(requantizer.o.valid),
+                     requantizer.o.ready.eq(writer.i.ready)]
+        wiring.connect(m, gather.o, units["y_writer"].i)
+
+    def _softmax(self, m, units, mode):
+        """The corner turn's rows pass to the softmax while a SOFTMAX command has rows
+        left; its exponentials, with the command's requantization, to the writer."""
+        turn, softmax, rows = units["corner_turn"], units["softmax"], units["row_requantizer"]
+        open_ = mode.softmax_rows.any()
+        m.d.comb += [softmax.i.payload.eq(turn.o.payload),
+                     softmax.i.valid.eq(turn.o.valid & open_),
+                     turn.o.ready.eq(softmax.i.ready & open_)]
+        with m.If(softmax.i.valid & softmax.i.ready & turn.o.payload.last):
+            m.d.sync += mode.softmax_rows.eq(mode.softmax_rows - 1)
+        m.d.comb += [rows.i.payload.beat.eq(softmax.o.payload),
+                     *[getattr(rows.i.payload, name).eq(getattr(mode, f"softmax_{name}"))
+                       for name in _REQUANT_FIELDS],
+                     rows.i.valid.eq(softmax.o.valid), softmax.o.ready.eq(rows.i.ready)]
+        wiring.connect(m, rows.o, units["exp_writer"].i)
+
+    def _buffer_writes(self, m, units, writes):
+        """One write port a buffer: into LEFT/RIGHT a matmul's results first, then the
+        softmax's exponentials (held meanwhile), then a LOAD's entry (likewise)."""
+        loader, operand_writer, exp_writer = (units[name] for name in
+                                              ("loader", "operand_writer", "exp_writer"))
+        m.d.comb += exp_writer.hold.eq(operand_writer.write.en
+                                       & (operand_writer.dest == exp_writer.dest))
+        results = [(operand_writer.write, operand_writer.dest),
+                   (exp_writer.write, exp_writer.dest)]
+        blocked = Signal()
+        for buffer, code in ((Buffer.LEFT, 0), (Buffer.RIGHT, 1)):
+            port = writes[buffer]
+            chain = None
+            for write, dest in results:
+                condition = write.en & (dest == code)
+                with (m.If(condition) if chain is None else m.Elif(condition)):
+                    _drive(m, port, write.addr, write.data)
+                chain = True
+            with m.Elif(loader.o.valid & equals(loader.o.payload.buffer, buffer)):
+                _drive(m, port, loader.o.payload.addr, loader.o.payload.data)
+            with m.If(loader.o.valid & equals(loader.o.payload.buffer, buffer)
+                      & Cat(*(write.en & (dest == code) for write, dest in results)).any()):
+                m.d.comb += blocked.eq(1)
+        m.d.comb += loader.o.ready.eq(~blocked)
+        with m.If(loader.o.valid & (loader.o.payload.buffer == Buffer.PARAMS)):
+            _drive(m, writes[Buffer.PARAMS], loader.o.payload.addr, loader.o.payload.data)
+        y_writer = units["y_writer"]
+        with m.If(y_writer.write.en):
+            _drive(m, writes[Buffer.OUTPUT], y_writer.write.addr, y_writer.write.data)
+        with m.If(exp_writer.state.en):
+            _drive(m, writes[Buffer.STATE], exp_writer.state.addr, exp_writer.state.data)
+
+    def _host_reads(self, m, units, memories):
+        """STORE: a second read port on each buffer the host reads, chosen by the job."""
+        storer = units["storer"]
+        width = len(storer.read_data)
+        for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT):
+            port = memories[buffer].read_port()
+            chosen = equals(storer.read_buffer, buffer)
+            m.d.comb += [port.addr.eq(storer.read_addr), port.en.eq(storer.read_en & chosen)]
+            with m.If(chosen):
+                m.d.comb += storer.read_data.eq(port.data.as_value()[:width])
+        wiring.connect(m, wiring.flipped(self.data_in), units["loader"].i)
+        wiring.connect(m, units["storer"].o, wiring.flipped(self.data_out))
+
+
+class _Port:
+    """A buffer's write port, behind signals named for the testbenches' monitors."""
+
+    def __init__(self, m, memory, name):
+        port = memory.write_port()
+        self.width = Shape.cast(memory.shape).width
+        self.en = Signal(name=f"{name}_write_en")
+        self.addr = Signal(len(port.addr), name=f"{name}_write_addr")
+        self.data = Signal(self.width, name=f"{name}_write_data")
+        m.d.comb += [port.en.eq(self.en), port.addr.eq(self.addr), port.data.eq(self.data)]
+
+
+def _write_port(m, memory, buffer):
+    return _Port(m, memory, buffer.name.lower())
+
+
+def _drive(m, port, addr, value):
+    """Write `value` (cut to the entry's width) at `addr` this cycle."""
+    m.d.comb += [port.en.eq(1), port.addr.eq(addr),
+                 port.data.eq(Value.cast(value)[:port.width])]
+
+
+def _assign(view, **values):
+    """Statements setting the fields of a view."""
+    return [getattr(view, name).eq(value) for name, value in values.items()]
+
+
+class _Mode:
+    """What the datapath holds for the matmul and the softmax in flight: ReLU, where
+    the results go, the requantizations; `scoring`: a LOGITS matmul has columns still
+    to come into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through."""
+
+    def __init__(self, config):
+        self.relu = Signal()
+        self.logits = Signal()
+        self.to_operand = Signal()
+        self.scoring = Signal()
+        self.score_rows = Signal(config.lanes.bit_length())
+        self.softmax_rows = Signal(16)
+        for name, shape in requant_parameter_fields(config).items():
+            setattr(self, name, Signal(shape, name=f"matmul_{name}"))
+            setattr(self, f"softmax_{name}", Signal(shape, name=f"softmax_{name}"))

@@ -1,0 +1,57 @@
+"""Wide products cut to the FPGA's multipliers: an ECP5 DSP block multiplies 18 x 18
+signed bits, so a 40 x 16-bit product is several blocks whose sum, left to the fabric
+in the same cycle as the multiplies, would be the longest path of the PPU and the
+requantizer. Here each product of 17-bit pieces (limbs) gets its own register stage,
+and the shifted pieces are summed in a pipelined adder tree."""
+
+from amaranth import Value
+
+from vsq_accel.hw.lib.arith import add
+from vsq_accel.hw.lib.pipeline import pipelined_trees, stage
+
+__all__ = ["pipelined_products", "product_depth", "LIMB_BITS"]
+
+# An unsigned 17-bit limb is an 18-bit signed operand: one DSP block per limb product.
+LIMB_BITS = 17
+
+
+def _limbs(value):
+    """(limb, offset) pieces of a value: unsigned limbs, the top one signed if it is."""
+    value = Value.cast(value)
+    width, signed = len(value), value.shape().signed
+    pieces = []
+    for offset in range(0, width, LIMB_BITS):
+        limb = value[offset:offset + LIMB_BITS]
+        pieces.append((limb.as_signed() if signed and offset + LIMB_BITS >= width else limb,
+                       offset))
+    return pieces
+
+
+def product_depth(a_bits, b_bits, adds_per_stage=1):
+    """The stages `pipelined_products` adds for an a_bits x b_bits product."""
+    terms = -(-a_bits // LIMB_BITS) * -(-b_bits // LIMB_BITS)
+    levels = (terms - 1).bit_length()
+    return 1 + -(-levels // adds_per_stage)
+
+
+def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):
+    """a * b for each (a, b) in `pairs`: ``prefix_p_`` every limb product, then the
+    adder tree of the shifted limb products, `adds_per_stage` levels a stage
+    (``prefix_s0_``, ...). Returns the last stage: the `products`, `valid`, the `carried`
+    values, and `depth`, the stages added."""
+    terms = [[(a_limb * b_limb, a_offset + b_offset)
+              for a_limb, a_offset in _limbs(a) for b_limb, b_offset in _limbs(b)]
+             for a, b in pairs]
+    counts = [len(group) for group in terms]
+    flat = stage(m, f"{prefix}_p", valid=valid, **carried,
+                 limb=[product for group in terms for product, _ in group])
+    groups, start = [], 0
+    for group, count in zip(terms, counts):
+        groups.append([flat.limb[start + index] << offset
+                       for index, (_, offset) in enumerate(group)])
+        start += count
+    summed = pipelined_trees(m, f"{prefix}_s", groups, add, adds_per_stage, flat.valid,
+                             {key: getattr(flat, key) for key in carried})
+    summed.products = summed.results
+    summed.depth += 1
+    return summed

@@ -1,0 +1,219 @@
+"""The PPU's requantizer: columns of y to operand vectors with their scales, one vector
+per lane (row), as the golden `golden.ppu.requantize_rows` computes them."""
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.arith import table_lookup
+from vsq_accel.hw.lib.credit_queue import CreditQueue
+from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.lib.pipeline import stage
+from vsq_accel.hw.ppu.requant_stages import element_stages, scale_stages
+from vsq_accel.hw.ppu.scale import SHIFT_BITS
+
+__all__ = ["Requantizer", "requant_column_layout", "requant_parameter_fields",
+           "requant_vectors_layout"]
+
+# Groups of vectors gathered, being scaled or read out: the gather fills one bank while
+# another waits for its scales and a third is read out.
+_BANKS = 4
+# Vectors finished but not yet taken at the output: enough for one being read out, one
+# in the pipeline and one waiting.
+_QUEUED_GROUPS = 4
+
+
+def requant_parameter_fields(config):
+    """The requantization's parameters (`golden.ppu.Requantization`), as fields of a
+    stream's payload."""
+    return {"element_mult": unsigned(config.ppu_mult_bits), "element_shift": unsigned(SHIFT_BITS),
+            "scale_mult": unsigned(config.ppu_mult_bits), "scale_shift": unsigned(SHIFT_BITS)}
+
+
+def requant_column_layout(config):
+    """A column of y (one element of each lane's row) and where it stands, as the
+    controller marks it: `keep` (a column of the result, not one the array padded),
+    `vector_end` (it closes its rows' vectors: the V-th kept column, or the row's last),
+    `last` (the matmul's last column); and the requantization's parameters, the same for
+    the whole matmul."""
+    return data.StructLayout({
+        "y": data.ArrayLayout(signed(config.ppu_input_bits), config.lanes),
+        "keep": 1,
+        "vector_end": 1,
+        "last": 1,
+        **requant_parameter_fields(config),
+    })
+
+
+def requant_vectors_layout(config):
+    """One operand vector (V elements, its scale) per lane, and `last`."""
+    return data.StructLayout({"vectors": data.ArrayLayout(vsq_vector_layout(config),
+                                                          config.lanes),
+                              "last": 1})
+
+
+class Requantizer(wiring.Component):
+    """Gathers each lane's row V columns at a time, then emits every lane's vector.
+
+    Gather: kept columns are written into one of four banks of a memory (V rows of L
+    values each) while each lane's max |y| is kept; a column that closes the vectors
+    starts the scale pipeline for its bank: ``s0_`` the final max -> the scale stages of
+    `hw.ppu.requant_stages` (s_q and its reciprocal from a table, one per lane); then the
+    bank is full. Emit: a full bank is read back a row per cycle while others fill:
+    ``r0_`` the memory's row -> ``r1_`` positions past the vector's last kept column set
+    to 0, the bank's parameters -> the element stages -> each lane's vector register.
+    So the requantizer takes a column every cycle, and all L vectors leave together every
+    V columns; a vector group starts only while the output queue has room for it.
+
+    Members
+    -------
+    i : In(stream.Signature(requant_column_layout(config)))
+    o : Out(stream.Signature(requant_vectors_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(requant_column_layout(config))),
+            "o": Out(stream.Signature(requant_vectors_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        lanes, size = config.lanes, config.vector_size
+        position_bits = (size - 1).bit_length()
+        value_shape = signed(config.ppu_input_bits)
+        column = self.i.payload
+
+        m.submodules.banks = banks = Memory(
+            shape=data.ArrayLayout(value_shape, lanes), depth=_BANKS * size, init=[])
+        write, read = banks.write_port(), banks.read_port()
+
+        def per_bank(shape, name):
+            return [Signal(shape, name=f"{name}{bank}") for bank in range(_BANKS)]
+
+        def per_bank_lane(shape, name):
+            return [[Signal(shape, name=f"{name}{bank}_{lane}") for lane in range(lanes)]
+                    for bank in range(_BANKS)]
+
+        def select(values, bank):
+            """values[bank] for a bank number in a signal (a multiplexer tree)."""
+            return table_lookup(values, bank)
+
+        # Per bank: busy (closed, until its group has left the pipeline), full (its
+        # scales are in), its kept count, the parameters and `last` of its group.
+        busy, full = per_bank(1, "busy"), per_bank(1, "full")
+        count = per_bank(range(size + 1), "count")
+        element_mult = per_bank(config.ppu_mult_bits, "element_mult")
+        element_shift = per_bank(SHIFT_BITS, "element_shift")
+        group_last = per_bank(1, "group_last")
+        scales = reciprocals = None
+        if config.vector_scales:
+            scales = per_bank_lane(config.scale_bits, "scale")
+            reciprocals = per_bank_lane(config.ppu_recip_bits + 1, "recip")
+
+        # -- Gather --------------------------------------------------------------------
+        fill = Signal(range(_BANKS))
+        position = Signal(range(size))
+        opening = Signal(init=1)           # the next kept column opens new vectors
+        magnitudes = [Signal(config.ppu_input_bits, name=f"amax{lane}") for lane in range(lanes)]
+        take = Signal()
+        m.d.comb += [
+            self.i.ready.eq(~select(busy, fill)),
+            take.eq(self.i.valid & self.i.ready & column.keep),
+            write.addr.eq((fill << position_bits) | position),
+            write.data.eq(column.y), write.en.eq(take),
+        ]
+        finals = [Mux(opening | (abs(y) > amax), abs(y), amax)
+                  for y, amax in zip(column.y, magnitudes)]
+        closed = take & column.vector_end
+        with m.If(take):
+            m.d.sync += [amax.eq(final) for amax, final in zip(magnitudes, finals)]
+            m.d.sync += [position.eq(Mux(column.vector_end, 0, position + 1)),
+                         opening.eq(column.vector_end)]
+        with m.If(closed):
+            m.d.sync += fill.eq(fill + 1)
+            with m.Switch(fill):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += [busy[bank].eq(1), count[bank].eq(position + 1),
+                                     element_mult[bank].eq(column.element_mult),
+                                     element_shift[bank].eq(column.element_shift),
+                                     group_last[bank].eq(column.last)]
+
+        # The scale pipeline of a closed group; its bank is full once the scales are in.
+        s0 = stage(m, "s0", valid=closed, bank=fill, amax=finals,
+                   scale_mult=column.scale_mult, scale_shift=column.scale_shift)
+        s3 = scale_stages(m, "s", config, s0.valid, s0.amax, s0.scale_mult, s0.scale_shift,
+                          bank=s0.bank)
+        with m.If(s3.valid):
+            with m.Switch(s3.bank):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += full[bank].eq(1)
+                        if scales is not None:
+                            m.d.sync += [r.eq(value) for r, value
+                                         in zip(reciprocals[bank], s3.reciprocal)]
+                            m.d.sync += [s.eq(value) for s, value in zip(scales[bank], s3.scale)]
+
+        # -- Emit ----------------------------------------------------------------------
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
+        emit = Signal(range(_BANKS))
+        reading = Signal()
+        row = Signal(range(size))
+        start = Signal()
+        m.d.comb += [
+            start.eq(~reading & select(full, emit) & queue.room),
+            queue.take.eq(start),
+            read.addr.eq((emit << position_bits) | row),
+            read.en.eq(1),
+        ]
+        issuing = start | reading
+        with m.If(start):
+            m.d.sync += [reading.eq(1), row.eq(1)]
+        with m.Elif(reading):
+            m.d.sync += row.eq(row + 1)
+            with m.If(row == size - 1):
+                m.d.sync += [reading.eq(0), row.eq(0), emit.eq(emit + 1)]
+
+        # r0_: the bank's row comes out of the memory; r1_: the row, positions past the
+        # vector's last kept column set to 0, and the bank's parameters, registered
+        # before the multipliers.
+        r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
+        vector_reciprocals = {} if scales is None else {"reciprocals": [
+            select([reciprocals[bank][lane] for bank in range(_BANKS)], r0.bank)
+            for lane in range(lanes)]}
+        r1 = stage(m, "r1", valid=r0.valid, bank=r0.bank, row=r0.row,
+                   values=[Mux(r0.row < select(count, r0.bank), value, 0)
+                           for value in read.data],
+                   element_mult=select(element_mult, r0.bank),
+                   element_shift=select(element_shift, r0.bank), **vector_reciprocals)
+        e3 = element_stages(m, "e", config, r1.valid, r1.values, r1.element_mult,
+                            None if scales is None else r1.reciprocals, r1.element_shift,
+                            bank=r1.bank, row=r1.row)
+
+        # Each lane's vector, shifted in element by element from the top, so that the
+        # first lands at element 0; the group leaves with its last element, and only then
+        # is its bank free again (the pipeline read the bank's parameters until then).
+        result = Signal(self.o.payload.shape())
+        with m.If(e3.valid):
+            for lane in range(lanes):
+                elements = result.vectors[lane].data.as_value()
+                m.d.sync += elements.eq(Cat(elements[config.data_bits:], e3.x[lane]))
+                if scales is not None:
+                    m.d.sync += result.vectors[lane].scale.eq(
+                        select([scales[bank][lane] for bank in range(_BANKS)], e3.bank))
+            m.d.sync += result.last.eq(select(group_last, e3.bank))
+        leaving = e3.valid & (e3.row == size - 1)
+        finished = Signal()
+        m.d.sync += finished.eq(leaving)
+        with m.If(leaving):
+            with m.Switch(e3.bank):
+                for bank in range(_BANKS):
+                    with m.Case(bank):
+                        m.d.sync += [busy[bank].eq(0), full[bank].eq(0)]
+        m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(finished)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        return m

@@ -1,0 +1,207 @@
+"""The requantizer for rows that arrive in row order, P values per beat: the softmax's
+exponentials, into the left operand of P V with vectors along the keys, as the golden
+`golden.ppu.requantize_rows` computes them."""
+
+from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.arith import larger, tree_sum
+from vsq_accel.hw.lib.credit_queue import CreditQueue
+from vsq_accel.hw.lib.layouts import softmax_probs_layout, vsq_vector_layout
+from vsq_accel.hw.lib.pipeline import pipelined_trees, stage
+from vsq_accel.hw.ppu.requant_stages import (element_depth, element_stages, scale_depth,
+                                             scale_stages)
+from vsq_accel.hw.ppu.requantizer import requant_parameter_fields
+
+__all__ = ["RowRequantizer", "row_beat_layout", "row_vectors_layout", "vectors_per_group"]
+
+# Levels of the max tree between two registers (two missed 100 MHz on ECP5).
+_MAX_LEVELS_PER_STAGE = 1
+
+
+def vectors_per_group(config):
+    """Q = ceil(P / V): the vectors a beat of P values can complete."""
+    return -(-config.softmax_lanes // config.vector_size)
+
+
+def row_beat_layout(config):
+    """A beat of the softmax unit's output (`keep`: which values belong to the row, a
+    prefix of the beat) and the requantization's parameters, which the controller
+    attaches, the same for the whole command."""
+    return data.StructLayout({"beat": softmax_probs_layout(config),
+                              **requant_parameter_fields(config)})
+
+
+def row_vectors_layout(config):
+    """Q vector slots of which the first `count` hold the row's next vectors (with their
+    scales); `row_end`: the group holds the row's last vector, with the row's reciprocal
+    r and `error` from the softmax."""
+    return data.StructLayout({
+        "vectors": data.ArrayLayout(vsq_vector_layout(config), vectors_per_group(config)),
+        "count": range(vectors_per_group(config) + 1),
+        "row_end": 1,
+        "reciprocal": unsigned(config.softmax_recip_bits),
+        "error": 1,
+    })
+
+
+class RowRequantizer(wiring.Component):
+    """Packs each row's values into vectors of V and requantizes them, a vector's scale
+    from its own max.
+
+    Pack: beats wait in a three-entry queue, their kept values counted; the kept values
+    of a beat are appended to the fewer than V held since the last
+    vector (a shift by the count held), and every whole vector, up to Q = ceil(P / V),
+    leaves as a group; at the row's end the last, short vector is padded with zeros. The
+    next row starts on a fresh vector. When P and V divide each other, only a row's
+    last beat is short: a vector leaves at a fixed beat phase or at the row's end, and
+    the packer needs no sum of counts (its loop would not close 100 MHz). When they do
+    not, a row's last beat can complete Q + 1 vectors: the last leaves one cycle later, and the next
+    row's first beat waits for it (one cycle per row at most). Then each group runs
+    through stages that never stall: ``g_`` the group -> ``m0_``, ... the max of each
+    vector (a tree, a level a stage) -> the scale stages -> the element stages
+    (`hw.ppu.requant_stages`) -> a `CreditQueue`; a group is formed only while the queue has
+    room for it.
+
+    Members
+    -------
+    i : In(stream.Signature(row_beat_layout(config)))
+    o : Out(stream.Signature(row_vectors_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(row_beat_layout(config))),
+            "o": Out(stream.Signature(row_vectors_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        size, lanes = config.vector_size, config.softmax_lanes
+        size_bits = (size - 1).bit_length()            # V is a power of two
+        slots = vectors_per_group(config)
+        width = len(self.i.payload.beat.values[0])
+        max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
+        stages = 1 + max_stages + scale_depth(config) + element_depth(config)
+        # The decision to form a group ends a long path: the queue hears of it from
+        # the group's register, a cycle late.
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages, lag=1)
+
+        # -- Pack ------------------------------------------------------------------------
+        # Beats wait in a three-entry queue (two would halve the throughput) with their
+        # kept count, counted on the way in: the count starts the packer's longest path.
+        entry_layout = data.StructLayout({"payload": row_beat_layout(config),
+                                          "count": range(lanes + 1)})
+        m.submodules.inbox = inbox = SyncFIFOBuffered(width=entry_layout.size, depth=3)
+        entry = Signal(entry_layout)
+        head = entry_layout(inbox.r_data)
+        m.d.comb += [entry.payload.eq(self.i.payload),
+                     entry.count.eq(tree_sum(list(self.i.payload.beat.keep))),
+                     inbox.w_data.eq(entry), inbox.w_en.eq(self.i.valid),
+                     self.i.ready.eq(inbox.w_rdy)]
+        beat = head.payload.beat
+
+        held = Signal((size - 1) * width)          # fewer than V values, zeros above
+        flushing = Signal()                        # the row's last vector is still held
+        take = Signal()
+        m.d.comb += [take.eq(inbox.r_rdy & queue.room & ~flushing), inbox.r_en.eq(take)]
+        # The head beat's vectors, as if it were taken: the registers load only on a
+        # step, so the longest path need not wait for the handshake. The kept values
+        # shift up by the values held, one power of two at a time (a shift by a
+        # product would multiply); above the row's values everything is 0.
+        kept = Cat(Mux(keep, value, 0) for keep, value in zip(beat.keep, beat.values))
+        combined = Signal((slots + 1) * size * width)
+        emit_beat = Signal(range(slots + 1))
+        finished_beat = Signal()
+        step = take | (flushing & queue.room)
+        if size % lanes == 0 or lanes % size == 0:
+            # P and V divide each other: only a row's last beat is short, so a vector
+            # leaves at a fixed beat phase or at the row's end, whatever the counts.
+            beats = max(size // lanes, 1)
+            phase = Signal(range(max(beats, 2)))   # beats held (no zero-width signal)
+            shifted = kept
+            if beats > 1:
+                for bit_index, bit in enumerate(phase):
+                    shifted = Mux(bit, shifted << ((1 << bit_index) * lanes * width), shifted)
+            whole = slots if beats == 1 else Mux(phase == beats - 1, 1, 0)
+            short = (head.count + size - 1) >> size_bits
+            m.d.comb += [combined.eq(held | shifted),
+                         emit_beat.eq(Mux(beat.last, Mux(beats > 1, 1, short), whole)),
+                         finished_beat.eq(beat.last)]
+            with m.If(take):
+                m.d.sync += [held.eq(Mux(beat.last | (emit_beat != 0), 0,
+                                         combined[:len(held)])),
+                             phase.eq(Mux(beat.last | (emit_beat != 0), 0, phase + 1))]
+        else:
+            fill = Signal(range(size))                 # values held
+            shifted = kept
+            for bit_index, bit in enumerate(fill):
+                shifted = Mux(bit, shifted << ((1 << bit_index) * width), shifted)
+            total = Signal(range(size + lanes))
+            m.d.comb += [combined.eq(held | shifted), total.eq(fill + head.count)]
+            whole = total >> size_bits
+            available = Mux(beat.last & (total[:size_bits] != 0), whole + 1, whole)
+            m.d.comb += [emit_beat.eq(Mux(available > slots, slots, available)),
+                         finished_beat.eq(beat.last & (emit_beat == available))]
+            with m.If(step):
+                m.d.sync += flushing.eq(~flushing & beat.last & ~finished_beat)
+                for vectors in range(slots + 1):
+                    with m.If(emit_beat == vectors):
+                        rest = combined[vectors * size * width:][:len(held)]
+                        m.d.sync += [held.eq(Mux(flushing, 0, rest)),
+                                     fill.eq(Mux(flushing | finished_beat, 0,
+                                                 total - vectors * size))]
+        # A flush sends the held values alone, as the row's last vector.
+        emit = Mux(flushing, 1, emit_beat)
+        finished = flushing | finished_beat
+        outgoing = Mux(flushing, held, combined[:slots * size * width])
+
+        # What the row's groups carry besides their values, kept for a flush.
+        live, saved, row = (Signal(_row_layout(config), name=name)
+                            for name in ("live", "saved", "row"))
+        m.d.comb += [live.reciprocal.eq(beat.reciprocal), live.error.eq(beat.error)]
+        m.d.comb += [live[name].eq(head.payload[name])
+                     for name in requant_parameter_fields(config)]
+        with m.If(take):
+            m.d.sync += saved.eq(live)
+        m.d.comb += row.eq(Mux(flushing, saved, live))
+
+        # -- Requantize ------------------------------------------------------------------
+        carried = {"count": emit, "row_end": finished, "row": row,
+                   "values": [outgoing[index * width:][:width] for index in range(slots * size)]}
+        group = stage(m, "g", valid=step & (emit != 0), **carried)
+        m.d.comb += queue.take.eq(group.valid)
+        maxima = pipelined_trees(m, "m", [group.values[slot * size:(slot + 1) * size]
+                                          for slot in range(slots)],
+                                 larger, _MAX_LEVELS_PER_STAGE, group.valid,
+                                 {key: getattr(group, key) for key in carried})
+        s3 = scale_stages(m, "s", config, maxima.valid, maxima.results, maxima.row.scale_mult,
+                          maxima.row.scale_shift,
+                          **{key: getattr(maxima, key) for key in carried})
+        reciprocals = None
+        if config.vector_scales:
+            reciprocals = [s3.reciprocal[index // size] for index in range(slots * size)]
+        e3 = element_stages(m, "e", config, s3.valid, s3.values, s3.row.element_mult,
+                            reciprocals, s3.row.element_shift, count=s3.count,
+                            row_end=s3.row_end, row=s3.row, scale=s3.scale)
+
+        result = Signal(self.o.payload.shape())
+        for slot, vector in enumerate(result.vectors):
+            m.d.comb += [element.eq(x) for element, x
+                         in zip(vector.data, e3.x[slot * size:(slot + 1) * size])]
+            if config.vector_scales:
+                m.d.comb += vector.scale.eq(e3.scale[slot])
+        m.d.comb += [result.count.eq(e3.count), result.row_end.eq(e3.row_end),
+                     result.reciprocal.eq(e3.row.reciprocal), result.error.eq(e3.row.error),
+                     queue.i.payload.eq(result), queue.i.valid.eq(e3.valid)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        return m
+
+
+def _row_layout(config):
+    return data.StructLayout({"reciprocal": unsigned(config.softmax_recip_bits), "error": 1,
+                              **requant_parameter_fields(config)})

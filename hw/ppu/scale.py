@@ -1,0 +1,126 @@
+"""The PPU's scaling stage: a finished column of accumulators to y, lane by lane."""
+
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.arith import round_half_up, saturate, shifted_with_half
+from vsq_accel.hw.lib.credit_queue import CreditQueue
+from vsq_accel.hw.lib.limb_products import pipelined_products, product_depth
+from vsq_accel.hw.lib.pipeline import stage
+
+__all__ = ["PpuScale", "ppu_column_layout", "ppu_y_layout", "SHIFT_BITS"]
+
+# Width of a rounding shift; the host's fixed-point scales never shift by more than 62.
+SHIFT_BITS = 6
+
+
+def _stages(config):
+    """Register stages from a taken column to the output queue: the two products, then
+    d_, n_, e_ and out_."""
+    scaled_bits = config.acc_bits + config.softmax_recip_bits
+    return (product_depth(config.acc_bits, config.softmax_recip_bits)
+            + product_depth(scaled_bits, config.ppu_mult_bits) + 4)
+
+
+def ppu_column_layout(config):
+    """A column of L accumulators with each lane's parameters, as the controller gives
+    them: the multiplier, shift and bias of the column (the same in every lane) or of
+    each lane's row (a result produced transposed), the row's softmax reciprocal r (1
+    when rows are not scaled), and the matmul's mode: ReLU, and logits (saturate to the
+    logit width instead of ppu_bits). `last` passes through."""
+    lanes = config.lanes
+    return data.StructLayout({
+        "acc": data.ArrayLayout(signed(config.acc_bits), lanes),
+        "mult": data.ArrayLayout(unsigned(config.ppu_mult_bits), lanes),
+        "shift": data.ArrayLayout(unsigned(SHIFT_BITS), lanes),
+        "bias": data.ArrayLayout(signed(config.ppu_bits), lanes),
+        "reciprocal": data.ArrayLayout(unsigned(config.softmax_recip_bits), lanes),
+        "relu": 1,
+        "logits": 1,
+        "last": 1,
+    })
+
+
+def ppu_y_layout(config):
+    """A column of L outputs y (logits, sign-extended, in logits mode) and `last`."""
+    return data.StructLayout({"y": data.ArrayLayout(signed(config.ppu_bits), config.lanes),
+                              "last": 1})
+
+
+class PpuScale(wiring.Component):
+    """y = saturate(relu?(rhu(acc * r * mult, shift) + bias), out_bits) in every lane, the
+    golden `golden.ppu.scale`; out_bits is ppu_bits, or softmax_logit_bits for logits.
+
+    Stages, one multiply or one add each: ``a_`` acc * r and ``c_`` that times the
+    multiplier, each cut into limb products summed in an adder tree
+    (`hw.lib.limb_products`) -> ``d_`` shifted by the lane's shift (with the bit below)
+    -> ``n_`` rounded half up and narrowed to ppu_bits + 2 -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
+    The stages never stall: a column is taken only while the queue has room for it and
+    every column ahead of it, so the PPU takes a column every cycle unless its output
+    stalls, and no enable fans out from `o.ready`.
+
+    Members
+    -------
+    i : In(stream.Signature(ppu_column_layout(config)))
+    o : Out(stream.Signature(ppu_y_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(ppu_column_layout(config))),
+            "o": Out(stream.Signature(ppu_y_layout(config))),
+        })
+
+    @property
+    def latency(self):
+        """Cycles from a column's transfer in to its output's transfer, the output ready:
+        the stages and the queue's write."""
+        return _stages(self._config) + 1
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        column = self.i.payload
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _stages(config))
+        take = Signal()
+        m.d.comb += [self.i.ready.eq(queue.room), take.eq(self.i.valid & queue.room),
+                     queue.take.eq(take)]
+
+        def mode(previous):
+            return {"relu": previous.relu, "logits": previous.logits, "last": previous.last}
+
+        a = pipelined_products(m, "a", list(zip(column.acc, column.reciprocal)), take,
+                               relu=column.relu, logits=column.logits, last=column.last,
+                               mult=list(column.mult), shift=list(column.shift),
+                               bias=list(column.bias))
+        # acc x r fits acc_bits + softmax_recip_bits signed bits (r is unsigned); the
+        # adder tree's sum is wider, and its extra limbs would lengthen the next product.
+        scaled_bits = config.acc_bits + config.softmax_recip_bits
+        scaled = [product[:scaled_bits].as_signed() for product in a.products]
+        c = pipelined_products(m, "c", list(zip(scaled, a.mult)), a.valid, **mode(a),
+                               shift=a.shift, bias=a.bias)
+        d = stage(m, "d", valid=c.valid, **mode(c), bias=c.bias,
+                  halved=[shifted_with_half(product, shift)
+                          for product, shift in zip(c.products, c.shift)])
+        # A value beyond ppu_bits + 2 bits stays beyond ppu_bits after any bias of
+        # ppu_bits, with its sign: saturated there (2v to ppu_bits + 3, before the
+        # rounding's adder, which then is short), the bias adds to a short value.
+        n = stage(m, "n", valid=d.valid, **mode(d), bias=d.bias,
+                  narrow=[round_half_up(saturate(value, config.ppu_bits + 3))
+                          for value in d.halved])
+        e = stage(m, "e", valid=n.valid, logits=n.logits, last=n.last,
+                  biased=[Mux(n.relu & (value + bias < 0), 0, value + bias)
+                          for value, bias in zip(n.narrow, n.bias)])
+        out = stage(m, "out", valid=e.valid, last=e.last,
+                    y=[Mux(e.logits, saturate(value, config.softmax_logit_bits),
+                           saturate(value, config.ppu_bits))[:config.ppu_bits]
+                       for value in e.biased])
+
+        result = Signal(self.o.payload.shape())
+        m.d.comb += [result.last.eq(out.last)]
+        m.d.comb += [port.eq(value.as_signed()) for port, value in zip(result.y, out.y)]
+        m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(out.valid)]
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        return m

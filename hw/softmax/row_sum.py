@@ -1,0 +1,109 @@
+"""Loop 1 of the softmax: a row's running integer max and running sum of 2^(x - max)."""
+
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.arith import add, larger
+from vsq_accel.hw.lib.layouts import (softmax_buffered_beat_layout, softmax_row_layout,
+                                      softmax_row_max_shape)
+from vsq_accel.hw.lib.pipeline import pipelined_tree, stage
+from vsq_accel.hw.softmax.exp2 import ceil_units, exp2_distance, exp2_of_parts, exp2_parts
+
+__all__ = ["SoftmaxRowSum", "row_sum_layout"]
+
+
+def row_sum_layout(config):
+    """A finished piece of a row: its sum d, and its max and error for loop 2."""
+    return data.StructLayout({"divisor": unsigned(config.softmax_sum_bits),
+                              "tag": softmax_row_layout(config)})
+
+
+class SoftmaxRowSum(wiring.Component):
+    """Per beat: m' = max(m, ceil of the kept logits); d = rhu(d, m' - m) + the kept
+    terms 2^(x - m'). At a piece end, (d, m, error) goes out and the next piece starts
+    from m = ceil(-2^(W-1) / 2^F), d = 0.
+
+    Only the two running values close a loop; the rest is pipelined so that no stage
+    holds more than one comparator or two adder levels of a tree. The stages never
+    stall (the unit's row queue always has room, see `SoftmaxUnit`), so no enable fans
+    out to them: ``a0_``, ``a1_``, ... the beat's max, of the raw logits (ceil is
+    monotonic, so it waits for the one winner) -> ``c_`` the running max -> ``d_`` each
+    logit's distance below it, and the max's rise -> ``e_`` each term's table entry and
+    shift, and the rescale -> ``f_`` the terms -> ``s0_``, ... their sum -> the running sum and the output
+    register (`softmax_row_sum_latency` stages before it).
+
+    Members
+    -------
+    i : In(stream.Signature(StructLayout({"beat": softmax_buffered_beat_layout(config),
+                                          "overflow": 1}), always_ready=True))
+        `overflow`: the beat belongs to a row longer than softmax_max_row.
+    o : Out(stream.Signature(row_sum_layout(config), always_ready=True))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(data.StructLayout({
+                "beat": softmax_buffered_beat_layout(config), "overflow": 1}),
+                always_ready=True)),
+            "o": Out(stream.Signature(row_sum_layout(config), always_ready=True)),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        start = int(ceil_units(config.softmax_logit_min, config))
+        beat = self.i.payload.beat.beat
+
+        def carried(previous, *more):
+            return {key: getattr(previous, key) for key in ("valid", "end", "overflow") + more}
+
+        masked = [Mux(keep, logit, config.softmax_logit_min)
+                  for logit, keep in zip(beat.logits, beat.keep)]
+        maxed = pipelined_tree(m, "a", masked, larger, config.softmax_max_stages, 1, {
+            "valid": self.i.valid, "end": self.i.payload.beat.piece_end,
+            "overflow": self.i.payload.overflow, "logits": beat.logits, "keep": beat.keep})
+
+        # max(m, ceil(x)) = ceil(x) exactly when x > m * 2^F: the compare needs no ceil.
+        running_max = Signal(softmax_row_max_shape(config), init=start)
+        rises = maxed.result > (running_max << config.softmax_frac_bits)
+        new_max = Mux(rises, ceil_units(maxed.result, config), running_max)
+        c = stage(m, "c", **carried(maxed, "logits", "keep"), row_max=new_max,
+                  previous_max=running_max)
+        with m.If(maxed.valid):
+            m.d.sync += running_max.eq(Mux(maxed.end, start, new_max))
+
+        # The max's rise, and a stage later the rescale it clamps to: a subtract and a
+        # compare in one stage were too long.
+        d = stage(m, "d", **carried(c, "keep", "row_max"), rise=c.row_max - c.previous_max,
+                  distances=[exp2_distance(logit, c.row_max, config) for logit in c.logits])
+        rescale_limit = config.softmax_sum_bits + 1
+        parts = [exp2_parts(distance, config) for distance in d.distances]
+        e = stage(m, "e", **carried(d, "row_max"),
+                  rescale=Mux(d.rise > rescale_limit, rescale_limit, d.rise)[
+                      :rescale_limit.bit_length()],
+                  fractions=[Mux(keep, fraction, 0)
+                             for (fraction, _), keep in zip(parts, d.keep)],
+                  shifts=[shift for _, shift in parts])
+        f = stage(m, "f", **carried(e, "row_max", "rescale"),
+                  terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
+        summed = pipelined_tree(m, "s", f.terms, add, config.softmax_sum_stages, 2,
+                                carried(f, "row_max", "rescale"))
+
+        # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.
+        running_sum = Signal(unsigned(config.softmax_sum_bits))
+        running_overflow = Signal()
+        new_sum = (((running_sum << 1) >> summed.rescale) + Cat(Const(1, 1), summed.result)) >> 1
+        out = stage(m, "out", valid=summed.valid & summed.end, divisor=new_sum,
+                    row_max=summed.row_max, error=running_overflow | summed.overflow)
+        m.d.comb += [
+            self.o.valid.eq(out.valid),
+            self.o.payload.divisor.eq(out.divisor),
+            self.o.payload.tag.row_max.eq(out.row_max),
+            self.o.payload.tag.error.eq(out.error),
+        ]
+        with m.If(summed.valid):
+            m.d.sync += [running_sum.eq(Mux(summed.end, 0, new_sum)),
+                         running_overflow.eq(~summed.end & (running_overflow | summed.overflow))]
+        return m

@@ -1,0 +1,115 @@
+"""The softmax unit: base-2 Softermax with online normalization, P logits per cycle."""
+
+from amaranth import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from vsq_accel.hw.lib.layouts import (softmax_beat_layout, softmax_buffered_beat_layout,
+                                      softmax_probs_layout)
+from vsq_accel.hw.softmax.normalize import SoftmaxNormalize
+from vsq_accel.hw.softmax.reciprocal import ReciprocalPipeline
+from vsq_accel.hw.softmax.row_sum import SoftmaxRowSum
+
+__all__ = ["SoftmaxUnit"]
+
+# Beats the logit buffer holds beyond the longest piece and the unit's latency: spare
+# for the handshakes.
+_BEAT_SLACK = 4
+
+
+class SoftmaxUnit(wiring.Component):
+    """Rows of base-2 logits (softmax_logit_bits) in, their probabilities out, in order, P per cycle.
+
+    Loop 1 (`SoftmaxRowSum`) takes each beat as it arrives while the logit buffer keeps
+    it; at the end of the row a pipelined divider forms the reciprocal, and loop 2
+    (`SoftmaxNormalize`) reads the row back and scales every logit. The buffer holds the
+    longest row plus the latency of loop 1 and the divider, so the next rows stream
+    through loop 1 while earlier ones finish: rows of a few beats or more keep P logits
+    per cycle.
+
+    Loop 1 and the divider never stall, so no enable fans out from the output to them:
+    every row they hold has its last beat still in the logit buffer (its reciprocal
+    leaves the row queue as loop 2 takes that beat), so the row queue, as deep as the
+    logit buffer, always has room.
+
+    A row longer than softmax_max_row is cut into pieces of that length (so that the
+    buffer never fills with an unfinished row); all its outputs are 0 with `error` set.
+    An empty row cannot be sent: `last` rides on a beat.
+
+    Members
+    -------
+    i : In(stream.Signature(softmax_beat_layout(config)))
+    o : Out(stream.Signature(softmax_probs_layout(config)))
+    """
+
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "i": In(stream.Signature(softmax_beat_layout(config))),
+            "o": Out(stream.Signature(softmax_probs_layout(config))),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        max_beats = config.softmax_max_beats
+
+        m.submodules.row_sum = row_sum = SoftmaxRowSum(config)
+        m.submodules.divider = divider = ReciprocalPipeline(
+            config.softmax_recip_shift, config.softmax_sum_bits, config.softmax_recip_bits,
+            row_sum.o.payload.tag.shape())
+        buffered = softmax_buffered_beat_layout(config)
+        depth = max_beats + config.softmax_latency + _BEAT_SLACK
+        logits, logits_head = _queue(m, "logits", buffered.size, depth)
+        rows, rows_head = _queue(m, "rows", divider.o.payload.shape().size, depth)
+        m.submodules.normalize = normalize = SoftmaxNormalize(config)
+
+        # Pieces: a row, or max_beats of an overlong one.
+        beats_in_piece = Signal(range(max(max_beats, 2)))   # no zero-width signal
+        overlong = Signal()
+        piece_end = Signal()
+        cut = Signal()
+        accept = Signal()
+        m.d.comb += [
+            piece_end.eq(self.i.payload.last | (beats_in_piece == max_beats - 1)),
+            cut.eq(piece_end & ~self.i.payload.last),
+            self.i.ready.eq(logits.w_rdy),
+            accept.eq(self.i.valid & self.i.ready),
+        ]
+        with m.If(accept):
+            m.d.sync += [beats_in_piece.eq(Mux(piece_end, 0, beats_in_piece + 1)),
+                         overlong.eq(~self.i.payload.last & (overlong | cut))]
+
+        stored = Signal(buffered)
+        m.d.comb += [
+            stored.beat.eq(self.i.payload), stored.piece_end.eq(piece_end),
+            logits.w_data.eq(stored), logits.w_en.eq(accept),
+            row_sum.i.valid.eq(self.i.valid & logits.w_rdy),
+            row_sum.i.payload.beat.eq(stored),
+            row_sum.i.payload.overflow.eq(overlong | cut),
+        ]
+        wiring.connect(m, row_sum.o, divider.i)
+
+        m.d.comb += [
+            rows.w_data.eq(divider.o.payload), rows.w_en.eq(divider.o.valid),
+            normalize.rows.payload.eq(rows_head.r_data),
+            normalize.rows.valid.eq(rows_head.r_rdy), rows_head.r_en.eq(normalize.rows.ready),
+            normalize.beats.payload.eq(logits_head.r_data),
+            normalize.beats.valid.eq(logits_head.r_rdy),
+            logits_head.r_en.eq(normalize.beats.ready),
+        ]
+        wiring.connect(m, normalize.o, wiring.flipped(self.o))
+        return m
+
+
+def _queue(m, name, width, depth):
+    """A FIFO of `depth` entries (block RAM on ECP5) with a three-entry FIFO of flip-flops
+    behind it, so that the RAM's slow output (6 ns) ends in a register and not in loop
+    2's arithmetic (two entries would halve the throughput). Returns both: write into
+    the first, read from the second."""
+    m.submodules[name] = bulk = SyncFIFOBuffered(width=width, depth=depth)
+    m.submodules[f"{name}_head"] = head = SyncFIFOBuffered(width=width, depth=3)
+    m.d.comb += [head.w_data.eq(bulk.r_data), head.w_en.eq(bulk.r_rdy),
+                 bulk.r_en.eq(head.w_rdy)]
+    return bulk, head
