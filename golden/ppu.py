@@ -28,9 +28,9 @@ import numpy as np
 from vsq_accel.golden import arguments
 from vsq_accel.golden.compute import compiled
 from vsq_accel.spec.numerics import rhu, rhu_each, saturate
+from vsq_accel.spec.tables import reciprocal_table
 
-__all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "reciprocal_table",
-           "MAX_SHIFT"]
+__all__ = ["Scaling", "Requantization", "scale", "requantize_rows", "MAX_SHIFT"]
 
 # The longest rounding shift: the host's fixed-point scales never shift further (a scale
 # below 2^-47 rounds every product to 0 and is 0), and the PPU's shift field holds it.
@@ -101,13 +101,6 @@ def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
     if relu:
         y = np.maximum(y, 0)
     return saturate(y, out_bits).astype(np.int64)
-
-
-def reciprocal_table(config):
-    """floor(2^R / s) for every scale s = 1 .. 2^M - 1 (index 0 unused): the requantizer's
-    one reciprocal per vector, looked up instead of divided."""
-    scales = np.arange(1 << config.scale_bits)
-    return np.where(scales > 0, (1 << config.ppu_recip_bits) // np.maximum(scales, 1), 0)
 
 
 def requantize_rows(y, requantization, config):

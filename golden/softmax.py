@@ -30,8 +30,9 @@ import numpy as np
 from vsq_accel.golden import arguments
 from vsq_accel.golden.compute import compiled
 from vsq_accel.spec.numerics import rhu, rhu_each
+from vsq_accel.spec.tables import exp2_table
 
-__all__ = ["SoftmaxResult", "exp2_table", "softmax_rows", "softmax_start", "softmax_loop1",
+__all__ = ["SoftmaxResult", "softmax_rows", "softmax_start", "softmax_loop1",
            "softmax_loop2", "softmax_reciprocal",
            "softmax_exponentials", "softmax_row_serial", "softmax_row_vector_kernel",
            "softmax_base2", "softmax_base_e", "VECTOR_KERNEL_OPS"]
@@ -47,13 +48,6 @@ class SoftmaxResult:
     error: np.ndarray
     row_max: np.ndarray
     row_sum: np.ndarray
-
-
-def exp2_table(config):
-    """LUT[f] = 2^(-f / 2^F) with E fraction bits, rounded to nearest (never a tie)."""
-    frac_bits, exp_bits = config.softmax_frac_bits, config.softmax_exp_bits
-    return np.array([int(np.floor(2.0 ** (exp_bits - f / (1 << frac_bits)) + 0.5))
-                     for f in range(1 << frac_bits)], dtype=np.int64)
 
 
 def _ceil_units(x, frac_bits):

@@ -1,38 +1,23 @@
 """The tile engine's controller as a cycle model: when each command starts, given how
 long each command takes from its dispatch to its retirement.
 
-The controller (`hw.engine.controller`) has three slots (`hw.engine.controller.Slot`): the array's
-(MATMUL), the host's (LOAD, STORE: the data streams) and the softmax unit's (SOFTMAX).
-It dispatches the commands in order; before each it spends `DECODE_CYCLES` (fetch,
-check, decide), overlapped with the commands still running. A command starts once the previous command
-of its slot has retired, and, when its `wait` bit is set, once every earlier command
-has; END waits for every command. Loading the next weights therefore runs beside the
-current matmul when the compiler leaves their regions apart, and the array computes the
-next block of logits while the softmax unit works on this one.
+The controller (`hw.engine.controller`) has three slots (`spec.host_interface.Slot`):
+the array's (MATMUL), the host's (LOAD, STORE: the data streams) and the softmax unit's
+(SOFTMAX). It dispatches the commands in order; before each it spends `DECODE_CYCLES`
+(fetch, check, decide; `spec.timing`), overlapped with the commands still running. A
+command starts once the previous command of its slot has retired, and, when its `wait`
+bit is set, once every earlier command has; END waits for every command. Loading the
+next weights therefore runs beside the current matmul when the compiler leaves their
+regions apart, and the array computes the next block of logits while the softmax unit
+works on this one.
 """
 
-import math
-
-from vsq_accel.hw.engine.controller import Slot
-from vsq_accel.hw.engine.host_port import HOST_DATA_BITS
 from vsq_accel.perf.model import matmul_cycles, softmax_cycles
-from vsq_accel.spec.commands import End, Load, Matmul, Softmax, Store, entry_bits
+from vsq_accel.spec.commands import End, Load, Matmul, Softmax, Store
+from vsq_accel.spec.host_interface import Slot, host_beats, slot_of
+from vsq_accel.spec.timing import DECODE_CYCLES, HOST_COMMAND_CYCLES
 
-__all__ = ["DECODE_CYCLES", "HOST_COMMAND_CYCLES", "Schedule", "schedule", "slot_of",
-           "model_spans"]
-
-# Fetch, check and decide: a dispatch is at least this many cycles after the previous
-# one, and the first is this many cycles less one after the start.
-DECODE_CYCLES = 3
-# A LOAD or STORE with no stall on the host's stream: one cycle per beat, plus these.
-HOST_COMMAND_CYCLES = 3
-
-
-def slot_of(command):
-    """The `Slot` a command runs in."""
-    if isinstance(command, (Load, Store)):
-        return Slot.HOST
-    return Slot.SOFTMAX if isinstance(command, Softmax) else Slot.COMPUTE
+__all__ = ["Schedule", "schedule", "model_spans"]
 
 
 class Schedule:
@@ -73,8 +58,8 @@ def model_spans(commands, config):
         elif isinstance(command, Softmax):
             spans.append(softmax_cycles(command.rows, command.length, config))
         elif isinstance(command, (Load, Store)):
-            beats = math.ceil(entry_bits(config, command.buffer) / HOST_DATA_BITS)
-            spans.append(command.count * beats + HOST_COMMAND_CYCLES)
+            spans.append(command.count * host_beats(config, command.buffer)
+                         + HOST_COMMAND_CYCLES)
         else:
             spans.append(0)
     return spans

@@ -19,6 +19,7 @@ import math
 
 from vsq_accel.perf.lowering import lower
 from vsq_accel.perf.workloads import SoftmaxRows
+from vsq_accel.spec.timing import array_latency, softmax_latency
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
            "cost_workload"]
@@ -33,7 +34,7 @@ class Assumptions:
     softmax_overlapped : the softmax of one head runs while the array computes another
         head's matmuls, so only softmax time beyond the group's attention matmuls counts.
     softmax_latency : cycles from a row's last beat to its first output beat, less one;
-        None takes the RTL's (`AcceleratorConfig.softmax_latency`).
+        None takes the RTL's (`spec.timing.softmax_latency`).
     clock_mhz : for throughput in inferences per second.
     """
 
@@ -45,7 +46,7 @@ class Assumptions:
     def latency_of_softmax(self, config):
         if self.softmax_latency is not None:
             return self.softmax_latency
-        return config.softmax_latency
+        return softmax_latency(config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +66,7 @@ def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
     """Cycles of one (M x K) @ (K x N) on the array."""
     lanes = config.lanes
     steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
-    return steady * lanes + (lanes + config.array_latency if fill else 0)
+    return steady * lanes + (lanes + array_latency(config) if fill else 0)
 
 
 def softmax_cycles(rows, length, config, assumptions=Assumptions()):

@@ -14,13 +14,14 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
                            AxiStreamSource)
 
-from vsq_accel.hw.engine.accelerator import Register, command_window
-from vsq_accel.hw.engine.controller import COMMAND_ENTRIES, EngineError, Slot
 from vsq_accel.perf.dispatch import schedule
 from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to_bytes,
                                      pack_entries, unpack_entry)
 from vsq_accel.sim.streams import CLOCK_NS
+from vsq_accel.spec import ports
 from vsq_accel.spec.commands import Buffer, Load, Matmul, Output, Softmax, Store
+from vsq_accel.spec.host_interface import EngineError, Register, Slot, command_window
+from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.interpreter import Host, interpret, program_output
 
 __all__ = ["AcceleratorHarness", "written_entries", "Expected"]
@@ -336,6 +337,7 @@ def _cycle():
 
 
 def status_fields(status):
-    """The status word's fields (`hw.engine.controller.status_layout`)."""
-    return {"busy": status & 1, "done": status >> 1 & 1, "error": status >> 2 & 1,
-            "code": EngineError(status >> 8 & 0xFF), "command": status >> 16}
+    """The status word's fields (`spec.ports.status`), its code as an `EngineError`."""
+    fields = ports.status().unpack(status)
+    return {"busy": fields.busy, "done": fields.done, "error": fields.error,
+            "code": EngineError(fields.code), "command": fields.command}

@@ -12,10 +12,10 @@ from vsq_accel.golden.ppu_params import exponential_requantization, logit_scalin
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.hw.engine.controller import EngineError
 from vsq_accel.sim.accelerator_harness import AcceleratorHarness, status_fields
 from vsq_accel.sim.testbench import config_from_env, seed_from_env
 from vsq_accel.spec.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
+from vsq_accel.spec.host_interface import EngineError
 from vsq_accel.toolchain.compiler import COMPILERS, Program
 from vsq_accel.toolchain.interpreter import Host, interpret
 

@@ -3,11 +3,9 @@ gives them (a column of L query rows per cycle, padded columns marked) and check
 each row comes out in beats of P logits, in order, its last beat marked and masked."""
 
 import numpy as np
-from amaranth.lib import data
 
-from vsq_accel.hw.lib.layouts import softmax_beat_layout
-from vsq_accel.hw.softmax.corner_turn import score_column_layout
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.spec import ports
 
 __all__ = ["CornerTurnHarness", "block_columns", "block_beats"]
 
@@ -49,8 +47,8 @@ class CornerTurnHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_layout = score_column_layout(config)
-        self._out_layout = softmax_beat_layout(config)
+        self._in_port = ports.score_column(config)
+        self._out_port = ports.softmax_beat(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
@@ -63,10 +61,10 @@ class CornerTurnHarness:
         expected = [beat for block, mode in blocks
                     for beat in block_beats(block, mode, self.config)]
         received, in_times, out_times = await stream_through(
-            self.dut, [self._in_layout.const(column).as_bits() for column in inputs],
+            self.dut, [self._in_port.pack(column) for column in inputs],
             len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
-            got = data.Const(self._out_layout, bits)
+            got = self._out_port.unpack(bits)
             got = {"logits": list(got.logits), "keep": int(got.keep), "last": got.last,
                    "exponentials": got.exponentials}
             if got != want:

@@ -3,9 +3,9 @@ carry them, and command words as the command window takes them."""
 
 import numpy as np
 
-from vsq_accel.hw.engine.host_port import HOST_DATA_BITS, host_beats
-from vsq_accel.hw.ppu.scale import SHIFT_BITS
-from vsq_accel.spec.commands import Buffer, command_bits, encode
+from vsq_accel.spec.commands import SHIFT_BITS, Buffer, command_bits, encode
+from vsq_accel.spec.host_interface import host_beats
+from vsq_accel.spec.timing import HOST_DATA_BITS
 
 __all__ = ["entry_fields", "pack_entries", "unpack_entry", "entries_to_bytes",
            "bytes_to_entries", "command_words"]

@@ -5,13 +5,12 @@ import dataclasses
 
 import cocotb
 import numpy as np
-from amaranth.lib import data
 from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
 
 from vsq_accel.golden.array_schedule import array_streams
 from vsq_accel.golden.quantize import QuantizedRows
-from vsq_accel.hw.lib.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
 from vsq_accel.sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from vsq_accel.spec import ports
 
 __all__ = ["MacArrayHarness", "integer_operands", "random_operands"]
 
@@ -56,9 +55,9 @@ class MacArrayHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._a_layout = vsq_vector_layout(config)
-        self._b_layout = b_vector_layout(config)
-        self._c_layout = output_column_layout(config)
+        self._a_port = ports.vsq_vector(config)
+        self._b_port = ports.b_vector(config)
+        self._c_port = ports.output_column(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("a", "b"), ("c",))
@@ -82,13 +81,13 @@ class MacArrayHarness:
                        sink_c.transfer_times)
 
     def _a_payloads(self, streams):
-        return [self._a_layout.const(self._vector(streams.a_values, streams.a_scales, i))
-                .as_bits() for i in range(len(streams.a_values))]
+        return [self._a_port.pack(self._vector(streams.a_values, streams.a_scales, i))
+                for i in range(len(streams.a_values))]
 
     def _b_payloads(self, streams):
-        return [self._b_layout.const({
+        return [self._b_port.pack({
                     "vector": self._vector(streams.b_values, streams.b_scales, i),
-                    "last": int(streams.b_last[i])}).as_bits()
+                    "last": int(streams.b_last[i])})
                 for i in range(len(streams.b_values))]
 
     @staticmethod
@@ -101,7 +100,7 @@ class MacArrayHarness:
     def _check_columns(self, received, expected):
         lanes = self.config.lanes
         for index, (bits, want) in enumerate(zip(received, expected)):
-            got = list(data.Const(self._c_layout, bits))
+            got = self._c_port.unpack(bits)
             if got != want.tolist():
                 tile, column = divmod(index, lanes)
                 raise AssertionError(

@@ -5,11 +5,10 @@ with their parameters and compares every output column with the golden device PP
 import dataclasses
 
 import numpy as np
-from amaranth.lib import data
 
 from vsq_accel.golden.ppu import Scaling, scale
-from vsq_accel.hw.ppu.scale import ppu_column_layout, ppu_y_layout
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.spec import ports
 
 __all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns"]
 
@@ -73,8 +72,8 @@ class PpuScaleHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_layout = ppu_column_layout(config)
-        self._out_layout = ppu_y_layout(config)
+        self._in_port = ports.ppu_column(config)
+        self._out_port = ports.ppu_y(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
@@ -82,12 +81,12 @@ class PpuScaleHarness:
     async def run(self, columns, idle=Idle(), seed=0):
         """Send the columns (the last marked `last`); check every output column; return
         the transfer times (ns) in and out."""
-        payloads = [self._in_layout.const(column.payload(index == len(columns) - 1)).as_bits()
+        payloads = [self._in_port.pack(column.payload(index == len(columns) - 1))
                     for index, column in enumerate(columns)]
         received, in_times, out_times = await stream_through(self.dut, payloads, len(columns),
                                                              idle, seed)
         for index, (bits, column) in enumerate(zip(received, columns)):
-            got = data.Const(self._out_layout, bits)
+            got = self._out_port.unpack(bits)
             want = expected_y(column, self.config)
             if list(got.y) != want or got.last != (index == len(columns) - 1):
                 raise AssertionError(f"output column {index} differs from the golden PPU:\n"

@@ -5,10 +5,10 @@ overrides the base)."""
 import cocotb
 import numpy as np
 
-from vsq_accel.hw.ppu.scale import PpuScale
 from vsq_accel.sim.ppu_harness import PpuColumn, PpuScaleHarness, random_columns
 from vsq_accel.sim.streams import CLOCK_NS, Idle
 from vsq_accel.sim.testbench import start_test
+from vsq_accel.spec.timing import ppu_latency
 
 BASE_SEED = 20261201
 
@@ -70,5 +70,4 @@ async def takes_a_column_every_cycle(dut):
     assert np.all(np.diff(inputs) == CLOCK_NS) and np.all(np.diff(outputs) == CLOCK_NS), \
         "the stage did not take or give a column every cycle"
     cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS)
-    latency = PpuScale(harness.config).latency
-    assert cycles == count - 1 + latency, f"{cycles} cycles for {count} columns"
+    assert cycles == count - 1 + ppu_latency(harness.config), f"{cycles} cycles for {count} columns"

@@ -5,11 +5,10 @@ and compares every group of L vectors with the golden `requantize_rows`, bit for
 import dataclasses
 
 import numpy as np
-from amaranth.lib import data
 
 from vsq_accel.golden.ppu import requantize_rows
-from vsq_accel.hw.ppu.requantizer import requant_column_layout, requant_vectors_layout
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.spec import ports
 
 __all__ = ["RequantizerHarness", "column_stream", "expected_groups"]
 
@@ -61,8 +60,8 @@ class RequantizerHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_layout = requant_column_layout(config)
-        self._out_layout = requant_vectors_layout(config)
+        self._in_port = ports.requant_column(config)
+        self._out_port = ports.requant_vectors(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
@@ -72,10 +71,10 @@ class RequantizerHarness:
         inputs = column_stream(np.asarray(y, np.int64), params, self.config)
         expected = expected_groups(np.asarray(y, np.int64), params, self.config)
         received, in_times, out_times = await stream_through(
-            self.dut, [self._in_layout.const(column).as_bits() for column in inputs],
+            self.dut, [self._in_port.pack(column) for column in inputs],
             len(expected), idle, seed)
         for index, (bits, (vectors, scales, last)) in enumerate(zip(received, expected)):
-            got = data.Const(self._out_layout, bits)
+            got = self._out_port.unpack(bits)
             got_vectors = [list(vector.data) for vector in got.vectors]
             got_scales = (None if scales is None
                           else [int(vector.scale) for vector in got.vectors])

@@ -6,11 +6,10 @@ checks that the vectors which leave are, row by row and in order, the golden
 import dataclasses
 
 import numpy as np
-from amaranth.lib import data
 
 from vsq_accel.golden.ppu import requantize_rows
-from vsq_accel.hw.ppu.row_requantizer import row_beat_layout, row_vectors_layout
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.spec import ports
 
 __all__ = ["Row", "RowRequantizerHarness", "check_groups", "exponential_rows", "row_beats"]
 
@@ -68,7 +67,7 @@ def _decode(group, config):
 
 
 def check_groups(groups, rows, params, config):
-    """Compare the groups that left (Const views) with the golden vectors of each row."""
+    """Compare the groups that left (unpacked) with the golden vectors of each row."""
     received, current = [], []
     for index, group in enumerate(groups):
         vectors, row_end, reciprocal, error = _decode(group, config)
@@ -100,8 +99,8 @@ class RowRequantizerHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_layout = row_beat_layout(config)
-        self._out_layout = row_vectors_layout(config)
+        self._in_port = ports.row_beat(config)
+        self._out_port = ports.row_vectors(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
@@ -110,18 +109,18 @@ class RowRequantizerHarness:
         """Stream the rows through, take groups until every row has ended, check every
         row; return the transfer times (ns) of the inputs and outputs."""
         inputs = row_beats(rows, params, self.config)
-        layout = self._out_layout
+        port = self._out_port
         seen, ended = 0, 0
 
         def every_row_ended(received):
             nonlocal seen, ended
-            ended += sum(data.Const(layout, bits).row_end for bits in received[seen:])
+            ended += sum(port.unpack(bits).row_end for bits in received[seen:])
             seen = len(received)
             return ended == len(rows)
 
         received, in_times, out_times = await stream_through(
-            self.dut, [self._in_layout.const(beat).as_bits() for beat in inputs],
+            self.dut, [self._in_port.pack(beat) for beat in inputs],
             every_row_ended, idle, seed)
-        check_groups([data.Const(layout, bits) for bits in received], rows, params,
+        check_groups([port.unpack(bits) for bits in received], rows, params,
                      self.config)
         return in_times, out_times

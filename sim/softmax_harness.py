@@ -2,11 +2,10 @@
 compares every output beat with the golden model, bit for bit."""
 
 import numpy as np
-from amaranth.lib import data
 
 from vsq_accel.golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
-from vsq_accel.hw.lib.layouts import softmax_beat_layout, softmax_probs_layout
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
+from vsq_accel.spec import ports
 
 __all__ = ["SoftmaxHarness", "expected_beats"]
 
@@ -54,8 +53,8 @@ class SoftmaxHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_layout = softmax_beat_layout(config)
-        self._out_layout = softmax_probs_layout(config)
+        self._in_port = ports.softmax_beat(config)
+        self._out_port = ports.softmax_probs(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
@@ -65,10 +64,10 @@ class SoftmaxHarness:
         times (ns) of the input and output beats."""
         inputs, expected = expected_beats(rows, self.config)
         received, in_times, out_times = await stream_through(
-            self.dut, [self._in_layout.const(beat).as_bits() for beat in inputs],
+            self.dut, [self._in_port.pack(beat) for beat in inputs],
             len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
-            got = data.Const(self._out_layout, bits)
+            got = self._out_port.unpack(bits)
             got = {"values": list(got.values), "keep": int(got.keep),
                    "reciprocal": got.reciprocal, "last": got.last, "error": got.error}
             if got != want:

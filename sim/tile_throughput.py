@@ -15,11 +15,11 @@ import numpy as np
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.hw.engine.controller import Slot
-from vsq_accel.perf.dispatch import model_spans, schedule, slot_of
+from vsq_accel.perf.dispatch import model_spans, schedule
 from vsq_accel.sim.accelerator_harness import AcceleratorHarness
 from vsq_accel.sim.testbench import config_from_env
 from vsq_accel.spec.commands import Matmul
+from vsq_accel.spec.host_interface import Slot, slot_of
 from vsq_accel.toolchain.compiler import COMPILERS
 
 SEED = 20261201

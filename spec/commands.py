@@ -27,7 +27,7 @@ that breaks the rule.
 import dataclasses
 import enum
 
-__all__ = ["Op", "Buffer", "Output", "End", "Load", "Store", "Matmul", "Softmax",
+__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "End", "Load", "Store", "Matmul", "Softmax",
            "COMMANDS", "CommandError", "field_widths", "command_bits", "encode", "decode",
            "buffer_size", "entry_bits", "address_bits", "footprint", "hazard", "encoding_table"]
 
@@ -64,9 +64,13 @@ class Output(enum.IntEnum):
     LOGITS = 3     # base-2 logits (softmax_logit_bits), one row per SCORES entry
 
 
+# A dimension of a command (rows, columns, vectors along the reduction).
+DIM_BITS = 16
+# A rounding shift of the PPU; the host's fixed-point scales never shift by more than 62.
+SHIFT_BITS = 6
 # Field kinds and their widths; `addr` holds any entry index or count of any buffer.
 _KIND_BITS = {"op": lambda c: 3, "flag": lambda c: 1, "buffer": lambda c: 3,
-              "output": lambda c: 2, "dim": lambda c: 16, "shift": lambda c: 6,
+              "output": lambda c: 2, "dim": lambda c: DIM_BITS, "shift": lambda c: SHIFT_BITS,
               "mult": lambda c: c.ppu_mult_bits,
               "addr": lambda c: max(buffer_size(c, b) for b in Buffer).bit_length()}
 
@@ -194,7 +198,7 @@ def entry_bits(config, buffer):
         config.scale_bits if config.vector_scales else 0)
     return {Buffer.LEFT: operand, Buffer.RIGHT: operand,
             Buffer.OUTPUT: config.vector_size * config.ppu_bits,
-            Buffer.PARAMS: config.ppu_mult_bits + _KIND_BITS["shift"](config) + config.ppu_bits,
+            Buffer.PARAMS: config.ppu_mult_bits + SHIFT_BITS + config.ppu_bits,
             Buffer.SCORES: config.softmax_max_row * config.softmax_logit_bits,
             Buffer.STATE: config.softmax_logit_bits + config.softmax_sum_bits
             + config.softmax_recip_bits,

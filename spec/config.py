@@ -239,19 +239,6 @@ class AcceleratorConfig:
         return signed_bits_for(low * self.scale_product_max, high * self.scale_product_max)
 
     @property
-    def accumulate_stages(self):
-        """Register stages from a lane's product to an output column: the add is
-        registered apart from saturation and the write when an entry comes back no
-        sooner than two cycles later, that is with two lanes or more."""
-        return 2 if self.lanes >= 2 else 1
-
-    @property
-    def array_latency(self):
-        """Register stages from the MAC array's B input to its output column: the B
-        register, the lanes' stages and the accumulate stages."""
-        return 1 + self.lane_stages + self.accumulate_stages
-
-    @property
     def acc_min(self):
         return -(1 << (self.acc_bits - 1))
 
@@ -299,6 +286,12 @@ class AcceleratorConfig:
         return max(self.ppu_bits, self.softmax_exp_bits + 2)
 
     @property
+    def softmax_value_bits(self):
+        """Unsigned width of the softmax unit's values: probabilities (softmax_out_bits),
+        or exponentials 2^(x - m) of at most 1.0 with E fraction bits."""
+        return max(self.softmax_out_bits, self.softmax_exp_bits + 1)
+
+    @property
     def softmax_max_beats(self):
         """Longest row in beats of P logits."""
         return -(-self.softmax_max_row // self.softmax_lanes)
@@ -312,35 +305,6 @@ class AcceleratorConfig:
     def softmax_recip_shift(self):
         """k of r = floor(2^k / d): r < 2^recip_bits for every d of at least one term."""
         return self.softmax_exp_bits - 1 + self.softmax_recip_bits
-
-    @property
-    def softmax_tree_levels(self):
-        """Levels of a balanced tree over the P values of a beat."""
-        return (self.softmax_lanes - 1).bit_length()
-
-    @property
-    def softmax_max_stages(self):
-        """Loop 1's stages for a beat's max: one comparator level each (ECP5 fits one
-        8-bit compare-and-select per 10 ns cycle, not two)."""
-        return self.softmax_tree_levels
-
-    @property
-    def softmax_sum_stages(self):
-        """Loop 1's stages for the sum of a beat's terms: two adder levels each."""
-        return -(-self.softmax_tree_levels // 2)
-
-    @property
-    def softmax_row_sum_latency(self):
-        """Cycles from a beat's transfer into loop 1 to its effect on the running sum: the
-        max, the running max, the distances, the terms (two stages) and their sum."""
-        return self.softmax_max_stages + 4 + self.softmax_sum_stages
-
-    @property
-    def softmax_latency(self):
-        """Cycles from a row's last beat in to its first probabilities out, less one: loop
-        1 and its output register, the divider (one stage per reciprocal bit), the row
-        queue with its flip-flop head (3), loop 2's six stages and its output queue."""
-        return self.softmax_row_sum_latency + 1 + self.softmax_recip_bits + 10
 
     @property
     def softmax_out_max(self):

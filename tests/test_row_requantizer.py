@@ -10,8 +10,10 @@ import pytest
 from amaranth.sim import Simulator
 
 from vsq_accel.golden.ppu_params import exponential_requantization
-from vsq_accel.hw.ppu.row_requantizer import RowRequantizer, row_beat_layout
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.hw.ppu.row_requantizer import RowRequantizer
 from vsq_accel.sim.row_requantizer_harness import check_groups, exponential_rows, row_beats
+from vsq_accel.spec import ports
 from vsq_accel.spec.config import AcceleratorConfig
 
 SEED = 20261201
@@ -21,7 +23,8 @@ def simulate(config, rows, params, stall, seed):
     """Send the rows' beats and take the output groups, both sides idling with
     probability `stall`; returns the groups as Const views."""
     dut = RowRequantizer(config)
-    beats = [row_beat_layout(config).const(beat) for beat in row_beats(rows, params, config)]
+    beat_layout = layout(ports.row_beat(config))
+    beats = [beat_layout.const(beat) for beat in row_beats(rows, params, config)]
     groups = []
     pick = random.Random(seed)
 

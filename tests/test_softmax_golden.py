@@ -4,9 +4,10 @@
 import numpy as np
 import pytest
 
-from vsq_accel.golden.softmax import (exp2_table, softmax_base2, softmax_base_e,
-                                      softmax_row_serial, softmax_row_vector_kernel, softmax_rows)
+from vsq_accel.golden.softmax import (softmax_base2, softmax_base_e, softmax_row_serial,
+                                      softmax_row_vector_kernel, softmax_rows)
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.tables import exp2_table
 
 SEED = 17
 CONFIGS = {

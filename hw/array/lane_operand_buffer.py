@@ -4,8 +4,9 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import replicas, stage
+from vsq_accel.spec import ports
 
 __all__ = ["LaneOperandBuffer"]
 
@@ -38,8 +39,8 @@ class LaneOperandBuffer(wiring.Component):
 
     Members
     -------
-    a : In(stream.Signature(vsq_vector_layout(config)))
-    active : Out(ArrayLayout(vsq_vector_layout(config), lanes))
+    a : In(stream.Signature(ports.vsq_vector(config)))
+    active : Out(ArrayLayout(ports.vsq_vector(config), lanes))
         The vector each lane holds for the B vector registered before the lanes.
     active_valid : Out(1)
         A bank is active: a B vector may be accepted.
@@ -53,10 +54,10 @@ class LaneOperandBuffer(wiring.Component):
         self._lanes = config.lanes
         self._scales = config.vector_scales
         self._select_copies = -(-config.vector_size // _ELEMENTS_PER_SELECT_COPY)
-        layout = vsq_vector_layout(config)
+        vector = layout(ports.vsq_vector(config))
         super().__init__({
-            "a": In(stream.Signature(layout)),
-            "active": Out(data.ArrayLayout(layout, config.lanes)),
+            "a": In(stream.Signature(vector)),
+            "active": Out(data.ArrayLayout(vector, config.lanes)),
             "active_valid": Out(1),
             "slice_done": In(1),
             "take": In(1),

@@ -8,8 +8,10 @@ from amaranth.lib.wiring import In, Out
 from vsq_accel.hw.array.lane_operand_buffer import LaneOperandBuffer
 from vsq_accel.hw.array.vector_mac import VectorMacLane
 from vsq_accel.hw.lib.arith import saturate
-from vsq_accel.hw.lib.layouts import b_vector_layout, output_column_layout, vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import replicas
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import accumulate_stages
 
 __all__ = ["VsqMacArray"]
 
@@ -32,7 +34,7 @@ class VsqMacArray(wiring.Component):
     one register to every lane would be the array's longest path) -> the lanes'
     `lane_stages` stages (the collector read issued as an item enters the last) ->
     ``x_`` the add (with two lanes or more) -> saturation, collector write, output
-    register: `config.array_latency` stages in all.
+    register: `spec.timing.array_latency` stages in all.
 
     Parameters
     ----------
@@ -40,17 +42,17 @@ class VsqMacArray(wiring.Component):
 
     Members
     -------
-    a : In(stream.Signature(vsq_vector_layout(config)))
-    b : In(stream.Signature(b_vector_layout(config)))
-    c : Out(stream.Signature(output_column_layout(config)))
+    a : In(stream.Signature(ports.vsq_vector(config)))
+    b : In(stream.Signature(ports.b_vector(config)))
+    c : Out(stream.Signature(ports.output_column(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "a": In(stream.Signature(vsq_vector_layout(config))),
-            "b": In(stream.Signature(b_vector_layout(config))),
-            "c": Out(stream.Signature(output_column_layout(config))),
+            "a": In(stream.Signature(layout(ports.vsq_vector(config)))),
+            "b": In(stream.Signature(layout(ports.b_vector(config)))),
+            "c": Out(stream.Signature(layout(ports.output_column(config)))),
         })
 
     @property
@@ -113,7 +115,7 @@ class VsqMacArray(wiring.Component):
             tag = tags[-1]
         m_tag = tags[-1]
 
-        column_layout = output_column_layout(config)
+        column_layout = layout(ports.output_column(config))
         m.submodules.collector = collector = Memory(shape=column_layout, depth=entries, init=[])
         write = collector.write_port()
         read = collector.read_port(transparent_for=(write,))
@@ -121,7 +123,7 @@ class VsqMacArray(wiring.Component):
         m.d.comb += [read.addr.eq(tags[-2].column), read.en.eq(advance)]
         totals = [Mux(m_tag.first, 0, read.data[lane_index]) + product
                   for lane_index, product in enumerate(products)]
-        if config.accumulate_stages == 2:
+        if accumulate_stages(config) == 2:
             # The add is registered before saturation and the write. An entry comes back
             # L >= 2 advances after its read; the write lands by then (transparently at
             # L = 2), so no forwarding is needed.

@@ -5,12 +5,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.lib.layouts import b_vector_layout, vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
+from vsq_accel.spec.commands import DIM_BITS
 
-__all__ = ["OperandFeeder", "feeder_job_layout", "DIM_BITS"]
-
-# Width of a matmul's dimensions m, n and k (the command's `dim` fields).
-DIM_BITS = 16
+__all__ = ["OperandFeeder", "feeder_job_layout"]
 
 
 def feeder_job_layout(addr_bits):
@@ -35,9 +34,9 @@ class OperandFeeder(wiring.Component):
     Members
     -------
     job : In(stream.Signature(feeder_job_layout(addr_bits)))
-    read : In(ReadPort.Signature(addr_width=addr_bits, shape=vsq_vector_layout(config)))
+    read : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
         The buffer's read port, driven by the feeder.
-    o : Out(stream.Signature(vsq_vector_layout(config) or b_vector_layout(config)))
+    o : Out(stream.Signature(ports.vsq_vector(config) or ports.b_vector(config)))
     busy : Out(1)
         A job is in progress (vectors to read or one to hand over).
     """
@@ -46,11 +45,11 @@ class OperandFeeder(wiring.Component):
         if role not in ("a", "b"):
             raise ValueError(f"role must be 'a' or 'b', not {role!r}")
         self._config, self._addr_bits, self._role = config, addr_bits, role
-        vector = vsq_vector_layout(config)
+        vector = layout(ports.vsq_vector(config))
         super().__init__({
             "job": In(stream.Signature(feeder_job_layout(addr_bits))),
             "read": In(ReadPort.Signature(addr_width=addr_bits, shape=vector)),
-            "o": Out(stream.Signature(vector if role == "a" else b_vector_layout(config))),
+            "o": Out(stream.Signature(vector if role == "a" else layout(ports.b_vector(config)))),
             "busy": Out(1),
         })
 
@@ -100,7 +99,7 @@ class OperandFeeder(wiring.Component):
                     self._next_tile(m, job, active, own_first, other_first, row, tile_addr,
                                     row_addr, last_own, last_other, tile_step)
 
-        vector = Signal(vsq_vector_layout(self._config))
+        vector = Signal(layout(ports.vsq_vector(self._config)))
         m.d.comb += vector.eq(self.read.data)
         with m.If(pad):
             m.d.comb += vector.eq(0)

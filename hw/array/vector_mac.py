@@ -5,7 +5,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import tree_sum
-from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
 from vsq_accel.spec.numerics import rhu
 
 __all__ = ["VectorMacLane"]
@@ -28,7 +29,7 @@ class VectorMacLane(wiring.Component):
 
     Members
     -------
-    a, b : In(vsq_vector_layout(config))
+    a, b : In(ports.vsq_vector(config))
     en : In(1)
         Advance both stages.
     product : Out(signed(config.product_bits))
@@ -37,10 +38,10 @@ class VectorMacLane(wiring.Component):
 
     def __init__(self, config):
         self._config = config
-        layout = vsq_vector_layout(config)
+        vector = layout(ports.vsq_vector(config))
         super().__init__({
-            "a": In(layout),
-            "b": In(layout),
+            "a": In(vector),
+            "b": In(vector),
             "en": In(1),
             "product": Out(signed(config.product_bits)),
         })

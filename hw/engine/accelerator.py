@@ -1,47 +1,23 @@
 """The accelerator as an SoC sees it: the tile engine behind AXI4-Lite registers and
 two AXI4-Stream data ports, with the standards' signal names."""
 
-import enum
-
 from amaranth import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.engine.controller import COMMAND_ENTRIES, command_word_bits
-from vsq_accel.hw.engine.host_port import HOST_DATA_BITS
 from vsq_accel.hw.engine.tile_engine import TileEngine
 from vsq_accel.hw.lib.arith import equals
+from vsq_accel.spec.host_interface import Register, command_window, control_address_bits
+from vsq_accel.spec.timing import COMMAND_ENTRIES, HOST_DATA_BITS
 
-__all__ = ["Accelerator", "Register", "command_window", "control_address_bits"]
-
-
-class Register(enum.IntEnum):
-    """Byte addresses of the control registers (32 bits each)."""
-
-    CONTROL = 0x00      # write 1 to bit 0: run the command list from command 0
-    STATUS = 0x04       # `hw.engine.controller.status_layout`
-    CYCLES_LO = 0x08    # cycles from start to stop, low word
-    CYCLES_HI = 0x0C    # and high word
-    INFO = 0x10         # 32-bit words per command (bits 0..7), commands held (bits 16..31)
-
-
-def command_window(config):
-    """(base byte address, bytes per command) of the command memory: command c's word w
-    at base + c * bytes + 4 w (write only)."""
-    per_command = 4 << command_word_bits(config)
-    return COMMAND_ENTRIES * per_command, per_command
-
-
-def control_address_bits(config):
-    base, _ = command_window(config)
-    return base.bit_length()
+__all__ = ["Accelerator"]
 
 
 class Accelerator(wiring.Component):
     """The host interface.
 
-    ``s_axil_*`` (AXI4-Lite slave, 32-bit data): the registers of `Register` and, from
-    `command_window`, the command memory. ``s_axis_*`` (AXI4-Stream slave,
+    ``s_axil_*`` (AXI4-Lite slave, 32-bit data): the registers of
+    `spec.host_interface.Register` and, from `command_window`, the command memory. ``s_axis_*`` (AXI4-Stream slave,
     HOST_DATA_BITS-bit TDATA): the data each LOAD takes, in command order, an entry as
     whole beats LSB first; ``m_axis_*`` (AXI4-Stream master): the entries each STORE
     sends, likewise, TLAST on its last beat. Responses are always OKAY; reads of the

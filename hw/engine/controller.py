@@ -8,27 +8,17 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import equals
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
 from vsq_accel.spec.commands import (Buffer, End, Load, Matmul, Op, Output, Softmax, buffer_size,
                                      command_bits, field_widths)
+from vsq_accel.spec.host_interface import EngineError, Slot, command_word_bits
+from vsq_accel.spec.timing import COMMAND_ENTRIES
 
-__all__ = ["Controller", "EngineError", "Slot", "command_layout", "COMMAND_ENTRIES", "status_layout",
-           "command_word_bits"]
+__all__ = ["Controller", "command_layout"]
 
 # The buffers a LOAD writes; a STORE also reads OUTPUT.
 LOADABLE = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS)
-# Commands the command memory holds (a DeiT-Small MHSA layer compiles to about 500).
-COMMAND_ENTRIES = 1024
-
-
-class EngineError(enum.IntEnum):
-    """Why the engine stopped on a command instead of running it."""
-
-    NONE = 0
-    OPCODE = 1        # no command has this opcode
-    BUFFER = 2        # the command names a buffer it cannot use
-    SHAPE = 3         # an empty dimension
-    UNSUPPORTED = 4   # a command this engine does not run (see the README)
-    BOUNDS = 5        # a region reaches past the end of its buffer
 
 
 class _State(enum.IntEnum):
@@ -38,33 +28,10 @@ class _State(enum.IntEnum):
     DECIDE = 3
 
 
-class Slot(enum.IntEnum):
-    """Where a command runs: the array's slot (MATMUL), the host's (LOAD, STORE) or the
-    softmax unit's (SOFTMAX). Each runs one command at a time, side by side."""
-
-    COMPUTE = 0
-    HOST = 1
-    SOFTMAX = 2
-
-
 def command_layout(cls, config):
     """The fields of a command word, as `spec.commands.encode` places them."""
     return data.StructLayout({"op": 3, **{name: bits for name, bits, _
                                           in field_widths(cls, config)}})
-
-
-def command_word_bits(config):
-    """log2 of the 32-bit words a command takes in the host's address space (a power of
-    two, so that a command's words never straddle two commands)."""
-    return (command_bits(config) // 32 - 1).bit_length()
-
-
-def status_layout():
-    """The status register: `busy` (started, not yet stopped), `done` (stopped at End),
-    `error` (stopped on a command it refused, `code` saying why), `command`: the index
-    of the next command to start, or of the one that stopped the engine."""
-    return data.StructLayout({"busy": 1, "done": 1, "error": 1, "reserved": 5, "code": 8,
-                              "command": 16})
 
 
 class Controller(wiring.Component):
@@ -90,7 +57,7 @@ class Controller(wiring.Component):
         Per `Slot`: its command retired this cycle (the command `running[slot]`).
     running : Out(ArrayLayout(command index, len(Slot)))
         Per `Slot`: the index of the command it runs (or last ran).
-    status : Out(status_layout())
+    status : Out(ports.status())
     cycles : Out(64)
     """
 
@@ -106,7 +73,7 @@ class Controller(wiring.Component):
             "idle": In(len(Slot)),
             "retire": Out(len(Slot)),
             "running": Out(data.ArrayLayout(range(COMMAND_ENTRIES), len(Slot))),
-            "status": Out(status_layout()),
+            "status": Out(layout(ports.status())),
             "cycles": Out(64),
         })
 

@@ -6,9 +6,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.array.operand_feeder import DIM_BITS
-from vsq_accel.hw.lib.layouts import vsq_vector_layout
-from vsq_accel.hw.ppu.row_requantizer import row_vectors_layout, vectors_per_group
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
+from vsq_accel.spec.commands import DIM_BITS
 
 __all__ = ["ExpWriter", "exp_job_layout"]
 
@@ -29,8 +29,8 @@ class ExpWriter(wiring.Component):
     Members
     -------
     job : In(stream.Signature(exp_job_layout(addr_bits)))
-    i : In(stream.Signature(row_vectors_layout(config)))
-    write : In(WritePort.Signature(addr_width=addr_bits, shape=vsq_vector_layout(config)))
+    i : In(stream.Signature(ports.row_vectors(config)))
+    write : In(WritePort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
     state : In(WritePort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
     hold : In(1)
         The operand buffer's write port is taken this cycle: nothing moves.
@@ -41,9 +41,9 @@ class ExpWriter(wiring.Component):
         self._config, self._addr_bits = config, addr_bits
         super().__init__({
             "job": In(stream.Signature(exp_job_layout(addr_bits))),
-            "i": In(stream.Signature(row_vectors_layout(config))),
+            "i": In(stream.Signature(layout(ports.row_vectors(config)))),
             "write": In(WritePort.Signature(addr_width=addr_bits,
-                                            shape=vsq_vector_layout(config))),
+                                            shape=layout(ports.vsq_vector(config)))),
             "state": In(WritePort.Signature(addr_width=addr_bits,
                                             shape=unsigned(config.softmax_recip_bits))),
             "hold": In(1),
@@ -54,7 +54,7 @@ class ExpWriter(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        slots = vectors_per_group(self._config)
+        slots = ports.vectors_per_group(self._config)
         job = Signal(exp_job_layout(self._addr_bits))
         active = Signal()
         row = Signal(DIM_BITS)

@@ -5,25 +5,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import equals
-from vsq_accel.spec.commands import Buffer, entry_bits
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
+from vsq_accel.spec.host_interface import HOST_BUFFERS, host_beats
+from vsq_accel.spec.timing import HOST_DATA_BITS
 
-__all__ = ["HOST_DATA_BITS", "HostLoader", "HostStorer", "host_beat_layout", "host_job_layout",
-           "host_beats", "HOST_BUFFERS"]
-
-# Bits of a beat of the host's data streams (AXI4-Stream TDATA).
-HOST_DATA_BITS = 64
-# The buffers the host reaches: LOAD writes the first three, STORE reads all four.
-HOST_BUFFERS = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT)
-
-
-def host_beats(config, buffer):
-    """Beats of the host stream per entry of a buffer: the entry's bits, LSB first,
-    HOST_DATA_BITS a beat, the last beat padded with zeros."""
-    return -(-entry_bits(config, buffer) // HOST_DATA_BITS)
-
-
-def host_beat_layout():
-    return data.StructLayout({"data": HOST_DATA_BITS, "last": 1})
+__all__ = ["HostLoader", "HostStorer", "host_job_layout"]
 
 
 def host_job_layout(addr_bits):
@@ -54,7 +41,7 @@ class HostLoader(wiring.Component):
     Members
     -------
     job : In(stream.Signature(host_job_layout(addr_bits)))
-    i : In(stream.Signature(host_beat_layout()))
+    i : In(stream.Signature(ports.host_beat()))
     o : Out(stream.Signature({"buffer": 3, "addr": addr_bits, "data": entry bits}))
     busy : Out(1)
     """
@@ -63,7 +50,7 @@ class HostLoader(wiring.Component):
         self._config, self._addr_bits = config, addr_bits
         super().__init__({
             "job": In(stream.Signature(host_job_layout(addr_bits))),
-            "i": In(stream.Signature(host_beat_layout())),
+            "i": In(stream.Signature(layout(ports.host_beat()))),
             "o": Out(stream.Signature(data.StructLayout({
                 "buffer": 3, "addr": addr_bits, "data": _entry_width(config)}))),
             "busy": Out(1),
@@ -120,7 +107,7 @@ class HostStorer(wiring.Component):
         The read port of the job's buffer (the engine selects it by `job.buffer`).
     read_buffer : Out(3)
     read_data : In(entry bits)
-    o : Out(stream.Signature(host_beat_layout()))
+    o : Out(stream.Signature(ports.host_beat()))
     busy : Out(1)
     """
 
@@ -132,7 +119,7 @@ class HostStorer(wiring.Component):
             "read_en": Out(1),
             "read_buffer": Out(3),
             "read_data": In(_entry_width(config)),
-            "o": Out(stream.Signature(host_beat_layout())),
+            "o": Out(stream.Signature(layout(ports.host_beat()))),
             "busy": Out(1),
         })
 

@@ -4,14 +4,11 @@ from amaranth import Module, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.ppu.column_params import column_place_layout
+from vsq_accel.spec import ports
 
-__all__ = ["RowGather", "output_entry_layout"]
-
-
-def output_entry_layout(config):
-    """An OUTPUT entry: V outputs y of one row, element 0 lowest."""
-    return data.ArrayLayout(signed(config.ppu_bits), config.vector_size)
+__all__ = ["RowGather"]
 
 
 class RowGather(wiring.Component):
@@ -23,7 +20,7 @@ class RowGather(wiring.Component):
     Members
     -------
     i : In(stream.Signature({"y": ArrayLayout(signed(ppu_bits), L), "place": column_place_layout()}))
-    o : Out(stream.Signature(ArrayLayout(output_entry_layout(config), L)))
+    o : Out(stream.Signature(ArrayLayout(ports.output_entry(config), L)))
     """
 
     def __init__(self, config):
@@ -33,7 +30,7 @@ class RowGather(wiring.Component):
             "i": In(stream.Signature(data.StructLayout({
                 "y": data.ArrayLayout(signed(config.ppu_bits), lanes),
                 "place": column_place_layout()}))),
-            "o": Out(stream.Signature(data.ArrayLayout(output_entry_layout(config), lanes))),
+            "o": Out(stream.Signature(data.ArrayLayout(layout(ports.output_entry(config)), lanes))),
         })
 
     def elaborate(self, platform):

@@ -5,7 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.array.operand_feeder import DIM_BITS
+from vsq_accel.spec.commands import DIM_BITS
 
 __all__ = ["RowWriter", "writer_job_layout"]
 

@@ -10,21 +10,24 @@ from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.array.mac_array import VsqMacArray
 from vsq_accel.hw.array.operand_feeder import OperandFeeder
-from vsq_accel.hw.engine.controller import Controller, Slot, command_layout, status_layout
+from vsq_accel.hw.engine.controller import Controller, command_layout
 from vsq_accel.hw.engine.exp_writer import ExpWriter
-from vsq_accel.hw.engine.host_port import HostLoader, HostStorer, host_beat_layout
-from vsq_accel.hw.engine.row_gather import RowGather, output_entry_layout
+from vsq_accel.hw.engine.host_port import HostLoader, HostStorer
+from vsq_accel.hw.engine.row_gather import RowGather
 from vsq_accel.hw.engine.row_writer import RowWriter
 from vsq_accel.hw.lib.arith import equals
-from vsq_accel.hw.lib.layouts import vsq_vector_layout
-from vsq_accel.hw.ppu.column_params import ColumnParams, column_place_layout, param_entry_layout
-from vsq_accel.hw.ppu.requantizer import Requantizer, requant_parameter_fields
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.hw.ppu.column_params import ColumnParams, column_place_layout
+from vsq_accel.hw.ppu.requantizer import Requantizer
 from vsq_accel.hw.ppu.row_requantizer import RowRequantizer
 from vsq_accel.hw.ppu.scale import PpuScale
 from vsq_accel.hw.softmax.corner_turn import CornerTurn
 from vsq_accel.hw.softmax.unit import SoftmaxUnit
+from vsq_accel.spec import ports
 from vsq_accel.spec.commands import (Buffer, Load, Matmul, Op, Output, Softmax, address_bits,
                                      buffer_size)
+from vsq_accel.spec.host_interface import Slot
+from vsq_accel.spec.timing import ppu_latency
 
 __all__ = ["TileEngine"]
 
@@ -58,8 +61,8 @@ class TileEngine(wiring.Component):
     -------
     start, write_addr, write_data, write_en, status, cycles
         The controller's (`hw.engine.controller.Controller`).
-    data_in : In(stream.Signature(host_beat_layout()))
-    data_out : Out(stream.Signature(host_beat_layout()))
+    data_in : In(stream.Signature(ports.host_beat()))
+    data_out : Out(stream.Signature(ports.host_beat()))
     retired : Out(2)
         Per `hw.engine.controller.Slot`: its command retired this cycle (for testbenches: its
         results are all in the buffers); the controller's `running` names it.
@@ -73,10 +76,10 @@ class TileEngine(wiring.Component):
             "write_addr": In(len(self._controller.write_addr)),
             "write_data": In(32),
             "write_en": In(1),
-            "status": Out(status_layout()),
+            "status": Out(layout(ports.status())),
             "cycles": Out(64),
-            "data_in": In(stream.Signature(host_beat_layout())),
-            "data_out": Out(stream.Signature(host_beat_layout())),
+            "data_in": In(stream.Signature(layout(ports.host_beat()))),
+            "data_out": Out(stream.Signature(layout(ports.host_beat()))),
             "retired": Out(len(Slot)),
         })
 
@@ -90,10 +93,10 @@ class TileEngine(wiring.Component):
                      controller.write_en.eq(self.write_en), self.status.eq(controller.status),
                      self.cycles.eq(controller.cycles), self.retired.eq(controller.retire)]
 
-        operand = vsq_vector_layout(config)
+        operand = layout(ports.vsq_vector(config))
         shapes = {Buffer.LEFT: operand, Buffer.RIGHT: operand,
-                  Buffer.PARAMS: param_entry_layout(config),
-                  Buffer.OUTPUT: output_entry_layout(config),
+                  Buffer.PARAMS: layout(ports.param_entry(config)),
+                  Buffer.OUTPUT: layout(ports.output_entry(config)),
                   Buffer.STATE: unsigned(config.softmax_recip_bits)}
         memories, writes = {}, {}
         for buffer, shape in shapes.items():
@@ -135,8 +138,8 @@ class TileEngine(wiring.Component):
             "feeder_a": OperandFeeder(config, addr_bits, "a"),
             "feeder_b": OperandFeeder(config, addr_bits, "b"),
             "columns": ColumnParams(config, addr_bits),
-            "operand_writer": RowWriter(config, addr_bits, vsq_vector_layout(config)),
-            "y_writer": RowWriter(config, addr_bits, output_entry_layout(config)),
+            "operand_writer": RowWriter(config, addr_bits, layout(ports.vsq_vector(config))),
+            "y_writer": RowWriter(config, addr_bits, layout(ports.output_entry(config))),
             "exp_writer": ExpWriter(config, addr_bits),
             "loader": HostLoader(config, addr_bits),
             "storer": HostStorer(config, addr_bits),
@@ -220,7 +223,7 @@ class TileEngine(wiring.Component):
         wiring.connect(m, units["feeder_a"].o, array.a)
         wiring.connect(m, units["feeder_b"].o, array.b)
         m.submodules.places = places = SyncFIFOBuffered(
-            width=column_place_layout().size, depth=ppu.latency + 8)
+            width=column_place_layout().size, depth=ppu_latency(self._config) + 8)
         self._places = places
         lanes = columns.o.payload
         m.d.comb += [
@@ -372,6 +375,6 @@ class _Mode:
         self.scoring = Signal()
         self.score_rows = Signal(config.lanes.bit_length())
         self.softmax_rows = Signal(16)
-        for name, shape in requant_parameter_fields(config).items():
-            setattr(self, name, Signal(shape, name=f"matmul_{name}"))
-            setattr(self, f"softmax_{name}", Signal(shape, name=f"softmax_{name}"))
+        for name, field in ports.requant_parameter_fields(config).items():
+            setattr(self, name, Signal(layout(field), name=f"matmul_{name}"))
+            setattr(self, f"softmax_{name}", Signal(layout(field), name=f"softmax_{name}"))

@@ -8,6 +8,9 @@ for every item already inside the pipeline: a credit counter counts the items cl
 own write and read. A pipeline whose decision to take is itself a long path may report
 its takes `lag` cycles late, from a register: the queue then keeps `lag` more entries
 for the claims still on their way.
+
+The pipeline reads `room` as it is built, so a queue is made before the pipeline it
+ends and learns the pipeline's length afterwards (`size_for`), from the stages built.
 """
 
 from amaranth import Module, Signal
@@ -30,10 +33,11 @@ class CreditQueue(wiring.Component):
     o : Out(stream.Signature(shape))
     """
 
-    def __init__(self, shape, stages, lag=0):
+    def __init__(self, shape, stages=None, lag=0):
         self._shape = shape
-        self._credits = stages + 2
-        self._depth = stages + 2 + lag
+        self._credits = self._depth = None
+        if stages is not None:
+            self.size_for(stages, lag)
         super().__init__({
             "room": Out(1),
             "take": In(1),
@@ -41,7 +45,15 @@ class CreditQueue(wiring.Component):
             "o": Out(stream.Signature(shape)),
         })
 
+    def size_for(self, stages, lag=0):
+        """Hold the items of a pipeline of `stages` stages that reports its takes `lag`
+        cycles late."""
+        self._credits = stages + 2
+        self._depth = stages + 2 + lag
+
     def elaborate(self, platform):
+        if self._depth is None:
+            raise ValueError("a CreditQueue needs the length of its pipeline: size_for()")
         m = Module()
         depth = self._depth
         m.submodules.fifo = fifo = SyncFIFO(width=len(self.i.payload.as_value()), depth=depth)

@@ -8,11 +8,9 @@ from amaranth import Value
 
 from vsq_accel.hw.lib.arith import add
 from vsq_accel.hw.lib.pipeline import pipelined_trees, stage
+from vsq_accel.spec.timing import LIMB_BITS
 
-__all__ = ["pipelined_products", "product_depth", "LIMB_BITS"]
-
-# An unsigned 17-bit limb is an 18-bit signed operand: one DSP block per limb product.
-LIMB_BITS = 17
+__all__ = ["pipelined_products"]
 
 
 def _limbs(value):
@@ -25,13 +23,6 @@ def _limbs(value):
         pieces.append((limb.as_signed() if signed and offset + LIMB_BITS >= width else limb,
                        offset))
     return pieces
-
-
-def product_depth(a_bits, b_bits, adds_per_stage=1):
-    """The stages `pipelined_products` adds for an a_bits x b_bits product."""
-    terms = -(-a_bits // LIMB_BITS) * -(-b_bits // LIMB_BITS)
-    levels = (terms - 1).bit_length()
-    return 1 + -(-levels // adds_per_stage)
 
 
 def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):

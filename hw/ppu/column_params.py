@@ -1,22 +1,16 @@
 """The place and PPU parameters of every column the MAC array gives, in its order."""
 
-from amaranth import Array, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.array.operand_feeder import DIM_BITS
 from vsq_accel.hw.lib.arith import equals
-from vsq_accel.hw.ppu.scale import SHIFT_BITS
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.spec import ports
+from vsq_accel.spec.commands import DIM_BITS
 
-__all__ = ["ColumnParams", "column_job_layout", "column_place_layout", "param_entry_layout",
-           "lane_params_layout"]
-
-
-def param_entry_layout(config):
-    """A PARAMS entry: the multiplier, shift and bias of one output column (or row)."""
-    return data.StructLayout({"mult": unsigned(config.ppu_mult_bits),
-                              "shift": unsigned(SHIFT_BITS), "bias": signed(config.ppu_bits)})
+__all__ = ["ColumnParams", "column_job_layout", "column_place_layout", "lane_params_layout"]
 
 
 def column_job_layout(addr_bits):
@@ -38,7 +32,7 @@ def lane_params_layout(config):
     """What the PPU takes beside a column's accumulators: each lane's parameters and
     reciprocal, and the column's place."""
     lanes = config.lanes
-    entry = param_entry_layout(config)
+    entry = layout(ports.param_entry(config))
     return data.StructLayout({
         "mult": data.ArrayLayout(entry["mult"].shape, lanes),
         "shift": data.ArrayLayout(entry["shift"].shape, lanes),
@@ -63,7 +57,7 @@ class ColumnParams(wiring.Component):
     Members
     -------
     job : In(stream.Signature(column_job_layout(addr_bits)))
-    params : In(ReadPort.Signature(addr_width=addr_bits, shape=param_entry_layout(config)))
+    params : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.param_entry(config)))
     state : In(ReadPort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
         The read ports of PARAMS and of the reciprocals in STATE.
     o : Out(stream.Signature(lane_params_layout(config)))
@@ -75,7 +69,7 @@ class ColumnParams(wiring.Component):
         super().__init__({
             "job": In(stream.Signature(column_job_layout(addr_bits))),
             "params": In(ReadPort.Signature(addr_width=addr_bits,
-                                            shape=param_entry_layout(config))),
+                                            shape=layout(ports.param_entry(config)))),
             "state": In(ReadPort.Signature(addr_width=addr_bits,
                                            shape=unsigned(config.softmax_recip_bits))),
             "o": Out(stream.Signature(lane_params_layout(config))),
@@ -89,7 +83,7 @@ class ColumnParams(wiring.Component):
         job = Signal(column_job_layout(self._addr_bits))
         active = Signal()
         per_lane = per_lane_of(job)
-        entry = param_entry_layout(config)
+        entry = layout(ports.param_entry(config))
         banks = [[Signal(entry, name=f"bank{bank}_params{lane}") for lane in range(lanes)]
                  for bank in range(2)]
         reciprocals = [[Signal(config.softmax_recip_bits, name=f"bank{bank}_recip{lane}")

@@ -6,26 +6,13 @@ to the FPGA's multipliers (`hw.lib.limb_products`)."""
 
 from amaranth import Const, Mux
 
-from vsq_accel.golden.ppu import reciprocal_table
 from vsq_accel.hw.lib.arith import (clip_symmetric, round_half_up, saturate, shifted_with_half,
                                     table_lookup)
-from vsq_accel.hw.lib.limb_products import pipelined_products, product_depth
+from vsq_accel.hw.lib.limb_products import pipelined_products
 from vsq_accel.hw.lib.pipeline import stage
+from vsq_accel.spec.tables import reciprocal_table
 
-__all__ = ["scale_stages", "scale_depth", "element_stages", "element_depth"]
-
-
-def scale_depth(config):
-    """The stages `scale_stages` adds."""
-    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + 3
-
-
-def element_depth(config):
-    """The stages `element_stages` adds."""
-    scaled_bits = config.ppu_input_bits + config.ppu_mult_bits
-    reciprocal = (product_depth(scaled_bits, config.ppu_recip_bits + 1)
-                  if config.vector_scales else 0)
-    return product_depth(config.ppu_input_bits, config.ppu_mult_bits) + reciprocal + 3
+__all__ = ["scale_stages", "element_stages"]
 
 
 def _forward(previous, carried):
@@ -37,7 +24,8 @@ def scale_stages(m, prefix, config, valid, magnitudes, scale_mult, scale_shift, 
     multiplier -> ``prefix_f`` that shifted down, and whether a nonzero bit fell off ->
     ``prefix_c`` s_q = clamp(ceil, 1, 2^M - 1) -> ``prefix_r`` floor(2^R / s_q) from a
     table of the 2^M - 1 scale values (no divider). Returns the last stage: `scale` and
-    `reciprocal` per vector, and the `carried` values."""
+    `reciprocal` per vector, the `carried` values, and `depth`, the stages added
+    (`spec.timing.requant_scale_stages`)."""
     scaled = pipelined_products(m, f"{prefix}_m", [(amax, scale_mult) for amax in magnitudes],
                                 valid, **carried, scale_shift=scale_shift)
     # The bits below the shift: a thermometer code of the shift (no subtractor).
@@ -53,9 +41,11 @@ def scale_stages(m, prefix, config, valid, magnitudes, scale_mult, scale_shift, 
                            [:config.scale_bits]
                            for whole, fraction in zip(floor.floor, floor.fraction)])
     table = [Const(int(value), config.ppu_recip_bits + 1) for value in reciprocal_table(config)]
-    return stage(m, f"{prefix}_r", valid=ceiling.valid, **_forward(ceiling, carried),
+    last = stage(m, f"{prefix}_r", valid=ceiling.valid, **_forward(ceiling, carried),
                  scale=ceiling.scale,
                  reciprocal=[table_lookup(table, scale) for scale in ceiling.scale])
+    last.depth = scaled.depth + len((floor, ceiling, last))
+    return last
 
 
 def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, element_shift,
@@ -64,21 +54,26 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
     scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
     times the reciprocal -> ``prefix_h`` shifted by the element shift + R (with the bit
     below) -> ``prefix_n`` narrowed (2v to N + 2 bits, which no clipped value needs) and
-    rounded half up -> ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage: `x` per element, and
-    the `carried` values."""
+    rounded half up -> ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage:
+    `x` per element, the `carried` values, and `depth`, the stages added
+    (`spec.timing.requant_element_stages`)."""
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
     product = pipelined_products(m, f"{prefix}_m", [(value, element_mult) for value in values],
                                  valid, **carried, **scaled, shift=element_shift + recip_shift)
+    depth = product.depth
     if reciprocals is not None:
         product = pipelined_products(m, f"{prefix}_r",
                                      list(zip(product.products, product.reciprocals)),
                                      product.valid, **_forward(product, carried),
                                      shift=product.shift)
+        depth += product.depth
     shifted = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
                     halved=[shifted_with_half(p, product.shift) for p in product.products])
     rounded = stage(m, f"{prefix}_n", valid=shifted.valid, **_forward(shifted, carried),
                     value=[round_half_up(saturate(v, config.data_bits + 2))
                            for v in shifted.halved])
-    return stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
+    last = stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
                  x=[clip_symmetric(v, config.data_bits) for v in rounded.value])
+    last.depth = depth + len((shifted, rounded, last))
+    return last

@@ -1,20 +1,20 @@
 """The PPU's requantizer: columns of y to operand vectors with their scales, one vector
 per lane (row), as the golden `golden.ppu.requantize_rows` computes them."""
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import table_lookup
 from vsq_accel.hw.lib.credit_queue import CreditQueue
-from vsq_accel.hw.lib.layouts import vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import stage
 from vsq_accel.hw.ppu.requant_stages import element_stages, scale_stages
-from vsq_accel.hw.ppu.scale import SHIFT_BITS
+from vsq_accel.spec import ports
+from vsq_accel.spec.commands import SHIFT_BITS
 
-__all__ = ["Requantizer", "requant_column_layout", "requant_parameter_fields",
-           "requant_vectors_layout"]
+__all__ = ["Requantizer"]
 
 # Groups of vectors gathered, being scaled or read out: the gather fills one bank while
 # another waits for its scales and a third is read out.
@@ -22,35 +22,6 @@ _BANKS = 4
 # Vectors finished but not yet taken at the output: enough for one being read out, one
 # in the pipeline and one waiting.
 _QUEUED_GROUPS = 4
-
-
-def requant_parameter_fields(config):
-    """The requantization's parameters (`golden.ppu.Requantization`), as fields of a
-    stream's payload."""
-    return {"element_mult": unsigned(config.ppu_mult_bits), "element_shift": unsigned(SHIFT_BITS),
-            "scale_mult": unsigned(config.ppu_mult_bits), "scale_shift": unsigned(SHIFT_BITS)}
-
-
-def requant_column_layout(config):
-    """A column of y (one element of each lane's row) and where it stands, as the
-    controller marks it: `keep` (a column of the result, not one the array padded),
-    `vector_end` (it closes its rows' vectors: the V-th kept column, or the row's last),
-    `last` (the matmul's last column); and the requantization's parameters, the same for
-    the whole matmul."""
-    return data.StructLayout({
-        "y": data.ArrayLayout(signed(config.ppu_input_bits), config.lanes),
-        "keep": 1,
-        "vector_end": 1,
-        "last": 1,
-        **requant_parameter_fields(config),
-    })
-
-
-def requant_vectors_layout(config):
-    """One operand vector (V elements, its scale) per lane, and `last`."""
-    return data.StructLayout({"vectors": data.ArrayLayout(vsq_vector_layout(config),
-                                                          config.lanes),
-                              "last": 1})
 
 
 class Requantizer(wiring.Component):
@@ -68,15 +39,15 @@ class Requantizer(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(requant_column_layout(config)))
-    o : Out(stream.Signature(requant_vectors_layout(config)))
+    i : In(stream.Signature(ports.requant_column(config)))
+    o : Out(stream.Signature(ports.requant_vectors(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(requant_column_layout(config))),
-            "o": Out(stream.Signature(requant_vectors_layout(config))),
+            "i": In(stream.Signature(layout(ports.requant_column(config)))),
+            "o": Out(stream.Signature(layout(ports.requant_vectors(config)))),
         })
 
     def elaborate(self, platform):

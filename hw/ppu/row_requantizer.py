@@ -2,49 +2,20 @@
 exponentials, into the left operand of P V with vectors along the keys, as the golden
 `golden.ppu.requantize_rows` computes them."""
 
-from amaranth import Cat, Module, Mux, Signal, unsigned
+from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import larger, tree_sum
 from vsq_accel.hw.lib.credit_queue import CreditQueue
-from vsq_accel.hw.lib.layouts import softmax_probs_layout, vsq_vector_layout
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import pipelined_trees, stage
-from vsq_accel.hw.ppu.requant_stages import (element_depth, element_stages, scale_depth,
-                                             scale_stages)
-from vsq_accel.hw.ppu.requantizer import requant_parameter_fields
+from vsq_accel.hw.ppu.requant_stages import element_stages, scale_stages
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import ROW_MAX_LEVELS_PER_STAGE, check_stages, row_requantizer_stages
 
-__all__ = ["RowRequantizer", "row_beat_layout", "row_vectors_layout", "vectors_per_group"]
-
-# Levels of the max tree between two registers (two missed 100 MHz on ECP5).
-_MAX_LEVELS_PER_STAGE = 1
-
-
-def vectors_per_group(config):
-    """Q = ceil(P / V): the vectors a beat of P values can complete."""
-    return -(-config.softmax_lanes // config.vector_size)
-
-
-def row_beat_layout(config):
-    """A beat of the softmax unit's output (`keep`: which values belong to the row, a
-    prefix of the beat) and the requantization's parameters, which the controller
-    attaches, the same for the whole command."""
-    return data.StructLayout({"beat": softmax_probs_layout(config),
-                              **requant_parameter_fields(config)})
-
-
-def row_vectors_layout(config):
-    """Q vector slots of which the first `count` hold the row's next vectors (with their
-    scales); `row_end`: the group holds the row's last vector, with the row's reciprocal
-    r and `error` from the softmax."""
-    return data.StructLayout({
-        "vectors": data.ArrayLayout(vsq_vector_layout(config), vectors_per_group(config)),
-        "count": range(vectors_per_group(config) + 1),
-        "row_end": 1,
-        "reciprocal": unsigned(config.softmax_recip_bits),
-        "error": 1,
-    })
+__all__ = ["RowRequantizer"]
 
 
 class RowRequantizer(wiring.Component):
@@ -67,15 +38,15 @@ class RowRequantizer(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(row_beat_layout(config)))
-    o : Out(stream.Signature(row_vectors_layout(config)))
+    i : In(stream.Signature(ports.row_beat(config)))
+    o : Out(stream.Signature(ports.row_vectors(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(row_beat_layout(config))),
-            "o": Out(stream.Signature(row_vectors_layout(config))),
+            "i": In(stream.Signature(layout(ports.row_beat(config)))),
+            "o": Out(stream.Signature(layout(ports.row_vectors(config)))),
         })
 
     def elaborate(self, platform):
@@ -83,18 +54,14 @@ class RowRequantizer(wiring.Component):
         m = Module()
         size, lanes = config.vector_size, config.softmax_lanes
         size_bits = (size - 1).bit_length()            # V is a power of two
-        slots = vectors_per_group(config)
+        slots = ports.vectors_per_group(config)
         width = len(self.i.payload.beat.values[0])
-        max_stages = -(-size_bits // _MAX_LEVELS_PER_STAGE)
-        stages = 1 + max_stages + scale_depth(config) + element_depth(config)
-        # The decision to form a group ends a long path: the queue hears of it from
-        # the group's register, a cycle late.
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), stages, lag=1)
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape())
 
         # -- Pack ------------------------------------------------------------------------
         # Beats wait in a three-entry queue (two would halve the throughput) with their
         # kept count, counted on the way in: the count starts the packer's longest path.
-        entry_layout = data.StructLayout({"payload": row_beat_layout(config),
+        entry_layout = data.StructLayout({"payload": layout(ports.row_beat(config)),
                                           "count": range(lanes + 1)})
         m.submodules.inbox = inbox = SyncFIFOBuffered(width=entry_layout.size, depth=3)
         entry = Signal(entry_layout)
@@ -165,7 +132,7 @@ class RowRequantizer(wiring.Component):
                             for name in ("live", "saved", "row"))
         m.d.comb += [live.reciprocal.eq(beat.reciprocal), live.error.eq(beat.error)]
         m.d.comb += [live[name].eq(head.payload[name])
-                     for name in requant_parameter_fields(config)]
+                     for name in ports.requant_parameter_fields(config)]
         with m.If(take):
             m.d.sync += saved.eq(live)
         m.d.comb += row.eq(Mux(flushing, saved, live))
@@ -177,7 +144,7 @@ class RowRequantizer(wiring.Component):
         m.d.comb += queue.take.eq(group.valid)
         maxima = pipelined_trees(m, "m", [group.values[slot * size:(slot + 1) * size]
                                           for slot in range(slots)],
-                                 larger, _MAX_LEVELS_PER_STAGE, group.valid,
+                                 larger, ROW_MAX_LEVELS_PER_STAGE, group.valid,
                                  {key: getattr(group, key) for key in carried})
         s3 = scale_stages(m, "s", config, maxima.valid, maxima.results, maxima.row.scale_mult,
                           maxima.row.scale_shift,
@@ -188,6 +155,11 @@ class RowRequantizer(wiring.Component):
         e3 = element_stages(m, "e", config, s3.valid, s3.values, s3.row.element_mult,
                             reciprocals, s3.row.element_shift, count=s3.count,
                             row_end=s3.row_end, row=s3.row, scale=s3.scale)
+        stages = 1 + maxima.depth + s3.depth + e3.depth      # g_, then the trees and stages
+        check_stages("RowRequantizer", stages, row_requantizer_stages(config))
+        # The decision to form a group ends a long path: the queue hears of it from
+        # the group's register, a cycle late.
+        queue.size_for(stages, lag=1)
 
         result = Signal(self.o.payload.shape())
         for slot, vector in enumerate(result.vectors):
@@ -203,5 +175,8 @@ class RowRequantizer(wiring.Component):
 
 
 def _row_layout(config):
-    return data.StructLayout({"reciprocal": unsigned(config.softmax_recip_bits), "error": 1,
-                              **requant_parameter_fields(config)})
+    """What a row's groups carry besides their values: the row's reciprocal and error,
+    and the requantization's parameters."""
+    return layout(ports.Struct({"reciprocal": ports.Unsigned(config.softmax_recip_bits),
+                                "error": ports.Unsigned(1),
+                                **ports.requant_parameter_fields(config)}))

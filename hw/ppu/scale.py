@@ -1,51 +1,18 @@
 """The PPU's scaling stage: a finished column of accumulators to y, lane by lane."""
 
-from amaranth import Module, Mux, Signal, signed, unsigned
-from amaranth.lib import data, stream, wiring
+from amaranth import Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import round_half_up, saturate, shifted_with_half
 from vsq_accel.hw.lib.credit_queue import CreditQueue
-from vsq_accel.hw.lib.limb_products import pipelined_products, product_depth
+from vsq_accel.hw.lib.layouts import layout
+from vsq_accel.hw.lib.limb_products import pipelined_products
 from vsq_accel.hw.lib.pipeline import stage
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import check_stages, ppu_scale_stages
 
-__all__ = ["PpuScale", "ppu_column_layout", "ppu_y_layout", "SHIFT_BITS"]
-
-# Width of a rounding shift; the host's fixed-point scales never shift by more than 62.
-SHIFT_BITS = 6
-
-
-def _stages(config):
-    """Register stages from a taken column to the output queue: the two products, then
-    d_, n_, e_ and out_."""
-    scaled_bits = config.acc_bits + config.softmax_recip_bits
-    return (product_depth(config.acc_bits, config.softmax_recip_bits)
-            + product_depth(scaled_bits, config.ppu_mult_bits) + 4)
-
-
-def ppu_column_layout(config):
-    """A column of L accumulators with each lane's parameters, as the controller gives
-    them: the multiplier, shift and bias of the column (the same in every lane) or of
-    each lane's row (a result produced transposed), the row's softmax reciprocal r (1
-    when rows are not scaled), and the matmul's mode: ReLU, and logits (saturate to the
-    logit width instead of ppu_bits). `last` passes through."""
-    lanes = config.lanes
-    return data.StructLayout({
-        "acc": data.ArrayLayout(signed(config.acc_bits), lanes),
-        "mult": data.ArrayLayout(unsigned(config.ppu_mult_bits), lanes),
-        "shift": data.ArrayLayout(unsigned(SHIFT_BITS), lanes),
-        "bias": data.ArrayLayout(signed(config.ppu_bits), lanes),
-        "reciprocal": data.ArrayLayout(unsigned(config.softmax_recip_bits), lanes),
-        "relu": 1,
-        "logits": 1,
-        "last": 1,
-    })
-
-
-def ppu_y_layout(config):
-    """A column of L outputs y (logits, sign-extended, in logits mode) and `last`."""
-    return data.StructLayout({"y": data.ArrayLayout(signed(config.ppu_bits), config.lanes),
-                              "last": 1})
+__all__ = ["PpuScale"]
 
 
 class PpuScale(wiring.Component):
@@ -55,35 +22,30 @@ class PpuScale(wiring.Component):
     Stages, one multiply or one add each: ``a_`` acc * r and ``c_`` that times the
     multiplier, each cut into limb products summed in an adder tree
     (`hw.lib.limb_products`) -> ``d_`` shifted by the lane's shift (with the bit below)
-    -> ``n_`` rounded half up and narrowed to ppu_bits + 2 -> ``e_`` plus the bias, ReLU -> ``out_`` saturated -> a `CreditQueue`.
-    The stages never stall: a column is taken only while the queue has room for it and
-    every column ahead of it, so the PPU takes a column every cycle unless its output
-    stalls, and no enable fans out from `o.ready`.
+    -> ``n_`` rounded half up and narrowed to ppu_bits + 2 -> ``e_`` plus the bias, ReLU
+    -> ``out_`` saturated -> a `CreditQueue`, `spec.timing.ppu_latency` cycles from input
+    to output. The stages never stall: a column is taken only while the queue has room
+    for it and every column ahead of it, so the PPU takes a column every cycle unless its
+    output stalls, and no enable fans out from `o.ready`.
 
     Members
     -------
-    i : In(stream.Signature(ppu_column_layout(config)))
-    o : Out(stream.Signature(ppu_y_layout(config)))
+    i : In(stream.Signature(ports.ppu_column(config)))
+    o : Out(stream.Signature(ports.ppu_y(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(ppu_column_layout(config))),
-            "o": Out(stream.Signature(ppu_y_layout(config))),
+            "i": In(stream.Signature(layout(ports.ppu_column(config)))),
+            "o": Out(stream.Signature(layout(ports.ppu_y(config)))),
         })
-
-    @property
-    def latency(self):
-        """Cycles from a column's transfer in to its output's transfer, the output ready:
-        the stages and the queue's write."""
-        return _stages(self._config) + 1
 
     def elaborate(self, platform):
         config = self._config
         m = Module()
         column = self.i.payload
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _stages(config))
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape())
         take = Signal()
         m.d.comb += [self.i.ready.eq(queue.room), take.eq(self.i.valid & queue.room),
                      queue.take.eq(take)]
@@ -117,6 +79,9 @@ class PpuScale(wiring.Component):
                     y=[Mux(e.logits, saturate(value, config.softmax_logit_bits),
                            saturate(value, config.ppu_bits))[:config.ppu_bits]
                        for value in e.biased])
+        stages = a.depth + c.depth + len((d, n, e, out))
+        check_stages("PpuScale", stages, ppu_scale_stages(config))
+        queue.size_for(stages)
 
         result = Signal(self.o.payload.shape())
         m.d.comb += [result.last.eq(out.last)]

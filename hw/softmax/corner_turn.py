@@ -8,30 +8,18 @@ array writes the next block while the softmax reads this one. With P = L the two
 run at the same rate, L columns of n keys in n cycles and L x n / P beats out.
 """
 
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import table_lookup
 from vsq_accel.hw.lib.credit_queue import CreditQueue
-from vsq_accel.hw.lib.layouts import softmax_beat_layout
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import stage
+from vsq_accel.spec import ports
 
-__all__ = ["CornerTurn", "score_column_layout"]
-
-
-def score_column_layout(config):
-    """A column of S (one logit of each of L query rows) as the controller marks it:
-    `keep` (a key of the block, not a column the array padded), `last` (the block's
-    last key), the block's query `rows` (at most L) and the softmax mode of its rows."""
-    return data.StructLayout({
-        "logits": data.ArrayLayout(signed(config.softmax_logit_bits), config.lanes),
-        "keep": 1,
-        "last": 1,
-        "rows": unsigned(config.lanes.bit_length()),
-        "exponentials": 1,
-    })
+__all__ = ["CornerTurn"]
 
 
 class CornerTurn(wiring.Component):
@@ -40,15 +28,15 @@ class CornerTurn(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(score_column_layout(config)))
-    o : Out(stream.Signature(softmax_beat_layout(config)))
+    i : In(stream.Signature(ports.score_column(config)))
+    o : Out(stream.Signature(ports.softmax_beat(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(score_column_layout(config))),
-            "o": Out(stream.Signature(softmax_beat_layout(config))),
+            "i": In(stream.Signature(layout(ports.score_column(config)))),
+            "o": Out(stream.Signature(layout(ports.softmax_beat(config)))),
         })
 
     def elaborate(self, platform):

@@ -4,8 +4,8 @@ pipeline stages (the distance, the table entry and shift, the rounded term)."""
 
 from amaranth import Const, Mux
 
-from vsq_accel.golden.softmax import exp2_table
 from vsq_accel.hw.lib.arith import rhu_variable, table_lookup
+from vsq_accel.spec.tables import exp2_table
 
 __all__ = ["ceil_units", "exp2_distance", "exp2_parts", "exp2_of_parts"]
 

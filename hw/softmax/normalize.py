@@ -5,21 +5,19 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.credit_queue import CreditQueue
-from vsq_accel.hw.lib.layouts import (softmax_buffered_beat_layout, softmax_probs_layout,
-                                      softmax_row_layout)
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import stage
 from vsq_accel.hw.softmax.exp2 import exp2_distance, exp2_of_parts, exp2_parts
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import NORMALIZE_STAGES, check_stages
 
 __all__ = ["SoftmaxNormalize", "row_reciprocal_layout"]
-
-# Register stages from a taken beat to the output queue: a_ to e_ and out_.
-_STAGES = 6
 
 
 def row_reciprocal_layout(config):
     """A piece of a row ready for loop 2: r = floor(2^k / d), its max and error."""
     return data.StructLayout({"quotient": unsigned(config.softmax_recip_bits),
-                              "tag": softmax_row_layout(config)})
+                              "tag": layout(ports.softmax_row(config))})
 
 
 class SoftmaxNormalize(wiring.Component):
@@ -37,16 +35,16 @@ class SoftmaxNormalize(wiring.Component):
     Members
     -------
     rows : In(stream.Signature(row_reciprocal_layout(config)))
-    beats : In(stream.Signature(softmax_buffered_beat_layout(config)))
-    o : Out(stream.Signature(softmax_probs_layout(config)))
+    beats : In(stream.Signature(ports.softmax_buffered_beat(config)))
+    o : Out(stream.Signature(ports.softmax_probs(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
             "rows": In(stream.Signature(row_reciprocal_layout(config))),
-            "beats": In(stream.Signature(softmax_buffered_beat_layout(config))),
-            "o": Out(stream.Signature(softmax_probs_layout(config))),
+            "beats": In(stream.Signature(layout(ports.softmax_buffered_beat(config)))),
+            "o": Out(stream.Signature(layout(ports.softmax_probs(config)))),
         })
 
     def elaborate(self, platform):
@@ -54,7 +52,7 @@ class SoftmaxNormalize(wiring.Component):
         m = Module()
         row, beat = self.rows.payload, self.beats.payload.beat
 
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _STAGES)
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape())
         take = Signal()
         m.d.comb += [
             self.beats.ready.eq(self.rows.valid & queue.room),
@@ -99,6 +97,9 @@ class SoftmaxNormalize(wiring.Component):
             values.append(Mux(keep & ~e.error, Mux(e.exponentials, term, saturated), 0))
         out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, keep=e.keep,
                     values=values, reciprocal=Mux(e.error, 0, e.reciprocal))
+        stages = len((a, b, c, d, e, out))
+        check_stages("SoftmaxNormalize", stages, NORMALIZE_STAGES)
+        queue.size_for(stages)
         result = Signal.like(self.o.payload)
         m.d.comb += [result.last.eq(out.last), result.error.eq(out.error),
                      result.keep.eq(out.keep), result.reciprocal.eq(out.reciprocal)]

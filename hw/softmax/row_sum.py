@@ -5,10 +5,11 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.lib.arith import add, larger
-from vsq_accel.hw.lib.layouts import (softmax_buffered_beat_layout, softmax_row_layout,
-                                      softmax_row_max_shape)
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import pipelined_tree, stage
 from vsq_accel.hw.softmax.exp2 import ceil_units, exp2_distance, exp2_of_parts, exp2_parts
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import softmax_max_stages, softmax_sum_stages
 
 __all__ = ["SoftmaxRowSum", "row_sum_layout"]
 
@@ -16,7 +17,7 @@ __all__ = ["SoftmaxRowSum", "row_sum_layout"]
 def row_sum_layout(config):
     """A finished piece of a row: its sum d, and its max and error for loop 2."""
     return data.StructLayout({"divisor": unsigned(config.softmax_sum_bits),
-                              "tag": softmax_row_layout(config)})
+                              "tag": layout(ports.softmax_row(config))})
 
 
 class SoftmaxRowSum(wiring.Component):
@@ -30,12 +31,12 @@ class SoftmaxRowSum(wiring.Component):
     out to them: ``a0_``, ``a1_``, ... the beat's max, of the raw logits (ceil is
     monotonic, so it waits for the one winner) -> ``c_`` the running max -> ``d_`` each
     logit's distance below it, and the max's rise -> ``e_`` each term's table entry and
-    shift, and the rescale -> ``f_`` the terms -> ``s0_``, ... their sum -> the running sum and the output
-    register (`softmax_row_sum_latency` stages before it).
+    shift, and the rescale -> ``f_`` the terms -> ``s0_``, ... their sum -> the running
+    sum and the output register (`spec.timing.softmax_row_sum_latency` stages before it).
 
     Members
     -------
-    i : In(stream.Signature(StructLayout({"beat": softmax_buffered_beat_layout(config),
+    i : In(stream.Signature(StructLayout({"beat": ports.softmax_buffered_beat(config),
                                           "overflow": 1}), always_ready=True))
         `overflow`: the beat belongs to a row longer than softmax_max_row.
     o : Out(stream.Signature(row_sum_layout(config), always_ready=True))
@@ -45,7 +46,7 @@ class SoftmaxRowSum(wiring.Component):
         self._config = config
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
-                "beat": softmax_buffered_beat_layout(config), "overflow": 1}),
+                "beat": layout(ports.softmax_buffered_beat(config)), "overflow": 1}),
                 always_ready=True)),
             "o": Out(stream.Signature(row_sum_layout(config), always_ready=True)),
         })
@@ -61,12 +62,12 @@ class SoftmaxRowSum(wiring.Component):
 
         masked = [Mux(keep, logit, config.softmax_logit_min)
                   for logit, keep in zip(beat.logits, beat.keep)]
-        maxed = pipelined_tree(m, "a", masked, larger, config.softmax_max_stages, 1, {
+        maxed = pipelined_tree(m, "a", masked, larger, softmax_max_stages(config), 1, {
             "valid": self.i.valid, "end": self.i.payload.beat.piece_end,
             "overflow": self.i.payload.overflow, "logits": beat.logits, "keep": beat.keep})
 
         # max(m, ceil(x)) = ceil(x) exactly when x > m * 2^F: the compare needs no ceil.
-        running_max = Signal(softmax_row_max_shape(config), init=start)
+        running_max = Signal(layout(ports.softmax_row_max(config)), init=start)
         rises = maxed.result > (running_max << config.softmax_frac_bits)
         new_max = Mux(rises, ceil_units(maxed.result, config), running_max)
         c = stage(m, "c", **carried(maxed, "logits", "keep"), row_max=new_max,
@@ -88,7 +89,7 @@ class SoftmaxRowSum(wiring.Component):
                   shifts=[shift for _, shift in parts])
         f = stage(m, "f", **carried(e, "row_max", "rescale"),
                   terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
-        summed = pipelined_tree(m, "s", f.terms, add, config.softmax_sum_stages, 2,
+        summed = pipelined_tree(m, "s", f.terms, add, softmax_sum_stages(config), 2,
                                 carried(f, "row_max", "rescale"))
 
         # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.

@@ -5,11 +5,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.lib.layouts import (softmax_beat_layout, softmax_buffered_beat_layout,
-                                      softmax_probs_layout)
+from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.softmax.normalize import SoftmaxNormalize
 from vsq_accel.hw.softmax.reciprocal import ReciprocalPipeline
 from vsq_accel.hw.softmax.row_sum import SoftmaxRowSum
+from vsq_accel.spec import ports
+from vsq_accel.spec.timing import ROW_QUEUE_HEAD, softmax_latency
 
 __all__ = ["SoftmaxUnit"]
 
@@ -39,15 +40,15 @@ class SoftmaxUnit(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(softmax_beat_layout(config)))
-    o : Out(stream.Signature(softmax_probs_layout(config)))
+    i : In(stream.Signature(ports.softmax_beat(config)))
+    o : Out(stream.Signature(ports.softmax_probs(config)))
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(softmax_beat_layout(config))),
-            "o": Out(stream.Signature(softmax_probs_layout(config))),
+            "i": In(stream.Signature(layout(ports.softmax_beat(config)))),
+            "o": Out(stream.Signature(layout(ports.softmax_probs(config)))),
         })
 
     def elaborate(self, platform):
@@ -59,8 +60,8 @@ class SoftmaxUnit(wiring.Component):
         m.submodules.divider = divider = ReciprocalPipeline(
             config.softmax_recip_shift, config.softmax_sum_bits, config.softmax_recip_bits,
             row_sum.o.payload.tag.shape())
-        buffered = softmax_buffered_beat_layout(config)
-        depth = max_beats + config.softmax_latency + _BEAT_SLACK
+        buffered = layout(ports.softmax_buffered_beat(config))
+        depth = max_beats + softmax_latency(config) + _BEAT_SLACK
         logits, logits_head = _queue(m, "logits", buffered.size, depth)
         rows, rows_head = _queue(m, "rows", divider.o.payload.shape().size, depth)
         m.submodules.normalize = normalize = SoftmaxNormalize(config)
@@ -104,12 +105,12 @@ class SoftmaxUnit(wiring.Component):
 
 
 def _queue(m, name, width, depth):
-    """A FIFO of `depth` entries (block RAM on ECP5) with a three-entry FIFO of flip-flops
-    behind it, so that the RAM's slow output (6 ns) ends in a register and not in loop
-    2's arithmetic (two entries would halve the throughput). Returns both: write into
-    the first, read from the second."""
+    """A FIFO of `depth` entries (block RAM on ECP5) with a FIFO of ROW_QUEUE_HEAD (3)
+    entries of flip-flops behind it, so that the RAM's slow output (6 ns) ends in a
+    register and not in loop 2's arithmetic (two entries would halve the throughput).
+    Returns both: write into the first, read from the second."""
     m.submodules[name] = bulk = SyncFIFOBuffered(width=width, depth=depth)
-    m.submodules[f"{name}_head"] = head = SyncFIFOBuffered(width=width, depth=3)
+    m.submodules[f"{name}_head"] = head = SyncFIFOBuffered(width=width, depth=ROW_QUEUE_HEAD)
     m.d.comb += [head.w_data.eq(bulk.r_data), head.w_en.eq(bulk.r_rdy),
                  bulk.r_en.eq(head.w_rdy)]
     return bulk, head
