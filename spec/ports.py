@@ -9,6 +9,8 @@ in the lowest bits) or `Struct({name: description, ...})` (the first field lowes
 a struct into `Fields`, whose fields read as attributes.
 """
 
+import types
+
 from vsq_accel.spec.commands import SHIFT_BITS
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
@@ -65,14 +67,15 @@ class Array:
                 for index in range(self.length)]
 
 
-class Fields(dict):
-    """An unpacked struct: a dict whose fields also read as attributes."""
+class Fields(types.SimpleNamespace):
+    """An unpacked struct: its fields as attributes (and items); equal to a dict of the
+    same fields."""
 
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __getitem__(self, name):
+        return vars(self)[name]
+
+    def __eq__(self, other):
+        return vars(self) == (vars(other) if isinstance(other, Fields) else other)
 
 
 class Struct:
@@ -91,11 +94,11 @@ class Struct:
         return word
 
     def unpack(self, bits):
-        fields, offset = Fields(), 0
+        fields, offset = {}, 0
         for name, field in self.fields.items():
             fields[name] = field.unpack(bits >> offset)
             offset += field.width
-        return fields
+        return Fields(**fields)
 
 
 def _flag():

@@ -57,3 +57,11 @@ def test_a_value_out_of_range_is_refused():
         ports.Signed(4).pack(8)
     with pytest.raises(ValueError, match="no field"):
         ports.host_beat().pack({"data": 1, "first": 1})
+
+
+def test_unpacked_fields_read_as_attributes_whatever_their_names():
+    """A field called `values` (softmax_probs) is the field, not a dict method."""
+    probs = ports.softmax_probs(CONFIGS["default"])
+    word = probs.pack({"values": list(range(16)), "last": 1})
+    fields = probs.unpack(word)
+    assert fields.values == list(range(16)) and fields["last"] == 1 and fields.error == 0
