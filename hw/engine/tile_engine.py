@@ -31,12 +31,6 @@ from vsq_accel.spec.timing import ppu_latency
 
 __all__ = ["TileEngine"]
 
-# Units that take a job from the dispatcher, in the order of the pending bits.
-_JOBS = ("feeder_a", "feeder_b", "columns", "operand_writer", "y_writer", "exp_writer",
-         "loader", "storer")
-# The units of the host's and the softmax's slots; the others are the compute slot's.
-_SLOT_UNITS = {Slot.HOST: ("loader", "storer"),
-               Slot.SOFTMAX: ("softmax", "row_requantizer", "exp_writer")}
 _REQUANT_FIELDS = ("element_mult", "element_shift", "scale_mult", "scale_shift")
 
 
@@ -104,56 +98,35 @@ class TileEngine(wiring.Component):
             m.submodules[f"{buffer.name.lower()}_buffer"] = memories[buffer]
             writes[buffer] = _write_port(m, memories[buffer], buffer)
 
-        units = self._units(m, config, addr_bits)
-        for reader, buffer in ((units["feeder_a"].read, Buffer.LEFT),
-                               (units["feeder_b"].read, Buffer.RIGHT),
-                               (units["columns"].params, Buffer.PARAMS),
-                               (units["columns"].state, Buffer.STATE)):
+        units = _Units(m, config, addr_bits)
+        for reader, buffer in ((units.feeder_a.read, Buffer.LEFT),
+                               (units.feeder_b.read, Buffer.RIGHT),
+                               (units.columns.params, Buffer.PARAMS),
+                               (units.columns.state, Buffer.STATE)):
             port = memories[buffer].read_port()
             m.d.comb += [port.addr.eq(reader.addr), port.en.eq(reader.en),
                          reader.data.eq(port.data)]
         mode, pending = self._dispatch(m, config, controller, units)
-        self._array_to_ppu(m, units, mode)
-        self._ppu_results(m, config, units, mode)
+        places = self._array_to_ppu(m, units, mode)
+        self._ppu_results(m, units, mode, places)
         self._softmax(m, units, mode)
         self._buffer_writes(m, units, writes)
         self._host_reads(m, units, memories)
 
-        def working(names):
-            return Cat(*(units[name].busy for name in names if hasattr(units[name], "busy")),
-                       *(pending[_JOBS.index(name)] for name in names if name in _JOBS)).any()
+        def working(slot_units):
+            jobs = units.with_jobs()
+            return Cat(*(unit.busy for unit in slot_units if hasattr(unit, "busy")),
+                       *(pending[_position(jobs, unit)] for unit in slot_units
+                         if _position(jobs, unit) is not None)).any()
 
-        others = [name for name in units
-                  if not any(name in names for names in _SLOT_UNITS.values())]
         m.d.comb += [
-            controller.idle[Slot.HOST].eq(~working(_SLOT_UNITS[Slot.HOST])),
-            controller.idle[Slot.SOFTMAX].eq(~working(_SLOT_UNITS[Slot.SOFTMAX])
+            controller.idle[Slot.HOST].eq(~working(units.of_slot(Slot.HOST))),
+            controller.idle[Slot.SOFTMAX].eq(~working(units.of_slot(Slot.SOFTMAX))
                                              & ~mode.softmax_rows.any()),
-            controller.idle[Slot.COMPUTE].eq(~working(others) & ~mode.scoring),
+            controller.idle[Slot.COMPUTE].eq(~working(units.of_slot(Slot.COMPUTE))
+                                             & ~mode.scoring),
         ]
         return m
-
-    def _units(self, m, config, addr_bits):
-        units = {
-            "feeder_a": OperandFeeder(config, addr_bits, "a"),
-            "feeder_b": OperandFeeder(config, addr_bits, "b"),
-            "columns": ColumnParams(config, addr_bits),
-            "operand_writer": RowWriter(config, addr_bits, layout(ports.vsq_vector(config))),
-            "y_writer": RowWriter(config, addr_bits, layout(ports.output_entry(config))),
-            "exp_writer": ExpWriter(config, addr_bits),
-            "loader": HostLoader(config, addr_bits),
-            "storer": HostStorer(config, addr_bits),
-            "array": VsqMacArray(config),
-            "ppu": PpuScale(config),
-            "requantizer": Requantizer(config),
-            "gather": RowGather(config),
-            "corner_turn": CornerTurn(config),
-            "softmax": SoftmaxUnit(config),
-            "row_requantizer": RowRequantizer(config),
-        }
-        for name, unit in units.items():
-            m.submodules[name] = unit
-        return units
 
     def _dispatch(self, m, config, controller, units):
         """The command's jobs, each offered until its unit takes it, and the modes the
@@ -163,68 +136,68 @@ class TileEngine(wiring.Component):
                                            word[:command_layout(cls, config).size])
                                  for cls in (Matmul, Softmax, Load))
         mode = _Mode(config)
-        pending = Signal(len(_JOBS))
-        for index, name in enumerate(_JOBS):
-            job = units[name].job
-            m.d.comb += job.valid.eq(pending[index])
-            with m.If(job.ready):
+        jobs = units.with_jobs()
+        pending = Signal(len(jobs))
+        for index, unit in enumerate(jobs):
+            m.d.comb += unit.job.valid.eq(pending[index])
+            with m.If(unit.job.ready):
                 m.d.sync += pending[index].eq(0)
 
-        def start(*names):
-            return [pending[_JOBS.index(name)].eq(1) for name in names]
+        def start(*started):
+            return [pending[_position(jobs, unit)].eq(1) for unit in started]
 
         op = word[:3]
         with m.If(controller.dispatch & (op == Op.MATMUL)):
             vectors = (matmul.n + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
             output = matmul.output
             m.d.sync += [
-                *_assign(units["feeder_a"].job.payload, base=matmul.left_base,
+                *_assign(units.feeder_a.job.payload, base=matmul.left_base,
                          stride=matmul.left_stride, rows=matmul.m, other_rows=matmul.n,
                          k=matmul.k),
-                *_assign(units["feeder_b"].job.payload, base=matmul.right_base,
+                *_assign(units.feeder_b.job.payload, base=matmul.right_base,
                          stride=matmul.right_stride, rows=matmul.n, other_rows=matmul.m,
                          k=matmul.k),
-                *_assign(units["columns"].job.payload, params_base=matmul.params_base,
+                *_assign(units.columns.job.payload, params_base=matmul.params_base,
                          state_base=matmul.state_base, m=matmul.m, n=matmul.n,
                          per_row=matmul.per_row, row_scale=matmul.row_scale),
                 mode.relu.eq(matmul.relu), mode.logits.eq(output == Output.LOGITS),
                 mode.to_operand.eq(output == Output.OPERAND),
                 mode.scoring.eq(output == Output.LOGITS), mode.score_rows.eq(matmul.m),
                 *[getattr(mode, name).eq(getattr(matmul, name)) for name in _REQUANT_FIELDS],
-                *start("feeder_a", "feeder_b", "columns"),
+                *start(units.feeder_a, units.feeder_b, units.columns),
             ]
-            for name, kind in (("operand_writer", Output.OPERAND), ("y_writer", Output.Y)):
-                m.d.sync += _assign(units[name].job.payload, dest=matmul.dest == Buffer.RIGHT,
+            for writer, kind in ((units.operand_writer, Output.OPERAND),
+                                 (units.y_writer, Output.Y)):
+                m.d.sync += _assign(writer.job.payload, dest=matmul.dest == Buffer.RIGHT,
                                     base=matmul.dest_base, stride=matmul.dest_stride,
                                     m=matmul.m, vectors=vectors)
                 with m.If(output == kind):
-                    m.d.sync += start(name)
+                    m.d.sync += start(writer)
         with m.If(controller.dispatch & (op == Op.SOFTMAX)):
             m.d.sync += [
-                *_assign(units["exp_writer"].job.payload, dest=softmax.dest == Buffer.RIGHT,
+                *_assign(units.exp_writer.job.payload, dest=softmax.dest == Buffer.RIGHT,
                          base=softmax.dest_base, stride=softmax.dest_stride,
                          rows=softmax.rows, state_base=softmax.state_base),
                 mode.softmax_rows.eq(softmax.rows),
                 *[getattr(mode, f"softmax_{name}").eq(getattr(softmax, name))
                   for name in _REQUANT_FIELDS],
-                *start("exp_writer"),
+                *start(units.exp_writer),
             ]
-        for name, op_code in (("loader", Op.LOAD), ("storer", Op.STORE)):
+        for port, op_code in ((units.loader, Op.LOAD), (units.storer, Op.STORE)):
             with m.If(controller.dispatch & (op == op_code)):
-                m.d.sync += [*_assign(units[name].job.payload, buffer=host.buffer,
+                m.d.sync += [*_assign(port.job.payload, buffer=host.buffer,
                                       base=host.base, count=host.count),
-                             *start(name)]
+                             *start(port)]
         return mode, pending
 
     def _array_to_ppu(self, m, units, mode):
         """The array's columns meet their lanes' parameters at the PPU; each column's
-        place rides a queue beside the PPU."""
-        array, columns, ppu = units["array"], units["columns"], units["ppu"]
-        wiring.connect(m, units["feeder_a"].o, array.a)
-        wiring.connect(m, units["feeder_b"].o, array.b)
+        place rides a queue beside the PPU (returned)."""
+        array, columns, ppu = units.array, units.columns, units.ppu
+        wiring.connect(m, units.feeder_a.o, array.a)
+        wiring.connect(m, units.feeder_b.o, array.b)
         m.submodules.places = places = SyncFIFOBuffered(
             width=column_place_layout().size, depth=ppu_latency(self._config) + 8)
-        self._places = places
         lanes = columns.o.payload
         m.d.comb += [
             ppu.i.payload.acc.eq(array.c.payload),
@@ -237,12 +210,13 @@ class TileEngine(wiring.Component):
         both = array.c.valid & columns.o.valid & places.w_rdy
         m.d.comb += [ppu.i.valid.eq(both), places.w_en.eq(both & ppu.i.ready),
                      array.c.ready.eq(both & ppu.i.ready), columns.o.ready.eq(both & ppu.i.ready)]
+        return places
 
-    def _ppu_results(self, m, config, units, mode):
+    def _ppu_results(self, m, units, mode, places):
         """y to the requantizer (operands), the gather (OUTPUT) or the corner turn
-        (logits), as the matmul's output says."""
-        ppu, places = units["ppu"], self._places
-        requantizer, gather, turn = units["requantizer"], units["gather"], units["corner_turn"]
+        (logits), as the matmul's output says; each column's place from `places`."""
+        ppu = units.ppu
+        requantizer, gather, turn = units.requantizer, units.gather, units.corner_turn
         place = data.View(column_place_layout(), places.r_data)
         y = ppu.o.payload.y
         m.d.comb += [
@@ -268,16 +242,16 @@ class TileEngine(wiring.Component):
                      ppu.o.ready.eq(places.r_rdy & taken), places.r_en.eq(out & taken)]
         with m.If(turn.i.valid & turn.i.ready & place.last):
             m.d.sync += mode.scoring.eq(0)              # the LOGITS matmul is all in SCORES
-        writer = units["operand_writer"]
+        writer = units.operand_writer
         m.d.comb += [writer.i.payload.eq(requantizer.o.payload.vectors),
                      writer.i.valid.eq(requantizer.o.valid),
                      requantizer.o.ready.eq(writer.i.ready)]
-        wiring.connect(m, gather.o, units["y_writer"].i)
+        wiring.connect(m, gather.o, units.y_writer.i)
 
     def _softmax(self, m, units, mode):
         """The corner turn's rows pass to the softmax while a SOFTMAX command has rows
         left; its exponentials, with the command's requantization, to the writer."""
-        turn, softmax, rows = units["corner_turn"], units["softmax"], units["row_requantizer"]
+        turn, softmax, rows = units.corner_turn, units.softmax, units.row_requantizer
         open_ = mode.softmax_rows.any()
         m.d.comb += [softmax.i.payload.eq(turn.o.payload),
                      softmax.i.valid.eq(turn.o.valid & open_),
@@ -288,13 +262,12 @@ class TileEngine(wiring.Component):
                      *[getattr(rows.i.payload, name).eq(getattr(mode, f"softmax_{name}"))
                        for name in _REQUANT_FIELDS],
                      rows.i.valid.eq(softmax.o.valid), softmax.o.ready.eq(rows.i.ready)]
-        wiring.connect(m, rows.o, units["exp_writer"].i)
+        wiring.connect(m, rows.o, units.exp_writer.i)
 
     def _buffer_writes(self, m, units, writes):
         """One write port a buffer: into LEFT/RIGHT a matmul's results first, then the
         softmax's exponentials (held meanwhile), then a LOAD's entry (likewise)."""
-        loader, operand_writer, exp_writer = (units[name] for name in
-                                              ("loader", "operand_writer", "exp_writer"))
+        loader, operand_writer, exp_writer = units.loader, units.operand_writer, units.exp_writer
         m.d.comb += exp_writer.hold.eq(operand_writer.write.en
                                        & (operand_writer.dest == exp_writer.dest))
         results = [(operand_writer.write, operand_writer.dest),
@@ -316,7 +289,7 @@ class TileEngine(wiring.Component):
         m.d.comb += loader.o.ready.eq(~blocked)
         with m.If(loader.o.valid & (loader.o.payload.buffer == Buffer.PARAMS)):
             _drive(m, writes[Buffer.PARAMS], loader.o.payload.addr, loader.o.payload.data)
-        y_writer = units["y_writer"]
+        y_writer = units.y_writer
         with m.If(y_writer.write.en):
             _drive(m, writes[Buffer.OUTPUT], y_writer.write.addr, y_writer.write.data)
         with m.If(exp_writer.state.en):
@@ -324,7 +297,7 @@ class TileEngine(wiring.Component):
 
     def _host_reads(self, m, units, memories):
         """STORE: a second read port on each buffer the host reads, chosen by the job."""
-        storer = units["storer"]
+        storer = units.storer
         width = len(storer.read_data)
         for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT):
             port = memories[buffer].read_port()
@@ -332,8 +305,53 @@ class TileEngine(wiring.Component):
             m.d.comb += [port.addr.eq(storer.read_addr), port.en.eq(storer.read_en & chosen)]
             with m.If(chosen):
                 m.d.comb += storer.read_data.eq(port.data.as_value()[:width])
-        wiring.connect(m, wiring.flipped(self.data_in), units["loader"].i)
-        wiring.connect(m, units["storer"].o, wiring.flipped(self.data_out))
+        wiring.connect(m, wiring.flipped(self.data_in), units.loader.i)
+        wiring.connect(m, units.storer.o, wiring.flipped(self.data_out))
+
+
+class _Units:
+    """The engine's units, each a submodule under its attribute's name."""
+
+    def __init__(self, m, config, addr_bits):
+        self.feeder_a = OperandFeeder(config, addr_bits, "a")
+        self.feeder_b = OperandFeeder(config, addr_bits, "b")
+        self.columns = ColumnParams(config, addr_bits)
+        self.operand_writer = RowWriter(config, addr_bits, layout(ports.vsq_vector(config)))
+        self.y_writer = RowWriter(config, addr_bits, layout(ports.output_entry(config)))
+        self.exp_writer = ExpWriter(config, addr_bits)
+        self.loader = HostLoader(config, addr_bits)
+        self.storer = HostStorer(config, addr_bits)
+        self.array = VsqMacArray(config)
+        self.ppu = PpuScale(config)
+        self.requantizer = Requantizer(config)
+        self.gather = RowGather(config)
+        self.corner_turn = CornerTurn(config)
+        self.softmax = SoftmaxUnit(config)
+        self.row_requantizer = RowRequantizer(config)
+        for name, unit in vars(self).items():
+            m.submodules[name] = unit
+
+    def with_jobs(self):
+        """The units that take a job from the dispatcher, in the order of the pending
+        bits."""
+        return (self.feeder_a, self.feeder_b, self.columns, self.operand_writer,
+                self.y_writer, self.exp_writer, self.loader, self.storer)
+
+    def of_slot(self, slot):
+        """The units whose work a slot's command is: the host's and the softmax's own,
+        every other unit the compute slot's."""
+        own = {Slot.HOST: (self.loader, self.storer),
+               Slot.SOFTMAX: (self.softmax, self.row_requantizer, self.exp_writer)}
+        if slot in own:
+            return own[slot]
+        others = own[Slot.HOST] + own[Slot.SOFTMAX]
+        return tuple(unit for unit in vars(self).values()
+                     if _position(others, unit) is None)
+
+
+def _position(units, unit):
+    """The index of `unit` (by identity) in `units`, or None."""
+    return next((index for index, other in enumerate(units) if other is unit), None)
 
 
 class _Port:

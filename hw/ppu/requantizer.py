@@ -53,48 +53,32 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         config = self._config
         m = Module()
-        lanes, size = config.lanes, config.vector_size
-        position_bits = (size - 1).bit_length()
-        value_shape = signed(config.ppu_input_bits)
-        column = self.i.payload
+        m.submodules.banks = memory = Memory(
+            shape=data.ArrayLayout(signed(config.ppu_input_bits), config.lanes),
+            depth=_BANKS * config.vector_size, init=[])
+        write, read = memory.write_port(), memory.read_port()
+        banks = _Banks(config)
+        closed, fill, magnitudes = self._gather(m, write, banks)
+        self._scale(m, banks, closed, fill, magnitudes)
+        self._emit(m, read, banks)
+        return m
 
-        m.submodules.banks = banks = Memory(
-            shape=data.ArrayLayout(value_shape, lanes), depth=_BANKS * size, init=[])
-        write, read = banks.write_port(), banks.read_port()
-
-        def per_bank(shape, name):
-            return [Signal(shape, name=f"{name}{bank}") for bank in range(_BANKS)]
-
-        def per_bank_lane(shape, name):
-            return [[Signal(shape, name=f"{name}{bank}_{lane}") for lane in range(lanes)]
-                    for bank in range(_BANKS)]
-
-        def select(values, bank):
-            """values[bank] for a bank number in a signal (a multiplexer tree)."""
-            return table_lookup(values, bank)
-
-        # Per bank: busy (closed, until its group has left the pipeline), full (its
-        # scales are in), its kept count, the parameters and `last` of its group.
-        busy, full = per_bank(1, "busy"), per_bank(1, "full")
-        count = per_bank(range(size + 1), "count")
-        element_mult = per_bank(config.ppu_mult_bits, "element_mult")
-        element_shift = per_bank(SHIFT_BITS, "element_shift")
-        group_last = per_bank(1, "group_last")
-        scales = reciprocals = None
-        if config.vector_scales:
-            scales = per_bank_lane(config.scale_bits, "scale")
-            reciprocals = per_bank_lane(config.ppu_recip_bits + 1, "recip")
-
-        # -- Gather --------------------------------------------------------------------
+    def _gather(self, m, write, banks):
+        """Kept columns into the bank being filled, each lane's max |y| kept; a column
+        that closes the vectors closes the bank (busy) with its count and parameters.
+        Returns the closing (a signal), the bank's number and the lanes' final max."""
+        config, column = self._config, self.i.payload
+        size = config.vector_size
         fill = Signal(range(_BANKS))
         position = Signal(range(size))
         opening = Signal(init=1)           # the next kept column opens new vectors
-        magnitudes = [Signal(config.ppu_input_bits, name=f"amax{lane}") for lane in range(lanes)]
+        magnitudes = [Signal(config.ppu_input_bits, name=f"amax{lane}")
+                      for lane in range(config.lanes)]
         take = Signal()
         m.d.comb += [
-            self.i.ready.eq(~select(busy, fill)),
+            self.i.ready.eq(~table_lookup(banks.busy, fill)),
             take.eq(self.i.valid & self.i.ready & column.keep),
-            write.addr.eq((fill << position_bits) | position),
+            write.addr.eq((fill << (size - 1).bit_length()) | position),
             write.data.eq(column.y), write.en.eq(take),
         ]
         finals = [Mux(opening | (abs(y) > amax), abs(y), amax)
@@ -106,39 +90,38 @@ class Requantizer(wiring.Component):
                          opening.eq(column.vector_end)]
         with m.If(closed):
             m.d.sync += fill.eq(fill + 1)
-            with m.Switch(fill):
-                for bank in range(_BANKS):
-                    with m.Case(bank):
-                        m.d.sync += [busy[bank].eq(1), count[bank].eq(position + 1),
-                                     element_mult[bank].eq(column.element_mult),
-                                     element_shift[bank].eq(column.element_shift),
-                                     group_last[bank].eq(column.last)]
+            banks.write(m, fill, busy=1, count=position + 1,
+                        element_mult=column.element_mult, element_shift=column.element_shift,
+                        group_last=column.last)
+        return closed, fill, finals
 
-        # The scale pipeline of a closed group; its bank is full once the scales are in.
-        s0 = stage(m, "s0", valid=closed, bank=fill, amax=finals,
+    def _scale(self, m, banks, closed, fill, magnitudes):
+        """The scale pipeline of a closed bank (``s0_`` the final max, then the scale
+        stages); the bank is full once its scales are in."""
+        config, column = self._config, self.i.payload
+        s0 = stage(m, "s0", valid=closed, bank=fill, amax=magnitudes,
                    scale_mult=column.scale_mult, scale_shift=column.scale_shift)
         s3 = scale_stages(m, "s", config, s0.valid, s0.amax, s0.scale_mult, s0.scale_shift,
                           bank=s0.bank)
         with m.If(s3.valid):
-            with m.Switch(s3.bank):
-                for bank in range(_BANKS):
-                    with m.Case(bank):
-                        m.d.sync += full[bank].eq(1)
-                        if scales is not None:
-                            m.d.sync += [r.eq(value) for r, value
-                                         in zip(reciprocals[bank], s3.reciprocal)]
-                            m.d.sync += [s.eq(value) for s, value in zip(scales[bank], s3.scale)]
+            scales = {} if banks.scale is None else {"recip": s3.reciprocal,
+                                                      "scale": s3.scale}
+            banks.write(m, s3.bank, full=1, **scales)
 
-        # -- Emit ----------------------------------------------------------------------
+    def _emit(self, m, read, banks):
+        """A full bank read back a row per cycle (``r0_``, ``r1_``, the element stages)
+        into each lane's vector register; the group leaves with its last element."""
+        config = self._config
+        size = config.vector_size
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
         emit = Signal(range(_BANKS))
         reading = Signal()
         row = Signal(range(size))
         start = Signal()
         m.d.comb += [
-            start.eq(~reading & select(full, emit) & queue.room),
+            start.eq(~reading & table_lookup(banks.full, emit) & queue.room),
             queue.take.eq(start),
-            read.addr.eq((emit << position_bits) | row),
+            read.addr.eq((emit << (size - 1).bit_length()) | row),
             read.en.eq(1),
         ]
         issuing = start | reading
@@ -153,38 +136,78 @@ class Requantizer(wiring.Component):
         # vector's last kept column set to 0, and the bank's parameters, registered
         # before the multipliers.
         r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
-        vector_reciprocals = {} if scales is None else {"reciprocals": [
-            select([reciprocals[bank][lane] for bank in range(_BANKS)], r0.bank)
-            for lane in range(lanes)]}
+        vector_reciprocals = {} if banks.scale is None else {
+            "reciprocals": banks.per_lane(banks.recip, r0.bank)}
         r1 = stage(m, "r1", valid=r0.valid, bank=r0.bank, row=r0.row,
-                   values=[Mux(r0.row < select(count, r0.bank), value, 0)
+                   values=[Mux(r0.row < table_lookup(banks.count, r0.bank), value, 0)
                            for value in read.data],
-                   element_mult=select(element_mult, r0.bank),
-                   element_shift=select(element_shift, r0.bank), **vector_reciprocals)
+                   element_mult=table_lookup(banks.element_mult, r0.bank),
+                   element_shift=table_lookup(banks.element_shift, r0.bank),
+                   **vector_reciprocals)
         e3 = element_stages(m, "e", config, r1.valid, r1.values, r1.element_mult,
-                            None if scales is None else r1.reciprocals, r1.element_shift,
-                            bank=r1.bank, row=r1.row)
+                            None if banks.scale is None else r1.reciprocals,
+                            r1.element_shift, bank=r1.bank, row=r1.row)
 
         # Each lane's vector, shifted in element by element from the top, so that the
         # first lands at element 0; the group leaves with its last element, and only then
         # is its bank free again (the pipeline read the bank's parameters until then).
         result = Signal(self.o.payload.shape())
         with m.If(e3.valid):
-            for lane in range(lanes):
+            lane_scales = (None if banks.scale is None
+                           else banks.per_lane(banks.scale, e3.bank))
+            for lane in range(config.lanes):
                 elements = result.vectors[lane].data.as_value()
                 m.d.sync += elements.eq(Cat(elements[config.data_bits:], e3.x[lane]))
-                if scales is not None:
-                    m.d.sync += result.vectors[lane].scale.eq(
-                        select([scales[bank][lane] for bank in range(_BANKS)], e3.bank))
-            m.d.sync += result.last.eq(select(group_last, e3.bank))
+                if lane_scales is not None:
+                    m.d.sync += result.vectors[lane].scale.eq(lane_scales[lane])
+            m.d.sync += result.last.eq(table_lookup(banks.group_last, e3.bank))
         leaving = e3.valid & (e3.row == size - 1)
         finished = Signal()
         m.d.sync += finished.eq(leaving)
         with m.If(leaving):
-            with m.Switch(e3.bank):
-                for bank in range(_BANKS):
-                    with m.Case(bank):
-                        m.d.sync += [busy[bank].eq(0), full[bank].eq(0)]
+            banks.write(m, e3.bank, busy=0, full=0)
         m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(finished)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))
-        return m
+
+
+class _Banks:
+    """Per bank: `busy` (closed, until its group has left the pipeline), `full` (its
+    scales are in), its kept `count`, the parameters and `last` of its group, and with
+    vector scales each lane's `scale` and reciprocal (`recip`)."""
+
+    def __init__(self, config):
+        def per_bank(shape, name):
+            return [Signal(shape, name=f"{name}{bank}") for bank in range(_BANKS)]
+
+        def per_bank_lane(shape, name):
+            return [[Signal(shape, name=f"{name}{bank}_{lane}") for lane in range(config.lanes)]
+                    for bank in range(_BANKS)]
+
+        self.busy, self.full = per_bank(1, "busy"), per_bank(1, "full")
+        self.count = per_bank(range(config.vector_size + 1), "count")
+        self.element_mult = per_bank(config.ppu_mult_bits, "element_mult")
+        self.element_shift = per_bank(SHIFT_BITS, "element_shift")
+        self.group_last = per_bank(1, "group_last")
+        self.scale = self.recip = None
+        if config.vector_scales:
+            self.scale = per_bank_lane(config.scale_bits, "scale")
+            self.recip = per_bank_lane(config.ppu_recip_bits + 1, "recip")
+
+    def write(self, m, bank, **values):
+        """Set the named registers of the bank numbered `bank` (a signal) this cycle; a
+        list value sets one register per lane."""
+        with m.Switch(bank):
+            for index in range(_BANKS):
+                with m.Case(index):
+                    for name, value in values.items():
+                        registers = getattr(self, name)[index]
+                        if isinstance(value, list):
+                            m.d.sync += [r.eq(v) for r, v in zip(registers, value)]
+                        else:
+                            m.d.sync += registers.eq(value)
+
+    @staticmethod
+    def per_lane(registers, bank):
+        """Each lane's register of the bank numbered `bank` (a signal)."""
+        return [table_lookup([registers[index][lane] for index in range(_BANKS)], bank)
+                for lane in range(len(registers[0]))]

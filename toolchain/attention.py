@@ -1,0 +1,232 @@
+"""The commands of one attention head: its projections, then, per block of L query rows,
+S = Q K^T into the score buffer, the softmax and P V, each row scaled by its reciprocal.
+
+S blocks alternate between the two halves of the score buffer and the exponentials
+between two LEFT regions, so that the array computes the next block of S while the
+softmax unit works on this one. Rows longer than the softmax takes run in blocks of keys
+and two passes: loop 1 over every block of keys first (S computed for it), then S again
+for the exponentials and P V, accumulated over the key blocks in ACC.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from vsq_accel.golden.ppu_params import (
+    column_scaling,
+    exponential_requantization,
+    logit_scaling,
+    requantization,
+)
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.vsq_matmul import accumulator_unit
+from vsq_accel.spec.commands import Buffer, Output, Softmax
+from vsq_accel.toolchain.builder import CompileError, Region
+from vsq_accel.toolchain.linear import linear_operand, matmul, operand_trace, requant_fields
+
+__all__ = ["attention_head", "key_block"]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Span:
+    """Block `index` of rows (or keys) first .. first + count."""
+
+    index: int
+    first: int
+    count: int
+
+
+def _spans(total, step):
+    return [_Span(index, first, min(step, total - first))
+            for index, first in enumerate(range(0, total, step))]
+
+
+def attention_head(b, x, x_q, head, calibration, prefix, concat=None):
+    """One head's commands. Its O goes to OUTPUT as y, or (concat = (region, first
+    vector, gamma)) requantized into the concatenation. Returns O's region, unit and
+    columns."""
+    q, k, v_t = _projections(b, x_q, head, calibration, prefix)
+    plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat)
+    if plan.single:
+        plan.one_pass()
+    else:
+        plan.two_passes()
+    plan.free()
+    return plan.out, plan.o_unit, plan.dv
+
+
+def _projections(b, x_q, head, calibration, prefix):
+    """Q and K (vectors along dk) into LEFT and RIGHT; V^T = Wv^T X^T into RIGHT (vectors
+    along the tokens), with Wv^T in LEFT and parameters per row (V's channels)."""
+    config = b.config
+    x_left, x_right = b.regions["x"], b.regions["x.right"]
+
+    def projection(name, w, bias, buffer):
+        return linear_operand(b, x_left, x_q.gamma, w.T, bias, calibration.unit(prefix + name),
+                              calibration.gamma(prefix + name), buffer, prefix + name,
+                              "projection")
+
+    q = projection("q", head.wq, head.bq, Buffer.LEFT)
+    k = projection("k", head.wk, head.bk, Buffer.RIGHT)
+    wv_q = quantize(head.wv.T, config, per_row=True)
+    wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q)
+    v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v")
+    dv, tokens = head.wv.shape[1], x_q.values.shape[0]
+    v_params = b.load_params(prefix + "v.params", column_scaling(
+        accumulator_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
+    v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // config.vector_size))
+    matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
+           reduction=head.wv.shape[0], per_row=True, dest_base=v_t.base, op="projection",
+           trace=operand_trace(prefix + "v"),
+           **requant_fields(requantization(v_unit, v_gamma, config)))
+    b.free(prefix + "v.w", prefix + "v.params")
+    return q, k, v_t
+
+
+class _HeadPlan:
+    """The regions and parameters of a head's S, softmax and P V, and the commands that
+    use them, one kind a method."""
+
+    def __init__(self, b, tokens, head, calibration, prefix, q, k, v_t, concat):
+        config = self.config = b.config
+        self.b, self.prefix, self.q, self.k, self.v_t = b, prefix, q, k, v_t
+        self.dk, self.dv = head.wq.shape[1], head.wv.shape[1]
+        lanes, size = config.lanes, config.vector_size
+        q_gamma, k_gamma = calibration.gamma(prefix + "q"), calibration.gamma(prefix + "k")
+        self.s_params = b.load_params(prefix + "s.params", logit_scaling(
+            float(accumulator_unit(q_gamma, k_gamma, config)[0, 0]),
+            np.log2(np.e) / np.sqrt(self.dk), tokens, config))
+        self.e_requant, e_gamma = exponential_requantization(config)
+        self.o_unit = calibration.unit(prefix + "o")
+        row_shift = config.softmax_recip_shift - config.softmax_exp_bits
+        self.o_params = b.load_params(prefix + "o.params", column_scaling(
+            accumulator_unit(e_gamma, calibration.gamma(prefix + "v"), config)[0],
+            self.o_unit, None, self.dv, config, row_shift))
+        keys_per_block = key_block(tokens, config)
+        self.exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes,
+                                -(-keys_per_block // size)) for half in range(2)]
+        self.out, self.out_fields = self._output(tokens, concat)
+        self.keys = _spans(tokens, keys_per_block)
+        self.blocks = _spans(tokens, lanes)
+        self.single = len(self.keys) == 1
+        self.acc = None if self.single else b.allocate(prefix + "acc", Buffer.ACC,
+                                                       lanes * self.dv, 1)
+        self._scores = 0                 # S blocks so far: they alternate between halves
+
+    def _output(self, tokens, concat):
+        """O's region and the P V fields that send the last key block's result there."""
+        if concat is None:
+            out = self.b.allocate(self.prefix + "o", Buffer.OUTPUT, tokens,
+                                  -(-self.dv // self.config.vector_size))
+            return out, {"output": Output.Y, "dest_base": out.base}
+        out, first_vector, gamma = concat
+        return out, {"output": Output.OPERAND, "dest_base": out.at(0, first_vector),
+                     **requant_fields(requantization(self.o_unit, gamma, self.config))}
+
+    # -- Schedules --------------------------------------------------------------------------
+
+    def one_pass(self):
+        """Every row fits the softmax: S of the next block of queries is emitted before
+        this block's P V, so the array computes it while the softmax unit works on this
+        one."""
+        keys, = self.keys
+        slot = self.scores(self.blocks[0], keys, "scores")
+        for block in self.blocks:
+            exp = self.softmax(block, keys, slot)
+            if block.index + 1 < len(self.blocks):
+                slot = self.scores(self.blocks[block.index + 1], keys, "scores")
+            self.weighted_values(block, keys, exp)
+
+    def two_passes(self):
+        """Rows longer than the softmax takes: per block of queries, loop 1 over every
+        block of keys, then S again for each block of keys, its exponentials and P V."""
+        for block in self.blocks:
+            for keys in self.keys:
+                slot = self.scores(block, keys, "scores, loop 1")
+                self.loop1(block, keys, slot)
+            for keys in self.keys:
+                slot = self.scores(block, keys, "scores")
+                exp = self.softmax(block, keys, slot)
+                self.weighted_values(block, keys, exp)
+
+    # -- Commands ---------------------------------------------------------------------------
+
+    def scores(self, block, keys, op):
+        """S for a block of queries and keys, as logits into the next half of SCORES;
+        returns that half's first row."""
+        slot = self._scores % 2 * self.config.lanes
+        self._scores += 1
+        names = {"acc": self.prefix + "s.acc", "y": self.prefix + "logits"}
+        matmul(self.b, self.q, self.k, block.count, keys.count, self.s_params.sub(keys.first),
+               Region(Buffer.SCORES, slot, block.count, 1, 1), reduction=self.dk,
+               left_row=block.first, right_row=keys.first, output=Output.LOGITS,
+               dest_base=slot, trace_row=block.first, op=op,
+               trace=names if self.single else None)
+        return slot
+
+    def loop1(self, block, keys, slot):
+        """Loop 1 alone over a block of keys: the rows' running max and sum in STATE."""
+        self.b.emit(Softmax(src_base=slot, rows=block.count, length=keys.count, loop1=1,
+                            first=int(keys.index == 0), state_base=self._state(block),
+                            trace={"op": "softmax, loop 1"}))
+
+    def softmax(self, block, keys, slot):
+        """Loop 2 (with loop 1 when the rows fit): the reciprocals into STATE and the
+        exponentials, requantized, into one of the two LEFT regions; returns it."""
+        exp = self.exps[(block.index * len(self.keys) + keys.index) % 2]
+        prefix = self.prefix
+        names = {"row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
+                 "exponentials": prefix + "exponentials", "values": prefix + "e_op.values",
+                 "scales": prefix + "e_op.scales", "reciprocal": prefix + "o.reciprocal"}
+        self.b.emit(Softmax(src_base=slot, rows=block.count, length=keys.count,
+                            loop1=int(self.single), first=int(self.single), loop2=1,
+                            state_base=self._state(block), dest=Buffer.LEFT,
+                            dest_base=exp.base, dest_stride=exp.stride,
+                            **requant_fields(self.e_requant),
+                            trace={"op": "softmax", "row": block.first,
+                                   "names": names if self.single else {}}))
+        return exp
+
+    def weighted_values(self, block, keys, exp):
+        """P V for a block of queries over a block of keys: accumulated in ACC, the last
+        key block's rows scaled by their reciprocals into O."""
+        last = keys.index == len(self.keys) - 1
+        continued = {} if self.single else {"accumulate": int(keys.index > 0),
+                                            "acc_base": self.acc.base}
+        if last:
+            destination = self.out
+            fields = dict(self.out_fields, dest_base=self.out_fields["dest_base"]
+                          + block.first * self.out.stride)
+        else:
+            destination, fields = self.acc, {"output": Output.ACC}
+        size = self.config.vector_size
+        matmul(self.b, exp, self.v_t, block.count, self.dv, self.o_params, destination,
+               right_vector=keys.first // size, reduction=keys.count,
+               k=-(-keys.count // size), row_scale=int(last), state_base=self._state(block),
+               op="P V", trace_row=block.first, **continued, **fields,
+               trace={"acc": self.prefix + "o.acc", "y": self.prefix + "o"} if last else None)
+
+    def _state(self, block):
+        """STATE's half for a block of queries: blocks alternate between two."""
+        return block.index % 2 * self.config.lanes
+
+    def free(self):
+        prefix = self.prefix
+        self.b.free(prefix + "q_op", prefix + "k_op", prefix + "v_op", prefix + "s.params",
+                    prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1",
+                    *([] if self.single else [prefix + "acc"]))
+
+
+def key_block(tokens, config):
+    """Keys per block of S: all of them when a row fits the softmax, else the most that
+    fit and are whole softmax beats and whole vectors (the bits depend on the beats)."""
+    if tokens <= config.softmax_max_row:
+        return tokens
+    step = math.lcm(config.softmax_lanes, config.vector_size)
+    if step > config.softmax_max_row:
+        raise CompileError(f"rows of {tokens} keys are longer than softmax_max_row="
+                           f"{config.softmax_max_row}, and a block of them must be whole "
+                           f"beats of {config.softmax_lanes} and vectors of "
+                           f"{config.vector_size}: at least {step} keys")
+    return config.softmax_max_row // step * step

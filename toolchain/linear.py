@@ -1,0 +1,148 @@
+"""The commands of linear layers: weights streamed through RIGHT in blocks of output
+columns (two regions in turn, the next loading while the array reads this one), results
+requantized into an operand buffer or, as y, into OUTPUT in blocks of rows for the host."""
+
+import math
+import types
+
+from vsq_accel.golden.ppu_params import column_scaling, requantization
+from vsq_accel.golden.quantize import quantize
+from vsq_accel.golden.vsq_matmul import accumulator_unit
+from vsq_accel.spec.commands import Buffer, Matmul, Output
+from vsq_accel.toolchain.builder import CompileError
+
+__all__ = ["requant_fields", "operand_trace", "matmul", "weight_blocks", "linear_operand",
+           "output_rows", "row_block"]
+
+
+def requant_fields(params):
+    return {"element_mult": params.element_mult, "element_shift": params.element_shift,
+            "scale_mult": params.scale_mult, "scale_shift": params.scale_shift}
+
+
+def operand_trace(name):
+    return {"acc": f"{name}.acc", "y": name, "values": f"{name}_op.values",
+            "scales": f"{name}_op.scales"}
+
+
+def matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, right_vector=0,
+            k=None, reduction, op, trace=None, trace_row=0, trace_column=0, per_row=False,
+            **fields):
+    """A Matmul command over regions: left's rows from left_row, right's from
+    (right_row, right_vector), k vectors (all of left's by default) holding `reduction`
+    elements; `op` names its kind (for the performance model), `trace` what it
+    computes."""
+    b.emit(Matmul(left_base=left.at(left_row), left_stride=left.stride,
+                  right_base=right.at(right_row, right_vector), right_stride=right.stride,
+                  m=m, n=n, k=left.vectors if k is None else k,
+                  params_base=params.base, per_row=int(per_row),
+                  dest=dest.buffer, dest_stride=dest.stride,
+                  trace={"op": op, "reduction": reduction, "names": trace or {},
+                         "row": trace_row, "columns": _trace_columns(trace_column, b.config)},
+                  **fields))
+
+
+def _trace_columns(column, config):
+    """Where a block of result columns starts in each traced tensor."""
+    return {"acc": column, "y": column, "values": column,
+            "scales": column // config.vector_size}
+
+
+def _column_chunks(b, columns, vectors):
+    """[(first, count)]: the weight matrix's output columns (rows of W^T, `vectors`
+    entries each) in blocks that fit RIGHT twice over, so the next block loads while
+    the array reads this one; all at once when they fit. Blocks are whole tiles and
+    whole vectors."""
+    config = b.config
+    free = b.largest_free(Buffer.RIGHT)
+    if not b.bounded or columns * vectors <= free:
+        return [(0, columns)]
+    step = math.lcm(config.lanes, config.vector_size)
+    block = free // 2 // vectors // step * step
+    if block == 0:
+        raise CompileError(f"no block of {step} weight columns ({step} x {vectors} entries) "
+                           f"fits RIGHT twice: {free} entries are free")
+    return [(first, min(block, columns - first)) for first in range(0, columns, block)]
+
+
+def weight_blocks(b, name, w_q):
+    """Loads W^T's blocks of output columns into RIGHT (two regions in turn, the next
+    loading while the array reads this one); yields (first column, columns, region)."""
+    chunks = _column_chunks(b, *w_q.vectors.shape[:2])
+
+    def load(index):
+        first, count = chunks[index]
+        part = types.SimpleNamespace(
+            vectors=w_q.vectors[first:first + count],
+            scales=None if w_q.scales is None else w_q.scales[first:first + count])
+        return b.load_operand(f"{name}.w{index % 2}", Buffer.RIGHT, part)
+
+    regions = {0: load(0)}
+    for index, (first, count) in enumerate(chunks):
+        if index + 1 < len(chunks):
+            regions[index + 1] = load(index + 1)
+        yield first, count, regions.pop(index)
+        b.free(f"{name}.w{index % 2}")
+
+
+def linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
+                    op, relu=False, trace_row=0):
+    """y = X W + b requantized (vectors along W's outputs) into dest_buffer, a region
+    named after the tensor (`name`_op), which it returns."""
+    config = b.config
+    rows = x_region.rows
+    w_q = quantize(weights_t, config, per_row=True)
+    columns = len(weights_t)
+    params = b.load_params(f"{name}.params", column_scaling(
+        accumulator_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
+    dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
+    for first, count, w_region in weight_blocks(b, name, w_q):
+        matmul(b, x_region, w_region, rows, count, params.sub(first), dest,
+                output=Output.OPERAND, reduction=weights_t.shape[1], relu=int(relu),
+                dest_base=dest.at(0, first // config.vector_size), op=op,
+                trace=operand_trace(name), trace_row=trace_row, trace_column=first,
+                **requant_fields(requantization(y_unit, gamma, config)))
+    b.free(f"{name}.params")
+    return dest
+
+
+def output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_row=0,
+                 name="out"):
+    """y = left W + bias into OUTPUT (region `name`) and STOREd to the host, in blocks of
+    rows when OUTPUT holds fewer (each block stored before the next); returns the
+    number of STOREs."""
+    config = b.config
+    w_q = quantize(w.T, config, per_row=True)
+    columns = w.shape[1]
+    vectors = -(-columns // config.vector_size)
+    params = b.load_params(f"{name}.params", column_scaling(
+        accumulator_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
+    rows = row_block(b, Buffer.OUTPUT, left.rows, vectors)
+    blocks = range(0, left.rows, rows)
+    for first_row in blocks:
+        count = min(rows, left.rows - first_row)
+        out = b.allocate(name, Buffer.OUTPUT, count, vectors)
+        for first, width, w_region in weight_blocks(b, name, w_q):
+            matmul(b, left, w_region, count, width, params.sub(first), out,
+                    output=Output.Y, left_row=first_row,
+                    reduction=w.shape[0] if reduction is None else reduction,
+                    dest_base=out.at(0, first // config.vector_size), op=op,
+                    trace={"acc": f"{name}.acc", "y": name}, trace_row=trace_row + first_row,
+                    trace_column=first)
+        b.store(out)
+        b.free(name)
+    b.free(f"{name}.params")
+    return len(blocks)
+
+
+def row_block(b, buffer, rows, vectors):
+    """Rows of a block of `vectors` entries a row that fits `buffer`: all, or whole
+    tiles of L."""
+    free = b.largest_free(buffer)
+    if not b.bounded or rows * vectors <= free:
+        return rows
+    block = free // vectors // b.config.lanes * b.config.lanes
+    if block == 0:
+        raise CompileError(f"no {b.config.lanes} rows of {vectors} entries fit "
+                           f"{Buffer(buffer).name}: {free} entries are free")
+    return block
