@@ -24,7 +24,7 @@ class Design:
     block : its name in synthesis (`python -m vsq_accel.rtl_gen.synth --block`).
     tests : the cocotb module that tests it (None: covered by a larger design's).
     suite : the pytest file that runs `tests` on configurations of its own (None: every
-        configuration in configs/, by tests/test_rtl_simulation.py).
+        configuration in configs/, by tests/rtl/test_designs.py).
     """
 
     build: type
@@ -44,7 +44,7 @@ DESIGNS = (
            "vsq_accel.sim.row_requantizer_tests"),
     Design(CornerTurn, "corner_turn", "corner_turn", "vsq_accel.sim.corner_turn_tests"),
     Design(Accelerator, "accelerator", "accelerator", "vsq_accel.sim.accelerator_tests",
-           "tests/test_accelerator.py"),
+           "tests/rtl/test_accelerator.py"),
 )
 EMITTED = {design.module: design for design in DESIGNS if design.module}
 SYNTHESIZED = {design.block: design for design in DESIGNS}

@@ -11,82 +11,38 @@ from pathlib import Path
 
 from vsq_accel.spec.numerics import rhu, signed_bits_for
 
-__all__ = ["AcceleratorConfig", "ConfigError", "BUFFER_SIZE_KEYS"]
+__all__ = ["AcceleratorConfig", "ConfigError", "BUFFER_SIZE_KEYS", "allowed"]
 
 
 class ConfigError(ValueError):
     """A configuration value, or a combination of values, that the hardware cannot build."""
 
 
-_VECTOR_SIZES = (8, 16, 32, 64)
 BUFFER_SIZE_KEYS = ("left_buffer_vectors", "right_buffer_vectors", "output_buffer_vectors",
                     "param_entries", "accumulator_entries")
-_DATA_BITS = (4, 8)
+
+
+class _Bound:
+    """A range limit that depends on other keys: `value(config)`, written `text`."""
+
+    def __init__(self, value, text):
+        self.value, self.text = value, text
+
+
+def _key(default, meaning, low=None, high=None, choices=None, why=""):
+    """A configuration key: its default, what it means, and what is allowed: `choices`,
+    or low..high (ints, or `_Bound`s on other keys; `why` says which)."""
+    return dataclasses.field(default=default, metadata={
+        "meaning": meaning, "low": low, "high": high, "choices": choices, "why": why})
+
+
+_BUFFER = {"low": 64, "high": 1 << 20}
 
 
 @dataclasses.dataclass(frozen=True)
 class AcceleratorConfig:
-    """Parameters of the VSQ datapath.
-
-    Parameters
-    ----------
-    lanes : int
-        Vector-MAC lanes L (1..64), also the edge of the square output tile.
-    vector_size : int
-        Elements V per vector along the reduction dimension (8, 16, 32 or 64).
-    data_bits : int
-        Signed operand width N (4 or 8).
-    vector_scales : bool
-        Whether every vector carries its own unsigned scale (VSQ). Without them the lane
-        multiplies the dot product by 1: plain INT-N with per-tensor or per-channel scales.
-    scale_bits : int
-        Width M of the unsigned per-vector scale (2..8).
-    scale_product_bits : int
-        The 2M-bit scale product is rounded half up to this many bits (1..2M).
-    acc_bits : int
-        Width of the signed accumulator, saturating after every add (16..40).
-    lane_stages : int
-        Register stages of a lane before its accumulator: 2 (dot and scale products, then
-        their product), 3 (the element products, summed in pairs, registered before the
-        rest of the adder tree) or 4 (also d times each half of the scale product,
-        registered before their sum). Each stage is one cycle of fill per matmul for a
-        shorter critical path.
-    softmax_width : int or None
-        Logits P the softmax unit takes per cycle (1..64); None ties it to `lanes`.
-    softmax_logit_bits : int
-        Signed width W of the base-2 logits (8..16, at most ppu_bits). With F = 2 the
-        default 12 covers +-512 units: pretrained vision transformers reach about 410,
-        far beyond int8's 31.75 (see the README's measurement).
-    softmax_frac_bits : int
-        Fractional bits F of the logits (0..4; 2 means quarter units).
-    softmax_exp_bits : int
-        Fractional bits of the 2^x terms and of the running denominator (8..16).
-    softmax_max_row : int
-        Longest row, in elements (16..4096, rounded up to whole beats of P); it sets the
-        denominator's integer bits and the logit buffer's size.
-    softmax_recip_bits : int
-        Width of the per-row reciprocal floor(2^k / d) (out_bits + 2 .. 24).
-    softmax_out_bits : int
-        Width of the probabilities, unsigned fraction Q0.(bits-1) (4..8), so that they
-        feed the MAC array as signed operands; 1.0 saturates to the largest code.
-    ppu_bits : int
-        Signed width of the post-processing unit's scaled outputs y (12..24), which
-        saturate there; their unit is set per tensor by calibration.
-    ppu_mult_bits : int
-        Width of the unsigned fixed-point multipliers that stand for float scales (8..24).
-    ppu_recip_bits : int
-        R of the requantizer's per-vector reciprocal floor(2^R / s_q) (8..20).
-    left_buffer_vectors, right_buffer_vectors : int
-        Entries of the two operand buffers (64..2^20), one V-element vector and its scale
-        each: the left one feeds the array's A stream, the right one its B stream.
-    output_buffer_vectors : int
-        Entries of the output buffer (64..2^20), V PPU outputs y each, for the host.
-    param_entries : int
-        Entries of the PPU parameter table (64..2^20): multiplier, shift and bias of one
-        output column (or row).
-    accumulator_entries : int
-        Accumulators kept between matmuls (64..2^20), for reductions that stream through
-        in parts (attention over rows longer than softmax_max_row).
+    """Parameters of the VSQ datapath: each field's `meaning` and allowed values are in
+    its metadata (the table of docs/configuration.md is generated from them).
 
     Raises
     ------
@@ -94,29 +50,63 @@ class AcceleratorConfig:
         Naming the parameter, its value and what is allowed.
     """
 
-    lanes: int = 16
-    vector_size: int = 16
-    data_bits: int = 4
-    vector_scales: bool = True
-    scale_bits: int = 8
-    scale_product_bits: int = 8
-    acc_bits: int = 24
-    lane_stages: int = 4
-    softmax_width: int | None = None
-    softmax_logit_bits: int = 12
-    softmax_frac_bits: int = 2
-    softmax_exp_bits: int = 14
-    softmax_max_row: int = 1024
-    softmax_recip_bits: int = 16
-    softmax_out_bits: int = 8
-    ppu_bits: int = 16
-    ppu_mult_bits: int = 16
-    ppu_recip_bits: int = 16
-    left_buffer_vectors: int = 16384
-    right_buffer_vectors: int = 16384
-    output_buffer_vectors: int = 4096
-    param_entries: int = 4096
-    accumulator_entries: int = 4096
+    lanes: int = _key(16, "vector-MAC lanes L, also the output tile edge", 1, 64)
+    vector_size: int = _key(16, "elements V per vector along the reduction",
+                            choices=(8, 16, 32, 64), why="a power of two")
+    data_bits: int = _key(4, "signed operand width N (-2^(N-1) accepted)", choices=(4, 8))
+    vector_scales: bool = _key(True, "per-vector scales (VSQ); false: plain INT-N, p = 1")
+    scale_bits: int = _key(8, "unsigned per-vector scale width M", 2, 8)
+    scale_product_bits: int = _key(
+        8, "the 2M-bit scale product is rounded half up to this (so with the default 8, "
+        "`scale_bits` below 4 needs this lowered too)",
+        1, _Bound(lambda c: 2 * c.scale_bits, "2 * scale_bits"), why="at most 2 * scale_bits")
+    acc_bits: int = _key(24, "signed accumulator, saturating after every add; at least one "
+                         "scaled vector product (`product_bits`)", 16, 40)
+    lane_stages: int = _key(
+        4, "register stages of a lane before its accumulator: 2 (dot and scale products, "
+        "then their product), 3 (the element products summed in pairs, registered before "
+        "the rest of the adder tree) or 4 (also d times each half of the scale product); "
+        "each stage is a cycle of fill per matmul, for 100 MHz on ECP5", 2, 4)
+    softmax_width: int | None = _key(None, "logits P per cycle of the softmax unit; null: "
+                                     "`lanes`", 1, 64)
+    softmax_logit_bits: int = _key(
+        12, "signed width W of the base-2 logits: with F = 2, -512..511.75 units "
+        "(pretrained ViTs reach about 410; 8 is int8's -32..31.75)",
+        8, _Bound(lambda c: min(16, c.ppu_bits), "min(16, ppu_bits)"), why="at most ppu_bits")
+    softmax_frac_bits: int = _key(2, "fraction bits F of the base-2 logits", 0, 4)
+    softmax_exp_bits: int = _key(14, "fraction bits of the 2^x terms and of the denominator",
+                                 8, 16)
+    softmax_max_row: int = _key(1024, "longest row the softmax unit takes, in logits (rounded "
+                                "up to whole beats); it sets the denominator's integer bits "
+                                "and the logit buffer", 16, 4096)
+    softmax_recip_bits: int = _key(
+        16, "width of the per-row reciprocal floor(2^k / d)",
+        _Bound(lambda c: c.softmax_out_bits + 2, "softmax_out_bits + 2"), 24,
+        why="at least softmax_out_bits + 2")
+    softmax_out_bits: int = _key(8, "probabilities, unsigned Q0.(bits-1), 1.0 saturating to "
+                                 "the largest code", 4, 8)
+    ppu_bits: int = _key(16, "signed width of the PPU's outputs y, which saturate there; "
+                         "their unit is set per tensor by calibration", 12, 24)
+    # The PPU's multiplier maps an accumulator unit to y's: a scale up to 2^(ppu_bits - 1)
+    # (a tensor whose largest accumulator is 1 at the top of y's range), which a narrower
+    # multiplier cannot hold, and the compiler could not scale the tensor.
+    ppu_mult_bits: int = _key(
+        16, "unsigned fixed-point multipliers standing for float scales (up to "
+        "2^(ppu_bits-1): a tensor whose largest accumulator is 1)",
+        _Bound(lambda c: max(8, c.ppu_bits), "max(8, ppu_bits)"), 24,
+        why="at least 8 and ppu_bits")
+    ppu_recip_bits: int = _key(16, "R of the requantizer's per-vector reciprocal "
+                               "floor(2^R / s_q)", 8, 20)
+    left_buffer_vectors: int = _key(16384, "LEFT entries, one vector and its scale each: the "
+                                    "array's A operand", **_BUFFER)
+    right_buffer_vectors: int = _key(16384, "RIGHT entries, likewise: the array's B operand",
+                                     **_BUFFER)
+    output_buffer_vectors: int = _key(4096, "OUTPUT entries, V outputs y each, for the host",
+                                      **_BUFFER)
+    param_entries: int = _key(4096, "PARAMS entries: multiplier, shift and bias of one "
+                              "output column (or row)", **_BUFFER)
+    accumulator_entries: int = _key(4096, "ACC entries: accumulators kept between matmuls, "
+                                    "for reductions that stream through in parts", **_BUFFER)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -129,18 +119,10 @@ class AcceleratorConfig:
             if field.type in (int, int | None) and (isinstance(value, bool)
                                                     or not isinstance(value, int)):
                 raise ConfigError(f"{field.name}={_spelled(value)} must be an integer")
-        self._check_range("lanes", 1, 64)
-        if self.vector_size not in _VECTOR_SIZES:
-            raise ConfigError(f"vector_size={self.vector_size} is not allowed: "
-                              f"it must be a power of two, {_alternatives(_VECTOR_SIZES)}")
-        if self.data_bits not in _DATA_BITS:
-            raise ConfigError(f"data_bits={self.data_bits} is not allowed: "
-                              f"it must be {_alternatives(_DATA_BITS)}")
-        self._check_range("scale_bits", 2, 8)
-        self._check_range("scale_product_bits", 1, 2 * self.scale_bits,
-                          "(at most 2 * scale_bits)")
-        self._check_range("acc_bits", 16, 40)
-        self._check_range("lane_stages", 2, 4)
+        # Keys with fixed bounds first, so that a bound taken from another key is valid.
+        fields = dataclasses.fields(self)
+        for field in sorted(fields, key=lambda field: _depends(field)):
+            self._check_key(field)
         if self.acc_bits < self.product_bits:
             raise ConfigError(
                 f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector product, "
@@ -149,28 +131,20 @@ class AcceleratorConfig:
                     f", scale_bits={self.scale_bits}, "
                     f"scale_product_bits={self.scale_product_bits}"
                     if self.vector_scales else ""))
-        self._check_softmax()
-        self._check_range("ppu_bits", 12, 24)
-        # The PPU's multiplier maps an accumulator unit to y's: a scale up to 2^(ppu_bits
-        # - 1) (a tensor whose largest accumulator is 1 at the top of y's range), which a
-        # narrower multiplier cannot hold, and the compiler could not scale the tensor.
-        self._check_range("ppu_mult_bits", max(8, self.ppu_bits), 24,
-                          "(at least 8 and ppu_bits)")
-        self._check_range("ppu_recip_bits", 8, 20)
-        self._check_range("softmax_logit_bits", 8, min(16, self.ppu_bits),
-                          "(at most ppu_bits)")
-        for name in BUFFER_SIZE_KEYS:
-            self._check_range(name, 64, 1 << 20)
 
-    def _check_softmax(self):
-        if self.softmax_width is not None:
-            self._check_range("softmax_width", 1, 64)
-        self._check_range("softmax_frac_bits", 0, 4)
-        self._check_range("softmax_exp_bits", 8, 16)
-        self._check_range("softmax_out_bits", 4, 8)
-        self._check_range("softmax_recip_bits", self.softmax_out_bits + 2, 24,
-                          "(at least softmax_out_bits + 2)")
-        self._check_range("softmax_max_row", 16, 4096)
+    def _check_key(self, field):
+        rules, value = field.metadata, getattr(self, field.name)
+        if value is None or isinstance(value, bool):
+            return
+        if rules["choices"] is not None:
+            if value not in rules["choices"]:
+                why = f"{rules['why']}, " if rules["why"] else ""
+                raise ConfigError(f"{field.name}={value} is not allowed: "
+                                  f"it must be {why}{_alternatives(rules['choices'])}")
+            return
+        low, high = (bound.value(self) if isinstance(bound, _Bound) else bound
+                     for bound in (rules["low"], rules["high"]))
+        self._check_range(field.name, low, high, f"({rules['why']})" if rules["why"] else "")
 
     def _check_range(self, name, low, high, why=""):
         value = getattr(self, name)
@@ -384,6 +358,23 @@ class AcceleratorConfig:
 
     def save(self, path):
         Path(path).write_text(self.to_json())
+
+
+def _depends(field):
+    """Whether a key's bounds depend on other keys."""
+    return any(isinstance(field.metadata.get(end), _Bound) for end in ("low", "high"))
+
+
+def allowed(field):
+    """What a key allows, as the docs write it: `1..64`, `8, 16, 32 or 64`, `true, false`."""
+    rules = field.metadata
+    if field.type is bool:
+        return "true, false"
+    if rules["choices"] is not None:
+        return ", ".join(map(str, rules["choices"]))
+    low, high = (bound.text if isinstance(bound, _Bound) else str(bound)
+                 for bound in (rules["low"], rules["high"]))
+    return f"{low}..{high}" + (", null" if field.type == int | None else "")
 
 
 def _spelled(value):

@@ -1,20 +1,24 @@
-"""The row requantizer on Amaranth's simulator, for the widths P and vector sizes V the
-cocotb configurations do not reach: P dividing V, V dividing P and neither (a row's
-last beat then completes more vectors than a group holds), with random stalls on both
-sides; every row compared with the golden `requantize_rows`."""
+"""The PPU's blocks: the scaling stage builds the pipeline the spec counts; the row
+requantizer on Amaranth's simulator, for the widths P and vector sizes V the cocotb
+configurations do not reach: P dividing V, V dividing P and neither (a row's last beat
+then completes more vectors than a group holds), with random stalls on both sides;
+every row compared with the golden `requantize_rows`."""
 
 import random
 
 import numpy as np
 import pytest
+from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
 from vsq_accel.golden.ppu_params import exponential_requantization
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.ppu.row_requantizer import RowRequantizer
+from vsq_accel.hw.ppu.scale import PpuScale
 from vsq_accel.sim.row_requantizer_harness import check_groups, exponential_rows, row_beats
 from vsq_accel.spec import ports
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.timing import StageCountError, ppu_scale_stages
 
 SEED = 20261201
 
@@ -76,3 +80,27 @@ def test_rows_equal_golden(width, size, data_bits, scales):
     params, _ = exponential_requantization(config)
     for stall in (0.0, 0.4):
         check_groups(simulate(config, rows, params, stall, SEED), rows, params, config)
+
+
+@pytest.mark.parametrize("acc_bits, recip_bits, mult_bits", [
+    (24, 10, 16), (24, 16, 16), (31, 18, 20), (32, 24, 24), (40, 24, 24), (28, 12, 15),
+    (34, 17, 17), (35, 18, 24)])
+def test_the_ppu_builds_the_pipeline_the_spec_counts(acc_bits, recip_bits, mult_bits):
+    """The PPU sizes its output queue from the stages it builds and checks them against
+    `spec.timing.ppu_scale_stages`, which the performance model and the tile engine use
+    (a deeper pipeline than counted stalled the stage: acc 31 x r 18, multipliers of 20
+    bits)."""
+    config = AcceleratorConfig(lanes=1, acc_bits=acc_bits, softmax_recip_bits=recip_bits,
+                               ppu_bits=min(mult_bits, 24), ppu_mult_bits=mult_bits)
+    Fragment.get(PpuScale(config), None)
+
+
+def test_a_pipeline_the_spec_does_not_count_is_refused(monkeypatch):
+    """The elaboration-time check is live: a spec that counts one stage more than the
+    PPU builds stops the elaboration, naming the block."""
+    from vsq_accel.hw.ppu import scale
+
+    config = AcceleratorConfig(lanes=1)
+    monkeypatch.setattr(scale, "ppu_scale_stages", lambda config: ppu_scale_stages(config) + 1)
+    with pytest.raises(StageCountError, match="PpuScale built"):
+        Fragment.get(PpuScale(config), None)

@@ -16,7 +16,7 @@ from vsq_accel.rtl_gen.designs import cocotb_tests
 from vsq_accel.sim.runner import run_cocotb, selected_simulators
 from vsq_accel.spec.config import AcceleratorConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 # Small buffers: the tiles of the tests fit, and the simulators build them faster.
 _SMALL = {"left_buffer_vectors": 512, "right_buffer_vectors": 512,
           "output_buffer_vectors": 128, "param_entries": 128, "accumulator_entries": 64}

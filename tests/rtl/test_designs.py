@@ -16,7 +16,7 @@ from vsq_accel.rtl_gen.designs import EMITTED, cocotb_tests
 from vsq_accel.sim.runner import run_cocotb, selected_simulators
 from vsq_accel.spec.config import AcceleratorConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 CONFIGS = {"default": AcceleratorConfig(),
            **{path.stem: AcceleratorConfig.load(path)
               for path in sorted(CONFIG_DIR.glob("*.json"))}}

@@ -1,4 +1,5 @@
-"""Elaboration-time facts and fast Amaranth-simulator checks of the small blocks."""
+"""The MAC array's blocks: elaboration-time facts, and the lane and the operand buffer on
+Amaranth's simulator."""
 
 import numpy as np
 import pytest
@@ -10,9 +11,7 @@ from vsq_accel.golden.vsq_matmul import vector_products
 from vsq_accel.hw.array.lane_operand_buffer import LaneOperandBuffer
 from vsq_accel.hw.array.mac_array import VsqMacArray
 from vsq_accel.hw.array.vector_mac import VectorMacLane
-from vsq_accel.hw.ppu.scale import PpuScale
 from vsq_accel.spec.config import AcceleratorConfig
-from vsq_accel.spec.timing import StageCountError, ppu_scale_stages
 
 SEED = 5
 
@@ -132,27 +131,3 @@ def test_operand_buffer_keeps_the_bank_the_lanes_still_need():
     assert [ready for ready, _ in seen] == [1, 1, 1, 1, 0, 0, 0, 1, 1, 0]
     assert all(active == [0, 1] for _, active in seen[2:7])
     assert seen[7][1] == [2, 3]
-
-
-@pytest.mark.parametrize("acc_bits, recip_bits, mult_bits", [
-    (24, 10, 16), (24, 16, 16), (31, 18, 20), (32, 24, 24), (40, 24, 24), (28, 12, 15),
-    (34, 17, 17), (35, 18, 24)])
-def test_the_ppu_builds_the_pipeline_the_spec_counts(acc_bits, recip_bits, mult_bits):
-    """The PPU sizes its output queue from the stages it builds and checks them against
-    `spec.timing.ppu_scale_stages`, which the performance model and the tile engine use
-    (a deeper pipeline than counted stalled the stage: acc 31 x r 18, multipliers of 20
-    bits)."""
-    config = AcceleratorConfig(lanes=1, acc_bits=acc_bits, softmax_recip_bits=recip_bits,
-                               ppu_bits=min(mult_bits, 24), ppu_mult_bits=mult_bits)
-    Fragment.get(PpuScale(config), None)
-
-
-def test_a_pipeline_the_spec_does_not_count_is_refused(monkeypatch):
-    """The elaboration-time check is live: a spec that counts one stage more than the
-    PPU builds stops the elaboration, naming the block."""
-    from vsq_accel.hw.ppu import scale
-
-    config = AcceleratorConfig(lanes=1)
-    monkeypatch.setattr(scale, "ppu_scale_stages", lambda config: ppu_scale_stages(config) + 1)
-    with pytest.raises(StageCountError, match="PpuScale built"):
-        Fragment.get(PpuScale(config), None)

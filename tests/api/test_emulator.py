@@ -139,7 +139,7 @@ def test_a_hugging_face_encoder_gives_the_integers_of_the_numpy_encoder():
 
 def test_the_readme_example_runs(monkeypatch):
     """The README's "Evaluate your own model" example, on random tensors."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(root)
     readme = (root / "README.md").read_text()
     section = readme.split("## Evaluate your own model")[1]

@@ -14,7 +14,7 @@ from vsq_accel.rtl_gen.emit import emit
 from vsq_accel.rtl_gen.verilator import lint
 from vsq_accel.spec.config import BUFFER_SIZE_KEYS, AcceleratorConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 LINTED = {"default": AcceleratorConfig(),
           **{path.stem: AcceleratorConfig.load(path) for path in CONFIG_DIR.glob("*.json")}}
 
@@ -99,7 +99,7 @@ def test_emitted_config_matches_the_one_given(tmp_path):
 def test_every_testbench_module_belongs_to_a_design_and_every_test_is_collected():
     from vsq_accel.rtl_gen.designs import DESIGNS, cocotb_tests
 
-    sim_dir = Path(__file__).resolve().parent.parent / "sim"
+    sim_dir = Path(__file__).resolve().parents[2] / "sim"
     modules = {f"vsq_accel.sim.{path.stem}" for path in sim_dir.glob("*_tests.py")}
     assert modules == {design.tests for design in DESIGNS if design.tests}
     for module in modules:

@@ -16,7 +16,7 @@ from vsq_accel.spec.commands import Buffer, End, Load, Output, Softmax, Store
 from vsq_accel.spec.commands import Matmul as CommandMatmul
 from vsq_accel.spec.config import AcceleratorConfig
 
-RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results"
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results"
 
 
 def test_matmul_cycles_by_hand():
