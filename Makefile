@@ -21,7 +21,7 @@ SEED ?=
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 
-.PHONY: help verilog lint test test-random bench synth accuracy minilm-layer clean iverilog
+.PHONY: help verilog lint test test-random bench synth accuracy docs minilm-layer clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
@@ -29,11 +29,14 @@ help:
 	@echo "make test-random [N=50] [SEED=s]            N random valid configurations through every"
 	@echo "                                            testbench (a new seed unless SEED is given)"
 	@echo "make lint                                   verilator -Wall on every configuration"
-	@echo "make bench                                  benchmarks -> bench/results/*.json"
+	@echo "make bench                                  benchmarks -> bench/results/*.json, then"
+	@echo "                                            the docs' tables"
 	@echo "make synth [CONFIG=file.json] [BLOCK=lane]  synthesis estimates (no arguments: the"
 	@echo "                                            cost study -> bench/results/synth.json)"
 	@echo "make accuracy                               the formats on real transformers ->"
 	@echo "                                            bench/results/accuracy.{json,md,png}"
+	@echo "make docs                                   the README's and docs/' tables from the"
+	@echo "                                            code and bench/results"
 	@echo "make minilm-layer [SENTENCE=...] [LAYER=N]  one layer of all-MiniLM-L6-v2 through the"
 	@echo "                                            RTL (Verilator), bit-exact with the golden"
 
@@ -53,22 +56,28 @@ test: $(SETUP) $(MODELS) $(if $(findstring icarus,$(SIM)),iverilog)
 test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 	seed=$(or $(SEED),$$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')); echo "CONFIG_SEED=$$seed"; \
 	SIM="$(SIM)" CONFIG_SEED=$$seed RANDOM_CONFIGS=$(N) RANDOM_WIDE=1 \
-		$(PY) -m pytest -n $(JOBS) tests/test_random_configs.py
+		$(PY) -m pytest -n $(JOBS) tests/rtl/test_random_configs.py
 
 bench: $(SETUP)
 	$(PY) -m vsq_accel.bench
+	$(PY) -m vsq_accel.bench.tables
 
 # BLOCK: any block of rtl_gen/designs.py (several: BLOCK="lane softmax")
 BLOCK ?=
 synth: $(SETUP)
 ifeq ($(CONFIG)$(BLOCK),)
 	$(PY) -m vsq_accel.bench synth synth_ppu
+	$(PY) -m vsq_accel.bench.tables
 else
 	$(PY) -m vsq_accel.rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif
 
 accuracy: $(SETUP) $(MODELS) $(TRAINING)
 	$(PY) -m vsq_accel.accuracy
+	$(PY) -m vsq_accel.bench.tables
+
+docs: $(SETUP)
+	$(PY) -m vsq_accel.bench.tables
 
 minilm-layer: $(SETUP) $(MODELS)
 	$(PY) -m vsq_accel.accuracy.rtl_layer "$(SENTENCE)" --layer $(LAYER)

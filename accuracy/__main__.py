@@ -84,7 +84,8 @@ def plot(results, path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m vsq_accel.accuracy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.accuracy",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS, metavar="DIR")
     parser.add_argument("--no-training", action="store_true",
                         help="evaluate the saved ViT weights instead of training again")

@@ -32,7 +32,8 @@ def run():
     for tile in TILES:
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
-            _, failures = run_cocotb(CONFIG, "verilator", "accelerator", "vsq_accel.sim.tile_throughput",
+            _, failures = run_cocotb(CONFIG, "verilator", "accelerator",
+                                     "vsq_accel.sim.tile_throughput",
                                      testcase="tile_cycles",
                                      extra_env={"BENCH_OUT": str(out), "BENCH_TILE": tile})
             if failures or not out.exists():

@@ -137,7 +137,8 @@ def output_problem(path, formats=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m vsq_accel.perf", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.perf",
+                                     description=__doc__.split("\n")[0])
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--workload", choices=sorted(WORKLOADS),
                         help="one built-in workload (default: all of them)")

@@ -2,7 +2,7 @@
 
 A tile is a list of commands over the on-chip buffers; the compiler (`toolchain.compiler`)
 writes it, the interpreter (`toolchain.interpreter`) executes it with the golden integer
-functions, the performance model costs it, and the RTL controller will decode it.
+functions, the performance model costs it, and the RTL controller decodes it.
 
 Buffers, addressed in entries:
 
@@ -27,9 +27,10 @@ that breaks the rule.
 import dataclasses
 import enum
 
-__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "End", "Load", "Store", "Matmul", "Softmax",
-           "COMMANDS", "CommandError", "field_widths", "command_bits", "encode", "decode",
-           "buffer_size", "entry_bits", "address_bits", "footprint", "hazard", "encoding_table"]
+__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "End", "Load", "Store", "Matmul",
+           "Softmax", "COMMANDS", "CommandError", "field_widths", "command_bits", "encode",
+           "decode", "buffer_size", "entry_bits", "address_bits", "footprint", "hazard",
+           "encoding_table"]
 
 
 class CommandError(ValueError):

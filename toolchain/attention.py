@@ -13,12 +13,8 @@ import math
 
 import numpy as np
 
-from vsq_accel.golden.ppu_params import (
-    column_scaling,
-    exponential_requantization,
-    logit_scaling,
-    requantization,
-)
+from vsq_accel.golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
+                                         requantization)
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.vsq_matmul import accumulator_unit
 from vsq_accel.spec.commands import Buffer, Output, Softmax

@@ -17,11 +17,11 @@ class Accelerator(wiring.Component):
     """The host interface.
 
     ``s_axil_*`` (AXI4-Lite slave, 32-bit data): the registers of
-    `spec.host_interface.Register` and, from `command_window`, the command memory. ``s_axis_*`` (AXI4-Stream slave,
-    HOST_DATA_BITS-bit TDATA): the data each LOAD takes, in command order, an entry as
-    whole beats LSB first; ``m_axis_*`` (AXI4-Stream master): the entries each STORE
-    sends, likewise, TLAST on its last beat. Responses are always OKAY; reads of the
-    command window return 0.
+    `spec.host_interface.Register` and, from `command_window`, the command memory.
+    ``s_axis_*`` (AXI4-Stream slave, HOST_DATA_BITS-bit TDATA): the data each LOAD
+    takes, in command order, an entry as whole beats LSB first; ``m_axis_*``
+    (AXI4-Stream master): the entries each STORE sends, likewise, TLAST on its last
+    beat. Responses are always OKAY; reads of the command window return 0.
     """
 
     def __init__(self, config):

@@ -1,7 +1,7 @@
 """The output queue of a pipeline that never stalls.
 
 A pipeline whose registers all move every cycle needs no enable from its output's
-`ready`, which would fan out to every register (it limited the softmax unit's clock).
+`ready`, which would fan out to every register and limit the clock.
 Instead the pipeline takes an item only while the queue at its end has room for it and
 for every item already inside the pipeline: a credit counter counts the items claimed
 (taken and not yet gone out), and the queue is as deep as the pipeline is long plus its

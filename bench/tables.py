@@ -1,0 +1,269 @@
+"""The tables that README.md and docs/ quote, generated from the code and from
+bench/results, so that no quoted figure or table can drift from its source.
+
+A document marks a generated table with `<!-- table: NAME -->` and `<!-- end table -->`;
+`python -m vsq_accel.bench.tables` (`make docs`) rewrites what lies between, and
+`--check` lists the tables that differ (tests/test_docs.py fails on any).
+"""
+
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+
+from vsq_accel.spec.commands import encoding_table
+from vsq_accel.spec.config import AcceleratorConfig, allowed
+
+__all__ = ["TABLES", "DOCUMENTS", "generated", "drift", "rewrite", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_MARKED = re.compile(r"(<!-- table: (\S+) -->\n)(.*?)(<!-- end table -->)", re.S)
+
+
+def _results(name):
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Figure:
+    """A row of figures: a label, then values of one results file joined by ' / '."""
+
+    label: str
+    source: str
+    keys: tuple
+    form: str = "{:.3f}"
+    scale: float = 1
+
+    def row(self, link):
+        values = _results(self.source)
+        text = " / ".join(self.form.format(values[key] * self.scale) for key in self.keys)
+        where = f"[`{self.source}.json`]({link}{self.source}.json)"
+        return f"| {self.label} | {text} | {where}: `{'`, `'.join(self.keys)}` |"
+
+
+def _figures(figures, link):
+    lines = ["| figure | value | source |", "|---|---|---|"]
+    return "\n".join(lines + [figure.row(link) for figure in figures])
+
+
+def _tiles(*suffixes):
+    return tuple(f"tile_util_{tile}{suffix}" for suffix in suffixes
+                 for tile in ("sa", "mhsa", "ffn"))
+
+
+HEADLINE = [
+    _Figure("MAC utilization of the 16-lane INT4-VSQ8 array in RTL (GEMM 64 x 512 x 64, "
+            "Verilator)", "mac_utilization", ("mac_utilization",), "{:.4f}"),
+    _Figure("array busy over whole SA / MHSA / FFN tiles in RTL, DeiT-Small shapes, host "
+            "loads hidden", "tiles", _tiles("_loads_hidden")),
+    _Figure("MiniLM-L6 embeddings, cosine to float, INT4-VSQ8 / INT8, every matmul on the "
+            "array's arithmetic", "accuracy", ("minilm_int4_vsq8_attn_mean_cos",
+                                               "minilm_int8_attn_mean_cos")),
+    _Figure("Fmax on an ECP5-85k after place and route, MHz: array / softmax unit",
+            "synth", ("fmax_mhz_array", "fmax_mhz_softmax"), "{:.1f}"),
+    _Figure("a bit-exact 25 000-token attention head in the golden model, times a float32 "
+            "head", "seed_sa", ("time_ratio_vs_float32",), "{:.1f}x"),
+]
+
+RTL_FIGURES = [
+    _Figure("MAC utilization, default configuration, GEMM 64 x 512 x 64, Verilator",
+            "mac_utilization", ("mac_utilization",), "{:.4f}"),
+    _Figure("same, M = 197 (the last tile row padded)", "mac_utilization",
+            ("mac_utilization_m197",), "{:.4f}"),
+    _Figure("PPU scaling stage, columns per cycle: y / ReLU / logits / rows scaled (2000 "
+            "columns)", "ppu", tuple(f"columns_per_cycle_ppu_{mode}"
+                                     for mode in ("y", "relu", "logits", "row_scaled")),
+            "{:.4f}"),
+    _Figure("requantizer, columns per cycle (8000 columns)", "ppu",
+            ("columns_per_cycle_requantizer",), "{:.4f}"),
+    _Figure("row requantizer, beats per cycle, 300 rows of 197: P = 16 / P = 12 (V = 16)",
+            "ppu", ("beats_per_cycle_row_requantizer", "beats_per_cycle_row_requantizer_p12"),
+            "{:.4f}"),
+    _Figure("softmax unit, logits per cycle over P, 300 rows of 128 / of 197", "softmax",
+            ("throughput_per_p_row128", "throughput_per_p_row197")),
+    _Figure("softmax, max / mean abs error against exact base 2 (an output step is "
+            "0.0078)", "softmax", ("max_abs_err_vs_base2", "mean_abs_err_vs_base2"),
+            "{:.4f}"),
+    _Figure("softmax, max / mean abs error against exact base e", "softmax",
+            ("max_abs_err_vs_base_e", "mean_abs_err_vs_base_e"), "{:.4f}"),
+    _Figure("array busy over whole SA / MHSA / FFN tiles, DeiT-Small shapes, the host's "
+            "64-bit transfers counted", "tiles", _tiles("")),
+    _Figure("same, the host's loads hidden", "tiles", _tiles("_loads_hidden")),
+    _Figure("the performance model on the same command lists: transfers counted, then "
+            "hidden", "tiles", _tiles("_model", "_loads_hidden_model")),
+    _Figure("tile engine in Verilator under cocotb, cycles per second: SA / MHSA / FFN",
+            "tiles", tuple(f"{tile}_sim_cycles_per_second" for tile in ("sa", "mhsa", "ffn")),
+            "{:.0f}"),
+]
+
+SEED_HEAD = [
+    _Figure("float32 head, seconds (query blocks of 1024)", "seed_sa", ("float32_seconds",),
+            "{:.1f}"),
+    _Figure("bit-exact integer head, seconds (1024 queries x 2048 keys a block)", "seed_sa",
+            ("integer_seconds",), "{:.1f}"),
+    _Figure("peak traced memory of the integer head, MB (n x n int64 scores: 5000 MB)",
+            "seed_sa", ("peak_mem_bytes",), "{:.0f}", 1e-6),
+    _Figure("relative RMS error of the integer head against the float32 head", "seed_sa",
+            ("rel_rms_err_vs_float32",)),
+]
+
+
+def _configuration():
+    lines = ["| key | default | allowed | meaning |", "|---|---|---|---|"]
+    for field in dataclasses.fields(AcceleratorConfig):
+        default = json.dumps(field.default)
+        lines.append(f"| `{field.name}` | {default} | {allowed(field)} | "
+                     f"{field.metadata['meaning']} |")
+    return "\n".join(lines)
+
+
+def _workloads():
+    values = _results("workloads")
+    rows = [("BERT-Base, 128 tokens", "bert_base_128"), ("BERT-Large, 384 tokens",
+                                                          "bert_large_384"),
+            ("DeiT-Small, 197 tokens", "deit_s"), ("DeiT-Base, 197 tokens", "deit_b")]
+    lines = ["| model | batch 1 | fills hidden | batch 8 | NVIDIA |", "|---|---|---|---|---|"]
+    for label, key in rows:
+        batch = values.get(f"util_{key}_batch8")
+        lines.append(f"| {label} | {values[f'util_{key}']:.1%} | "
+                     f"{values[f'util_{key}_fill_hidden']:.1%} | "
+                     f"{'' if batch is None else f'{batch:.1%}'} | "
+                     f"{values[f'nvidia_util_{key}']:.0%} |")
+    return "\n".join(lines)
+
+
+def _golden_speed():
+    values = _results("golden_speed")
+    formats = ("int4_pc", "int4_vsq8", "int8")
+    lines = ["| M x K x N | threads | float32 GMAC/s | INT4 per-channel | INT4-VSQ8 | INT8 |",
+             "|---|---|---|---|---|---|"]
+    for threads in ("1_thread", "2_threads"):
+        for shape in ("257x384x384", "257x1536x384"):
+            cells = [f"{values[f'{fmt}_gmacs_{shape}_{threads}']:.1f} "
+                     f"({values[f'{fmt}_ratio_{shape}_{threads}']:.1f}x)" for fmt in formats]
+            lines.append(f"| {shape.replace('x', ' x ')} | {threads.split('_')[0]} | "
+                         f"{values[f'float32_gmacs_{shape}_{threads}']:.1f} | "
+                         + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _tile_accuracy():
+    values = _results("tile_accuracy")
+    lines = ["| tile | INT4 per-channel | INT4-VSQ8 | INT8 | substitution alone |",
+             "|---|---|---|---|---|"]
+    for tile, label in (("sa", "SA"), ("mhsa", "MHSA"), ("ffn", "FFN")):
+        cells = [f"{values[f'{tile}_{fmt}_err_vs_exact']:.3f}"
+                 for fmt in ("int4_pc", "int4_vsq8", "int8")]
+        lines.append(f"| {label}, against exact float | " + " | ".join(cells)
+                     + f" | {values[f'{tile}_substitution_err']:.3f} |")
+    cells = [f"{values[f'ffn_{fmt}_err_vs_friendly']:.3f}"
+             for fmt in ("int4_pc", "int4_vsq8", "int8")]
+    lines.append("| FFN, against float with ReLU | " + " | ".join(cells) + " | |")
+    return "\n".join(lines)
+
+
+def _matmul_accuracy():
+    values = _results("matmul_accuracy")
+    rows = [("INT4 per-channel", "-", "-", "int4_pc"), ("INT4-VSQ", 4, 4, "int4_vsq4_p4"),
+            ("INT4-VSQ", 4, "8 (exact)", "int4_vsq4_p8"), ("INT4-VSQ", 6, 8, "int4_vsq6_p8"),
+            ("INT4-VSQ", 6, "12 (exact)", "int4_vsq6_p12"),
+            ("INT4-VSQ (default)", 8, 8, "int4_vsq8_p8"),
+            ("INT4-VSQ", 8, "16 (exact)", "int4_vsq8_p16"), ("INT8 per-channel", "-", "-",
+                                                             "int8_pc")]
+    lines = ["| format | scale bits M | scale product bits | relative RMS error |",
+             "|---|---|---|---|"]
+    lines += [f"| {name} | {bits} | {product} | {values[f'rel_rms_err_{key}']:.3f} |"
+              for name, bits, product, key in rows]
+    return "\n".join(lines)
+
+
+def _accuracy():
+    from vsq_accel.accuracy.__main__ import table
+    return table(_results("accuracy")).rstrip()
+
+
+def _synthesis():
+    values = _results("synth")
+    rows = [("lane: transistors per MAC (generic)", "transistors_per_mac_lane_{}", "{:.0f}"),
+            ("array: transistors per MAC", "transistors_per_mac_array_{}", "{:.0f}"),
+            ("array: ECP5 LUTs per MAC", "luts_per_mac_array_{}", "{:.0f}")]
+    lines = ["| figure (L = 16, V = 16) | INT4 | INT4-VSQ8 | INT8 |", "|---|---|---|---|"]
+    for label, key, form in rows:
+        cells = [form.format(values[key.format(fmt)]) for fmt in ("int4", "int4_vsq", "int8")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    per_v = " / ".join(f"{values[f'transistors_per_mac_lane_int4_vsq_v{v}']:.0f}"
+                       for v in (16, 32, 64))
+    fmax = " / ".join(f"{values[f'fmax_mhz_{block}']:.1f}"
+                      for block in ("lane", "array", "softmax"))
+    lines += ["", "| figure | value |", "|---|---|",
+              f"| INT4-VSQ8 lane, transistors per MAC at V = 16 / 32 / 64 | {per_v} |",
+              f"| softmax unit (P = 16, 12-bit logits) over one INT4-VSQ8 lane, transistors "
+              f"| {values['softmax_over_lane_transistors']:.1f}x |",
+              f"| Fmax on the ECP5-85k, MHz: INT4-VSQ8 lane / array / softmax unit | {fmax} |"]
+    return "\n".join(lines)
+
+
+TABLES = {
+    "headline": lambda: _figures(HEADLINE, "bench/results/"),
+    "rtl_figures": lambda: _figures(RTL_FIGURES, "../bench/results/"),
+    "seed_head": lambda: _figures(SEED_HEAD, "../bench/results/"),
+    "configuration": _configuration,
+    "encoding": lambda: encoding_table(AcceleratorConfig()),
+    "workloads": _workloads,
+    "golden_speed": _golden_speed,
+    "tile_accuracy": _tile_accuracy,
+    "matmul_accuracy": _matmul_accuracy,
+    "accuracy": _accuracy,
+    "synthesis": _synthesis,
+}
+
+
+def generated(text):
+    """`text` with every marked table as generated now."""
+    def fill(match):
+        opening, name, _, closing = match.groups()
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; the tables are {', '.join(TABLES)}")
+        return f"{opening}{TABLES[name]()}\n{closing}"
+    return _MARKED.sub(fill, text)
+
+
+def drift():
+    """[(document, table name)] of every marked table whose text differs from its source."""
+    stale = []
+    for path in DOCUMENTS:
+        text = path.read_text()
+        for match in _MARKED.finditer(text):
+            if match.group(0) != generated(match.group(0)):
+                stale.append((path.relative_to(ROOT), match.group(2)))
+    return stale
+
+
+def rewrite():
+    for path in DOCUMENTS:
+        text = path.read_text()
+        new = generated(text)
+        if new != text:
+            path.write_text(new)
+            print(f"rewrote {path.relative_to(ROOT)}")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--check"]:
+        stale = drift()
+        for path, name in stale:
+            print(f"{path}: table {name} differs from its source (make docs)")
+        return 1 if stale else 0
+    if argv:
+        print("usage: python -m vsq_accel.bench.tables [--check]", file=sys.stderr)
+        return 2
+    rewrite()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
