@@ -80,7 +80,7 @@ docs: $(SETUP)
 	$(PY) -m vsq_accel.bench.tables
 
 minilm-layer: $(SETUP) $(MODELS)
-	$(PY) -m vsq_accel.accuracy.rtl_layer "$(SENTENCE)" --layer $(LAYER)
+	$(PY) -m vsq_accel.bench.minilm_layer "$(SENTENCE)" --layer $(LAYER)
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

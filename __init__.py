@@ -5,8 +5,9 @@ The two names a user's own code needs first are here::
 
     from vsq_accel import AcceleratorConfig, Emulator
 
-Layers (each imports only those to its left): spec <- golden <- toolchain <- studies;
-spec <- hw <- rtl_gen; spec <- perf. See README.md for the map of the folders.
+Layers (each imports only those to its left): spec <- golden <- toolchain, api <-
+accuracy <- sim <- bench; spec <- hw <- rtl_gen <- sim; spec <- perf <- sim. README.md
+maps the folders.
 """
 
 __all__ = ["AcceleratorConfig", "Emulator"]

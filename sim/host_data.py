@@ -3,59 +3,42 @@ carry them, and command words as the command window takes them."""
 
 import numpy as np
 
-from vsq_accel.spec.commands import SHIFT_BITS, Buffer, command_bits, encode
+from vsq_accel.spec import ports
+from vsq_accel.spec.commands import Buffer, command_bits, encode
 from vsq_accel.spec.host_interface import host_beats
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
-__all__ = ["entry_fields", "pack_entries", "unpack_entry", "entries_to_bytes",
-           "bytes_to_entries", "command_words"]
+__all__ = ["pack_entries", "unpack_entry", "entries_to_bytes", "bytes_to_entries",
+           "command_words"]
+
+# The names the interpreter's `Machine` gives an operand entry's fields.
+_MACHINE_NAMES = {"data": "values", "scale": "scales"}
 
 
-def entry_fields(config, buffer):
-    """[(field, elements, bits, signed)] of an entry, LSB first: the order of the
-    Interpreter's `Machine` fields and of the hardware's layouts."""
-    size = config.vector_size
-    if buffer in (Buffer.LEFT, Buffer.RIGHT):
-        scales = [("scales", 1, config.scale_bits, False)] if config.vector_scales else []
-        return [("values", size, config.data_bits, True)] + scales
-    if buffer == Buffer.PARAMS:
-        return [("mult", 1, config.ppu_mult_bits, False), ("shift", 1, SHIFT_BITS, False),
-                ("bias", 1, config.ppu_bits, True)]
-    if buffer == Buffer.OUTPUT:
-        return [("y", size, config.ppu_bits, True)]
-    if buffer == Buffer.STATE:         # the hardware keeps the reciprocals (max and sum
-        return [("reciprocal", 1, config.softmax_recip_bits, False)]    # in the softmax)
-    raise ValueError(f"the host does not reach {Buffer(buffer).name}")
+def _entry(config, buffer):
+    """An entry of `buffer` (`spec.ports.buffer_entry`) as a struct of named fields."""
+    entry = ports.buffer_entry(config, buffer)
+    if isinstance(entry, ports.Struct):
+        return entry
+    return ports.Struct({{Buffer.OUTPUT: "y", Buffer.STATE: "reciprocal"}[buffer]: entry})
 
 
 def pack_entries(config, buffer, image):
-    """The entries of a LOAD image (a dict of arrays, the entry first) as integers."""
-    fields = entry_fields(config, buffer)
-    count = len(np.asarray(image[fields[0][0]]))
-    entries = []
-    for index in range(count):
-        word, offset = 0, 0
-        for name, elements, bits, _ in fields:
-            for value in np.asarray(image[name][index]).reshape(elements):
-                word |= (int(value) & ((1 << bits) - 1)) << offset
-                offset += bits
-        entries.append(word)
-    return entries
+    """The entries of a LOAD image (a dict of arrays, the entry first, named as the
+    interpreter's `Machine` names them) as integers."""
+    entry = _entry(config, buffer)
+    names = {field: _MACHINE_NAMES.get(field, field) for field in entry.fields}
+    count = len(np.asarray(image[next(iter(names.values()))]))
+    return [entry.pack({field: np.asarray(image[name][index]).tolist()
+                        for field, name in names.items()})
+            for index in range(count)]
 
 
 def unpack_entry(config, buffer, word):
     """{field: values} of an entry's integer (the inverse of `pack_entries`)."""
-    result, offset = {}, 0
-    for name, elements, bits, is_signed in entry_fields(config, buffer):
-        values = []
-        for _ in range(elements):
-            value = (word >> offset) & ((1 << bits) - 1)
-            if is_signed and value >> (bits - 1):
-                value -= 1 << bits
-            values.append(value)
-            offset += bits
-        result[name] = np.array(values if elements > 1 else values[0], np.int64)
-    return result
+    fields = _entry(config, buffer).unpack(word)
+    return {_MACHINE_NAMES.get(field, field): np.array(value, np.int64)
+            for field, value in vars(fields).items()}
 
 
 def entries_to_bytes(config, buffer, entries):

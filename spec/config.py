@@ -120,8 +120,7 @@ class AcceleratorConfig:
                                                     or not isinstance(value, int)):
                 raise ConfigError(f"{field.name}={_spelled(value)} must be an integer")
         # Keys with fixed bounds first, so that a bound taken from another key is valid.
-        fields = dataclasses.fields(self)
-        for field in sorted(fields, key=lambda field: _depends(field)):
+        for field in sorted(dataclasses.fields(self), key=_depends):
             self._check_key(field)
         if self.acc_bits < self.product_bits:
             raise ConfigError(
@@ -144,13 +143,9 @@ class AcceleratorConfig:
             return
         low, high = (bound.value(self) if isinstance(bound, _Bound) else bound
                      for bound in (rules["low"], rules["high"]))
-        self._check_range(field.name, low, high, f"({rules['why']})" if rules["why"] else "")
-
-    def _check_range(self, name, low, high, why=""):
-        value = getattr(self, name)
         if not low <= value <= high:
-            raise ConfigError(f"{name}={value} is out of range: it must be in {low}..{high}"
-                              + (f" {why}" if why else ""))
+            raise ConfigError(f"{field.name}={value} is out of range: it must be in "
+                              f"{low}..{high}" + (f" ({rules['why']})" if rules["why"] else ""))
 
     # -- Operand ranges -------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ a struct into `Fields`, whose fields read as attributes.
 
 import types
 
-from vsq_accel.spec.commands import SHIFT_BITS
+from vsq_accel.spec.commands import SHIFT_BITS, Buffer
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
 __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "vsq_vector", "b_vector",
@@ -19,7 +19,7 @@ __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "vsq_vector", "b_v
            "softmax_row_max", "softmax_row", "score_column", "ppu_column", "ppu_y",
            "requant_parameter_fields", "requant_column", "requant_vectors",
            "vectors_per_group", "row_beat", "row_vectors", "param_entry", "output_entry",
-           "host_beat", "status"]
+           "state_entry", "buffer_entry", "host_beat", "status"]
 
 
 class Unsigned:
@@ -254,6 +254,22 @@ def param_entry(config):
 def output_entry(config):
     """An OUTPUT entry: V outputs y of one row, element 0 lowest."""
     return Array(Signed(config.ppu_bits), config.vector_size)
+
+
+def state_entry(config):
+    """A STATE entry as the RTL keeps it: the row's reciprocal r (the running max and sum
+    stay inside the softmax unit)."""
+    return Unsigned(config.softmax_recip_bits)
+
+
+def buffer_entry(config, buffer):
+    """An entry of LEFT, RIGHT, PARAMS, OUTPUT or STATE, as the RTL's memory holds it and
+    the host's streams carry it (SCORES and ACC live inside the units)."""
+    entries = {Buffer.LEFT: vsq_vector, Buffer.RIGHT: vsq_vector, Buffer.PARAMS: param_entry,
+               Buffer.OUTPUT: output_entry, Buffer.STATE: state_entry}
+    if buffer not in entries:
+        raise ValueError(f"{Buffer(buffer).name} has no entries outside its unit")
+    return entries[buffer](config)
 
 
 def host_beat():

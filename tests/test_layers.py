@@ -20,7 +20,7 @@ ALLOWED = {
     "rtl_gen": {"spec", "hw"},
     "perf": {"spec", "golden", "toolchain"},
     "sim": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "accuracy"},
-    "accuracy": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim"},
+    "accuracy": {"spec", "golden", "toolchain", "api"},
     "bench": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim", "accuracy"},
 }
 

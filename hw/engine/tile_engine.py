@@ -2,7 +2,7 @@
 array, the PPU, the requantizers and the softmax, run by the controller from a command
 list."""
 
-from amaranth import Cat, Module, Mux, Shape, Signal, Value, unsigned
+from amaranth import Cat, Module, Mux, Shape, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -87,14 +87,10 @@ class TileEngine(wiring.Component):
                      controller.write_en.eq(self.write_en), self.status.eq(controller.status),
                      self.cycles.eq(controller.cycles), self.retired.eq(controller.retire)]
 
-        operand = layout(ports.vsq_vector(config))
-        shapes = {Buffer.LEFT: operand, Buffer.RIGHT: operand,
-                  Buffer.PARAMS: layout(ports.param_entry(config)),
-                  Buffer.OUTPUT: layout(ports.output_entry(config)),
-                  Buffer.STATE: unsigned(config.softmax_recip_bits)}
         memories, writes = {}, {}
-        for buffer, shape in shapes.items():
-            memories[buffer] = Memory(shape=shape, depth=buffer_size(config, buffer), init=[])
+        for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE):
+            memories[buffer] = Memory(shape=layout(ports.buffer_entry(config, buffer)),
+                                      depth=buffer_size(config, buffer), init=[])
             m.submodules[f"{buffer.name.lower()}_buffer"] = memories[buffer]
             writes[buffer] = _write_port(m, memories[buffer], buffer)
 

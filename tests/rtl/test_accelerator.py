@@ -56,7 +56,7 @@ def test_a_minilm_layer_runs_bit_exact():
     the attention's and the FFN's outputs equal the golden run's bit for bit (asserted
     in the testbench), and the layer's output stays close to float. Built with C++
     optimization: the run (460 k cycles) is what costs here."""
-    from vsq_accel.accuracy.rtl_layer import run
+    from vsq_accel.bench.minilm_layer import run
 
     figures = run("A small accelerator.", 0, CONFIGS["int4_vsq_l4"])
     assert figures is not None, "the RTL run failed: see the cocotb log above"

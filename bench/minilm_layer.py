@@ -1,8 +1,8 @@
-"""python -m vsq_accel.accuracy.rtl_layer "a sentence" [--layer N]: one encoder layer of the
-pretrained all-MiniLM-L6-v2 through the accelerator's RTL in Verilator (the default
-configuration), for that sentence: attention, W1 and W2 on the engine, GELU, residuals
-and LayerNorms on the host. Prints that the RTL's outputs equal the golden model's bit
-for bit, their cosine to the float layer and the cycles each program took."""
+"""python -m vsq_accel.bench.minilm_layer "a sentence" [--layer N]: one encoder layer
+of the pretrained all-MiniLM-L6-v2 through the accelerator's RTL in Verilator (the
+default configuration), for that sentence: attention, W1 and W2 on the engine, GELU,
+residuals and LayerNorms on the host. Prints that the RTL's outputs equal the golden
+model's bit for bit, their cosine to the float layer and the cycles each program took."""
 
 import argparse
 import json
@@ -41,7 +41,7 @@ def fits(sentence, layer, config):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m vsq_accel.accuracy.rtl_layer",
+    parser = argparse.ArgumentParser(prog="python -m vsq_accel.bench.minilm_layer",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("sentence", help="the text to encode: up to 136 tokens on the "
                         "default buffers (the FFN's GELU output sits whole in LEFT); a "
