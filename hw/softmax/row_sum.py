@@ -9,7 +9,8 @@ from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import pipelined_tree, stage
 from vsq_accel.hw.softmax.exp2 import ceil_units, exp2_distance, exp2_of_parts, exp2_parts
 from vsq_accel.spec import ports
-from vsq_accel.spec.timing import softmax_max_stages, softmax_sum_stages
+from vsq_accel.spec.timing import (check_stages, softmax_max_stages, softmax_row_sum_latency,
+                                   softmax_sum_stages)
 
 __all__ = ["SoftmaxRowSum", "row_sum_layout"]
 
@@ -91,6 +92,8 @@ class SoftmaxRowSum(wiring.Component):
                   terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
         summed = pipelined_tree(m, "s", f.terms, add, softmax_sum_stages(config), 2,
                                 carried(f, "row_max", "rescale"))
+        check_stages("SoftmaxRowSum", softmax_max_stages(config) + len((c, d, e, f))
+                     + softmax_sum_stages(config), softmax_row_sum_latency(config))
 
         # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.
         running_sum = Signal(unsigned(config.softmax_sum_bits))
