@@ -69,7 +69,7 @@ def test_an_interrupted_emission_leaves_the_folder_as_it_was(tmp_path, monkeypat
 def test_bad_configuration_is_one_clear_line(tmp_path, text, message):
     path = tmp_path / "bad.json"
     path.write_text(text)
-    result = subprocess.run([sys.executable, "-m", "rtl_gen", "--config", str(path),
+    result = subprocess.run([sys.executable, "-m", "vsq_accel.rtl_gen", "--config", str(path),
                              "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
