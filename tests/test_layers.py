@@ -25,18 +25,19 @@ ALLOWED = {
 }
 
 
+def imported(path):
+    """The module names a file imports."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+
+
 def project_imports(path):
     """The project's layers a module imports (vsq_accel.<layer>...)."""
-    layers = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                 else [node.module] if isinstance(node, ast.ImportFrom) and node.module
-                 else [])
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == "vsq_accel" and len(parts) > 1:
-                layers.add(parts[1])
-    return layers
+    return {name.split(".")[1] for name in imported(path)
+            if name.startswith("vsq_accel.")}
 
 
 @pytest.mark.parametrize("layer", ALLOWED)
@@ -45,6 +46,14 @@ def test_a_layer_imports_only_the_layers_below_it(layer):
                                                   - {layer})
              for path in (ROOT / layer).rglob("*.py")}
     assert not {path: layers for path, layers in wrong.items() if layers}
+
+
+def test_the_project_is_imported_by_its_package_name():
+    """`from golden...` would work from the repository's root, and only there."""
+    stray = {str(path.relative_to(ROOT)): name for path in ROOT.rglob("*.py")
+             if ".venv" not in path.parts and "sim_build" not in path.parts
+             for name in imported(path) if name.split(".")[0] in ALLOWED}
+    assert stray == {}
 
 
 def test_the_spec_runs_without_amaranth_or_numba():
