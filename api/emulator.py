@@ -20,11 +20,11 @@ import dataclasses
 import numpy as np
 
 from vsq_accel.golden import arguments
+from vsq_accel.golden.attention_stream import softmax_in_blocks
 from vsq_accel.golden.ppu_params import exponentials_to_operand, to_logits
 from vsq_accel.golden.quantize import QuantizedRows, quantize
-from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
-                                      softmax_start)
-from vsq_accel.golden.vsq_matmul import accumulator_scale, vsq_matmul
+from vsq_accel.golden.softmax import softmax_reciprocal
+from vsq_accel.golden.vsq_matmul import accumulator_scale, rescale_rows, vsq_matmul
 from vsq_accel.spec.config import AcceleratorConfig
 
 __all__ = ["Emulator", "Weight", "Logits", "SoftmaxRows", "Record"]
@@ -58,18 +58,25 @@ class Logits:
 @dataclasses.dataclass(frozen=True)
 class SoftmaxRows:
     """The softmax of logit rows as the tile programs carry it into P V: exponentials
-    2^(x - m) requantized as the left operand, and one reciprocal r = 2^k / d per row."""
+    2^(x - m) requantized as the left operand, and one reciprocal r = 2^k / d per row.
+    Rows longer than the softmax unit takes come in blocks of `block` keys, each block's
+    exponentials against the max after it, and `rises` (blocks x rows) by how much each
+    block raised the max (one-pass attention, `golden.attention_stream`)."""
 
     exponentials: QuantizedRows
     reciprocal: np.ndarray
     row_max: np.ndarray
     row_sum: np.ndarray
     normalization: float                      # 2^(E - k): exponential units times r
+    rises: np.ndarray
+    block: int
 
     def probabilities(self):
         """The probabilities these integers stand for (rows x keys, float)."""
-        return (self.exponentials.dequantize() * self.reciprocal[:, None]
-                * self.normalization)
+        later = np.cumsum(self.rises[::-1], axis=0)[::-1] - self.rises   # rises after each
+        factor = np.repeat(2.0 ** -later.T, self.block, axis=1)[:, :self.exponentials.columns]
+        return (self.exponentials.dequantize()[:, :self.exponentials.columns] * factor
+                * self.reciprocal[:, None] * self.normalization)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,14 +136,13 @@ class Emulator:
         arguments.instance("logits", logits, Logits)
         values, config = logits.values, self.config
         keep = np.ones(values.shape, bool) if mask is None else _keep(mask, values.shape)
-        row_max, row_sum = softmax_loop1(values, keep, *softmax_start(len(values), config),
-                                         config)
-        exponentials = exponentials_to_operand(
-            softmax_exponentials(values, keep, row_max, config), config)
+        terms, row_max, row_sum, rises, block = softmax_in_blocks(values, keep, config)
+        exponentials = exponentials_to_operand(terms, config)
         reciprocal = softmax_reciprocal(row_sum, config)
         self._record("softmax", exponentials, row_max=row_max, row_sum=row_sum)
         return SoftmaxRows(exponentials, reciprocal, row_max, row_sum,
-                           2.0 ** (config.softmax_exp_bits - config.softmax_recip_shift))
+                           2.0 ** (config.softmax_exp_bits - config.softmax_recip_shift),
+                           rises, block)
 
     def weighted_values(self, softmax, v):
         """P V (rows x dv): the exponentials times V, each row then times r."""
@@ -146,7 +152,13 @@ class Emulator:
         if len(v) != keys:
             raise ValueError(f"v has {len(v)} rows; the softmax has {keys} keys")
         v_t = quantize(v.T, self.config)
-        acc = vsq_matmul(softmax.exponentials, v_t, self.config)
+        acc = None
+        for index, start in enumerate(range(0, keys, softmax.block)):
+            stop = start + softmax.block if start + softmax.block < keys else v_t.values.shape[1]
+            if acc is not None:
+                acc = rescale_rows(acc, softmax.rises[index], self.config)
+            acc = vsq_matmul(softmax.exponentials.take_columns(start, stop),
+                             v_t.take_columns(start, stop), self.config, acc)
         self._record("weighted_values", v_t, accumulators=acc)
         unit = accumulator_scale(softmax.exponentials, v_t, self.config)
         return acc * unit * (softmax.reciprocal * softmax.normalization)[:, None]

@@ -21,10 +21,10 @@ from vsq_accel.golden import arguments
 from vsq_accel.golden.compute import blas_threads, compiled
 from vsq_accel.golden.quantize import QuantizedRows
 from vsq_accel.spec.config import AcceleratorConfig
-from vsq_accel.spec.numerics import rhu, saturate
+from vsq_accel.spec.numerics import rhu, rhu_each, saturate
 
-__all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "accumulator_scale",
-           "accumulator_unit"]
+__all__ = ["vsq_matmul", "vector_products", "accumulate_saturating", "rescale_rows",
+           "accumulator_scale", "accumulator_unit"]
 
 # Integers up to these magnitudes are exact in float32 and float64 (with every partial sum).
 _EXACT = {np.float32: 1 << 24, np.float64: 1 << 53}
@@ -144,6 +144,18 @@ def accumulate_saturating(terms, bits, initial=0):
         result = result.copy()
         result[left_range] = exact
     return result
+
+
+def rescale_rows(acc, rises, config):
+    """Accumulators (rows x N) moved to a row max `rises` (per row, >= 0) whole units
+    higher: each row divided by 2^rise, rounded half up (a rise of acc_bits or more
+    leaves 0 of any accumulator). How one-pass attention carries P V's partial sums
+    from one block of keys to the next."""
+    acc = arguments.integer_array("acc", acc, config.acc_min, config.acc_max)
+    if acc.ndim != 2:
+        raise ValueError(f"acc has shape {acc.shape}; it must be rows x columns")
+    rises = arguments.integer_array("rises", rises, 0, 1 << 62, (len(acc),))
+    return rhu_each(acc.astype(np.int64), np.minimum(rises, config.acc_bits)[:, None])
 
 
 def accumulator_scale(a, b_t, config):

@@ -20,12 +20,10 @@ from vsq_accel.spec.commands import Softmax as SoftmaxCommand
 from vsq_accel.toolchain.compiler import (ShapeCalibration, compile_attention_head,
                                           compile_feed_forward, compile_linear)
 
-__all__ = ["ATTENTION_OPS", "RECOMPUTED_OPS", "program_ops", "lower", "encoder_ops"]
+__all__ = ["ATTENTION_OPS", "program_ops", "lower", "encoder_ops"]
 
-# The attention matmuls, beside which the softmax unit works; S's first pass over rows
-# longer than the softmax takes is computed again in the second.
-ATTENTION_OPS = ("scores", "scores, loop 1", "P V")
-RECOMPUTED_OPS = ("scores, loop 1",)
+# The attention matmuls, beside which the softmax unit works.
+ATTENTION_OPS = ("scores", "P V")
 
 
 def program_ops(commands, count=1):
@@ -38,8 +36,7 @@ def program_ops(commands, count=1):
         elif isinstance(command, SoftmaxCommand):
             key = (command.trace["op"], command.length)
             softmax[key] = softmax.get(key, 0) + count * command.rows
-    return ([Matmul(op, m, k, n, times, attention=op in ATTENTION_OPS,
-                    recomputed=op in RECOMPUTED_OPS)
+    return ([Matmul(op, m, k, n, times, attention=op in ATTENTION_OPS)
              for (op, m, k, n), times in matmuls.items()]
             + [SoftmaxRows(op, rows, length) for (op, length), rows in softmax.items()])
 

@@ -5,7 +5,7 @@ An encoder layer (tokens n, hidden d, h heads, MLP width f, `sequences` independ
 sequences, `batch` inputs) becomes operations through the compiler's command lists
 (`perf.lowering`), so the model costs what the controller will run: per head and
 sequence the Q, K and V^T projections, S in blocks of L query rows, the softmax and
-P V (two passes over key blocks when rows are longer than the softmax takes); then
+P V (in blocks of keys when rows are longer than the softmax takes); then
 the output projection and the two FFN matmuls on all rows of the batch. A workload is a
 list of groups of operations, each repeated (layers). Users add their own as JSON (see
 `load_workload`).
@@ -22,8 +22,7 @@ __all__ = ["Matmul", "SoftmaxRows", "EncoderLayer", "Group", "Workload", "encode
 @dataclasses.dataclass(frozen=True)
 class Matmul:
     """count independent (M x K) @ (K x N) products; `attention` marks S = Q K^T and
-    P V, beside which the softmax unit works; `recomputed` work (S's first pass over
-    rows too long for the softmax) takes cycles but counts no useful MACs."""
+    P V, beside which the softmax unit works."""
 
     name: str
     m: int
@@ -31,11 +30,10 @@ class Matmul:
     n: int
     count: int = 1
     attention: bool = False
-    recomputed: bool = False
 
     @property
     def macs(self):
-        return 0 if self.recomputed else self.count * self.m * self.k * self.n
+        return self.count * self.m * self.k * self.n
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,7 +12,7 @@ Buffers, addressed in entries:
 | OUTPUT | V PPU outputs y (ppu_bits each), for the host | output_buffer_vectors |
 | PARAMS | multiplier, shift and bias of one output column or row | param_entries |
 | SCORES | one row of up to softmax_max_row logits | score_rows (2 L) |
-| STATE | one softmax row's running max, sum and reciprocal | state_rows (2 L) |
+| STATE | one softmax row's running max, sum, reciprocal, and the max's rise in its last SOFTMAX | state_rows (2 L) |
 | ACC | one accumulator | accumulator_entries |
 
 A tensor of R rows with K elements along its reduction is R x ceil(K / V) entries,
@@ -137,6 +137,7 @@ class Matmul:
     row_scale: int = _field("flag", "multiply row i by the softmax reciprocal STATE[state_base + i]")
     per_row: int = _field("flag", "PPU parameters per result row (a result produced transposed)")
     accumulate: int = _field("flag", "start from ACC[acc_base ..] instead of 0")
+    rescale: int = _field("flag", "ACC's row i first divided by 2^(STATE[state_base + i].rise)")
     params_base: int = _field("addr", "PARAMS entry of column (or row) 0")
     state_base: int = _field("addr", "STATE entry of row 0 (row_scale)")
     acc_base: int = _field("addr", "ACC entry of C[0, 0]; rows n apart (accumulate, ACC)")
@@ -153,9 +154,9 @@ class Matmul:
 @dataclasses.dataclass(frozen=True)
 class Softmax:
     """Rows of logits SCORES[src_base ..][:length]: loop 1 continues each row's running
-    max and sum in STATE (from the start values when `first`); loop 2 forms r = floor(2^k
-    / d) into STATE and the exponentials 2^(x - m), requantized with vectors along the
-    keys into `dest`."""
+    max and sum in STATE (from the start values when `first`), and records by how much
+    the max rose (`rise`, at most acc_bits; 0 when `first`); loop 2 forms r = floor(2^k / d) into STATE and the
+    exponentials 2^(x - m), requantized with vectors along the keys into `dest`."""
 
     OP = Op.SOFTMAX
     SUMMARY = "softmax loops over SCORES rows; exponentials requantized into LEFT"
@@ -202,7 +203,7 @@ def entry_bits(config, buffer):
             Buffer.PARAMS: config.ppu_mult_bits + SHIFT_BITS + config.ppu_bits,
             Buffer.SCORES: config.softmax_max_row * config.softmax_logit_bits,
             Buffer.STATE: config.softmax_logit_bits + config.softmax_sum_bits
-            + config.softmax_recip_bits,
+            + config.softmax_recip_bits + SHIFT_BITS,
             Buffer.ACC: config.acc_bits}[Buffer(buffer)]
 
 
@@ -261,7 +262,7 @@ def footprint(command, config):
         if command.output != Output.ACC:
             spans.append((Buffer.PARAMS, command.params_base, command.params_base + columns,
                           False))
-        if command.row_scale:
+        if command.row_scale or command.rescale:
             spans.append((Buffer.STATE, command.state_base, command.state_base + command.m,
                           False))
         if command.accumulate:

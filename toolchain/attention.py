@@ -1,18 +1,20 @@
-"""The commands of one attention head: its projections, then, per block of L query rows,
-S = Q K^T into the score buffer, the softmax and P V, each row scaled by its reciprocal.
+"""The commands of one attention head: its projections, then, per block of L query rows
+and per block of keys, S = Q K^T into the score buffer, the softmax and P V; the last
+block's P V scales each row by its reciprocal.
 
 S blocks alternate between the two halves of the score buffer and the exponentials
 between two LEFT regions, so that the array computes the next block of S while the
 softmax unit works on this one. Rows longer than the softmax takes run in blocks of keys
-and two passes: loop 1 over every block of keys first (S computed for it), then S again
-for the exponentials and P V, accumulated over the key blocks in ACC.
+in one pass (`golden.attention_stream`): each SOFTMAX continues its rows' max and sum in
+STATE and records the max's rise, and each P V after the first continues the partial
+sums in ACC, divided by 2^rise first.
 """
 
 import dataclasses
-import math
 
 import numpy as np
 
+from vsq_accel.golden.attention_stream import keys_per_block
 from vsq_accel.golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
                                          requantization)
 from vsq_accel.golden.quantize import quantize
@@ -21,7 +23,7 @@ from vsq_accel.spec.commands import Buffer, Output, Softmax
 from vsq_accel.toolchain.builder import CompileError, Region
 from vsq_accel.toolchain.linear import linear_operand, matmul, operand_trace, requant_fields
 
-__all__ = ["attention_head", "key_block"]
+__all__ = ["attention_head"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,10 +46,7 @@ def attention_head(b, x, x_q, head, calibration, prefix, concat=None):
     columns."""
     q, k, v_t = _projections(b, x_q, head, calibration, prefix)
     plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat)
-    if plan.single:
-        plan.one_pass()
-    else:
-        plan.two_passes()
+    plan.schedule()
     plan.free()
     return plan.out, plan.o_unit, plan.dv
 
@@ -99,11 +98,14 @@ class _HeadPlan:
         self.o_params = b.load_params(prefix + "o.params", column_scaling(
             accumulator_unit(e_gamma, calibration.gamma(prefix + "v"), config)[0],
             self.o_unit, None, self.dv, config, row_shift))
-        keys_per_block = key_block(tokens, config)
+        try:
+            key_block = keys_per_block(tokens, config)
+        except ValueError as error:
+            raise CompileError(str(error)) from None
         self.exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes,
-                                -(-keys_per_block // size)) for half in range(2)]
+                                -(-key_block // size)) for half in range(2)]
         self.out, self.out_fields = self._output(tokens, concat)
-        self.keys = _spans(tokens, keys_per_block)
+        self.keys = _spans(tokens, key_block)
         self.blocks = _spans(tokens, lanes)
         self.single = len(self.keys) == 1
         self.acc = None if self.single else b.allocate(prefix + "acc", Buffer.ACC,
@@ -120,35 +122,21 @@ class _HeadPlan:
         return out, {"output": Output.OPERAND, "dest_base": out.at(0, first_vector),
                      **requant_fields(requantization(self.o_unit, gamma, self.config))}
 
-    # -- Schedules --------------------------------------------------------------------------
-
-    def one_pass(self):
-        """Every row fits the softmax: S of the next block of queries is emitted before
-        this block's P V, so the array computes it while the softmax unit works on this
-        one."""
-        keys, = self.keys
-        slot = self.scores(self.blocks[0], keys, "scores")
-        for block in self.blocks:
+    def schedule(self):
+        """Every block of queries over every block of keys, in order; the S of the next
+        pair is emitted before this pair's P V, so the array computes it while the
+        softmax unit works on this one."""
+        pairs = [(block, keys) for block in self.blocks for keys in self.keys]
+        slot = self.scores(*pairs[0])
+        for index, (block, keys) in enumerate(pairs):
             exp = self.softmax(block, keys, slot)
-            if block.index + 1 < len(self.blocks):
-                slot = self.scores(self.blocks[block.index + 1], keys, "scores")
+            if index + 1 < len(pairs):
+                slot = self.scores(*pairs[index + 1])
             self.weighted_values(block, keys, exp)
-
-    def two_passes(self):
-        """Rows longer than the softmax takes: per block of queries, loop 1 over every
-        block of keys, then S again for each block of keys, its exponentials and P V."""
-        for block in self.blocks:
-            for keys in self.keys:
-                slot = self.scores(block, keys, "scores, loop 1")
-                self.loop1(block, keys, slot)
-            for keys in self.keys:
-                slot = self.scores(block, keys, "scores")
-                exp = self.softmax(block, keys, slot)
-                self.weighted_values(block, keys, exp)
 
     # -- Commands ---------------------------------------------------------------------------
 
-    def scores(self, block, keys, op):
+    def scores(self, block, keys):
         """S for a block of queries and keys, as logits into the next half of SCORES;
         returns that half's first row."""
         slot = self._scores % 2 * self.config.lanes
@@ -157,26 +145,21 @@ class _HeadPlan:
         matmul(self.b, self.q, self.k, block.count, keys.count, self.s_params.sub(keys.first),
                Region(Buffer.SCORES, slot, block.count, 1, 1), reduction=self.dk,
                left_row=block.first, right_row=keys.first, output=Output.LOGITS,
-               dest_base=slot, trace_row=block.first, op=op,
+               dest_base=slot, trace_row=block.first, op="scores",
                trace=names if self.single else None)
         return slot
 
-    def loop1(self, block, keys, slot):
-        """Loop 1 alone over a block of keys: the rows' running max and sum in STATE."""
-        self.b.emit(Softmax(src_base=slot, rows=block.count, length=keys.count, loop1=1,
-                            first=int(keys.index == 0), state_base=self._state(block),
-                            trace={"op": "softmax, loop 1"}))
-
     def softmax(self, block, keys, slot):
-        """Loop 2 (with loop 1 when the rows fit): the reciprocals into STATE and the
-        exponentials, requantized, into one of the two LEFT regions; returns it."""
+        """Loops 1 and 2 over a block of keys: the rows' max, sum, rise and reciprocal
+        into STATE and the exponentials, requantized, into one of the two LEFT regions;
+        returns it."""
         exp = self.exps[(block.index * len(self.keys) + keys.index) % 2]
         prefix = self.prefix
         names = {"row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
                  "exponentials": prefix + "exponentials", "values": prefix + "e_op.values",
                  "scales": prefix + "e_op.scales", "reciprocal": prefix + "o.reciprocal"}
         self.b.emit(Softmax(src_base=slot, rows=block.count, length=keys.count,
-                            loop1=int(self.single), first=int(self.single), loop2=1,
+                            loop1=1, first=int(keys.index == 0), loop2=1,
                             state_base=self._state(block), dest=Buffer.LEFT,
                             dest_base=exp.base, dest_stride=exp.stride,
                             **requant_fields(self.e_requant),
@@ -185,10 +168,12 @@ class _HeadPlan:
         return exp
 
     def weighted_values(self, block, keys, exp):
-        """P V for a block of queries over a block of keys: accumulated in ACC, the last
-        key block's rows scaled by their reciprocals into O."""
+        """P V for a block of queries over a block of keys: accumulated in ACC (the
+        partial sums divided by 2^rise first), the last key block's rows scaled by their
+        reciprocals into O."""
         last = keys.index == len(self.keys) - 1
         continued = {} if self.single else {"accumulate": int(keys.index > 0),
+                                            "rescale": int(keys.index > 0),
                                             "acc_base": self.acc.base}
         if last:
             destination = self.out
@@ -213,16 +198,3 @@ class _HeadPlan:
                     prefix + "o.params", f"{prefix}e_op.0", f"{prefix}e_op.1",
                     *([] if self.single else [prefix + "acc"]))
 
-
-def key_block(tokens, config):
-    """Keys per block of S: all of them when a row fits the softmax, else the most that
-    fit and are whole softmax beats and whole vectors (the bits depend on the beats)."""
-    if tokens <= config.softmax_max_row:
-        return tokens
-    step = math.lcm(config.softmax_lanes, config.vector_size)
-    if step > config.softmax_max_row:
-        raise CompileError(f"rows of {tokens} keys are longer than softmax_max_row="
-                           f"{config.softmax_max_row}, and a block of them must be whole "
-                           f"beats of {config.softmax_lanes} and vectors of "
-                           f"{config.vector_size}: at least {step} keys")
-    return config.softmax_max_row // step * step

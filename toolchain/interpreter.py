@@ -13,7 +13,7 @@ from vsq_accel.golden.quantize import QuantizedRows
 from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
                                       softmax_start)
 from vsq_accel.golden.trace import Trace
-from vsq_accel.golden.vsq_matmul import vsq_matmul
+from vsq_accel.golden.vsq_matmul import rescale_rows, vsq_matmul
 from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Output, Softmax,
                                      Store, buffer_size, footprint, hazard)
 
@@ -40,7 +40,7 @@ class Machine:
                             "bias": zeros(Buffer.PARAMS)},
             Buffer.SCORES: {"logits": zeros(Buffer.SCORES, config.softmax_max_row)},
             Buffer.STATE: {"row_max": zeros(Buffer.STATE), "row_sum": zeros(Buffer.STATE),
-                           "reciprocal": zeros(Buffer.STATE)},
+                           "reciprocal": zeros(Buffer.STATE), "rise": zeros(Buffer.STATE)},
             Buffer.ACC: {"acc": zeros(Buffer.ACC)},
         }
         self.written = {buffer: np.zeros(buffer_size(config, buffer), bool) for buffer in Buffer}
@@ -173,6 +173,8 @@ def _check_bounds(command, config, where):
             raise CommandError(f"{where} writes operands into {Buffer(command.dest).name}")
         if command.output == Output.Y and command.dest != Buffer.OUTPUT:
             raise CommandError(f"{where} writes y into {Buffer(command.dest).name}")
+        if command.rescale and not command.accumulate:
+            raise CommandError(f"{where} rescales ACC but does not accumulate")
     if isinstance(command, Softmax):
         if command.length > config.softmax_max_row:
             raise CommandError(f"{where} has rows of {command.length} logits, longer than "
@@ -243,6 +245,10 @@ def _matmul(machine, command, host, where):
     if command.accumulate:
         initial = machine.read(Buffer.ACC, command.acc_base + np.arange(command.m * command.n),
                                where)["acc"].reshape(command.m, command.n)
+        if command.rescale:
+            rises = machine.read(Buffer.STATE, command.state_base + np.arange(command.m),
+                                 where)["rise"]
+            initial = rescale_rows(initial, rises, config)
     acc = vsq_matmul(left, right, config, initial)
     if command.output == Output.ACC:
         machine.write(Buffer.ACC, command.acc_base + np.arange(acc.size), acc=acc.reshape(-1))
@@ -287,8 +293,11 @@ def _softmax(machine, command, host, where):
         else:
             previous = machine.read(Buffer.STATE, rows, where)
             row_max, row_sum = previous["row_max"], previous["row_sum"]
+        before = row_max
         row_max, row_sum = softmax_loop1(logits, keep, row_max, row_sum, config)
-        machine.write(Buffer.STATE, rows, row_max=row_max, row_sum=row_sum)
+        rise = (np.zeros(command.rows, np.int64) if command.first
+                else np.minimum(row_max - before, config.acc_bits))
+        machine.write(Buffer.STATE, rows, row_max=row_max, row_sum=row_sum, rise=rise)
         state.update(row_max=row_max, row_sum=row_sum)
     if not command.loop2:
         return state

@@ -1,6 +1,7 @@
 """The golden arithmetic's API for a user's own model (`api.emulator`) and its PyTorch
 adapter (`api.torch_adapter`, run where torch and transformers are installed)."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,25 @@ def test_attention_in_steps_equals_attention_in_one_call_and_the_float_softmax()
     assert np.abs(steps - reference @ v).max() < 0.1
     unmasked = emulator.attention(q, k, v)
     assert np.array_equal(unmasked, emulator.attention(q, k, v, np.ones((6, 9), bool)))
+
+
+def test_rows_longer_than_the_softmax_run_in_one_pass_over_key_blocks():
+    """100 keys on a softmax of 32: blocks of 32 keys, each block's exponentials against
+    the max so far, P V's partial sums rescaled as the max rises; the probabilities
+    (each block's scaled by the rises after it) and the output stay near float."""
+    config = dataclasses.replace(FORMATS["int8"], softmax_max_row=32)
+    rng = np.random.default_rng(SEED + 6)
+    print(f"seed {SEED + 6}")
+    q, k, v = (rng.normal(size=(5, 16)) * 2, rng.normal(size=(100, 16)),
+               rng.normal(size=(100, 8)))
+    emulator = Emulator(config)
+    rows = emulator.softmax(emulator.logits(q, k))
+    assert rows.block == 32 and rows.rises.shape == (4, 5) and rows.rises.any()
+    reference = softmax_base2(q @ k.T / 4 * np.log2(np.e), np.ones((5, 100), bool))
+    assert np.abs(rows.probabilities() - reference).max() < 0.03
+    output = emulator.weighted_values(rows, v)
+    assert np.array_equal(output, emulator.attention(q, k, v))
+    assert np.abs(output - reference @ v).max() < 0.1
 
 
 def test_the_softmax_step_is_the_softmax_unit():

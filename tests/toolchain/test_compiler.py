@@ -120,9 +120,10 @@ def test_a_tile_too_large_for_a_buffer_names_the_tensor():
     AcceleratorConfig(lanes=4, softmax_max_row=32),
     AcceleratorConfig(lanes=5, vector_size=8, softmax_width=3, softmax_max_row=50,
                       data_bits=8, vector_scales=False)])
-def test_rows_longer_than_the_softmax_stream_through_in_two_passes(config):
-    """More keys than softmax_max_row: loop 1 over key blocks, then S again, loop 2 and
-    P V accumulating across the blocks in ACC; the bits of the streamed reference."""
+def test_rows_longer_than_the_softmax_stream_through_in_one_pass(config):
+    """More keys than softmax_max_row: per block of keys S once, the softmax continuing
+    each row's max and sum in STATE, P V continuing its partial sums in ACC, rescaled by
+    the max's rise; the bits of the streamed reference."""
     from vsq_accel.golden.attention_stream import attention_head_streamed
     from vsq_accel.spec.commands import Matmul, Output
 
@@ -138,8 +139,11 @@ def test_rows_longer_than_the_softmax_stream_through_in_two_passes(config):
     y, _ = run_program(program, config)
     assert program.unit == unit and np.array_equal(y, want)
     continued = [c for c in program.commands if isinstance(c, Matmul) and c.accumulate]
-    assert continued and any(c.output == Output.ACC for c in program.commands
-                             if isinstance(c, Matmul))
+    assert continued and all(c.rescale for c in continued)
+    assert any(c.output == Output.ACC for c in program.commands if isinstance(c, Matmul))
+    scores = [c for c in program.commands if isinstance(c, Matmul)
+              and c.output == Output.LOGITS]
+    assert len(scores) == -(-83 // config.lanes) * -(-83 // int(key_block))   # S once
 
 
 def test_a_key_block_that_cannot_hold_a_beat_and_a_vector_is_named():
