@@ -61,16 +61,18 @@ class IntegerArithmetic:
     scale), then, as the tile program does (`dataflow` EXPONENTIALS), the exponentials
     2^(x - m) with per-vector scales along the keys times V, each row then times its
     reciprocal r; or (PROBABILITIES) the normalized probabilities with softmax_out_bits
-    times V. Without it, attention stays in float. `score_scale` as in FloatArithmetic.
+    times V. Without it, attention stays in float. `score_scale` as in FloatArithmetic;
+    `passes` as in `Emulator`.
     """
 
     config: AcceleratorConfig
     attention_matmuls: bool = False
     dataflow: str = EXPONENTIALS
     score_scale: float = 1.0
+    passes: int = 1
 
     def __post_init__(self):
-        self.emulator = Emulator(self.config)
+        self.emulator = Emulator(self.config, passes=self.passes)
 
     def linear(self, x, weight, bias):
         return self.emulator.linear(x, weight.T, bias)

@@ -88,12 +88,17 @@ class Record:
 
 
 class Emulator:
-    """Calls in one configuration's arithmetic (default: the default configuration)."""
+    """Calls in one configuration's arithmetic (default: the default configuration).
+    `passes=2` runs rows longer than the softmax unit takes in the two-pass schedule
+    instead of the accelerator's one pass (`golden.attention_stream`), for comparison."""
 
-    def __init__(self, config=None, record=False):
+    def __init__(self, config=None, record=False, passes=1):
         self.config = (AcceleratorConfig() if config is None
                        else arguments.instance("config", config, AcceleratorConfig))
         self.records = [] if arguments.flag("record", record) else None
+        if passes not in (1, 2):
+            raise ValueError(f"passes={passes!r} must be 1 or 2")
+        self.passes = passes
 
     def weight(self, w):
         """Quantize w (inputs x outputs) once, per output channel."""
@@ -136,7 +141,8 @@ class Emulator:
         arguments.instance("logits", logits, Logits)
         values, config = logits.values, self.config
         keep = np.ones(values.shape, bool) if mask is None else _keep(mask, values.shape)
-        terms, row_max, row_sum, rises, block = softmax_in_blocks(values, keep, config)
+        terms, row_max, row_sum, rises, block = softmax_in_blocks(values, keep, config,
+                                                                  self.passes)
         exponentials = exponentials_to_operand(terms, config)
         reciprocal = softmax_reciprocal(row_sum, config)
         self._record("softmax", exponentials, row_max=row_max, row_sum=row_sum)

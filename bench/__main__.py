@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from vsq_accel.bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy,
+from vsq_accel.bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy, one_pass,
                              ppu_throughput, seed_sa, softmax_accuracy, softmax_throughput, synth,
                              tile_accuracy, tiles, workloads)
 
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "ppu": ppu_throughput.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
+    "one_pass": one_pass.run,
     "tiles": tiles.run,
     "workloads": workloads.run,
     "golden_speed": golden_speed.run,

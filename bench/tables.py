@@ -180,6 +180,30 @@ def _matmul_accuracy():
     return "\n".join(lines)
 
 
+def _one_pass():
+    values = _results("one_pass")
+
+    def pair(key, form="{:.4f}"):
+        return " / ".join(form.format(values[key.format(passes)]) for passes in (1, 2))
+
+    rows = [(f"MiniLM-L6, {values['minilm_long_passages']} passages of 256+ tokens, blocks "
+             f"of {values['keys_per_block']} keys", "embedding cosine to float",
+             *(pair(f"minilm_long_{fmt}_passes{{}}_mean_cos") + f" (+-"
+               f"{values[f'minilm_long_{fmt}_difference_stderr']:.4f})"
+               for fmt in ("int8", "int4_vsq8"))),
+            ("the same, each attention head on the float model's Q, K, V",
+             "relative error", *(pair(f"minilm_heads_{fmt}_passes{{}}_rel_err")
+                                 for fmt in ("int8", "int4_vsq8"))),
+            (f"rows like a pretrained ViT's, 1024 keys, blocks of {values['keys_per_block']}",
+             "output cosine to float", *(pair(f"vit_like_{fmt}_passes{{}}_mean_cos")
+                                         for fmt in ("int8", "int4_vsq8"))),
+            (f"the seed's head, n = {values['seed_tokens']}, random data, blocks of 1024",
+             "relative RMS error", "", pair("seed_head_passes{}_rel_rms_err"))]
+    lines = ["| inputs | figure | INT8: one pass / two passes | INT4-VSQ8: one pass / two "
+             "passes |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {' | '.join(row)} |" for row in rows])
+
+
 def _accuracy():
     from vsq_accel.accuracy.__main__ import table
     return table(_results("accuracy")).rstrip()
@@ -217,6 +241,7 @@ TABLES = {
     "tile_accuracy": _tile_accuracy,
     "matmul_accuracy": _matmul_accuracy,
     "accuracy": _accuracy,
+    "one_pass": _one_pass,
     "synthesis": _synthesis,
 }
 

@@ -34,6 +34,9 @@ def keys_per_block(tokens, config):
     Raises ValueError when no such block fits."""
     if tokens <= config.softmax_max_row:
         return tokens
+    if tokens > config.softmax_max_keys:
+        raise ValueError(f"rows of {tokens} keys are longer than softmax_max_keys="
+                         f"{config.softmax_max_keys}, the longest the running sum holds")
     step = math.lcm(config.softmax_lanes, config.vector_size)
     if step > config.softmax_max_row:
         raise ValueError(f"rows of {tokens} keys are longer than softmax_max_row="
@@ -43,24 +46,29 @@ def keys_per_block(tokens, config):
     return config.softmax_max_row // step * step
 
 
-def softmax_in_blocks(logits, keep, config):
+def softmax_in_blocks(logits, keep, config, passes=1):
     """Loops 1 and 2 of one-pass attention over whole rows of logits (R x n), in blocks
     of `keys_per_block`: (the exponentials, R x n, each block's against the max after
     it; the final max and sum; the rises, blocks x R: by how much each block raised its
-    rows' max, at most acc_bits, 0 for the first; the block's width)."""
+    rows' max, at most acc_bits, 0 for the first; the block's width). `passes=2`: every
+    block's exponentials against the final max, and no rises."""
     rows, length = logits.shape
     width = keys_per_block(length, config)
+    blocks = [slice(start, start + width) for start in range(0, length, width)]
     row_max, row_sum = softmax_start(rows, config)
     exponentials, rises = [], []
-    for start in range(0, length, width):
-        block = slice(start, start + width)
+    for block in blocks:
         before = row_max
         row_max, row_sum = softmax_loop1(logits[:, block], keep[:, block], row_max, row_sum,
                                          config)
-        rises.append(np.minimum(row_max - before, config.acc_bits) if start
-                     else np.zeros(rows, np.int64))
-        exponentials.append(softmax_exponentials(logits[:, block], keep[:, block], row_max,
-                                                 config))
+        rises.append(np.minimum(row_max - before, config.acc_bits) if block.start
+                     and passes == 1 else np.zeros(rows, np.int64))
+        if passes == 1:
+            exponentials.append(softmax_exponentials(logits[:, block], keep[:, block],
+                                                     row_max, config))
+    if passes == 2:
+        exponentials = [softmax_exponentials(logits[:, block], keep[:, block], row_max,
+                                             config) for block in blocks]
     return (np.concatenate(exponentials, axis=1), row_max, row_sum, np.array(rises),
             width)
 

@@ -96,6 +96,40 @@ async def refuses_bad_commands(dut):
                        if buffer != Buffer.PARAMS), "a refused command wrote"
 
 
+@cocotb.test()
+async def long_rows_refuse_state_never_started(dut):
+    """A SOFTMAX that resumes rows (a long row's next block of keys) whose state no
+    SOFTMAX started stops the engine with STATE before it does anything, after the
+    commands before it; the golden interpreter refuses the same list."""
+    harness, rng = await _harness(dut, 5)
+    config = harness.config
+    operand = _operand_image(rng, config, 1)
+    params = {"mult": np.array([1 << (config.ppu_mult_bits - 1)]), "shift": np.array([20]),
+              "bias": np.array([0])}
+    images = [params, operand, operand]
+    commands = [Load(buffer=Buffer.PARAMS, base=0, count=1),
+                Load(buffer=Buffer.LEFT, base=0, count=1),
+                Load(buffer=Buffer.RIGHT, base=0, count=1),
+                Matmul(wait=1, m=1, n=1, k=1, output=Output.LOGITS, dest=Buffer.SCORES),
+                Softmax(wait=1, rows=1, length=1, loop1=1, first=0, loop2=1,
+                        dest=Buffer.LEFT, dest_base=1),
+                End()]
+    try:
+        interpret(commands, Host(images), config)
+    except ValueError as error:
+        assert "command 4 (Softmax) reads STATE" in str(error), error
+    else:
+        raise AssertionError("the golden interpreter resumes rows no SOFTMAX started")
+    await harness.write_commands(commands)
+    harness.serve(commands, images)
+    await harness.start()
+    status = status_fields(await harness.wait_stopped(10_000, poll=16))
+    assert status["error"] and status["code"] == EngineError.STATE and status["command"] == 4, (
+        f"status {status}, expected STATE at command 4")
+    assert not harness.shadow[Buffer.STATE] and set(harness.shadow[Buffer.LEFT]) == {0}, (
+        "the refused SOFTMAX wrote")
+
+
 def _operand_image(rng, config, entries):
     """Random operand entries, the extremes -2^(N-1) and 2^(N-1) - 1 included."""
     low, high = -(1 << config.data_bits - 1), (1 << config.data_bits - 1) - 1

@@ -1,7 +1,8 @@
 """A cocotb harness around the emitted row requantizer: streams rows of exponentials as
 the softmax unit emits them (beats of P, the row's last marked, its tail masked) and
 checks that the vectors which leave are, row by row and in order, the golden
-`requantize_rows` of each row, with the row's reciprocal and error on its last group."""
+`requantize_rows` of each row, with the row's reciprocal, state and error on its last
+group."""
 
 import dataclasses
 
@@ -16,11 +17,18 @@ __all__ = ["Row", "RowRequantizerHarness", "check_groups", "exponential_rows", "
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """A row of the softmax's output: its values, r and error flag."""
+    """A row of the softmax's output: its values, r, its state (`spec.ports.softmax_state`:
+    row_max, row_sum, rise) and error flag."""
 
     values: np.ndarray
     reciprocal: int = 0
     error: bool = False
+    state: dict = dataclasses.field(default_factory=dict)
+
+    def carried(self):
+        """What the row's last group carries besides its vectors."""
+        state = {name: self.state.get(name, 0) for name in ("row_max", "row_sum", "rise")}
+        return {"reciprocal": self.reciprocal, **state, "error": int(self.error)}
 
 
 def exponential_rows(rng, lengths, config):
@@ -35,8 +43,12 @@ def exponential_rows(rng, lengths, config):
             values[:] = 0
         if index == 2:
             values[:] = top
+        state = {"row_max": int(rng.integers(config.softmax_logit_min,
+                                             config.softmax_logit_max + 1)),
+                 "row_sum": int(rng.integers(1 << config.softmax_sum_bits)),
+                 "rise": int(rng.integers(config.acc_bits + 1))}
         rows.append(Row(values, int(rng.integers(1 << config.softmax_recip_bits)),
-                        bool(index == 3)))
+                        bool(index == 3), state))
     return rows
 
 
@@ -52,30 +64,31 @@ def row_beats(rows, params, config):
             part = [int(v) for v in row.values[index * lanes:(index + 1) * lanes]]
             kept = len(part)
             beats.append({"beat": {"values": part + [0] * (lanes - kept),
-                                   "keep": (1 << kept) - 1,
-                                   "reciprocal": row.reciprocal, "last": int(index == count - 1),
-                                   "error": int(row.error)},
+                                   "keep": (1 << kept) - 1, **row.carried(),
+                                   "last": int(index == count - 1)},
                           **fields})
     return beats
 
 
 def _decode(group, config):
-    """(vectors [(values, scale)], row_end, reciprocal, error) of an output group."""
+    """(vectors [(values, scale)], row_end, what it carries) of an output group."""
     vectors = [(list(vector.data), int(vector.scale) if config.vector_scales else None)
                for vector in list(group.vectors)[:group.count]]
-    return vectors, int(group.row_end), int(group.reciprocal), int(group.error)
+    carried = {name: int(group[name])
+               for name in ("reciprocal", "row_max", "row_sum", "rise", "error")}
+    return vectors, int(group.row_end), carried
 
 
 def check_groups(groups, rows, params, config):
     """Compare the groups that left (unpacked) with the golden vectors of each row."""
     received, current = [], []
     for index, group in enumerate(groups):
-        vectors, row_end, reciprocal, error = _decode(group, config)
+        vectors, row_end, carried = _decode(group, config)
         if not vectors:
             raise AssertionError(f"group {index} is empty")
         current.extend(vectors)
         if row_end:
-            received.append((current, reciprocal, error))
+            received.append((current, carried))
             current = []
     if current:
         raise AssertionError(f"{len(current)} vectors after the last row's end")
@@ -87,7 +100,7 @@ def check_groups(groups, rows, params, config):
         expected = [(values[0, start:start + size].tolist(),
                      None if scales is None else int(scales[0, start // size]))
                     for start in range(0, values.shape[1], size)]
-        want = (expected, row.reciprocal, int(row.error))
+        want = (expected, row.carried())
         if got != want:
             raise AssertionError(f"row {number} (length {len(row.values)}) differs from the "
                                  f"golden requantizer:\n  got      {got}\n  expected {want}")

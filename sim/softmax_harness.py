@@ -3,7 +3,8 @@ compares every output beat with the golden model, bit for bit."""
 
 import numpy as np
 
-from vsq_accel.golden.softmax import softmax_exponentials, softmax_reciprocal, softmax_rows
+from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_loop2,
+                                      softmax_reciprocal, softmax_start)
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 from vsq_accel.spec import ports
 
@@ -11,9 +12,10 @@ __all__ = ["SoftmaxHarness", "expected_beats"]
 
 
 def expected_beats(rows, config):
-    """The beats of each (logits, keep) or (logits, keep, exponentials) row, and the
-    golden output beats: probabilities, or in exponential mode 2^(x - m); r beside them
-    (0 for an overlong row).
+    """The beats of each (logits, keep[, exponentials[, start]]) row, and the golden output
+    beats: probabilities, or in exponential mode 2^(x - m); r and the row's state after
+    it beside them (r is 0 for an overlong row, whose state is not compared). `start`,
+    (max, sum), resumes the row from that state as a SOFTMAX that is not `first` does.
 
     Returns (input beats, output beats), each a list of dicts in transfer order.
     """
@@ -21,15 +23,21 @@ def expected_beats(rows, config):
     inputs, outputs = [], []
     for logits, keep, *mode in rows:
         exponentials = bool(mode and mode[0])
+        start = mode[1] if len(mode) > 1 else None
         logits, keep = np.asarray(logits)[None], np.asarray(keep)[None]
-        result = softmax_rows(logits, keep, config)
-        values, reciprocal = result.probs[0], 0
-        if not result.error[0]:
-            reciprocal = int(softmax_reciprocal(result.row_sum, config)[0])
-            if exponentials:
-                values = softmax_exponentials(logits, keep, result.row_max, config)[0]
         length = logits.shape[1]
         beats = -(-length // lanes)
+        first_max, first_sum = (softmax_start(1, config) if start is None
+                                else (np.array([start[0]]), np.array([start[1]])))
+        values, carried = np.zeros(length, np.int64), {"reciprocal": 0, "error": 1}
+        if beats <= config.softmax_max_beats:
+            row_max, row_sum = softmax_loop1(logits, keep, first_max, first_sum, config)
+            rise = 0 if start is None else min(int(row_max[0] - first_max[0]), config.acc_bits)
+            carried = {"reciprocal": int(softmax_reciprocal(row_sum, config)[0]),
+                       "row_max": int(row_max[0]), "row_sum": int(row_sum[0]), "rise": rise,
+                       "error": 0}
+            values = (softmax_exponentials(logits, keep, row_max, config) if exponentials
+                      else softmax_loop2(logits, keep, row_max, row_sum, config))[0]
         padded = beats * lanes
         x = np.zeros(padded, np.int64)
         k = np.zeros(padded, bool)
@@ -38,12 +46,13 @@ def expected_beats(rows, config):
         for beat in range(beats):
             part = slice(beat * lanes, (beat + 1) * lanes)
             last = beat == beats - 1
-            inputs.append({"logits": x[part].tolist(),
-                           "keep": int(sum(int(b) << i for i, b in enumerate(k[part]))),
-                           "last": int(last), "exponentials": int(exponentials)})
-            outputs.append({"values": v[part].tolist(), "keep": inputs[-1]["keep"],
-                            "reciprocal": reciprocal, "last": int(last),
-                            "error": int(result.error[0])})
+            keep_bits = int(sum(int(b) << i for i, b in enumerate(k[part])))
+            inputs.append({"beat": {"logits": x[part].tolist(), "keep": keep_bits,
+                                    "last": int(last), "exponentials": int(exponentials)},
+                           "resume": int(start is not None), "start_max": int(first_max[0]),
+                           "start_sum": int(first_sum[0])})
+            outputs.append({"values": v[part].tolist(), "keep": keep_bits, **carried,
+                            "last": int(last)})
     return inputs, outputs
 
 
@@ -53,7 +62,7 @@ class SoftmaxHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._in_port = ports.softmax_beat(config)
+        self._in_port = ports.softmax_input(config)
         self._out_port = ports.softmax_probs(config)
 
     async def reset(self):
@@ -67,9 +76,8 @@ class SoftmaxHarness:
             self.dut, [self._in_port.pack(beat) for beat in inputs],
             len(expected), idle, seed)
         for index, (bits, want) in enumerate(zip(received, expected)):
-            got = self._out_port.unpack(bits)
-            got = {"values": list(got.values), "keep": int(got.keep),
-                   "reciprocal": got.reciprocal, "last": got.last, "error": got.error}
+            fields = self._out_port.unpack(bits)
+            got = {key: fields[key] for key in want}
             if got != want:
                 raise AssertionError(f"output beat {index} differs from the golden model:\n"
                                      f"  got      {got}\n  expected {want}")

@@ -6,6 +6,7 @@ Every random test draws from a fixed seed, logged at its start (SEED overrides t
 import cocotb
 import numpy as np
 
+from vsq_accel.golden.softmax import softmax_loop1, softmax_start
 from vsq_accel.perf.model import softmax_cycles
 from vsq_accel.sim.softmax_harness import SoftmaxHarness
 from vsq_accel.sim.streams import CLOCK_NS, Idle
@@ -135,4 +136,37 @@ async def exponential_mode_rows(dut):
     rows.append((np.zeros(5, np.int64), np.zeros(5, bool), True))
     rows.append((*_random_row(config, rng, longest + 1, 10), True))
     rows.append((*_random_row(config, rng, 7, 10), True))
+    await harness.run_rows(rows, Idle(a=0.3, c=0.3), seed=seed)
+
+
+@cocotb.test()
+async def resumes_long_rows(dut):
+    """Rows that continue from a state, as the SOFTMAX over a long row's next block of
+    keys does: a long row cut into blocks, each resumed from the golden state after the
+    one before; and single rows resumed from a max above all their logits (no rise),
+    far below them (a rise past acc_bits), with a sum of 0 and a large one; both modes,
+    random idle cycles on both sides. Each output beat carries the row's max, sum and
+    rise, compared with the golden model's."""
+    harness, rng, seed = await _setup(dut, 27)
+    config = harness.config
+    lanes, frac = config.softmax_lanes, config.softmax_frac_bits
+    block = config.softmax_max_beats * lanes
+    low_unit = -((-config.softmax_logit_min) >> frac)
+    high_unit = -((-config.softmax_logit_max) >> frac)
+    large_sum = (config.softmax_max_keys - block) << config.softmax_exp_bits
+    rows = []
+    logits, keep = _heavy_tail_row(config, rng, 3 * block + lanes + 1)
+    row_max, row_sum = softmax_start(1, config)
+    for first in range(0, len(logits), block):
+        part = slice(first, first + block)
+        start = None if first == 0 else (int(row_max[0]), int(row_sum[0]))
+        rows.append((logits[part], keep[part], bool(first % 2), start))
+        row_max, row_sum = softmax_loop1(logits[None, part], keep[None, part], row_max,
+                                         row_sum, config)
+    for length, start in [(1, (high_unit, 1 << config.softmax_exp_bits)),
+                          (lanes + 3, (low_unit, 0)),
+                          (2 * lanes, (int(rng.integers(low_unit, high_unit + 1)), large_sum)),
+                          (5, (low_unit, large_sum))]:
+        logits, keep = _random_row(config, rng, length, 20, keep_fraction=0.9)
+        rows += [(logits, keep, False, start), (logits, keep, True, start)]
     await harness.run_rows(rows, Idle(a=0.3, c=0.3), seed=seed)

@@ -79,6 +79,11 @@ class AcceleratorConfig:
     softmax_max_row: int = _key(1024, "longest row the softmax unit takes, in logits (rounded "
                                 "up to whole beats); it sets the denominator's integer bits "
                                 "and the logit buffer", 16, 4096)
+    softmax_max_keys: int = _key(
+        32768, "longest row of an attention in keys, over all its blocks of softmax_max_row "
+        "(one-pass attention): it sets the running sum's integer bits",
+        _Bound(lambda c: c.softmax_max_row, "softmax_max_row"), 1 << 20,
+        why="at least softmax_max_row")
     softmax_recip_bits: int = _key(
         16, "width of the per-row reciprocal floor(2^k / d)",
         _Bound(lambda c: c.softmax_out_bits + 2, "softmax_out_bits + 2"), 24,
@@ -267,8 +272,10 @@ class AcceleratorConfig:
 
     @property
     def softmax_sum_bits(self):
-        """Unsigned width of the denominator: a longest row of terms of at most 1.0."""
-        return self.softmax_exp_bits + (self.softmax_max_beats * self.softmax_lanes).bit_length()
+        """Unsigned width of the denominator: a longest row (softmax_max_keys) of terms of
+        at most 1.0."""
+        longest = max(self.softmax_max_keys, self.softmax_max_beats * self.softmax_lanes)
+        return self.softmax_exp_bits + longest.bit_length()
 
     @property
     def softmax_recip_shift(self):

@@ -49,6 +49,7 @@ class EngineError(enum.IntEnum):
     SHAPE = 3         # an empty dimension
     UNSUPPORTED = 4   # a command this engine does not run (docs/commands.md)
     BOUNDS = 5        # a region reaches past the end of its buffer
+    STATE = 6         # the command continues softmax rows of STATE that no SOFTMAX started
 
 
 class Slot(enum.IntEnum):

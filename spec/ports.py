@@ -15,9 +15,9 @@ from vsq_accel.spec.commands import SHIFT_BITS, Buffer
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
 __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "vsq_vector", "b_vector",
-           "output_column", "softmax_beat", "softmax_buffered_beat", "softmax_probs",
-           "softmax_row_max", "softmax_row", "score_column", "ppu_column", "ppu_y",
-           "requant_parameter_fields", "requant_column", "requant_vectors",
+           "output_column", "softmax_beat", "softmax_input", "softmax_buffered_beat",
+           "softmax_probs", "softmax_row_max", "softmax_state", "softmax_row", "score_column",
+           "ppu_column", "ppu_y", "requant_parameter_fields", "requant_column", "requant_vectors",
            "vectors_per_group", "row_beat", "row_vectors", "param_entry", "output_entry",
            "state_entry", "buffer_entry", "host_beat", "status"]
 
@@ -137,6 +137,15 @@ def softmax_beat(config):
                    "keep": Unsigned(lanes), "last": _flag(), "exponentials": _flag()})
 
 
+def softmax_input(config):
+    """A beat into the softmax unit: `resume` (on a row's first beat) continues the row
+    from `start_max` and `start_sum` instead of the start values, as a SOFTMAX does that
+    is not `first`."""
+    return Struct({"beat": softmax_beat(config), "resume": _flag(),
+                   "start_max": softmax_row_max(config),
+                   "start_sum": Unsigned(config.softmax_sum_bits)})
+
+
 def softmax_buffered_beat(config):
     """A beat as the logit buffer keeps it: `piece_end` closes the part of the row one
     reciprocal serves (the row, or a max_row piece of an overlong row)."""
@@ -146,12 +155,13 @@ def softmax_buffered_beat(config):
 def softmax_probs(config):
     """P values: probabilities Q0.(out_bits-1), or in exponential mode 2^(x - m) with
     softmax_exp_bits fraction bits; `keep` as in the input (a masked value is 0); the
-    row's reciprocal r = floor(2^k / d) on every beat; `last` as in the input; `error`:
-    the row was longer than softmax_max_row, and its values (and r) are 0."""
+    row's reciprocal r = floor(2^k / d), and its state after it (`softmax_state`), on
+    every beat; `last` as in the input; `error`: the row was longer than
+    softmax_max_row, and its values (and r) are 0."""
     return Struct({"values": Array(Unsigned(config.softmax_value_bits), config.softmax_lanes),
                    "keep": Unsigned(config.softmax_lanes),
                    "reciprocal": Unsigned(config.softmax_recip_bits),
-                   "last": _flag(), "error": _flag()})
+                   **softmax_state(config).fields, "last": _flag(), "error": _flag()})
 
 
 def softmax_row_max(config):
@@ -159,10 +169,18 @@ def softmax_row_max(config):
     return Signed(config.softmax_logit_bits)
 
 
+def softmax_state(config):
+    """What a row carries from one SOFTMAX to the next: its running max (whole units), its
+    running sum (E fraction bits) and the max's rise over the last SOFTMAX (at most
+    acc_bits; 0 for a row started afresh)."""
+    return Struct({"row_max": softmax_row_max(config),
+                   "row_sum": Unsigned(config.softmax_sum_bits), "rise": Unsigned(SHIFT_BITS)})
+
+
 def softmax_row(config):
-    """What loop 2 needs of a row besides its logits: the row's integer max, and whether
-    the row was too long."""
-    return Struct({"row_max": softmax_row_max(config), "error": _flag()})
+    """What loop 2 needs of a row besides its logits, and passes on: the row's state
+    after loop 1, and whether the row was too long."""
+    return Struct({**softmax_state(config).fields, "error": _flag()})
 
 
 def score_column(config):
@@ -240,7 +258,8 @@ def row_vectors(config):
     slots = vectors_per_group(config)
     return Struct({"vectors": Array(vsq_vector(config), slots),
                    "count": Unsigned(slots.bit_length()), "row_end": _flag(),
-                   "reciprocal": Unsigned(config.softmax_recip_bits), "error": _flag()})
+                   "reciprocal": Unsigned(config.softmax_recip_bits),
+                   **softmax_state(config).fields, "error": _flag()})
 
 
 # -- Buffer entries and the host ---------------------------------------------------------
@@ -257,9 +276,10 @@ def output_entry(config):
 
 
 def state_entry(config):
-    """A STATE entry as the RTL keeps it: the row's reciprocal r (the running max and sum
-    stay inside the softmax unit)."""
-    return Unsigned(config.softmax_recip_bits)
+    """A STATE entry: a softmax row's state (`softmax_state`) and its reciprocal r."""
+    state = softmax_state(config).fields
+    return Struct({"row_max": state["row_max"], "row_sum": state["row_sum"],
+                   "reciprocal": Unsigned(config.softmax_recip_bits), "rise": state["rise"]})
 
 
 def buffer_entry(config, buffer):

@@ -116,8 +116,11 @@ class Controller(wiring.Component):
         free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
 
         blocks = _scores_blocks()
+        # The STATE rows a SOFTMAX has started since the engine started.
+        started_rows = Signal(config.state_rows)
         with m.If(self.start):
             m.d.sync += [block.valid.eq(0) for block in blocks]
+            m.d.sync += started_rows.eq(0)
         # The states as a register decoded by a Switch (Amaranth's FSM compares the
         # state with 0 as a logical not, which Verilator's lint rejects).
         state = Signal(_State)
@@ -132,7 +135,8 @@ class Controller(wiring.Component):
                 m.d.sync += state.eq(_State.CHECK)
             with m.Case(_State.CHECK):
                 m.d.sync += [self.command.eq(read.data),
-                             error.eq(command_error(m, read.data, config, blocks)),
+                             error.eq(command_error(m, read.data, config, blocks,
+                                                    started_rows)),
                              state.eq(_State.DECIDE)]
             with m.Case(_State.DECIDE):
                 with m.If(free & error.any()):
@@ -149,7 +153,16 @@ class Controller(wiring.Component):
                                 m.d.sync += [occupied[index].eq(1),
                                              self.running[index].eq(pc)]
                     self._track_blocks(m, blocks, config)
+                    self._track_started_rows(m, started_rows, config)
         return m
+
+    def _track_started_rows(self, m, started_rows, config):
+        """A dispatched SOFTMAX starts (or continues) its rows in STATE."""
+        softmax = data.View(command_layout(Softmax, config),
+                            self.command[:command_layout(Softmax, config).size])
+        with m.If(self.command[:3] == Op.SOFTMAX):
+            m.d.sync += started_rows.eq(started_rows | _rows_mask(softmax.state_base,
+                                                                  softmax.rows, config))
 
     def _track_blocks(self, m, blocks, config):
         """A dispatched LOGITS matmul leaves a block in SCORES; a SOFTMAX takes the
@@ -181,10 +194,16 @@ def _scores_blocks():
     return [Signal(_ScoresBlock, name=f"scores_block{index}") for index in range(2)]
 
 
-def command_error(m, word, config, blocks):
+def _rows_mask(base, count, config):
+    """The STATE rows base .. base + count - 1, one bit each."""
+    return Cat(*((base <= row) & (row < base + count) for row in range(config.state_rows)))
+
+
+def command_error(m, word, config, blocks, started_rows):
     """The EngineError of a command word (combinational). `blocks`: the blocks of
     logits in SCORES, oldest first (`_ScoresBlock`); the next SOFTMAX must read the
-    oldest, and a LOGITS matmul needs a free one."""
+    oldest, and a LOGITS matmul needs a free one. `started_rows`: the STATE rows a
+    SOFTMAX has started, which a resumed SOFTMAX and a rescaling MATMUL read."""
     block = blocks[0]
     error = Signal(EngineError, name="command_check")
     views = {cls: data.View(command_layout(cls, config), word[:command_layout(cls, config).size])
@@ -243,7 +262,7 @@ def command_error(m, word, config, blocks):
         Op.SOFTMAX: [
             (~softmax.rows.any() | ~softmax.length.any() | (softmax.length > max_row),
              EngineError.SHAPE),
-            (~(softmax.loop1 & softmax.first & softmax.loop2) | (softmax.rows > lanes)
+            (~(softmax.loop1 & softmax.loop2) | (softmax.rows > lanes)
              | ~block.valid | (softmax.src_base != block.base) | (softmax.rows != block.rows)
              | (softmax.length != block.length), EngineError.UNSUPPORTED),
             (~operand_buffer(softmax.dest), EngineError.BUFFER),
@@ -251,6 +270,8 @@ def command_error(m, word, config, blocks):
              | (softmax.state_base + softmax.rows > size[Buffer.STATE])
              | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
                          vectors_of(softmax.length), softmax_dest), EngineError.BOUNDS),
+            (~softmax.first & (_rows_mask(softmax.state_base, softmax.rows, config)
+                               & ~started_rows).any(), EngineError.STATE),
         ],
     }
     with m.Switch(word[:3]):

@@ -1,7 +1,7 @@
 """Writes the requantized exponentials of the softmax into rows of an operand buffer,
-and each row's reciprocal into STATE."""
+and each row's state and reciprocal into STATE."""
 
-from amaranth import Array, Module, Signal, unsigned
+from amaranth import Array, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
@@ -15,15 +15,15 @@ __all__ = ["ExpWriter", "exp_job_layout"]
 
 def exp_job_layout(addr_bits):
     """`rows` rows of exponentials, row r's vector v at base + r * stride + v (`dest`:
-    which operand buffer), row r's reciprocal at STATE[state_base + r]."""
+    which operand buffer), row r's state and reciprocal at STATE[state_base + r]."""
     return data.StructLayout({"dest": 1, "base": addr_bits, "stride": addr_bits,
                               "rows": DIM_BITS, "state_base": addr_bits})
 
 
 class ExpWriter(wiring.Component):
     """Takes the row requantizer's groups (up to Q vectors of a row, the row's last
-    with its reciprocal) and writes their vectors one per cycle; a group's row end
-    writes the reciprocal beside its last vector. `done` pulses with the last row's
+    with its reciprocal and state) and writes their vectors one per cycle; a group's row
+    end writes the STATE entry beside its last vector. `done` pulses with the last row's
     end: the softmax command retires.
 
     Members
@@ -31,7 +31,7 @@ class ExpWriter(wiring.Component):
     job : In(stream.Signature(exp_job_layout(addr_bits)))
     i : In(stream.Signature(ports.row_vectors(config)))
     write : In(WritePort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
-    state : In(WritePort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
+    state : In(WritePort.Signature(addr_width=addr_bits, shape=ports.state_entry(config)))
     hold : In(1)
         The operand buffer's write port is taken this cycle: nothing moves.
     dest, done, busy : Out(1)
@@ -45,7 +45,7 @@ class ExpWriter(wiring.Component):
             "write": In(WritePort.Signature(addr_width=addr_bits,
                                             shape=layout(ports.vsq_vector(config)))),
             "state": In(WritePort.Signature(addr_width=addr_bits,
-                                            shape=unsigned(config.softmax_recip_bits))),
+                                            shape=layout(ports.state_entry(config)))),
             "hold": In(1),
             "dest": Out(1),
             "done": Out(1),
@@ -73,7 +73,8 @@ class ExpWriter(wiring.Component):
             self.write.data.eq(Array(group.vectors)[slot]),
             self.write.en.eq(moving & (slot < group.count)),
             self.state.addr.eq(job.state_base + row),
-            self.state.data.eq(group.reciprocal),
+            *[self.state.data[name].eq(group[name])
+              for name in ports.state_entry(self._config).fields],
             self.state.en.eq(row_done),
             self.i.ready.eq(finishing),
             self.dest.eq(job.dest),

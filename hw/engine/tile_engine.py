@@ -105,7 +105,9 @@ class TileEngine(wiring.Component):
         mode, pending = self._dispatch(m, config, controller, units)
         places = self._array_to_ppu(m, units, mode)
         self._ppu_results(m, units, mode, places)
-        self._softmax(m, units, mode)
+        self._softmax(m, units, mode, memories[Buffer.STATE].read_port(),
+                      controller.dispatch & (controller.command[:3] == Op.SOFTMAX),
+                      self._softmax_view(controller.command))
         self._buffer_writes(m, units, writes)
         self._host_reads(m, units, memories)
 
@@ -174,7 +176,9 @@ class TileEngine(wiring.Component):
                 *_assign(units.exp_writer.job.payload, dest=softmax.dest == Buffer.RIGHT,
                          base=softmax.dest_base, stride=softmax.dest_stride,
                          rows=softmax.rows, state_base=softmax.state_base),
-                mode.softmax_rows.eq(softmax.rows),
+                mode.softmax_rows.eq(softmax.rows), mode.softmax_row.eq(0),
+                mode.softmax_resume.eq(~softmax.first),
+                mode.softmax_state_base.eq(softmax.state_base),
                 *[getattr(mode, f"softmax_{name}").eq(getattr(softmax, name))
                   for name in _REQUANT_FIELDS],
                 *start(units.exp_writer),
@@ -244,16 +248,30 @@ class TileEngine(wiring.Component):
                      requantizer.o.ready.eq(writer.i.ready)]
         wiring.connect(m, gather.o, units.y_writer.i)
 
-    def _softmax(self, m, units, mode):
+    def _softmax_view(self, word):
+        layout_ = command_layout(Softmax, self._config)
+        return data.View(layout_, word[:layout_.size])
+
+    def _softmax(self, m, units, mode, state, dispatching, command):
         """The corner turn's rows pass to the softmax while a SOFTMAX command has rows
-        left; its exponentials, with the command's requantization, to the writer."""
+        left, each with its state from STATE when the command resumes its rows; its
+        exponentials, with the command's requantization, to the writer. STATE is read a
+        row ahead: the first row's at the dispatch, the next as a row's last beat goes."""
         turn, softmax, rows = units.corner_turn, units.softmax, units.row_requantizer
         open_ = mode.softmax_rows.any()
-        m.d.comb += [softmax.i.payload.eq(turn.o.payload),
+        row_done = softmax.i.valid & softmax.i.ready & turn.o.payload.last
+        m.d.comb += [softmax.i.payload.beat.eq(turn.o.payload),
+                     softmax.i.payload.resume.eq(mode.softmax_resume),
+                     softmax.i.payload.start_max.eq(state.data.row_max),
+                     softmax.i.payload.start_sum.eq(state.data.row_sum),
                      softmax.i.valid.eq(turn.o.valid & open_),
-                     turn.o.ready.eq(softmax.i.ready & open_)]
-        with m.If(softmax.i.valid & softmax.i.ready & turn.o.payload.last):
-            m.d.sync += mode.softmax_rows.eq(mode.softmax_rows - 1)
+                     turn.o.ready.eq(softmax.i.ready & open_),
+                     state.en.eq(1),
+                     state.addr.eq(Mux(dispatching, command.state_base,
+                                       mode.softmax_state_base + mode.softmax_row + row_done))]
+        with m.If(row_done):
+            m.d.sync += [mode.softmax_rows.eq(mode.softmax_rows - 1),
+                         mode.softmax_row.eq(mode.softmax_row + 1)]
         m.d.comb += [rows.i.payload.beat.eq(softmax.o.payload),
                      *[getattr(rows.i.payload, name).eq(getattr(mode, f"softmax_{name}"))
                        for name in _REQUANT_FIELDS],
@@ -380,7 +398,8 @@ def _assign(view, **values):
 class _Mode:
     """What the datapath holds for the matmul and the softmax in flight: ReLU, where
     the results go, the requantizations; `scoring`: a LOGITS matmul has columns still
-    to come into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through."""
+    to come into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through,
+    `softmax_row` the one it is at, `softmax_resume`: its rows continue from STATE."""
 
     def __init__(self, config):
         self.relu = Signal()
@@ -389,6 +408,9 @@ class _Mode:
         self.scoring = Signal()
         self.score_rows = Signal(config.lanes.bit_length())
         self.softmax_rows = Signal(16)
+        self.softmax_row = Signal(16)
+        self.softmax_resume = Signal()
+        self.softmax_state_base = Signal(range(config.state_rows))
         for name, field in ports.requant_parameter_fields(config).items():
             setattr(self, name, Signal(layout(field), name=f"matmul_{name}"))
             setattr(self, f"softmax_{name}", Signal(layout(field), name=f"softmax_{name}"))

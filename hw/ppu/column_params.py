@@ -58,8 +58,8 @@ class ColumnParams(wiring.Component):
     -------
     job : In(stream.Signature(column_job_layout(addr_bits)))
     params : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.param_entry(config)))
-    state : In(ReadPort.Signature(addr_width=addr_bits, shape=unsigned(softmax_recip_bits)))
-        The read ports of PARAMS and of the reciprocals in STATE.
+    state : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.state_entry(config)))
+        The read ports of PARAMS and of STATE (for the rows' reciprocals).
     o : Out(stream.Signature(lane_params_layout(config)))
     busy : Out(1)
     """
@@ -71,7 +71,7 @@ class ColumnParams(wiring.Component):
             "params": In(ReadPort.Signature(addr_width=addr_bits,
                                             shape=layout(ports.param_entry(config)))),
             "state": In(ReadPort.Signature(addr_width=addr_bits,
-                                           shape=unsigned(config.softmax_recip_bits))),
+                                           shape=layout(ports.state_entry(config)))),
             "o": Out(stream.Signature(lane_params_layout(config))),
             "busy": Out(1),
         })
@@ -181,7 +181,7 @@ class ColumnParams(wiring.Component):
             for lane in range(lanes):
                 with m.If(arrived & (bank_q == bank) & equals(lane_q, lane)):
                     m.d.sync += [banks[bank][lane].eq(self.params.data),
-                                 reciprocals[bank][lane].eq(self.state.data)]
+                                 reciprocals[bank][lane].eq(self.state.data.reciprocal)]
         set_ready = Mux(full_q, Mux(bank_q, 0b10, 0b01), 0)
         m.d.sync += ready.eq((ready | set_ready) & ~release)
         with m.If(starting):

@@ -130,7 +130,7 @@ class RowRequantizer(wiring.Component):
         # What the row's groups carry besides their values, kept for a flush.
         live, saved, row = (Signal(_row_layout(config), name=name)
                             for name in ("live", "saved", "row"))
-        m.d.comb += [live.reciprocal.eq(beat.reciprocal), live.error.eq(beat.error)]
+        m.d.comb += [live[name].eq(beat[name]) for name in _ROW_FIELDS]
         m.d.comb += [live[name].eq(head.payload[name])
                      for name in ports.requant_parameter_fields(config)]
         with m.If(take):
@@ -167,16 +167,20 @@ class RowRequantizer(wiring.Component):
                          in zip(vector.data, e3.x[slot * size:(slot + 1) * size])]
             if config.vector_scales:
                 m.d.comb += vector.scale.eq(e3.scale[slot])
+        m.d.comb += [result[name].eq(e3.row[name]) for name in _ROW_FIELDS]
         m.d.comb += [result.count.eq(e3.count), result.row_end.eq(e3.row_end),
-                     result.reciprocal.eq(e3.row.reciprocal), result.error.eq(e3.row.error),
                      queue.i.payload.eq(result), queue.i.valid.eq(e3.valid)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         return m
 
 
+# What a row's groups carry from the softmax besides their values.
+_ROW_FIELDS = ("reciprocal", "row_max", "row_sum", "rise", "error")
+
+
 def _row_layout(config):
-    """What a row's groups carry besides their values: the row's reciprocal and error,
-    and the requantization's parameters."""
-    return layout(ports.Struct({"reciprocal": ports.Unsigned(config.softmax_recip_bits),
-                                "error": ports.Unsigned(1),
+    """What a row's groups carry besides their values: the row's reciprocal, state and
+    error, and the requantization's parameters."""
+    fields = ports.row_vectors(config).fields
+    return layout(ports.Struct({**{name: fields[name] for name in _ROW_FIELDS},
                                 **ports.requant_parameter_fields(config)}))

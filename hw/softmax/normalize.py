@@ -65,27 +65,28 @@ class SoftmaxNormalize(wiring.Component):
         # synthesis keeps them apart and no one register drives every multiplier.
         a = stage(m, "a", valid=take, last=beat.last, error=row.tag.error,
                   keep=beat.keep, exponentials=beat.exponentials, reciprocal=row.quotient,
+                  row_max=row.tag.row_max, row_sum=row.tag.row_sum, rise=row.tag.rise,
                   reciprocals=[Mux(keep, row.quotient, 0) for keep in beat.keep],
                   distances=[exp2_distance(logit, row.tag.row_max, config)
                              for logit in beat.logits])
         parts = [exp2_parts(distance, config) for distance in a.distances]
-        mode = {"exponentials": a.exponentials, "reciprocal": a.reciprocal}
+        mode = _mode(a)
         b = stage(m, "b", valid=a.valid, last=a.last, error=a.error, keep=a.keep, **mode,
                   reciprocals=a.reciprocals, fractions=[fraction for fraction, _ in parts],
                   shifts=[shift for _, shift in parts])
-        mode = {"exponentials": b.exponentials, "reciprocal": b.reciprocal}
+        mode = _mode(b)
         c = stage(m, "c", valid=b.valid, last=b.last, error=b.error, keep=b.keep, **mode,
                   reciprocals=b.reciprocals,
                   terms=[exp2_of_parts(*part) for part in zip(b.fractions, b.shifts)])
         half = config.softmax_recip_bits // 2
-        mode = {"exponentials": c.exponentials, "reciprocal": c.reciprocal}
+        mode = _mode(c)
         d = stage(m, "d", valid=c.valid, last=c.last, error=c.error, keep=c.keep, **mode,
                   terms=c.terms,
                   low=[term * r[:half] for term, r in zip(c.terms, c.reciprocals)],
                   high=[term * r[half:] for term, r in zip(c.terms, c.reciprocals)])
         shift = config.softmax_out_shift
         rounding = 1 << (shift - 1) if shift else 0
-        mode = {"exponentials": d.exponentials, "reciprocal": d.reciprocal}
+        mode = _mode(d)
         e = stage(m, "e", valid=d.valid, last=d.last, error=d.error, keep=d.keep, **mode,
                   terms=d.terms,
                   scaled=[(high << half) + low + rounding for low, high in zip(d.low, d.high)])
@@ -96,14 +97,23 @@ class SoftmaxNormalize(wiring.Component):
             saturated = Mux(rounded > config.softmax_out_max, config.softmax_out_max, rounded)
             values.append(Mux(keep & ~e.error, Mux(e.exponentials, term, saturated), 0))
         out = stage(m, "out", valid=e.valid, last=e.last, error=e.error, keep=e.keep,
-                    values=values, reciprocal=Mux(e.error, 0, e.reciprocal))
+                    values=values, reciprocal=Mux(e.error, 0, e.reciprocal),
+                    row_max=e.row_max, row_sum=e.row_sum, rise=e.rise)
         stages = len((a, b, c, d, e, out))
         check_stages("SoftmaxNormalize", stages, NORMALIZE_STAGES)
         queue.size_for(stages)
         result = Signal.like(self.o.payload)
         m.d.comb += [result.last.eq(out.last), result.error.eq(out.error),
-                     result.keep.eq(out.keep), result.reciprocal.eq(out.reciprocal)]
+                     result.keep.eq(out.keep), result.reciprocal.eq(out.reciprocal),
+                     result.row_max.eq(out.row_max), result.row_sum.eq(out.row_sum),
+                     result.rise.eq(out.rise)]
         m.d.comb += [port.eq(value) for port, value in zip(result.values, out.values)]
         m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(out.valid)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         return m
+
+
+def _mode(previous):
+    """What a row's beats carry through loop 2 unchanged: the mode, r and the state."""
+    return {key: getattr(previous, key)
+            for key in ("exponentials", "reciprocal", "row_max", "row_sum", "rise")}

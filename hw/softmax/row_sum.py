@@ -9,6 +9,7 @@ from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import pipelined_tree, stage
 from vsq_accel.hw.softmax.exp2 import ceil_units, exp2_distance, exp2_of_parts, exp2_parts
 from vsq_accel.spec import ports
+from vsq_accel.spec.commands import SHIFT_BITS
 from vsq_accel.spec.timing import (check_stages, softmax_max_stages, softmax_row_sum_latency,
                                    softmax_sum_stages)
 
@@ -23,8 +24,9 @@ def row_sum_layout(config):
 
 class SoftmaxRowSum(wiring.Component):
     """Per beat: m' = max(m, ceil of the kept logits); d = rhu(d, m' - m) + the kept
-    terms 2^(x - m'). At a piece end, (d, m, error) goes out and the next piece starts
-    from m = ceil(-2^(W-1) / 2^F), d = 0.
+    terms 2^(x - m'). A piece starts from m = ceil(-2^(W-1) / 2^F), d = 0, or, when its
+    first beat has `resume`, from that beat's `start_max` and `start_sum`. At a piece end,
+    (d, m, the max's rise over the piece if resumed, error) goes out.
 
     Only the two running values close a loop; the rest is pipelined so that no stage
     holds more than one comparator or two adder levels of a tree. The stages never
@@ -38,7 +40,8 @@ class SoftmaxRowSum(wiring.Component):
     Members
     -------
     i : In(stream.Signature(StructLayout({"beat": ports.softmax_buffered_beat(config),
-                                          "overflow": 1}), always_ready=True))
+                                          "overflow": 1, "resume": 1, "start_max": ...,
+                                          "start_sum": ...}), always_ready=True))
         `overflow`: the beat belongs to a row longer than softmax_max_row.
     o : Out(stream.Signature(row_sum_layout(config), always_ready=True))
     """
@@ -47,8 +50,9 @@ class SoftmaxRowSum(wiring.Component):
         self._config = config
         super().__init__({
             "i": In(stream.Signature(data.StructLayout({
-                "beat": layout(ports.softmax_buffered_beat(config)), "overflow": 1}),
-                always_ready=True)),
+                "beat": layout(ports.softmax_buffered_beat(config)), "overflow": 1,
+                "resume": 1, "start_max": layout(ports.softmax_row_max(config)),
+                "start_sum": unsigned(config.softmax_sum_bits)}), always_ready=True)),
             "o": Out(stream.Signature(row_sum_layout(config), always_ready=True)),
         })
 
@@ -61,50 +65,77 @@ class SoftmaxRowSum(wiring.Component):
         def carried(previous, *more):
             return {key: getattr(previous, key) for key in ("valid", "end", "overflow") + more}
 
+        # The first beat of a piece starts from the start values or from the beat's own.
+        piece_start = Signal(init=1)
+        with m.If(self.i.valid):
+            m.d.sync += piece_start.eq(self.i.payload.beat.piece_end)
         masked = [Mux(keep, logit, config.softmax_logit_min)
                   for logit, keep in zip(beat.logits, beat.keep)]
         maxed = pipelined_tree(m, "a", masked, larger, softmax_max_stages(config), 1, {
             "valid": self.i.valid, "end": self.i.payload.beat.piece_end,
-            "overflow": self.i.payload.overflow, "logits": beat.logits, "keep": beat.keep})
+            "overflow": self.i.payload.overflow, "logits": beat.logits, "keep": beat.keep,
+            "resumed": piece_start & self.i.payload.resume,
+            "start_max": self.i.payload.start_max, "start_sum": self.i.payload.start_sum,
+            "first": piece_start})
 
         # max(m, ceil(x)) = ceil(x) exactly when x > m * 2^F: the compare needs no ceil.
         running_max = Signal(layout(ports.softmax_row_max(config)), init=start)
-        rises = maxed.result > (running_max << config.softmax_frac_bits)
-        new_max = Mux(rises, ceil_units(maxed.result, config), running_max)
-        c = stage(m, "c", **carried(maxed, "logits", "keep"), row_max=new_max,
-                  previous_max=running_max)
+        previous_max = Mux(maxed.resumed, maxed.start_max, running_max)
+        rises = maxed.result > (previous_max << config.softmax_frac_bits)
+        new_max = Mux(rises, ceil_units(maxed.result, config), previous_max)
+        # The piece's max before it, and whether it was resumed, for the rise at its end.
+        piece = {"initial_max": Signal.like(running_max, name="piece_initial_max"),
+                 "resumed_piece": Signal(name="piece_resumed")}
+        with m.If(maxed.valid & maxed.first):
+            m.d.sync += [piece["initial_max"].eq(previous_max),
+                         piece["resumed_piece"].eq(maxed.resumed)]
+        resumes = ("resumed", "start_sum", "first", "initial_max", "resumed_piece")
+        c = stage(m, "c", **carried(maxed, "logits", "keep", "resumed", "start_sum", "first"),
+                  row_max=new_max, previous_max=previous_max,
+                  initial_max=Mux(maxed.first, previous_max, piece["initial_max"]),
+                  resumed_piece=Mux(maxed.first, maxed.resumed, piece["resumed_piece"]))
         with m.If(maxed.valid):
             m.d.sync += running_max.eq(Mux(maxed.end, start, new_max))
 
         # The max's rise, and a stage later the rescale it clamps to: a subtract and a
         # compare in one stage were too long.
-        d = stage(m, "d", **carried(c, "keep", "row_max"), rise=c.row_max - c.previous_max,
+        d = stage(m, "d", **carried(c, "keep", "row_max", *resumes),
+                  rise=c.row_max - c.previous_max,
                   distances=[exp2_distance(logit, c.row_max, config) for logit in c.logits])
         rescale_limit = config.softmax_sum_bits + 1
         parts = [exp2_parts(distance, config) for distance in d.distances]
-        e = stage(m, "e", **carried(d, "row_max"),
+        e = stage(m, "e", **carried(d, "row_max", *resumes),
                   rescale=Mux(d.rise > rescale_limit, rescale_limit, d.rise)[
                       :rescale_limit.bit_length()],
                   fractions=[Mux(keep, fraction, 0)
                              for (fraction, _), keep in zip(parts, d.keep)],
                   shifts=[shift for _, shift in parts])
-        f = stage(m, "f", **carried(e, "row_max", "rescale"),
+        f = stage(m, "f", **carried(e, "row_max", "rescale", *resumes),
                   terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
         summed = pipelined_tree(m, "s", f.terms, add, softmax_sum_stages(config), 2,
-                                carried(f, "row_max", "rescale"))
+                                carried(f, "row_max", "rescale", *resumes))
         check_stages("SoftmaxRowSum", softmax_max_stages(config) + len((c, d, e, f))
                      + softmax_sum_stages(config), softmax_row_sum_latency(config))
 
         # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.
         running_sum = Signal(unsigned(config.softmax_sum_bits))
         running_overflow = Signal()
-        new_sum = (((running_sum << 1) >> summed.rescale) + Cat(Const(1, 1), summed.result)) >> 1
+        previous_sum = Mux(summed.first & summed.resumed, summed.start_sum, running_sum)
+        new_sum = (((previous_sum << 1) >> summed.rescale)
+                   + Cat(Const(1, 1), summed.result)) >> 1
+        # The max's rise over a resumed piece, at most acc_bits (0 for a piece started
+        # afresh): P V's partial sums of the row are divided by 2^rise.
+        rise = summed.row_max - summed.initial_max
         out = stage(m, "out", valid=summed.valid & summed.end, divisor=new_sum,
-                    row_max=summed.row_max, error=running_overflow | summed.overflow)
+                    row_max=summed.row_max, error=running_overflow | summed.overflow,
+                    rise=Mux(summed.resumed_piece,
+                             Mux(rise > config.acc_bits, config.acc_bits, rise), 0)[:SHIFT_BITS])
         m.d.comb += [
             self.o.valid.eq(out.valid),
             self.o.payload.divisor.eq(out.divisor),
             self.o.payload.tag.row_max.eq(out.row_max),
+            self.o.payload.tag.row_sum.eq(out.divisor),
+            self.o.payload.tag.rise.eq(out.rise),
             self.o.payload.tag.error.eq(out.error),
         ]
         with m.If(summed.valid):

@@ -40,14 +40,17 @@ class SoftmaxUnit(wiring.Component):
 
     Members
     -------
-    i : In(stream.Signature(ports.softmax_beat(config)))
+    i : In(stream.Signature(ports.softmax_input(config)))
+        A beat of logits; on a row's first beat, `resume` continues the row from the
+        given max and sum (a SOFTMAX over the next block of a long row's keys).
     o : Out(stream.Signature(ports.softmax_probs(config)))
+        The values of a beat, with the row's reciprocal and its state after the row.
     """
 
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "i": In(stream.Signature(layout(ports.softmax_beat(config)))),
+            "i": In(stream.Signature(layout(ports.softmax_input(config)))),
             "o": Out(stream.Signature(layout(ports.softmax_probs(config)))),
         })
 
@@ -72,23 +75,27 @@ class SoftmaxUnit(wiring.Component):
         piece_end = Signal()
         cut = Signal()
         accept = Signal()
+        beat = self.i.payload.beat
         m.d.comb += [
-            piece_end.eq(self.i.payload.last | (beats_in_piece == max_beats - 1)),
-            cut.eq(piece_end & ~self.i.payload.last),
+            piece_end.eq(beat.last | (beats_in_piece == max_beats - 1)),
+            cut.eq(piece_end & ~beat.last),
             self.i.ready.eq(logits.w_rdy),
             accept.eq(self.i.valid & self.i.ready),
         ]
         with m.If(accept):
             m.d.sync += [beats_in_piece.eq(Mux(piece_end, 0, beats_in_piece + 1)),
-                         overlong.eq(~self.i.payload.last & (overlong | cut))]
+                         overlong.eq(~beat.last & (overlong | cut))]
 
         stored = Signal(buffered)
         m.d.comb += [
-            stored.beat.eq(self.i.payload), stored.piece_end.eq(piece_end),
+            stored.beat.eq(beat), stored.piece_end.eq(piece_end),
             logits.w_data.eq(stored), logits.w_en.eq(accept),
             row_sum.i.valid.eq(self.i.valid & logits.w_rdy),
             row_sum.i.payload.beat.eq(stored),
             row_sum.i.payload.overflow.eq(overlong | cut),
+            row_sum.i.payload.resume.eq(self.i.payload.resume),
+            row_sum.i.payload.start_max.eq(self.i.payload.start_max),
+            row_sum.i.payload.start_sum.eq(self.i.payload.start_sum),
         ]
         wiring.connect(m, row_sum.o, divider.i)
 

@@ -131,8 +131,10 @@ def test_configuration_is_frozen():
 def test_softmax_defaults_and_derived_widths():
     config = AcceleratorConfig()
     assert config.softmax_lanes == 16 and config.softmax_max_beats == 64
-    # 1024 terms of at most 1.0 with 14 fraction bits: 2^24, which needs 25 bits.
-    assert config.softmax_sum_bits == 25
+    # 32768 terms (softmax_max_keys) of at most 1.0 with 14 fraction bits: 2^29, which
+    # needs 30 bits; a row of at most 1024 terms: 25.
+    assert config.softmax_sum_bits == 30
+    assert AcceleratorConfig(softmax_max_keys=1024).softmax_sum_bits == 25
     assert config.softmax_recip_shift == 14 - 1 + 16 and config.softmax_out_max == 127
     assert AcceleratorConfig(lanes=4).softmax_lanes == 4
     assert AcceleratorConfig(lanes=4, softmax_width=8).softmax_lanes == 8
