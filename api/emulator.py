@@ -20,7 +20,7 @@ import dataclasses
 import numpy as np
 
 from vsq_accel.golden import arguments
-from vsq_accel.golden.attention_stream import softmax_in_blocks
+from vsq_accel.golden.key_blocks import softmax_in_blocks
 from vsq_accel.golden.ppu_params import exponentials_to_operand, to_logits
 from vsq_accel.golden.quantize import QuantizedRows, quantize
 from vsq_accel.golden.softmax import softmax_reciprocal

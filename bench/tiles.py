@@ -1,6 +1,8 @@
 """Array utilization over whole tiles in RTL: SA (one head), MHSA (6 heads) and the
 FFN at DeiT-Small shapes (n = 197, d_model = 384, dk = 64, d_ff = 1536) on the default
-configuration, in Verilator (`sim/tile_throughput.py`).
+configuration, and a long-row SA head (`sa_long`: n = 1024, d_model = dk = 64) on the
+default configuration with softmax_max_row = 256, so that every row runs in four
+blocks of keys; in Verilator (`sim/tile_throughput.py`).
 
 The host's LOADs and STOREs run beside the matmuls and softmax (the controller's two
 slots). Weights stream through RIGHT in blocks of output columns and outputs through
@@ -13,6 +15,7 @@ transfers took no time), each beside the performance model's figure for the same
 command list (`_model`, `_loads_hidden_model`: the same schedule of the model's matmul,
 softmax and transfer cycles); the cycles of each part; simulation speed."""
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -21,22 +24,25 @@ from vsq_accel.sim.runner import run_cocotb
 from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG = AcceleratorConfig()
-TILES = ("sa", "mhsa", "ffn")
+# Each workload and the configuration it runs on.
+WORKLOADS = {"sa": CONFIG, "mhsa": CONFIG, "ffn": CONFIG,
+             "sa_long": dataclasses.replace(CONFIG, softmax_max_row=256)}
 
 
 def run():
     results = {"config": CONFIG.format_name, "lanes": CONFIG.lanes,
                "vector_size": CONFIG.vector_size, "simulator": "verilator",
                "host_bits_per_cycle": 64,
-               "shapes": "n=197, d_model=384, dk=64, heads=6, d_ff=1536"}
-    for tile in TILES:
+               "shapes": "n=197, d_model=384, dk=64, heads=6, d_ff=1536",
+               "sa_long_shapes": "n=1024, d_model=64, dk=64, softmax_max_row=256"}
+    for name, config in WORKLOADS.items():
         with tempfile.TemporaryDirectory() as folder:
             out = Path(folder) / "figures.json"
-            _, failures = run_cocotb(CONFIG, "verilator", "accelerator",
+            _, failures = run_cocotb(config, "verilator", "accelerator",
                                      "vsq_accel.sim.tile_throughput",
                                      testcase="tile_cycles",
-                                     extra_env={"BENCH_OUT": str(out), "BENCH_TILE": tile})
+                                     extra_env={"BENCH_OUT": str(out), "BENCH_TILE": name})
             if failures or not out.exists():
-                raise RuntimeError(f"the {tile} tile failed")
+                raise RuntimeError(f"the {name} tile failed")
             results.update(json.loads(out.read_text()))
     return results

@@ -30,6 +30,7 @@ import dataclasses
 import numpy as np
 
 from vsq_accel.golden import tile_float
+from vsq_accel.golden.key_blocks import keys_per_block, one_pass
 from vsq_accel.golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
                                          scale_columns, to_logits)
 from vsq_accel.golden.quantize import quantize
@@ -96,7 +97,8 @@ def ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
 
 
 def attention_head_program(x, head, config, calibration, trace, prefix=""):
-    """One head: returns O as PPU integers and their unit."""
+    """One head: returns O as PPU integers and their unit. Rows longer than the softmax
+    unit takes run in blocks of keys, in one pass (`golden.key_blocks`)."""
     operands = head_operands(x, head, config, calibration, trace, prefix)
     acc = vsq_matmul(operands["q"], operands["k"], config)
     logits = score_logits(acc, operands, head.dk, config)
@@ -104,6 +106,14 @@ def attention_head_program(x, head, config, calibration, trace, prefix=""):
     trace.add(f"{prefix}logits", logits,
               f"{config.softmax_logit_bits}-bit base-2 logits, "
               f"{config.softmax_frac_bits} fraction bits")
+    tokens = logits.shape[1]
+    key_block = keys_per_block(tokens, config)
+    if key_block < tokens:
+        acc, e_op, row_sum = one_pass(lambda start: logits[:, start:start + key_block],
+                                      range(0, tokens, key_block), key_block, operands["v"],
+                                      softmax_start(len(logits), config), config)
+        return normalized_output(acc, e_op, operands["v"], row_sum, prefix + "o",
+                                 calibration, config, trace)
     keep = np.ones(logits.shape, bool)
     row_max, row_sum = softmax_loop1(logits, keep, *softmax_start(len(logits), config),
                                      config)

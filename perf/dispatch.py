@@ -14,10 +14,10 @@ works on this one.
 
 from vsq_accel.perf.model import matmul_cycles, softmax_cycles
 from vsq_accel.spec.commands import End, Load, Matmul, Softmax, Store
-from vsq_accel.spec.host_interface import Slot, host_beats, slot_of
+from vsq_accel.spec.host_interface import Slot, command_lists, host_beats, slot_of
 from vsq_accel.spec.timing import DECODE_CYCLES, HOST_COMMAND_CYCLES
 
-__all__ = ["Schedule", "schedule", "model_spans"]
+__all__ = ["Schedule", "schedule", "program_cycles", "model_spans"]
 
 
 class Schedule:
@@ -45,6 +45,13 @@ def schedule(commands, spans):
         decide = start + DECODE_CYCLES
     stop = max(decide, max(last_of_slot) + 1)
     return Schedule(dispatched, retired, stop + 1)
+
+
+def program_cycles(commands, spans):
+    """The cycles the engine counts for a program (END last) whose command i takes
+    `spans[i]`, run as its command lists (`command_lists`): the lists' totals summed."""
+    return sum(schedule(part, list(spans[first:first + len(part) - 1]) + [0]).cycles
+               for first, part in command_lists(commands))
 
 
 def model_spans(commands, config):

@@ -20,13 +20,14 @@ from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to
 from vsq_accel.sim.streams import CLOCK_NS
 from vsq_accel.spec import ports
 from vsq_accel.spec.commands import Buffer, Load, Matmul, Output, Softmax, Store
-from vsq_accel.spec.host_interface import EngineError, Register, Slot, command_window
+from vsq_accel.spec.host_interface import (EngineError, Register, Slot, command_lists,
+                                           command_window)
 from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.interpreter import Host, interpret, program_output
 
 __all__ = ["AcceleratorHarness", "written_entries", "Expected"]
 
-MONITORED = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE)
+MONITORED = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE, Buffer.ACC)
 
 
 def written_entries(command, config):
@@ -38,6 +39,8 @@ def written_entries(command, config):
                                     -(-command.n // config.vector_size))}
     if isinstance(command, Matmul) and command.output == Output.LOGITS:
         return {Buffer.SCORES: list(range(command.dest_base, command.dest_base + command.m))}
+    if isinstance(command, Matmul) and command.output == Output.ACC:
+        return {Buffer.ACC: list(range(command.acc_base, command.acc_base + command.n))}
     if isinstance(command, Softmax):
         return {command.dest: _rows(command.dest_base, command.dest_stride, command.rows,
                                     -(-command.length // config.vector_size)),
@@ -92,6 +95,7 @@ class AcceleratorHarness:
         self._index_bits = (COMMAND_ENTRIES - 1).bit_length()
         self.expected = None       # an Expected: each command is checked as it retires
         self.dispatched, self.retired_at = [], {}       # the commands' cycles
+        self._first = 0            # the program's index of the running list's command 0
         self._forget()
 
     def _forget(self):
@@ -103,6 +107,7 @@ class AcceleratorHarness:
         self.exps_held = 0         # cycles the softmax's exponentials waited for it
         self.dispatched.clear()
         self.retired_at.clear()
+        self._first = 0
 
     def _pauses(self, probability):
         while True:
@@ -146,7 +151,8 @@ class AcceleratorHarness:
         indices = []
         for slot in Slot:
             if slots >> slot & 1:
-                index = running >> (slot * self._index_bits) & ((1 << self._index_bits) - 1)
+                index = self._first + (running >> (slot * self._index_bits)
+                                       & ((1 << self._index_bits) - 1))
                 self.retired_at[index] = _cycle()
                 self.retired.append(index)
                 indices.append(index)
@@ -242,29 +248,35 @@ class AcceleratorHarness:
         return {"y": np.array([unpack_entry(self.config, store.buffer, entry)["y"]
                                for entry in entries])}
 
-    async def run(self, program, limit_cycles, poll=64):
-        """Run a compiled program: commands written, data served, started. When the
-        engine has stopped (done, no error) every command's writes have been compared as
-        it retired (when checking); returns the program's output y and the cycles."""
+    async def run(self, program, limit_cycles, poll=64, list_entries=COMMAND_ENTRIES):
+        """Run a compiled program: data served, and its command lists
+        (`command_lists`, of at most `list_entries` commands) written and run in turn,
+        each until the engine stops (done, no error) within `limit_cycles`. When
+        checking, every command's writes have been compared as it retired. Returns
+        the program's output y and the cycles the engine counted, summed over the
+        lists."""
         self._forget()
         if self.checking:
             self.expected = Expected(program.commands, program.images, self.config)
-        await self.write_commands(program.commands)
         host = self.serve(program.commands, program.images)
-        began = time.perf_counter()
-        await self.start()
-        status = status_fields(await self.wait_stopped(limit_cycles, poll))
+        cycles, began = 0, time.perf_counter()
+        for first, commands in command_lists(program.commands, list_entries):
+            self._first = first
+            await self.write_commands(commands)
+            await self.start()
+            status = status_fields(await self.wait_stopped(limit_cycles, poll))
+            assert status["done"] and not status["error"], (
+                f"the engine stopped with {status} in the list from command {first}")
+            list_cycles = await self.cycles()
+            self.check_schedule(commands, first, list_cycles)
+            cycles += list_cycles
         self.wall_seconds = time.perf_counter() - began
-        assert status["done"] and not status["error"], f"the engine stopped with {status}"
         if self.checking:
             assert sorted(self.retired) == list(range(len(program.commands) - 1)), (
                 f"commands retired in the order {self.retired}")
             assert not self.mismatches, "\n".join(self.mismatches[:20])
             self.check_no_stray_writes(self.expected.machine)
-        y = program_output(program, await host)
-        cycles = await self.cycles()
-        self.check_schedule(program.commands, cycles)
-        return y, cycles
+        return program_output(program, await host), cycles
 
     def spans(self):
         """Each command's cycles from dispatch to retirement, in command order."""
@@ -276,17 +288,19 @@ class AcceleratorHarness:
         return [index for index, dispatched in enumerate(self.dispatched)
                 if any(self.retired_at[earlier] > dispatched for earlier in range(index))]
 
-    def check_schedule(self, commands, cycles):
-        """The controller dispatched every command when `perf.dispatch` says it does,
-        given the cycles each took, and the cycle counter reads the model's total."""
-        executed = len(commands) - 1
-        assert len(self.dispatched) == len(self.retired_at) == executed, (
+    def check_schedule(self, commands, first, cycles):
+        """The controller dispatched every command of the list from the program's
+        command `first` when `perf.dispatch` says it does, given the cycles each took,
+        and the cycle counter reads the model's total."""
+        stop = first + len(commands) - 1
+        assert len(self.dispatched) == len(self.retired_at) == stop, (
             f"{len(self.dispatched)} dispatches, {len(self.retired_at)} retirements of "
-            f"{executed} commands")
-        model = schedule(commands, self.spans() + [0])
-        first = self.dispatched[0] - model.dispatched[0]
-        late = [(index, cycle - first, want) for index, (cycle, want)
-                in enumerate(zip(self.dispatched, model.dispatched)) if cycle - first != want]
+            f"{stop} commands")
+        dispatched = self.dispatched[first:]
+        model = schedule(commands, self.spans()[first:] + [0])
+        start = dispatched[0] - model.dispatched[0]
+        late = [(first + index, cycle - start, want) for index, (cycle, want)
+                in enumerate(zip(dispatched, model.dispatched)) if cycle - start != want]
         assert not late, ("commands dispatched at other cycles than the controller's model "
                           f"(index, cycle, model): {late[:10]}")
         assert cycles == model.cycles, (

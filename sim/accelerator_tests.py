@@ -16,6 +16,7 @@ from vsq_accel.sim.accelerator_harness import AcceleratorHarness, status_fields
 from vsq_accel.sim.testbench import config_from_env, seed_from_env
 from vsq_accel.spec.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
 from vsq_accel.spec.host_interface import EngineError
+from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.compiler import COMPILERS, Program
 from vsq_accel.toolchain.interpreter import Host, interpret
 
@@ -36,21 +37,29 @@ def tile_shapes(config):
     return config.lanes + 3, 2 * config.vector_size
 
 
-async def run_tile(dut, tile, test_seed, stall=0.0):
+def long_rows(config):
+    """Tokens of two blocks of keys and one more key: every row starts its max and sum
+    in the first block, continues them in the second (rescaling P V's partial sums)
+    and ends them in a block of a single key."""
+    return 2 * config.softmax_max_row + 1
+
+
+async def run_tile(dut, tile, test_seed, stall=0.0, tokens=None, list_entries=COMMAND_ENTRIES):
     harness, rng = await _harness(dut, test_seed, stall)
     config = harness.config
-    tokens, d_model = tile_shapes(config)
+    short, d_model = tile_shapes(config)
+    tokens = tokens or short
     x = rng.normal(size=(tokens, d_model))
     weights = {"sa": lambda: random_attention_head(rng, d_model, d_model // 2),
                "mhsa": lambda: random_multi_head(rng, d_model, 2, d_model // 2),
                "ffn": lambda: random_feed_forward(rng, d_model, 2 * d_model)}[tile]()
     _, _, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
-    y, cycles = await harness.run(program, 200_000)
+    y, cycles = await harness.run(program, 200_000, list_entries=list_entries)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
-    dut._log.info(f"{tile}: {len(program.commands)} commands, {cycles} cycles, "
-                  f"{len(harness.overlapped())} started beside a running one; the write "
+    dut._log.info(f"{tile}: {tokens} tokens, {len(program.commands)} commands, {cycles} "
+                  f"cycles, {len(harness.overlapped())} started beside a running one; the write "
                   f"port held exponentials {harness.exps_held} cycles, LOAD entries "
                   f"{harness.loads_held}")
 
@@ -97,7 +106,7 @@ async def refuses_bad_commands(dut):
 
 
 @cocotb.test()
-async def long_rows_refuse_state_never_started(dut):
+async def refuses_resuming_rows_never_started(dut):
     """A SOFTMAX that resumes rows (a long row's next block of keys) whose state no
     SOFTMAX started stops the engine with STATE before it does anything, after the
     commands before it; the golden interpreter refuses the same list."""
@@ -221,3 +230,17 @@ async def self_attention(dut):
 async def multi_head_attention(dut):
     await run_tile(dut, "mhsa", 4, stall=0.2)
 
+
+
+@cocotb.test()
+async def long_self_attention_with_host_stalls(dut):
+    await run_tile(dut, "sa", 6, stall=0.3, tokens=long_rows(config_from_env()))
+
+
+@cocotb.test()
+async def long_multi_head_attention_in_short_lists(dut):
+    """Lists of 100 commands and END (not a multiple of 3): a block of logits waits in
+    SCORES, and a long row's max and sum in STATE, across the engine's stops and starts
+    at each place of the S, SOFTMAX, P V pattern."""
+    await run_tile(dut, "mhsa", 7, stall=0.2, tokens=long_rows(config_from_env()),
+                   list_entries=101)

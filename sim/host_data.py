@@ -4,7 +4,7 @@ carry them, and command words as the command window takes them."""
 import numpy as np
 
 from vsq_accel.spec import ports
-from vsq_accel.spec.commands import command_bits, encode
+from vsq_accel.spec.commands import Buffer, command_bits, encode
 from vsq_accel.spec.host_interface import host_beats
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
@@ -20,7 +20,7 @@ def _entry(config, buffer):
     entry = ports.buffer_entry(config, buffer)
     if isinstance(entry, ports.Struct):
         return entry
-    return ports.Struct({"y": entry})            # OUTPUT: V values of y
+    return ports.Struct({{Buffer.OUTPUT: "y", Buffer.ACC: "acc"}[buffer]: entry})
 
 
 def pack_entries(config, buffer, image):

@@ -62,9 +62,10 @@ class MacArrayHarness:
     async def reset(self):
         await start_and_reset(self.dut, ("a", "b"), ("c",))
 
-    async def run_gemm(self, a, b_t, idle=Idle(), seed=0):
-        """Run A @ B (quantized A and B^T) with random idle cycles; check every column."""
-        streams = array_streams(a, b_t, self.config)
+    async def run_gemm(self, a, b_t, idle=Idle(), seed=0, initial=None):
+        """Run A @ B (quantized A and B^T), from `initial` accumulators if given, with
+        random idle cycles; check every column."""
+        streams = array_streams(a, b_t, self.config, initial)
         source_a = StreamSource(self.dut, "a", self.dut.clk, idle.a, seed)
         source_b = StreamSource(self.dut, "b", self.dut.clk, idle.b, seed + 1)
         sink_c = StreamSink(self.dut, "c", self.dut.clk, idle.c, seed + 2)
@@ -87,7 +88,7 @@ class MacArrayHarness:
     def _b_payloads(self, streams):
         return [self._b_port.pack({
                     "vector": self._vector(streams.b_values, streams.b_scales, i),
-                    "last": int(streams.b_last[i])})
+                    "last": int(streams.b_last[i]), "init": streams.b_init[i].tolist()})
                 for i in range(len(streams.b_values))]
 
     @staticmethod

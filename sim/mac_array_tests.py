@@ -134,3 +134,23 @@ async def long_reduction(dut):
     a = random_operands(rng, 2 * config.lanes, 512, config)
     b_t = random_operands(rng, 2 * config.lanes, 512, config)
     await harness.run_gemm(a, b_t, Idle(0.05, 0.05, 0.05), seed=seed)
+
+
+@cocotb.test()
+async def continues_from_initial_accumulators(dut):
+    """A reduction continued from accumulators (a long row's P V over its next block of
+    keys): random starting values over the whole range and the extremes (the most
+    negative, the largest, one below it, 0), so that sums saturate from the start;
+    tiles that pad rows and columns; random idle cycles on every interface."""
+    harness = await _harness(dut)
+    config = harness.config
+    rng, seed = _rng(dut, 7)
+    lanes, size = config.lanes, config.vector_size
+    for index, (m, n, slices) in enumerate([(lanes, lanes, 1), (lanes + 1, 2 * lanes - 1, 2),
+                                            (1, 3, 3)]):
+        a = random_operands(rng, m, slices * size, config)
+        b_t = random_operands(rng, n, slices * size, config)
+        initial = rng.integers(config.acc_min, config.acc_max + 1, (m, n))
+        initial.flat[:4] = [config.acc_min, config.acc_max, config.acc_max - 1, 0][:initial.size]
+        await harness.run_gemm(a, b_t, Idle(0.2, 0.2, 0.3), seed=seed + index, initial=initial)
+

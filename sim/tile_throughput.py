@@ -1,10 +1,11 @@
-"""cocotb test behind `make bench tiles`: SA, MHSA and FFN at DeiT-Small shapes on the
-accelerator in Verilator, the cycles of every command stamped (dispatch to retirement)
+"""cocotb test behind `make bench tiles`: SA, MHSA and FFN at DeiT-Small shapes, and a
+long-row SA head (`sa_long`: 1024 tokens, d_model = dk = 64, rows longer than the
+softmax the bench configures), on the accelerator in Verilator, the cycles of every command stamped (dispatch to retirement)
 and the output checked against the golden tile program. Utilization is measured with
 the host's transfers (at one 64-bit beat a cycle, no stall) and without them (the
 controller's schedule of the measured compute commands alone), each beside the
 performance model's prediction for the same commands. Writes its figures as JSON to
-BENCH_OUT; the tile comes from BENCH_TILE."""
+BENCH_OUT; the workload comes from BENCH_TILE."""
 
 import json
 import os
@@ -15,7 +16,7 @@ import numpy as np
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.perf.dispatch import model_spans, schedule
+from vsq_accel.perf.dispatch import model_spans, program_cycles
 from vsq_accel.sim.accelerator_harness import AcceleratorHarness
 from vsq_accel.sim.testbench import config_from_env
 from vsq_accel.spec.commands import Matmul
@@ -25,15 +26,21 @@ from vsq_accel.toolchain.compiler import COMPILERS
 SEED = 20261201
 # DeiT-Small: tokens, model width, heads (64 channels each), FFN width.
 TOKENS, D_MODEL, HEADS, D_FF = 197, 384, 6, 1536
+# The long-row head: tokens and model width (one head as wide as the model).
+LONG_TOKENS, LONG_D_MODEL = 1024, 64
 
 
-def deit_small(tile, rng):
+def workload(name, rng):
+    """(tile, x, weights) of a workload: "sa", "mhsa", "ffn" or "sa_long"."""
+    if name == "sa_long":
+        return ("sa", rng.normal(size=(LONG_TOKENS, LONG_D_MODEL)),
+                random_attention_head(rng, LONG_D_MODEL, LONG_D_MODEL))
     x = rng.normal(size=(TOKENS, D_MODEL))
     dk = D_MODEL // HEADS
     weights = {"sa": lambda: random_attention_head(rng, D_MODEL, dk),
                "mhsa": lambda: random_multi_head(rng, D_MODEL, HEADS, dk),
-               "ffn": lambda: random_feed_forward(rng, D_MODEL, D_FF)}[tile]()
-    return x, weights
+               "ffn": lambda: random_feed_forward(rng, D_MODEL, D_FF)}[name]()
+    return name, x, weights
 
 
 def without_host(commands, spans):
@@ -47,8 +54,8 @@ def without_host(commands, spans):
 def utilizations(commands, spans, macs, config):
     """(cycles, cycles without the host's transfers, and the two utilizations) of a
     run whose commands took `spans`."""
-    cycles = schedule(commands, spans).cycles
-    hidden = schedule(*without_host(commands, spans)).cycles
+    cycles = program_cycles(commands, spans)
+    hidden = program_cycles(*without_host(commands, spans))
     per_cycle = config.macs_per_cycle
     return cycles, hidden, macs / (cycles * per_cycle), macs / (hidden * per_cycle)
 
@@ -56,14 +63,14 @@ def utilizations(commands, spans, macs, config):
 @cocotb.test()
 async def tile_cycles(dut):
     config = config_from_env()
-    tile = os.environ["BENCH_TILE"]
+    name = os.environ["BENCH_TILE"]
     harness = AcceleratorHarness(dut, config, SEED)
     await harness.reset(check=False)
     rng = np.random.default_rng(SEED)
-    x, weights = deit_small(tile, rng)
+    tile, x, weights = workload(name, rng)
     _, _, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
-    dut._log.info(f"seed {SEED}: {tile}, {len(program.commands)} commands")
+    dut._log.info(f"seed {SEED}: {name}, {len(x)} tokens, {len(program.commands)} commands")
 
     y, cycles = await harness.run(program, 50_000_000, poll=4096)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
@@ -78,18 +85,18 @@ async def tile_cycles(dut):
     model, model_hidden, model_util, model_util_hidden = utilizations(
         program.commands, model_spans(program.commands, config), macs, config)
     figures = {
-        f"tile_util_{tile}": util,
-        f"tile_util_{tile}_loads_hidden": util_hidden,
-        f"tile_util_{tile}_model": model_util,
-        f"tile_util_{tile}_loads_hidden_model": model_util_hidden,
-        f"{tile}_cycles": cycles,
-        f"{tile}_cycles_loads_hidden": hidden,
-        f"{tile}_cycles_model": model,
-        f"{tile}_cycles_loads_hidden_model": model_hidden,
-        f"{tile}_cycles_host_transfers": host,
-        f"{tile}_commands": len(program.commands),
-        f"{tile}_macs": macs,
-        f"{tile}_sim_cycles_per_second": cycles / harness.wall_seconds,
+        f"tile_util_{name}": util,
+        f"tile_util_{name}_loads_hidden": util_hidden,
+        f"tile_util_{name}_model": model_util,
+        f"tile_util_{name}_loads_hidden_model": model_util_hidden,
+        f"{name}_cycles": cycles,
+        f"{name}_cycles_loads_hidden": hidden,
+        f"{name}_cycles_model": model,
+        f"{name}_cycles_loads_hidden_model": model_hidden,
+        f"{name}_cycles_host_transfers": host,
+        f"{name}_commands": len(program.commands),
+        f"{name}_macs": macs,
+        f"{name}_sim_cycles_per_second": cycles / harness.wall_seconds,
     }
     with open(os.environ["BENCH_OUT"], "w") as out:
         json.dump(figures, out)

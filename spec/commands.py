@@ -13,7 +13,7 @@ Buffers, addressed in entries:
 | PARAMS | multiplier, shift and bias of one output column or row | param_entries |
 | SCORES | one row of up to softmax_max_row logits | score_rows (2 L) |
 | STATE | one softmax row's running max, sum, reciprocal, and the max's rise in its last SOFTMAX | state_rows (2 L) |
-| ACC | one accumulator | accumulator_entries |
+| ACC | a column of L accumulators, one per row of a result of at most L rows | accumulator_entries |
 
 A tensor of R rows with K elements along its reduction is R x ceil(K / V) entries,
 row r's vector k at base + r * stride + k. Commands run in order; one whose `wait` bit
@@ -136,11 +136,12 @@ class Matmul:
     relu: int = _field("flag", "y = max(y, 0) before saturation")
     row_scale: int = _field("flag", "multiply row i by the softmax reciprocal STATE[state_base + i]")
     per_row: int = _field("flag", "PPU parameters per result row (a result produced transposed)")
-    accumulate: int = _field("flag", "start from ACC[acc_base ..] instead of 0")
+    accumulate: int = _field("flag", "start from ACC[acc_base ..] instead of 0 (m <= L)")
     rescale: int = _field("flag", "ACC's row i first divided by 2^(STATE[state_base + i].rise)")
     params_base: int = _field("addr", "PARAMS entry of column (or row) 0")
     state_base: int = _field("addr", "STATE entry of row 0 (row_scale)")
-    acc_base: int = _field("addr", "ACC entry of C[0, 0]; rows n apart (accumulate, ACC)")
+    acc_base: int = _field("addr", "ACC entry of C's column 0, C[i, j] in entry acc_base + j, "
+                           "lane i")
     dest: int = _field("buffer", "LEFT or RIGHT (OPERAND), OUTPUT (Y), SCORES, ACC")
     dest_base: int = _field("addr", "first entry written")
     dest_stride: int = _field("addr", "entries from one result row to the next")
@@ -204,7 +205,7 @@ def entry_bits(config, buffer):
             Buffer.SCORES: config.softmax_max_row * config.softmax_logit_bits,
             Buffer.STATE: config.softmax_logit_bits + config.softmax_sum_bits
             + config.softmax_recip_bits + SHIFT_BITS,
-            Buffer.ACC: config.acc_bits}[Buffer(buffer)]
+            Buffer.ACC: config.lanes * config.acc_bits}[Buffer(buffer)]
 
 
 def field_widths(cls, config):
@@ -266,11 +267,9 @@ def footprint(command, config):
             spans.append((Buffer.STATE, command.state_base, command.state_base + command.m,
                           False))
         if command.accumulate:
-            spans.append((Buffer.ACC, command.acc_base,
-                          command.acc_base + command.m * command.n, False))
+            spans.append((Buffer.ACC, command.acc_base, command.acc_base + command.n, False))
         if command.output == Output.ACC:
-            spans.append((Buffer.ACC, command.acc_base,
-                          command.acc_base + command.m * command.n, True))
+            spans.append((Buffer.ACC, command.acc_base, command.acc_base + command.n, True))
         elif command.output == Output.LOGITS:
             spans.append((Buffer.SCORES, command.dest_base, command.dest_base + command.m,
                           True))

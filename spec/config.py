@@ -6,6 +6,7 @@ model and the generator can never disagree about how wide a value is.
 
 import dataclasses
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -110,8 +111,9 @@ class AcceleratorConfig:
                                       **_BUFFER)
     param_entries: int = _key(4096, "PARAMS entries: multiplier, shift and bias of one "
                               "output column (or row)", **_BUFFER)
-    accumulator_entries: int = _key(4096, "ACC entries: accumulators kept between matmuls, "
-                                    "for reductions that stream through in parts", **_BUFFER)
+    accumulator_entries: int = _key(256, "ACC entries, a column of L accumulators each, kept "
+                                    "between matmuls: P V's partial sums over a long row's "
+                                    "blocks of keys", **_BUFFER)
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -135,6 +137,12 @@ class AcceleratorConfig:
                     f", scale_bits={self.scale_bits}, "
                     f"scale_product_bits={self.scale_product_bits}"
                     if self.vector_scales else ""))
+        block = math.lcm(self.softmax_lanes, self.vector_size)
+        if self.softmax_max_row < block:
+            raise ConfigError(
+                f"softmax_max_row={self.softmax_max_row} cannot hold a block of keys for rows "
+                f"longer than it: a block is whole softmax beats of {self.softmax_lanes} and "
+                f"whole vectors of vector_size={self.vector_size}, at least {block} keys")
 
     def _check_key(self, field):
         rules, value = field.metadata, getattr(self, field.name)

@@ -4,11 +4,11 @@ buffer entries travel on the data streams."""
 
 import enum
 
-from vsq_accel.spec.commands import Buffer, Load, Softmax, Store, command_bits, entry_bits
+from vsq_accel.spec.commands import Buffer, End, Load, Softmax, Store, command_bits, entry_bits
 from vsq_accel.spec.timing import COMMAND_ENTRIES, HOST_DATA_BITS
 
 __all__ = ["Register", "command_window", "command_word_bits", "control_address_bits",
-           "EngineError", "Slot", "slot_of", "HOST_BUFFERS", "host_beats"]
+           "command_lists", "EngineError", "Slot", "slot_of", "HOST_BUFFERS", "host_beats"]
 
 
 class Register(enum.IntEnum):
@@ -32,6 +32,24 @@ def command_window(config):
     at base + c * bytes + 4 w (write only)."""
     per_command = 4 << command_word_bits(config)
     return COMMAND_ENTRIES * per_command, per_command
+
+
+def command_lists(commands, entries=COMMAND_ENTRIES):
+    """The lists a program (END last) runs as, in turn: [(index of the list's first
+    command in the program, the list)], each at most `entries` commands (what the
+    command memory holds) with its own END. Between two lists every command has
+    retired; the engine keeps what SCORES and STATE hold across its starts, so a long
+    row may continue in the next list."""
+    body = commands[:-1]
+    if not commands or not isinstance(commands[-1], End) or any(
+            isinstance(command, End) for command in body):
+        raise ValueError("a program has one END, its last command")
+    if not 2 <= entries <= COMMAND_ENTRIES:
+        raise ValueError(f"entries={entries}: a list holds 2 to {COMMAND_ENTRIES} "
+                         f"commands, END included")
+    step = entries - 1
+    return [(first, body[first:first + step] + [commands[-1]])
+            for first in range(0, max(len(body), 1), step)]
 
 
 def control_address_bits(config):

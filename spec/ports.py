@@ -117,8 +117,11 @@ def vsq_vector(config):
 
 
 def b_vector(config):
-    """A B vector and `last`: it belongs to the final reduction slice of its tile."""
-    return Struct({"vector": vsq_vector(config), "last": _flag()})
+    """A B vector and `last`: it belongs to the final reduction slice of its tile; on the
+    vectors of a tile's first slice, `init`: the column's accumulators start from these
+    (0 but for a matmul that continues a reduction)."""
+    return Struct({"vector": vsq_vector(config), "last": _flag(),
+                   "init": output_column(config)})
 
 
 def output_column(config):
@@ -283,10 +286,11 @@ def state_entry(config):
 
 
 def buffer_entry(config, buffer):
-    """An entry of LEFT, RIGHT, PARAMS, OUTPUT or STATE, as the RTL's memory holds it and
-    the host's streams carry it (SCORES and ACC live inside the units)."""
+    """An entry of LEFT, RIGHT, PARAMS, OUTPUT, STATE or ACC as the RTL's memory holds it
+    (and the host's streams carry it; SCORES lives inside the corner turn)."""
     entries = {Buffer.LEFT: vsq_vector, Buffer.RIGHT: vsq_vector, Buffer.PARAMS: param_entry,
-               Buffer.OUTPUT: output_entry, Buffer.STATE: state_entry}
+               Buffer.OUTPUT: output_entry, Buffer.STATE: state_entry,
+               Buffer.ACC: output_column}
     if buffer not in entries:
         raise ValueError(f"{Buffer(buffer).name} has no entries outside its unit")
     return entries[buffer](config)

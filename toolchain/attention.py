@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from vsq_accel.golden.attention_stream import keys_per_block
+from vsq_accel.golden.key_blocks import keys_per_block
 from vsq_accel.golden.ppu_params import (column_scaling, exponential_requantization, logit_scaling,
                                          requantization)
 from vsq_accel.golden.quantize import quantize
@@ -108,8 +108,7 @@ class _HeadPlan:
         self.keys = _spans(tokens, key_block)
         self.blocks = _spans(tokens, lanes)
         self.single = len(self.keys) == 1
-        self.acc = None if self.single else b.allocate(prefix + "acc", Buffer.ACC,
-                                                       lanes * self.dv, 1)
+        self.acc = None if self.single else b.allocate(prefix + "acc", Buffer.ACC, self.dv, 1)
         self._scores = 0                 # S blocks so far: they alternate between halves
 
     def _output(self, tokens, concat):
@@ -145,8 +144,8 @@ class _HeadPlan:
         matmul(self.b, self.q, self.k, block.count, keys.count, self.s_params.sub(keys.first),
                Region(Buffer.SCORES, slot, block.count, 1, 1), reduction=self.dk,
                left_row=block.first, right_row=keys.first, output=Output.LOGITS,
-               dest_base=slot, trace_row=block.first, op="scores",
-               trace=names if self.single else None)
+               dest_base=slot, trace_row=block.first, trace_column=keys.first, op="scores",
+               trace=names)
         return slot
 
     def softmax(self, block, keys, slot):
@@ -158,13 +157,15 @@ class _HeadPlan:
         names = {"row_max": prefix + "row_max", "row_sum": prefix + "row_sum",
                  "exponentials": prefix + "exponentials", "values": prefix + "e_op.values",
                  "scales": prefix + "e_op.scales", "reciprocal": prefix + "o.reciprocal"}
+        if not self.single:     # of a long row, only the last block's reciprocal is whole
+            names = ({"reciprocal": names["reciprocal"]}
+                     if keys.index == len(self.keys) - 1 else {})
         self.b.emit(Softmax(src_base=slot, rows=block.count, length=keys.count,
                             loop1=1, first=int(keys.index == 0), loop2=1,
                             state_base=self._state(block), dest=Buffer.LEFT,
                             dest_base=exp.base, dest_stride=exp.stride,
                             **requant_fields(self.e_requant),
-                            trace={"op": "softmax", "row": block.first,
-                                   "names": names if self.single else {}}))
+                            trace={"op": "softmax", "row": block.first, "names": names}))
         return exp
 
     def weighted_values(self, block, keys, exp):

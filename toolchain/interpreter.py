@@ -41,7 +41,7 @@ class Machine:
             Buffer.SCORES: {"logits": zeros(Buffer.SCORES, config.softmax_max_row)},
             Buffer.STATE: {"row_max": zeros(Buffer.STATE), "row_sum": zeros(Buffer.STATE),
                            "reciprocal": zeros(Buffer.STATE), "rise": zeros(Buffer.STATE)},
-            Buffer.ACC: {"acc": zeros(Buffer.ACC)},
+            Buffer.ACC: {"acc": zeros(Buffer.ACC, config.lanes)},
         }
         self.written = {buffer: np.zeros(buffer_size(config, buffer), bool) for buffer in Buffer}
 
@@ -175,6 +175,9 @@ def _check_bounds(command, config, where):
             raise CommandError(f"{where} writes y into {Buffer(command.dest).name}")
         if command.rescale and not command.accumulate:
             raise CommandError(f"{where} rescales ACC but does not accumulate")
+        if (command.accumulate or command.output == Output.ACC) and command.m > config.lanes:
+            raise CommandError(f"{where} keeps {command.m} rows in ACC, whose entries hold "
+                               f"columns of {config.lanes}")
     if isinstance(command, Softmax):
         if command.length > config.softmax_max_row:
             raise CommandError(f"{where} has rows of {command.length} logits, longer than "
@@ -242,16 +245,18 @@ def _matmul(machine, command, host, where):
     right = _operand(machine, Buffer.RIGHT, command.right_base, command.right_stride,
                      command.n, command.k, where)
     initial = None
+    columns_of_acc = command.acc_base + np.arange(command.n)
     if command.accumulate:
-        initial = machine.read(Buffer.ACC, command.acc_base + np.arange(command.m * command.n),
-                               where)["acc"].reshape(command.m, command.n)
+        initial = machine.read(Buffer.ACC, columns_of_acc, where)["acc"][:, :command.m].T
         if command.rescale:
             rises = machine.read(Buffer.STATE, command.state_base + np.arange(command.m),
                                  where)["rise"]
             initial = rescale_rows(initial, rises, config)
     acc = vsq_matmul(left, right, config, initial)
     if command.output == Output.ACC:
-        machine.write(Buffer.ACC, command.acc_base + np.arange(acc.size), acc=acc.reshape(-1))
+        words = np.zeros((command.n, config.lanes), np.int64)     # lanes past m hold 0
+        words[:, :command.m] = acc.T
+        machine.write(Buffer.ACC, columns_of_acc, acc=words)
         return {"acc": acc}
     columns = command.m if command.per_row else command.n
     params = machine.read(Buffer.PARAMS, command.params_base + np.arange(columns), where)

@@ -2,6 +2,7 @@
 
 from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -26,7 +27,10 @@ class VsqMacArray(wiring.Component):
     vectors (lane l holds row l of the tile) and then L B vectors, one per cycle, each
     broadcast to all lanes; B vector j adds to column j of the tile in the collector.
     The B vectors of a tile's last slice carry `last`, and as each of them leaves the
-    pipeline its finished column of L accumulators goes out on `c`. With both inputs
+    pipeline its finished column of L accumulators goes out on `c`. The B vectors of a
+    tile's first slice carry `init`, the accumulators their column starts from (0 but for
+    a reduction continued from ACC); they wait in a queue beside the pipeline for the
+    accumulate stage. With both inputs
     offered every cycle and `c` always ready, every lane does a vector MAC every cycle.
 
     Pipeline (one shared enable, held only by an output column that waits for `c`):
@@ -121,7 +125,15 @@ class VsqMacArray(wiring.Component):
         read = collector.read_port(transparent_for=(write,))
         # The read is issued as an item enters the lanes' last stage, so its data is there.
         m.d.comb += [read.addr.eq(tags[-2].column), read.en.eq(advance)]
-        totals = [Mux(m_tag.first, 0, read.data[lane_index]) + product
+        # A first slice's starting accumulators, from the B input to the accumulate stage:
+        # at most one per stage between them is in flight.
+        m.submodules.init_queue = init_queue = SyncFIFO(width=column_layout.size,
+                                                        depth=len(tags) + 1)
+        m.d.comb += [init_queue.w_data.eq(self.b.payload.init),
+                     init_queue.w_en.eq(b_accept & first_slice),
+                     init_queue.r_en.eq(m_tag.valid & m_tag.first & advance)]
+        init = column_layout(init_queue.r_data)
+        totals = [Mux(m_tag.first, init[lane_index], read.data[lane_index]) + product
                   for lane_index, product in enumerate(products)]
         if accumulate_stages(config) == 2:
             # The add is registered before saturation and the write. An entry comes back

@@ -1,13 +1,14 @@
 """A feeder: reads an operand buffer in the MAC array's schedule, one vector per cycle."""
 
-from amaranth import Module, Signal
+from amaranth import Module, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
 
+from vsq_accel.hw.lib.arith import equals, rhu_variable
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.spec import ports
-from vsq_accel.spec.commands import DIM_BITS
+from vsq_accel.spec.commands import DIM_BITS, SHIFT_BITS
 
 __all__ = ["OperandFeeder", "feeder_job_layout"]
 
@@ -15,9 +16,10 @@ __all__ = ["OperandFeeder", "feeder_job_layout"]
 def feeder_job_layout(addr_bits):
     """One matmul's operand: row r's vector s at base + r * stride + s for r < rows,
     s < k; `other_rows` are the rows of the other operand, whose tiles repeat this
-    one's."""
+    one's. B with `accumulate`: column r's accumulators start from ACC[acc_base + r]."""
     return data.StructLayout({"base": addr_bits, "stride": addr_bits, "rows": DIM_BITS,
-                              "other_rows": DIM_BITS, "k": DIM_BITS})
+                              "other_rows": DIM_BITS, "k": DIM_BITS, "accumulate": 1,
+                              "acc_base": addr_bits})
 
 
 class OperandFeeder(wiring.Component):
@@ -29,13 +31,20 @@ class OperandFeeder(wiring.Component):
     vectors of the last slice `last`.
 
     The address steps by additions only (no multiplier on the read path); the buffer's
-    read port is driven directly, its data registered with the vector's place.
+    read port is driven directly, its data registered with the vector's place. B's
+    vectors of a first slice carry their column's starting accumulators (`init`): 0, or
+    with `accumulate` the column's ACC entry, each lane's divided by 2^rise, its row's
+    rise of max (`rises`), rounded half up.
 
     Members
     -------
     job : In(stream.Signature(feeder_job_layout(addr_bits)))
     read : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
         The buffer's read port, driven by the feeder.
+    acc : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.output_column(config)))
+        B: ACC's read port, driven by the feeder.
+    rises : In(ArrayLayout(unsigned(SHIFT_BITS), lanes))
+        B: each lane's rise of max, for the whole job.
     o : Out(stream.Signature(ports.vsq_vector(config) or ports.b_vector(config)))
     busy : Out(1)
         A job is in progress (vectors to read or one to hand over).
@@ -46,12 +55,17 @@ class OperandFeeder(wiring.Component):
             raise ValueError(f"role must be 'a' or 'b', not {role!r}")
         self._config, self._addr_bits, self._role = config, addr_bits, role
         vector = layout(ports.vsq_vector(config))
-        super().__init__({
+        members = {
             "job": In(stream.Signature(feeder_job_layout(addr_bits))),
             "read": In(ReadPort.Signature(addr_width=addr_bits, shape=vector)),
             "o": Out(stream.Signature(vector if role == "a" else layout(ports.b_vector(config)))),
             "busy": Out(1),
-        })
+        }
+        if role == "b":
+            members["acc"] = In(ReadPort.Signature(addr_width=addr_bits,
+                                                   shape=layout(ports.output_column(config))))
+            members["rises"] = In(data.ArrayLayout(unsigned(SHIFT_BITS), config.lanes))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -75,6 +89,7 @@ class OperandFeeder(wiring.Component):
         advance = ~self.o.valid | self.o.ready
         pad = Signal()
         last = Signal()
+        first = Signal()
         m.d.comb += [
             self.read.addr.eq(row_addr + slice_),
             self.read.en.eq(advance),
@@ -88,7 +103,7 @@ class OperandFeeder(wiring.Component):
                          row_addr.eq(self.job.payload.base)]
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(active), pad.eq(row >= job.rows),
-                         last.eq(last_slice)]
+                         last.eq(last_slice), first.eq(equals(slice_, 0))]
         with m.If(advance & active):
             m.d.sync += [lane.eq(lane + 1), row.eq(row + 1), row_addr.eq(row_addr + job.stride)]
             with m.If(last_lane):
@@ -105,8 +120,12 @@ class OperandFeeder(wiring.Component):
             m.d.comb += vector.eq(0)
         if self._role == "a":
             m.d.comb += self.o.payload.eq(vector)
-        else:
-            m.d.comb += [self.o.payload.vector.eq(vector), self.o.payload.last.eq(last)]
+            return m
+        m.d.comb += [self.o.payload.vector.eq(vector), self.o.payload.last.eq(last),
+                     self.acc.addr.eq(job.acc_base + row), self.acc.en.eq(advance)]
+        with m.If(first & job.accumulate & ~pad):
+            m.d.comb += [init.eq(rhu_variable(value, rise)) for init, value, rise
+                         in zip(self.o.payload.init, self.acc.data, self.rises)]
         return m
 
     def _next_tile(self, m, job, active, own_first, other_first, row, tile_addr, row_addr,

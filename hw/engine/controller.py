@@ -115,12 +115,11 @@ class Controller(wiring.Component):
         stopping = error.any() | equals(op, Op.END)
         free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
 
+        # What SCORES and STATE hold, kept across starts as the buffers are (a long
+        # program runs as several lists, `command_lists`) and cleared by reset: the
+        # blocks of logits, and the STATE rows a SOFTMAX has started.
         blocks = _scores_blocks()
-        # The STATE rows a SOFTMAX has started since the engine started.
         started_rows = Signal(config.state_rows)
-        with m.If(self.start):
-            m.d.sync += [block.valid.eq(0) for block in blocks]
-            m.d.sync += started_rows.eq(0)
         # The states as a register decoded by a Switch (Amaranth's FSM compares the
         # state with 0 as a logical not, which Verilator's lint rejects).
         state = Signal(_State)
@@ -234,6 +233,8 @@ def command_error(m, word, config, blocks, started_rows):
     lanes, max_row = config.lanes, config.softmax_max_row
     loadable = Cat(*(equals(host.buffer, b) for b in LOADABLE)).any()
     logits = matmul.output == Output.LOGITS
+    to_acc = equals(matmul.output, Output.ACC)
+    uses_acc = to_acc | matmul.accumulate
     params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
     checks = {
         Op.END: [],
@@ -243,10 +244,11 @@ def command_error(m, word, config, blocks, started_rows):
                    (host.base + host.count > host_entries, EngineError.BOUNDS)],
         Op.MATMUL: [
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
-            (equals(matmul.output, Output.ACC) | matmul.accumulate
+            ((uses_acc & (matmul.m > lanes)) | (matmul.rescale & ~matmul.accumulate)
              | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
             (Mux(matmul.output == Output.Y, ~(matmul.dest == Buffer.OUTPUT),
-                 Mux(logits, ~(matmul.dest == Buffer.SCORES), ~operand_buffer(matmul.dest))),
+                 Mux(logits, ~(matmul.dest == Buffer.SCORES),
+                     Mux(to_acc, ~(matmul.dest == Buffer.ACC), ~operand_buffer(matmul.dest)))),
              EngineError.BUFFER),
             (logits & (matmul.n > max_row), EngineError.SHAPE),
             (rows_past(matmul.left_base, matmul.left_stride, matmul.m, matmul.k,
@@ -254,10 +256,14 @@ def command_error(m, word, config, blocks, started_rows):
              | rows_past(matmul.right_base, matmul.right_stride, matmul.n, matmul.k,
                          size[Buffer.RIGHT])
              | (matmul.params_base + params_rows > size[Buffer.PARAMS])
-             | (matmul.row_scale & (matmul.state_base + matmul.m > size[Buffer.STATE]))
+             | ((matmul.row_scale | matmul.rescale)
+                & (matmul.state_base + matmul.m > size[Buffer.STATE]))
+             | (uses_acc & (matmul.acc_base + matmul.n > size[Buffer.ACC]))
              | Mux(logits, matmul.dest_base + matmul.m > size[Buffer.SCORES],
-                   rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
-                             vectors_of(matmul.n), matmul_dest)), EngineError.BOUNDS),
+                   ~to_acc & rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
+                                       vectors_of(matmul.n), matmul_dest)), EngineError.BOUNDS),
+            (matmul.rescale & (_rows_mask(matmul.state_base, matmul.m, config)
+                               & ~started_rows).any(), EngineError.STATE),
         ],
         Op.SOFTMAX: [
             (~softmax.rows.any() | ~softmax.length.any() | (softmax.length > max_row),

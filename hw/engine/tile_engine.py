@@ -15,7 +15,7 @@ from vsq_accel.hw.engine.exp_writer import ExpWriter
 from vsq_accel.hw.engine.host_port import HostLoader, HostStorer
 from vsq_accel.hw.engine.row_gather import RowGather
 from vsq_accel.hw.engine.row_writer import RowWriter
-from vsq_accel.hw.lib.arith import equals
+from vsq_accel.hw.lib.arith import equals, table_lookup
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.ppu.column_params import ColumnParams, column_place_layout
 from vsq_accel.hw.ppu.requantizer import Requantizer
@@ -24,8 +24,8 @@ from vsq_accel.hw.ppu.scale import PpuScale
 from vsq_accel.hw.softmax.corner_turn import CornerTurn
 from vsq_accel.hw.softmax.unit import SoftmaxUnit
 from vsq_accel.spec import ports
-from vsq_accel.spec.commands import (Buffer, Load, Matmul, Op, Output, Softmax, address_bits,
-                                     buffer_size)
+from vsq_accel.spec.commands import (SHIFT_BITS, Buffer, Load, Matmul, Op, Output, Softmax,
+                                     address_bits, buffer_size)
 from vsq_accel.spec.host_interface import Slot
 from vsq_accel.spec.timing import ppu_latency
 
@@ -88,7 +88,8 @@ class TileEngine(wiring.Component):
                      self.cycles.eq(controller.cycles), self.retired.eq(controller.retire)]
 
         memories, writes = {}, {}
-        for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE):
+        for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT, Buffer.STATE,
+                       Buffer.ACC):
             memories[buffer] = Memory(shape=layout(ports.buffer_entry(config, buffer)),
                                       depth=buffer_size(config, buffer), init=[])
             m.submodules[f"{buffer.name.lower()}_buffer"] = memories[buffer]
@@ -98,12 +99,14 @@ class TileEngine(wiring.Component):
         for reader, buffer in ((units.feeder_a.read, Buffer.LEFT),
                                (units.feeder_b.read, Buffer.RIGHT),
                                (units.columns.params, Buffer.PARAMS),
-                               (units.columns.state, Buffer.STATE)):
+                               (units.columns.state, Buffer.STATE),
+                               (units.feeder_b.acc, Buffer.ACC)):
             port = memories[buffer].read_port()
             m.d.comb += [port.addr.eq(reader.addr), port.en.eq(reader.en),
                          reader.data.eq(port.data)]
-        mode, pending = self._dispatch(m, config, controller, units)
-        places = self._array_to_ppu(m, units, mode)
+        rises = self._rises(m, units.exp_writer.state)
+        mode, pending = self._dispatch(m, config, controller, units, rises)
+        places = self._array_to_ppu(m, units, mode, writes[Buffer.ACC])
         self._ppu_results(m, units, mode, places)
         self._softmax(m, units, mode, memories[Buffer.STATE].read_port(),
                       controller.dispatch & (controller.command[:3] == Op.SOFTMAX),
@@ -126,7 +129,18 @@ class TileEngine(wiring.Component):
         ]
         return m
 
-    def _dispatch(self, m, config, controller, units):
+    def _rises(self, m, state):
+        """A copy of STATE's rises, which a rescaling MATMUL reads for all its rows at
+        once: a register per row, written with STATE."""
+        rises = [Signal(SHIFT_BITS, name=f"rise{row}") for row in range(self._config.state_rows)]
+        with m.If(state.en):
+            with m.Switch(state.addr):
+                for row, rise in enumerate(rises):
+                    with m.Case(row):
+                        m.d.sync += rise.eq(state.data.rise)
+        return rises
+
+    def _dispatch(self, m, config, controller, units, rises):
         """The command's jobs, each offered until its unit takes it, and the modes the
         datapath holds for the matmul and the softmax in flight."""
         word = controller.command
@@ -154,7 +168,11 @@ class TileEngine(wiring.Component):
                          k=matmul.k),
                 *_assign(units.feeder_b.job.payload, base=matmul.right_base,
                          stride=matmul.right_stride, rows=matmul.n, other_rows=matmul.m,
-                         k=matmul.k),
+                         k=matmul.k, accumulate=matmul.accumulate, acc_base=matmul.acc_base),
+                *[rise.eq(Mux(matmul.rescale, _row_of(rises, matmul.state_base + lane), 0))
+                  for lane, rise in enumerate(units.feeder_b.rises)],
+                mode.to_acc.eq(equals(output, Output.ACC)), mode.acc_base.eq(matmul.acc_base),
+                mode.acc_rows.eq(matmul.m), mode.acc_column.eq(0),
                 *_assign(units.columns.job.payload, params_base=matmul.params_base,
                          state_base=matmul.state_base, m=matmul.m, n=matmul.n,
                          per_row=matmul.per_row, row_scale=matmul.row_scale),
@@ -190,9 +208,10 @@ class TileEngine(wiring.Component):
                              *start(port)]
         return mode, pending
 
-    def _array_to_ppu(self, m, units, mode):
+    def _array_to_ppu(self, m, units, mode, acc_write):
         """The array's columns meet their lanes' parameters at the PPU; each column's
-        place rides a queue beside the PPU (returned)."""
+        place rides a queue beside the PPU (returned). A matmul into ACC writes its
+        columns there instead, the lanes past its rows 0."""
         array, columns, ppu = units.array, units.columns, units.ppu
         wiring.connect(m, units.feeder_a.o, array.a)
         wiring.connect(m, units.feeder_b.o, array.b)
@@ -208,8 +227,16 @@ class TileEngine(wiring.Component):
             places.w_data.eq(lanes.place),
         ]
         both = array.c.valid & columns.o.valid & places.w_rdy
-        m.d.comb += [ppu.i.valid.eq(both), places.w_en.eq(both & ppu.i.ready),
-                     array.c.ready.eq(both & ppu.i.ready), columns.o.ready.eq(both & ppu.i.ready)]
+        taken = Mux(mode.to_acc, 1, ppu.i.ready)
+        m.d.comb += [ppu.i.valid.eq(both & ~mode.to_acc),
+                     places.w_en.eq(both & ~mode.to_acc & ppu.i.ready),
+                     array.c.ready.eq(both & taken), columns.o.ready.eq(both & taken)]
+        kept = both & mode.to_acc & lanes.place.keep
+        with m.If(kept):
+            _drive(m, acc_write, mode.acc_base + mode.acc_column,
+                   Cat(*(Mux(lane < mode.acc_rows, value, 0)
+                         for lane, value in enumerate(array.c.payload))))
+            m.d.sync += mode.acc_column.eq(mode.acc_column + 1)
         return places
 
     def _ppu_results(self, m, units, mode, places):
@@ -390,6 +417,13 @@ def _drive(m, port, addr, value):
                  port.data.eq(Value.cast(value)[:port.width])]
 
 
+def _row_of(registers, row):
+    """registers[row] for a row in a signal (0 past the last register)."""
+    bits = (len(registers) - 1).bit_length()
+    padded = list(registers) + [0] * ((1 << bits) - len(registers))
+    return Mux(row < len(registers), table_lookup(padded, row[:bits]), 0)
+
+
 def _assign(view, **values):
     """Statements setting the fields of a view."""
     return [getattr(view, name).eq(value) for name, value in values.items()]
@@ -397,8 +431,9 @@ def _assign(view, **values):
 
 class _Mode:
     """What the datapath holds for the matmul and the softmax in flight: ReLU, where
-    the results go, the requantizations; `scoring`: a LOGITS matmul has columns still
-    to come into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through,
+    the results go, the requantizations; `to_acc`: the matmul's columns go to ACC
+    (`acc_column` of them so far); `scoring`: a LOGITS matmul has columns still to come
+    into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through,
     `softmax_row` the one it is at, `softmax_resume`: its rows continue from STATE."""
 
     def __init__(self, config):
@@ -407,6 +442,10 @@ class _Mode:
         self.to_operand = Signal()
         self.scoring = Signal()
         self.score_rows = Signal(config.lanes.bit_length())
+        self.to_acc = Signal()
+        self.acc_base = Signal(range(config.accumulator_entries))
+        self.acc_rows = Signal(config.lanes.bit_length())
+        self.acc_column = Signal(16)
         self.softmax_rows = Signal(16)
         self.softmax_row = Signal(16)
         self.softmax_resume = Signal()

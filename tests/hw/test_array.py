@@ -17,11 +17,12 @@ SEED = 5
 
 
 @pytest.mark.parametrize("config, a_bits, b_bits, c_bits", [
-    (AcceleratorConfig(), 16 * 4 + 8, 16 * 4 + 8 + 1, 16 * 24),
+    (AcceleratorConfig(), 16 * 4 + 8, 16 * 4 + 8 + 1 + 16 * 24, 16 * 24),
     (AcceleratorConfig(lanes=4, data_bits=8, vector_scales=False, vector_size=32),
-     32 * 8, 32 * 8 + 1, 4 * 24),
+     32 * 8, 32 * 8 + 1 + 4 * 24, 4 * 24),
 ])
 def test_port_widths(config, a_bits, b_bits, c_bits):
+    """B carries `last` and a column of starting accumulators beside its vector."""
     array = VsqMacArray(config)
     Fragment.get(array, None)        # it elaborates
     assert data.Layout.cast(array.a.payload.shape()).size == a_bits

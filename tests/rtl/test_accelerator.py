@@ -8,6 +8,7 @@ Verilator also runs the default 16-lane one, built without C++ optimization (the
 are short; the build is what costs). The testbench draws its seed from SEED in
 the environment (printed in the log); SIM=icarus or SIM=verilator runs one simulator."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -30,10 +31,15 @@ CONFIGS = {
                                 softmax_exp_bits=12, softmax_max_row=100,
                                 softmax_recip_bits=14, **_SMALL),
 }
+# The long-row tests run rows of 2 x softmax_max_row + 1: a short softmax keeps them quick.
+CONFIGS["long_rows_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], softmax_max_row=32)
 TESTS = cocotb_tests("vsq_accel.sim.accelerator_tests")
+LONG = [test for test in TESTS if "long" in test]
+SHORT = [test for test in TESTS if test not in LONG]
 # (simulator, configuration) -> the tests it runs.
-PLAN = {("icarus", name): TESTS for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
-PLAN |= {("verilator", name): TESTS for name in ("default", "int8_l2", "odd_l5")}
+PLAN = {("icarus", name): SHORT for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
+PLAN |= {("verilator", name): SHORT for name in ("default", "int8_l2", "odd_l5")}
+PLAN |= {(simulator, "long_rows_l4"): TESTS for simulator in ("icarus", "verilator")}
 CASES = [(simulator, name, test) for (simulator, name), tests in PLAN.items()
          if simulator in selected_simulators() for test in tests]
 

@@ -54,6 +54,9 @@ def test_without_vector_scales_the_product_is_the_dot_product():
     ({"acc_bits": 41}, r"acc_bits=41 is out of range"),
     ({"data_bits": 8, "vector_size": 64},
      r"acc_bits=24 is too narrow to hold one scaled vector product, which needs 29 bits"),
+    ({"vector_size": 64, "softmax_width": 48, "softmax_max_row": 100},
+     r"softmax_max_row=100 cannot hold a block of keys .* whole softmax beats of 48 and whole "
+     r"vectors of vector_size=64, at least 192 keys"),
     ({"lanes": "4"}, r'lanes="4" must be an integer'),
     ({"lanes": 4.0}, r"lanes=4\.0 must be an integer"),
     ({"lanes": True}, r"lanes=true must be an integer"),

@@ -49,8 +49,10 @@ def test_a_missing_wait_is_refused():
         _run(commands, [_operands(4), _operands(4)])
     commands[2] = dataclasses.replace(commands[2], wait=1)
     machine = _run(commands, [_operands(4), _operands(4)])
-    # Four 16-element dot products of ones, scale product rhu(1, 8) = 0.
-    assert machine.memory[Buffer.ACC]["acc"][:16].tolist() == [0] * 16
+    # Four 16-element dot products of ones, scale product rhu(1, 8) = 0: four columns of
+    # the four lanes.
+    assert machine.memory[Buffer.ACC]["acc"][:4].tolist() == [[0] * 4] * 4
+    assert machine.written[Buffer.ACC][:5].tolist() == [True] * 4 + [False]
 
 
 @pytest.mark.parametrize("command, message", [
