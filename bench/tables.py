@@ -64,6 +64,11 @@ HEADLINE = [
                                                "minilm_int8_attn_mean_cos")),
     _Figure("Fmax on an ECP5-85k after place and route, MHz: array / softmax unit",
             "synth", ("fmax_mhz_array", "fmax_mhz_softmax"), "{:.1f}"),
+    _Figure("array busy over a long-row SA head in RTL (1024 tokens, rows of four blocks "
+            "of keys), host loads hidden: measured / model", "tiles",
+            ("tile_util_sa_long_loads_hidden", "tile_util_sa_long_loads_hidden_model")),
+    _Figure("the seed's 25 000-token layer in one pass, performance model, default "
+            "configuration", "workloads", ("default_config_util_seed",)),
     _Figure("a bit-exact 25 000-token attention head in the golden model, times a float32 "
             "head", "seed_sa", ("time_ratio_vs_float32",), "{:.1f}x"),
 ]
@@ -94,6 +99,10 @@ RTL_FIGURES = [
     _Figure("same, the host's loads hidden", "tiles", _tiles("_loads_hidden")),
     _Figure("the performance model on the same command lists: transfers counted, then "
             "hidden", "tiles", _tiles("_model", "_loads_hidden_model")),
+    _Figure("long-row SA head (n = 1024, d_model = dk = 64, softmax_max_row = 256): "
+            "transfers counted / loads hidden, measured then model", "tiles",
+            tuple(f"tile_util_sa_long{suffix}" for suffix in
+                  ("", "_loads_hidden", "_model", "_loads_hidden_model"))),
     _Figure("tile engine in Verilator under cocotb, cycles per second: SA / MHSA / FFN",
             "tiles", tuple(f"{tile}_sim_cycles_per_second" for tile in ("sa", "mhsa", "ffn")),
             "{:.0f}"),

@@ -14,7 +14,7 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
                            AxiStreamSource)
 
-from vsq_accel.perf.dispatch import schedule
+from vsq_accel.perf.dispatch import model_spans, program_cycles, schedule
 from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to_bytes,
                                      pack_entries, unpack_entry)
 from vsq_accel.sim.streams import CLOCK_NS
@@ -248,10 +248,10 @@ class AcceleratorHarness:
         return {"y": np.array([unpack_entry(self.config, store.buffer, entry)["y"]
                                for entry in entries])}
 
-    async def run(self, program, limit_cycles, poll=64, list_entries=COMMAND_ENTRIES):
+    async def run(self, program, poll=64, list_entries=COMMAND_ENTRIES):
         """Run a compiled program: data served, and its command lists
         (`command_lists`, of at most `list_entries` commands) written and run in turn,
-        each until the engine stops (done, no error) within `limit_cycles`. When
+        each until the engine stops (done, no error) within its budget (`budget`). When
         checking, every command's writes have been compared as it retired. Returns
         the program's output y and the cycles the engine counted, summed over the
         lists."""
@@ -264,7 +264,7 @@ class AcceleratorHarness:
             self._first = first
             await self.write_commands(commands)
             await self.start()
-            status = status_fields(await self.wait_stopped(limit_cycles, poll))
+            status = status_fields(await self.wait_stopped(self.budget(commands), poll))
             assert status["done"] and not status["error"], (
                 f"the engine stopped with {status} in the list from command {first}")
             list_cycles = await self.cycles()
@@ -277,6 +277,11 @@ class AcceleratorHarness:
             assert not self.mismatches, "\n".join(self.mismatches[:20])
             self.check_no_stray_writes(self.expected.machine)
         return program_output(program, await host), cycles
+
+    def budget(self, commands):
+        """Cycles a command list may take: four times the performance model's (which
+        counts the host's transfers unstalled) and 10 000 more."""
+        return 4 * program_cycles(commands, model_spans(commands, self.config)) + 10_000
 
     def spans(self):
         """Each command's cycles from dispatch to retirement, in command order."""
@@ -316,8 +321,11 @@ class AcceleratorHarness:
             status = await self.read(Register.STATUS)
             if not status & 1:
                 return status
-        raise AssertionError(f"the engine did not stop within {limit_cycles} cycles: "
-                             f"{status_fields(status)}, retired {self.retired}")
+        raise AssertionError(f"stuck at cycle {_cycle()}: the engine did not stop within its "
+                             f"budget of {limit_cycles} cycles: {status_fields(status)}, "
+                             f"{len(self.retired)} commands retired, the last "
+                             f"{self.retired[-1] if self.retired else None}; host stream "
+                             f"frames not yet sent: {self.source.count()}")
 
     def command_mismatches(self, index, expected):
         """How the entries command `index` wrote, in the monitors' copy, differ from

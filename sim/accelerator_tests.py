@@ -38,10 +38,10 @@ def tile_shapes(config):
 
 
 def long_rows(config):
-    """Tokens of two blocks of keys and one more key: every row starts its max and sum
-    in the first block, continues them in the second (rescaling P V's partial sums)
-    and ends them in a block of a single key."""
-    return 2 * config.softmax_max_row + 1
+    """Tokens of four blocks of keys and one more key: every row continues its max and
+    sum block after block (rescaling P V's partial sums), and its last block is a
+    single key."""
+    return 4 * config.softmax_max_row + 1
 
 
 async def run_tile(dut, tile, test_seed, stall=0.0, tokens=None, list_entries=COMMAND_ENTRIES):
@@ -55,7 +55,7 @@ async def run_tile(dut, tile, test_seed, stall=0.0, tokens=None, list_entries=CO
                "ffn": lambda: random_feed_forward(rng, d_model, 2 * d_model)}[tile]()
     _, _, calibration = calibrate(tile, x, weights, config)
     program = COMPILERS[tile](x, weights, config, calibration)
-    y, cycles = await harness.run(program, 200_000, list_entries=list_entries)
+    y, cycles = await harness.run(program, list_entries=list_entries)
     y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
     dut._log.info(f"{tile}: {tokens} tokens, {len(program.commands)} commands, {cycles} "
@@ -203,7 +203,7 @@ async def writers_meet(dut):
     ]
     images = [a, b, params, _operand_image(rng, config, loaded)]
     program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
-    y, _ = await harness.run(program, 100_000)
+    y, _ = await harness.run(program)
     assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
     if os.environ.get("REQUIRE_MEETING", "1") == "1":
         assert harness.exps_held and harness.loads_held, (

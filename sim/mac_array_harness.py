@@ -5,11 +5,11 @@ import dataclasses
 
 import cocotb
 import numpy as np
-from cocotb.triggers import FallingEdge, ReadOnly, with_timeout
+from cocotb.triggers import FallingEdge, ReadOnly
 
 from vsq_accel.golden.array_schedule import array_streams
 from vsq_accel.golden.quantize import QuantizedRows
-from vsq_accel.sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset
+from vsq_accel.sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset, within
 from vsq_accel.spec import ports
 
 __all__ = ["MacArrayHarness", "integer_operands", "random_operands"]
@@ -72,8 +72,8 @@ class MacArrayHarness:
         send_a = cocotb.start_soon(source_a.send(self._a_payloads(streams)))
         send_b = cocotb.start_soon(source_b.send(self._b_payloads(streams)))
         transfers = len(streams.a_values) + len(streams.b_values)
-        budget = 50 * (transfers + 100) * CLOCK_NS
-        received = await with_timeout(sink_c.receive(len(streams.c_columns)), budget, "ns")
+        received = await within(50 * (transfers + 100), sink_c.receive(len(streams.c_columns)),
+                                "the output columns", (source_a, source_b, sink_c))
         await send_a
         await send_b
         self._check_columns(received, streams.c_columns)

@@ -2,8 +2,11 @@
 `requantize_rows`. Every random test draws from a fixed seed, logged at its start (SEED
 overrides the base)."""
 
+import re
+
 import cocotb
 import numpy as np
+from cocotb.utils import get_sim_time
 
 from vsq_accel.golden.ppu import Requantization
 from vsq_accel.golden.ppu_params import requantization
@@ -87,3 +90,27 @@ async def takes_a_column_every_cycle(dut):
     inputs, _ = await harness.run(y, _params(rng, config), seed=seed)
     gaps = np.diff(inputs) / CLOCK_NS
     assert np.all(gaps == 1), f"the requantizer stalled its input: gaps {sorted(set(gaps))}"
+
+
+@cocotb.test()
+async def a_stuck_output_fails_within_its_budget(dut):
+    """An output that never takes anything (a sink always idle) stops the run within
+    the budget that `stream_through` derives from the transfers, with a message that
+    names the cycle, the stream end that waits and the last payload each end moved."""
+    harness, rng, seed = await _setup(dut, 44)
+    config = harness.config
+    # more vectors than the banks and the output queue hold: the input stalls too
+    y = _random_y(rng, config.lanes, 32 * config.vector_size, config)
+    start = get_sim_time("ns")
+    try:
+        await harness.run(y, _params(rng, config), Idle(c=1.0), seed=seed)
+    except AssertionError as error:
+        message = str(error)
+    else:
+        raise AssertionError("a run whose output never drains finished")
+    dut._log.info(message)
+    budget = re.search(r"within its budget of (\d+) cycles", message)
+    assert message.startswith("stuck at cycle ") and budget, message
+    assert get_sim_time("ns") - start <= (int(budget.group(1)) + 10) * CLOCK_NS
+    assert "StreamSink o: waits for payload 0 since cycle" in message
+    assert "StreamSource i: offers payload" in message and "the last payload 0x" in message

