@@ -21,13 +21,16 @@ SEED ?=
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 
-.PHONY: help verilog lint test test-random bench synth accuracy docs minilm-layer clean iverilog
+.PHONY: help verilog lint test test-random coverage bench synth accuracy docs minilm-layer clean iverilog
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
 	@echo "make test [SIM=icarus|verilator] [WAVES=1] the whole suite, both simulators by default"
 	@echo "make test-random [N=50] [SEED=s]            N random valid configurations through every"
 	@echo "                                            testbench (a new seed unless SEED is given)"
+	@echo "make coverage                               the suite's Verilator runs with line, branch"
+	@echo "                                            and toggle coverage -> per block in"
+	@echo "                                            bench/results/coverage.json"
 	@echo "make lint                                   verilator -Wall on every configuration"
 	@echo "make bench                                  benchmarks -> bench/results/*.json, then"
 	@echo "                                            the docs' tables"
@@ -52,6 +55,14 @@ lint: $(SETUP)
 
 test: $(SETUP) $(MODELS) $(TORCH) $(if $(findstring icarus,$(SIM)),iverilog)
 	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
+
+# The fixed configurations' RTL tests (the random draw changes with its seed), each
+# leaving a coverage.dat; then merged per block (sim/coverage.py).
+coverage: $(SETUP) $(MODELS)
+	rm -f sim_build/*/verilator-coverage/*/coverage.dat sim_build/*/verilator-coverage/*/command_coverage.json
+	RTL_COVERAGE=1 SIM=verilator $(PY) -m pytest -n $(JOBS) -m rtl \
+		tests/rtl/test_designs.py tests/rtl/test_accelerator.py tests/rtl/test_regressions.py
+	$(PY) -m vsq_accel.sim.coverage
 
 test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 	seed=$(or $(SEED),$$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')); echo "CONFIG_SEED=$$seed"; \

@@ -218,6 +218,18 @@ def _accuracy():
     return table(_results("accuracy")).rstrip()
 
 
+def _coverage():
+    values = _results("coverage")
+    lines = ["| block (Verilog module) | lines | branches | toggles |", "|---|---|---|---|"]
+    for block, kinds in values["blocks"].items():
+        cells = [f"{hit / total:.1%}" if total else "-" for hit, total in kinds.values()]
+        lines.append(f"| `{block}` | {' | '.join(cells)} |")
+    commands = values["commands"]
+    lines += ["", f"Command set: {commands['hit']} of {commands['bins']} bins hit; not hit: "
+              f"{', '.join(commands['not_hit']) or 'none'}."]
+    return "\n".join(lines)
+
+
 def _synthesis():
     values = _results("synth")
     rows = [("lane: transistors per MAC (generic)", "transistors_per_mac_lane_{}", "{:.0f}"),
@@ -252,6 +264,7 @@ TABLES = {
     "accuracy": _accuracy,
     "one_pass": _one_pass,
     "synthesis": _synthesis,
+    "coverage": _coverage,
 }
 
 

@@ -15,11 +15,12 @@ from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFra
                            AxiStreamSource)
 
 from vsq_accel.perf.dispatch import model_spans, program_cycles, schedule
+from vsq_accel.sim.command_coverage import Recorder
 from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to_bytes,
                                      pack_entries, unpack_entry)
 from vsq_accel.sim.streams import CLOCK_NS
 from vsq_accel.spec import ports
-from vsq_accel.spec.commands import Buffer, Load, Matmul, Output, Softmax, Store
+from vsq_accel.spec.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
 from vsq_accel.spec.host_interface import (EngineError, Register, Slot, command_lists,
                                            command_window)
 from vsq_accel.spec.timing import COMMAND_ENTRIES
@@ -96,6 +97,8 @@ class AcceleratorHarness:
         self.expected = None       # an Expected: each command is checked as it retires
         self.dispatched, self.retired_at = [], {}       # the commands' cycles
         self._first = 0            # the program's index of the running list's command 0
+        self._written = []         # the list in the command memory
+        self.recorder = Recorder()
         self._forget()
 
     def _forget(self):
@@ -155,6 +158,7 @@ class AcceleratorHarness:
                                        & ((1 << self._index_bits) - 1))
                 self.retired_at[index] = _cycle()
                 self.retired.append(index)
+                self.recorder.command(self._written[index - self._first])
                 indices.append(index)
         return indices
 
@@ -208,6 +212,9 @@ class AcceleratorHarness:
             self.shadow[Buffer.SCORES][command.dest_base + row] = {"logits": logits}
 
     async def write_commands(self, commands):
+        """Write a command list into the command window; an int in it is written as a
+        raw command word (an opcode no command has, say)."""
+        self._written = commands
         base, stride = command_window(self.config)
         for index, command in enumerate(commands):
             for word_index, word in enumerate(command_words(command, self.config)):
@@ -320,6 +327,10 @@ class AcceleratorHarness:
             await ClockCycles(self.dut.clk, poll)
             status = await self.read(Register.STATUS)
             if not status & 1:
+                fields = status_fields(status)
+                self.recorder.error(fields["code"])
+                if fields["done"] and not fields["error"]:
+                    self.recorder.command(End())    # the engine stops at END
                 return status
         raise AssertionError(f"stuck at cycle {_cycle()}: the engine did not stop within its "
                              f"budget of {limit_cycles} cycles: {status_fields(status)}, "

@@ -14,7 +14,8 @@ from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_fo
                                            random_multi_head)
 from vsq_accel.sim.accelerator_harness import AcceleratorHarness, status_fields
 from vsq_accel.sim.testbench import config_from_env, seed_from_env
-from vsq_accel.spec.commands import Buffer, End, Load, Matmul, Output, Softmax, Store
+from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Output, Softmax,
+                                     Store, decode, encode)
 from vsq_accel.spec.host_interface import EngineError
 from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.compiler import COMPILERS, Program
@@ -103,6 +104,32 @@ async def refuses_bad_commands(dut):
         assert set(harness.shadow[Buffer.PARAMS]) == {0, 1}
         assert not any(harness.shadow[buffer] for buffer in harness.shadow
                        if buffer != Buffer.PARAMS), "a refused command wrote"
+
+
+@cocotb.test()
+async def refuses_an_unknown_opcode(dut):
+    """A command word whose opcode names no command (5, 6, 7) stops the engine with
+    OPCODE after the commands before it; the golden decoder refuses the word."""
+    harness, rng = await _harness(dut, 8)
+    config = harness.config
+    params = {"mult": rng.integers(0, 1 << config.ppu_mult_bits, 2),
+              "shift": rng.integers(0, 63, 2), "bias": rng.integers(-100, 100, 2)}
+    good = Load(buffer=Buffer.PARAMS, base=0, count=2)
+    for opcode in (5, 6, 7):
+        word = encode(good, config) & ~7 | opcode
+        try:
+            decode(word, config)
+        except CommandError as error:
+            assert f"opcode {opcode}" in str(error), error
+        else:
+            raise AssertionError(f"the golden decoder takes opcode {opcode}")
+        harness.shadow = {buffer: {} for buffer in harness.shadow}
+        await harness.write_commands([good, word, End()])
+        harness.serve([good], [params])
+        await harness.start()
+        status = status_fields(await harness.wait_stopped(10_000, poll=16))
+        assert status["error"] and status["code"] == EngineError.OPCODE, status
+        assert status["command"] == 1 and set(harness.shadow[Buffer.PARAMS]) == {0, 1}, status
 
 
 @cocotb.test()

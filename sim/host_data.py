@@ -56,6 +56,6 @@ def bytes_to_entries(config, buffer, frame):
 
 
 def command_words(command, config):
-    """The 32-bit words of an encoded command, word 0 first."""
-    word = encode(command, config)
+    """The 32-bit words of an encoded command (or of a raw command word), word 0 first."""
+    word = command if isinstance(command, int) else encode(command, config)
     return [(word >> (32 * index)) & 0xFFFFFFFF for index in range(command_bits(config) // 32)]

@@ -3,7 +3,9 @@
 Icarus and Verilator are driven the same way; each (design, configuration, simulator)
 gets its own build folder under sim_build/. WAVES=1 in the environment builds with
 tracing in a folder of its own, <simulator>-waves: Icarus writes <toplevel>.fst there,
-Verilator a dump.vcd in each test's folder.
+Verilator a dump.vcd in each test's folder. RTL_COVERAGE=1 builds Verilator's models with line
+and toggle coverage, in <simulator>-coverage; each test writes coverage.dat in its folder
+(`make coverage` merges them: `sim/coverage.py`).
 """
 
 import fcntl
@@ -31,6 +33,8 @@ _ICARUS_ARGS = ["-g2005"]
 # cocotbext-axi 0.1.28 reads an Event's data, which cocotb 2 deprecates: a warning at
 # every AXI4-Lite transfer otherwise.
 _QUIET = "ignore::DeprecationWarning:cocotbext.axi.axil_master"
+# Verilator's coverage points: every statement line and every bit's toggles.
+_COVERAGE_ARGS = ["--coverage-line", "--coverage-toggle"]
 # Make variables of Verilator's C++ build without optimization.
 _UNOPTIMIZED = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 
@@ -100,9 +104,11 @@ def _build(config, simulator, toplevel, quick_build=False):
         if quick:
             os.environ["MAKEFLAGS"] += " " + _UNOPTIMIZED
     waves = os.environ.get("WAVES") == "1"
+    coverage = os.environ.get("RTL_COVERAGE") == "1" and simulator == "verilator"
+    variant = "-waves" if waves else "-coverage" if coverage else "-O0" if quick else ""
     digest = hashlib.sha1(config.to_json().encode()).hexdigest()[:8]
     build_dir = (_BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}"
-                 / (f"{simulator}-waves" if waves else simulator + ("-O0" if quick else "")))
+                 / (simulator + variant))
     build_dir.mkdir(parents=True, exist_ok=True)
     runner = get_runner(simulator)
     # Parallel pytest workers may need the same model: one builds, the others wait.
@@ -111,7 +117,8 @@ def _build(config, simulator, toplevel, quick_build=False):
         runner.build(
             sources=_emit_keeping_unchanged(config, build_dir / "rtl", toplevel),
             # Verilator stops on warnings; the lint waivers name the ones Amaranth trips.
-            build_args=[str(LINT_WAIVERS)] if simulator == "verilator" else _ICARUS_ARGS,
+            build_args=([str(LINT_WAIVERS)] + _COVERAGE_ARGS * coverage
+                        if simulator == "verilator" else _ICARUS_ARGS),
             hdl_toplevel=toplevel,
             build_dir=build_dir,
             timescale=("1ns", "1ps"),
