@@ -72,10 +72,11 @@ class MacArrayHarness:
         send_a = cocotb.start_soon(source_a.send(self._a_payloads(streams)))
         send_b = cocotb.start_soon(source_b.send(self._b_payloads(streams)))
         transfers = len(streams.a_values) + len(streams.b_values)
-        received = await within(50 * (transfers + 100), sink_c.receive(len(streams.c_columns)),
-                                "the output columns", (source_a, source_b, sink_c))
-        await send_a
-        await send_b
+        budget, ends = 50 * (transfers + 100), (source_a, source_b, sink_c)
+        received = await within(budget, sink_c.receive(len(streams.c_columns)),
+                                "the output columns", ends)
+        await within(budget, send_a, "the A stream", ends)
+        await within(budget, send_b, "the B stream", ends)
         self._check_columns(received, streams.c_columns)
         await self._check_quiet()
         return GemmRun(streams, source_a.transfer_times, source_b.transfer_times,

@@ -151,5 +151,5 @@ async def stream_through(dut, payloads, count, idle=Idle(), seed=0):
     expected = len(payloads) if callable(count) else count
     budget = 20 * (2 * (len(payloads) + expected) + 200)
     received = await within(budget, sink.receive(count), "the output stream", (source, sink))
-    await sending
+    await within(budget, sending, "the input stream", (source, sink))
     return received, source.transfer_times, sink.transfer_times
