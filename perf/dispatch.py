@@ -12,10 +12,11 @@ regions apart, and the array computes the next block of logits while the softmax
 works on this one.
 """
 
-from vsq_accel.perf.model import matmul_cycles, softmax_cycles
+from vsq_accel.perf.model import matmul_cycles, matmul_drain, softmax_cycles, softmax_drain
 from vsq_accel.spec.commands import End, Load, Matmul, Softmax, Store
 from vsq_accel.spec.host_interface import Slot, command_lists, host_beats, slot_of
-from vsq_accel.spec.timing import DECODE_CYCLES, HOST_COMMAND_CYCLES
+from vsq_accel.spec.timing import (COMMAND_ENTRIES, DECODE_CYCLES, HOST_COMMAND_CYCLES,
+                                   STORE_READ_CYCLES)
 
 __all__ = ["Schedule", "schedule", "program_cycles", "model_spans"]
 
@@ -47,26 +48,31 @@ def schedule(commands, spans):
     return Schedule(dispatched, retired, stop + 1)
 
 
-def program_cycles(commands, spans):
+def program_cycles(commands, spans, list_entries=COMMAND_ENTRIES):
     """The cycles the engine counts for a program (END last) whose command i takes
-    `spans[i]`, run as its command lists (`command_lists`): the lists' totals summed."""
+    `spans[i]`, run as its command lists (`command_lists`, of at most `list_entries`
+    commands): the lists' totals summed."""
     return sum(schedule(part, list(spans[first:first + len(part) - 1]) + [0]).cycles
-               for first, part in command_lists(commands))
+               for first, part in command_lists(commands, list_entries))
 
 
 def model_spans(commands, config):
-    """Each command's cycles as the performance model predicts them: the array's and
-    the softmax's cycles (`perf.model`), a host transfer at one beat a cycle."""
+    """Each command's cycles from dispatch to retirement as the performance model
+    predicts them: the array's and the softmax's cycles and their drains (`perf.model`),
+    a host transfer at one beat a cycle (a STORE reads its first entry first)."""
     spans = []
     for command in commands:
         if isinstance(command, Matmul):
-            spans.append(matmul_cycles(command.m, command.k * config.vector_size, command.n,
-                                       config))
+            shape = command.m, command.k * config.vector_size, command.n
+            spans.append(matmul_cycles(*shape, config)
+                         + matmul_drain(*shape, command.output, config))
         elif isinstance(command, Softmax):
-            spans.append(softmax_cycles(command.rows, command.length, config))
+            spans.append(softmax_cycles(command.rows, command.length, config)
+                         + softmax_drain(config))
         elif isinstance(command, (Load, Store)):
             spans.append(command.count * host_beats(config, command.buffer)
-                         + HOST_COMMAND_CYCLES)
+                         + HOST_COMMAND_CYCLES
+                         + (STORE_READ_CYCLES if isinstance(command, Store) else 0))
         else:
             spans.append(0)
     return spans

@@ -4,14 +4,15 @@ A matmul (M x K) @ (K x N) on L lanes of V elements visits ceil(M/L) * ceil(N/L)
 tiles, each in ceil(K/V) slices of L cycles (one B vector per cycle); partial tiles and
 slices are padded and cost whole cycles. Once per matmul the array fills: the first
 slice's L A vectors arrive before the first B vector, and the last column leaves the
-array's pipeline (the lane's stages and the accumulate stages) after the last B vector. The PPU works on
-the columns as they stream out and adds no cycles. The softmax unit takes one beat of P
-logits per cycle; its first probabilities leave a row's beats plus `softmax_latency`
-cycles after the row started, and the rest follow one beat per cycle. Operands are
-assumed to come from on-chip buffers at one vector per cycle (off-chip traffic is not
-modelled; the operand and output bytes are reported for that). Both the array's fill and
-the softmax latency are what the RTL shows, and tests hold the model to the RTL's
-measured cycles.
+array's pipeline (the lane's stages and the accumulate stages) after the last B vector.
+The PPU works on the columns as they stream out; a command's results reach their buffer
+a drain later (`matmul_drain`, `softmax_drain`), once per command. The softmax unit
+takes one beat of P logits per cycle; its first probabilities leave a row's beats plus
+`softmax_latency` cycles after the row started, and the rest follow one beat per cycle.
+Operands are assumed to come from on-chip buffers at one vector per cycle (off-chip
+traffic is not modelled; the operand and output bytes are reported for that). The
+array's fill, the softmax latency and the drains are what the RTL shows, and tests hold
+the model to the RTL's measured cycles.
 """
 
 import dataclasses
@@ -19,10 +20,28 @@ import math
 
 from vsq_accel.perf.lowering import lower
 from vsq_accel.perf.workloads import SoftmaxRows
-from vsq_accel.spec.timing import array_latency, softmax_latency
+from vsq_accel.spec.commands import Output
+from vsq_accel.spec.timing import (array_latency, ppu_latency, requant_element_stages,
+                                   requant_scale_stages, row_requantizer_stages, softmax_latency)
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
-           "cost_workload"]
+           "vector_closes", "matmul_drain", "softmax_drain", "cost_workload"]
+
+# The register a column leaves the array into (before the PPU, or the write into ACC).
+COLUMN_REGISTER_CYCLES = 1
+# A result's last write into its buffer and the cycle the controller sees the slot idle.
+RETIRE_CYCLES = 2
+# The gather's output register (y) before the row writer.
+GATHER_CYCLES = 1
+# The requantizer's bank: from the column that closes it to its readout's start, beyond
+# the scale stages (the max's register, the bank seen full); from the readout's last row
+# to the group's leaving, beyond the element stages (the read's two registers, the
+# group's register).
+BANK_TO_READOUT_CYCLES = 2
+READOUT_TO_GROUP_CYCLES = 3
+# The row requantizer's queue and the exponential writer's hand-over, beyond their
+# stages.
+ROW_REQUANT_HANDOFF_CYCLES = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +92,57 @@ def softmax_cycles(rows, length, config, assumptions=Assumptions()):
     """Cycles from a stream of `rows` rows' first beat to their last output beat."""
     beats = math.ceil(length / config.softmax_lanes)
     return rows * beats + beats + assumptions.latency_of_softmax(config)
+
+
+def vector_closes(m, k, n, config):
+    """The cycle each result vector's last column leaves the array, counted from the
+    array's last column (so 0 or less), in order: the tiles leave row of tiles by row
+    of tiles, each tile's L columns in the last L cycles of its slices; a row's vector
+    closes at its V-th column, or its row's last (the n-th)."""
+    lanes, size = config.lanes, config.vector_size
+    tile_cycles = math.ceil(k / size) * lanes
+    across = math.ceil(n / lanes)
+    last = (math.ceil(m / lanes) * across - 1) * tile_cycles + lanes - 1
+    return [(row_tile * across + column // lanes) * tile_cycles + column % lanes - last
+            for row_tile in range(math.ceil(m / lanes))
+            for column in (min(end, n) - 1 for end in range(size, n + size, size))]
+
+
+def matmul_drain(m, k, n, output, config):
+    """Cycles from the array's last output column to the matmul's retirement. Raw
+    accumulators go straight into ACC, logits through the PPU into the corner turn. Y
+    and operands leave in vector groups: the PPU, then the gather's register (y) or the
+    requantizer (operands: the vector's max and scale, then its bank read a row a cycle
+    through the element stages, one bank at a time), then the row writer's L writes, one
+    group at a time. A group that closes soon after the one before (a row's short last
+    vector) waits for the readout or the writer; the columns past the n-th (the last
+    tile's padding) leave the array before the last group is written."""
+    if output == Output.ACC:
+        return COLUMN_REGISTER_CYCLES + RETIRE_CYCLES
+    reach_ppu = COLUMN_REGISTER_CYCLES + ppu_latency(config)
+    if output == Output.LOGITS:
+        return reach_ppu + RETIRE_CYCLES
+    lanes, size, value_bits = config.lanes, config.vector_size, config.ppu_input_bits
+    closes = [close + reach_ppu for close in vector_closes(m, k, n, config)]
+    if output == Output.Y:
+        groups = [close + GATHER_CYCLES for close in closes]
+    else:
+        groups, readout = [], -math.inf
+        for close in closes:
+            readout = max(close + requant_scale_stages(config, value_bits)
+                          + BANK_TO_READOUT_CYCLES, readout + size)
+            groups.append(readout + size + requant_element_stages(config, value_bits)
+                          + READOUT_TO_GROUP_CYCLES)
+    write = -math.inf
+    for group in groups:
+        write = max(group, write + lanes)
+    return write + lanes - 1 + RETIRE_CYCLES
+
+
+def softmax_drain(config):
+    """Cycles from the softmax unit's last output beat to the SOFTMAX's retirement:
+    the row requantizer's stages and the exponential writer."""
+    return row_requantizer_stages(config) + ROW_REQUANT_HANDOFF_CYCLES
 
 
 def bits_per_element(config):

@@ -77,7 +77,7 @@ class AcceleratorHarness:
     """Drives the `Accelerator` top: reset, command list, data, status."""
 
     def __init__(self, dut, config, seed, stall=0.0):
-        self.dut, self.config = dut, config
+        self.dut, self.config, self.stall = dut, config, stall
         self.pick = random.Random(seed)
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         for bus in ("s_axil", "s_axis", "m_axis"):         # one line per transfer otherwise
@@ -279,6 +279,7 @@ class AcceleratorHarness:
             cycles += list_cycles
         self.wall_seconds = time.perf_counter() - began
         if self.checking:
+            self.check_model_cycles(program.commands, cycles, list_entries)
             assert sorted(self.retired) == list(range(len(program.commands) - 1)), (
                 f"commands retired in the order {self.retired}")
             assert not self.mismatches, "\n".join(self.mismatches[:20])
@@ -317,6 +318,24 @@ class AcceleratorHarness:
                           f"(index, cycle, model): {late[:10]}")
         assert cycles == model.cycles, (
             f"{cycles} cycles, the controller's model {model.cycles} for the same commands")
+
+    def check_model_cycles(self, commands, cycles, list_entries):
+        """Each command took the performance model's cycles (`model_spans`), its drain
+        included, where they are the design's alone: every MATMUL; every SOFTMAX unless
+        a matmul's writes held its exponentials; the host's transfers when the host did
+        not stall and no write held a LOAD's entry. When all are, the program's cycles
+        are the model's (`program_cycles`)."""
+        exact = {Matmul: True, Softmax: not self.exps_held,
+                 Load: not (self.stall or self.loads_held), Store: not self.stall}
+        model = model_spans(commands, self.config)
+        off = [(index, type(command).__name__, span, want) for index, (command, span, want)
+               in enumerate(zip(commands, self.spans(), model)) if exact[type(command)]
+               and span != want]
+        assert not off, ("commands took other cycles than the performance model's "
+                         f"(index, command, cycles, model): {off[:10]}")
+        if all(exact.values()):
+            want = program_cycles(commands, model, list_entries)
+            assert cycles == want, f"{cycles} cycles, the performance model's {want}"
 
     async def cycles(self):
         return await self.read(Register.CYCLES_LO) | await self.read(Register.CYCLES_HI) << 32

@@ -20,11 +20,8 @@ import numpy as np
 
 from vsq_accel.golden.tile_float import gelu
 from vsq_accel.golden.tile_program import calibrate
-from vsq_accel.golden.tile_weights import (
-    random_attention_head,
-    random_feed_forward,
-    random_multi_head,
-)
+from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
+                                           random_multi_head)
 from vsq_accel.spec.commands import Buffer, Load, Matmul, Output, Softmax, Store
 from vsq_accel.spec.config import AcceleratorConfig
 from vsq_accel.spec.host_interface import EngineError

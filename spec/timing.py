@@ -8,12 +8,12 @@ cannot disagree unnoticed.
 """
 
 __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_CYCLES",
-           "LIMB_BITS", "product_stages", "accumulate_stages", "array_latency",
-           "ppu_scale_stages", "ppu_latency", "requant_scale_stages", "requant_element_stages",
-           "requant_banks", "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages",
-           "softmax_tree_levels", "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
-           "NORMALIZE_STAGES", "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError",
-           "check_stages"]
+           "STORE_READ_CYCLES", "LIMB_BITS", "product_stages", "accumulate_stages",
+           "array_latency", "ppu_scale_stages", "ppu_latency", "requant_scale_stages",
+           "requant_element_stages", "requant_banks", "ROW_MAX_LEVELS_PER_STAGE",
+           "row_requantizer_stages", "softmax_tree_levels", "softmax_max_stages",
+           "softmax_sum_stages", "softmax_row_sum_latency", "NORMALIZE_STAGES",
+           "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError", "check_stages"]
 
 # -- Host port and controller -----------------------------------------------------------
 
@@ -26,6 +26,8 @@ COMMAND_ENTRIES = 1024
 DECODE_CYCLES = 3
 # A LOAD or STORE with no stall on the host's stream: one cycle per beat, plus these.
 HOST_COMMAND_CYCLES = 3
+# A STORE's more: its first entry's read, before the first beat.
+STORE_READ_CYCLES = 1
 
 # -- Wide products ----------------------------------------------------------------------
 

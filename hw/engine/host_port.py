@@ -4,7 +4,6 @@ from amaranth import Array, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from vsq_accel.hw.lib.arith import equals
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.spec import ports
 from vsq_accel.spec.host_interface import HOST_BUFFERS, host_beats
@@ -97,8 +96,10 @@ class HostLoader(wiring.Component):
 
 
 class HostStorer(wiring.Component):
-    """STORE: entries read from the buffer one at a time and sent as beats, LSB first;
-    the last beat of the command's data carries `last` (AXI4-Stream TLAST).
+    """STORE: entries read from the buffer and sent as beats, LSB first, one beat a
+    cycle: the next entry is read while the current one's beats leave, and waits in the
+    read port (which holds its data while not enabled). The last beat of the command's
+    data carries `last` (AXI4-Stream TLAST).
 
     Members
     -------
@@ -127,39 +128,38 @@ class HostStorer(wiring.Component):
         m = Module()
         config = self._config
         job = Signal(host_job_layout(self._addr_bits))
-        remaining = Signal.like(job.count)
+        remaining = Signal.like(job.count)     # entries not yet read
+        fetched = Signal()                     # read_data holds the next entry
         beat = Signal(range(_entry_width(config) // HOST_DATA_BITS))
         entry = Signal(_entry_width(config))
         beats = _beats_of(m, config, job.buffer)
 
         beat_words = Array(entry.word_select(index, HOST_DATA_BITS)
                            for index in range(len(entry) // HOST_DATA_BITS))
-        done = ~remaining.any()
+        last_beat = beat == beats - 1
+        active = remaining.any() | fetched | self.o.valid
         m.d.comb += [self.read_addr.eq(job.base), self.read_buffer.eq(job.buffer),
                      self.o.payload.data.eq(beat_words[beat]),
-                     self.o.payload.last.eq((beat == beats - 1) & done)]
-        # Idle, then for each entry: read, latch, send its beats (`valid` from a
-        # register, as AXI asks of a master).
-        state = Signal(range(4))
-        idle, read, latch, send = range(4)
-        m.d.comb += [self.job.ready.eq(equals(state, idle)), self.busy.eq(state.any())]
-        with m.Switch(state):
-            with m.Case(idle):
-                with m.If(self.job.valid):
-                    m.d.sync += [job.eq(self.job.payload), remaining.eq(self.job.payload.count),
-                                 state.eq(read)]
-            with m.Case(read):
-                with m.If(done):
-                    m.d.sync += state.eq(idle)
-                with m.Else():
-                    m.d.comb += self.read_en.eq(1)
-                    m.d.sync += [job.base.eq(job.base + 1), remaining.eq(remaining - 1),
-                                 beat.eq(0), state.eq(latch)]
-            with m.Case(latch):
-                m.d.sync += [entry.eq(self.read_data), self.o.valid.eq(1), state.eq(send)]
-            with m.Case(send):
-                with m.If(self.o.ready):
-                    m.d.sync += beat.eq(beat + 1)
-                    with m.If(beat == beats - 1):
-                        m.d.sync += [self.o.valid.eq(0), state.eq(read)]
+                     self.o.payload.last.eq(last_beat & ~remaining.any() & ~fetched),
+                     self.job.ready.eq(~active), self.busy.eq(active)]
+        with m.If(self.job.valid & ~active):
+            m.d.sync += [job.eq(self.job.payload), remaining.eq(self.job.payload.count)]
+
+        # The output register frees at its entry's last beat; the fetched entry moves in
+        # (`valid` from a register, as AXI asks of a master) and the next is read.
+        sent = self.o.valid & self.o.ready
+        free = ~self.o.valid | (sent & last_beat)
+        move = free & fetched
+        with m.If(move):
+            m.d.sync += [entry.eq(self.read_data), self.o.valid.eq(1), beat.eq(0)]
+        with m.Elif(free):
+            m.d.sync += self.o.valid.eq(0)
+        with m.Elif(sent):
+            m.d.sync += beat.eq(beat + 1)
+        with m.If(remaining.any() & (~fetched | move)):
+            m.d.comb += self.read_en.eq(1)
+            m.d.sync += [job.base.eq(job.base + 1), remaining.eq(remaining - 1),
+                         fetched.eq(1)]
+        with m.Elif(move):
+            m.d.sync += fetched.eq(0)
         return m

@@ -10,7 +10,8 @@ import pytest
 from vsq_accel.perf.__main__ import main
 from vsq_accel.perf.dispatch import schedule
 from vsq_accel.perf.lowering import lower
-from vsq_accel.perf.model import Assumptions, cost_workload, matmul_cycles, softmax_cycles
+from vsq_accel.perf.model import (Assumptions, cost_workload, matmul_cycles, matmul_drain,
+                                  softmax_cycles, softmax_drain)
 from vsq_accel.perf.workloads import WORKLOADS, Group, Matmul, Workload, encoder_layer, with_batch
 from vsq_accel.spec.commands import Buffer, End, Load, Output, Softmax, Store
 from vsq_accel.spec.commands import Matmul as CommandMatmul
@@ -38,6 +39,33 @@ def test_softmax_cycles_by_hand():
     # 300 rows of 8 beats, then the last row's beats and the 37-cycle latency
     assert softmax_cycles(300, 128, config) == 2400 + 8 + 37
     assert softmax_cycles(1, 1, config, Assumptions(softmax_latency=5)) == 1 + 1 + 5
+
+
+def test_drains_by_hand():
+    """The cycles from the array's last column (or the softmax's last beat) to the
+    command's retirement, on the default configuration (L = V = 16): the column's
+    register before the PPU and its 10 stages; the last write and the slot seen idle
+    (2); between them the gather's register and the writer's 16 rows for y; the
+    requantizer's scale stages (4), the bank's close (2), its readout (16), the element
+    stages (6) and the group's registers (3) before the writer for operands; the row
+    requantizer's 15 stages and its hand-over (4) for exponentials."""
+    config = AcceleratorConfig()
+    assert matmul_drain(16, 16, 16, Output.ACC, config) == 1 + 2
+    assert matmul_drain(16, 16, 16, Output.LOGITS, config) == 1 + 10 + 2
+    assert matmul_drain(16, 16, 16, Output.Y, config) == 1 + 10 + 1 + 16 + 1
+    assert matmul_drain(16, 16, 16, Output.OPERAND, config) == (
+        1 + 10 + 4 + 2 + 16 + 6 + 3 + 16 + 1)
+    # 18 columns in tiles of two slices: the last tile's 14 padding columns leave
+    # before the drain ends ...
+    assert matmul_drain(16, 32, 18, Output.Y, config) == 1 + 10 + 1 + 16 + 1 - 14
+    # ... but in tiles of one slice its short vector closes a cycle after the one before
+    # and waits 15 cycles for that one to be written ...
+    assert matmul_drain(16, 16, 17, Output.Y, config) == 1 + 10 + 1 + 16 + 1 - 15 + 15
+    # ... and, as an operand, 15 for the one before it to be read out
+    assert matmul_drain(16, 16, 17, Output.OPERAND, config) == (
+        1 + 10 + 4 + 2 + 16 + 6 + 3 + 16 + 1 - 15 + 15)
+    assert matmul_drain(16, 16, 17, Output.LOGITS, config) == 1 + 10 + 2
+    assert softmax_drain(config) == 15 + 4
 
 
 def test_the_controllers_schedule_by_hand():

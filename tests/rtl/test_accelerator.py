@@ -1,7 +1,8 @@
 """The accelerator end to end on Icarus and Verilator (`sim/accelerator_tests.py`): SA,
 MHSA and FFN compiled, loaded through the AXI ports and run, every command's results
-against the golden interpreter, on INT4-VSQ, INT8 and odd configurations; the long-row
-tests on INT4-VSQ with a 16-logit softmax; and one layer of the pretrained MiniLM
+against the golden interpreter, on INT4-VSQ, INT8 and odd configurations; the tiles
+whose cycles must be the performance model's on every file of configs/ as well; the
+long-row tests on INT4-VSQ with a 16-logit softmax; and one layer of the pretrained MiniLM
 through the RTL.
 
 Icarus runs small configurations (about a thousand cycles a second for four lanes);
@@ -32,6 +33,11 @@ CONFIGS = {
                                 softmax_exp_bits=12, softmax_max_row=100,
                                 softmax_recip_bits=14, **_SMALL),
 }
+# The other files of configs/, with the small buffers, run the tiles whose cycles must be
+# the model's.
+CONFIGS |= {name: dataclasses.replace(AcceleratorConfig.load(CONFIG_DIR / f"{name}.json"),
+                                      **_SMALL)
+            for name in ("int8_l4", "int4_vsq4_l1_acc16")}
 # The long-row tests run rows of 4 x softmax_max_row + 1: the shortest softmax that holds
 # a block of keys (lcm(softmax_lanes, vector_size) = 16) keeps them quick.
 CONFIGS["long_rows_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], softmax_max_row=16)
@@ -42,6 +48,8 @@ SHORT = [test for test in TESTS if test not in LONG]
 PLAN = {("icarus", name): SHORT for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
 PLAN |= {("verilator", name): SHORT for name in ("default", "int8_l2", "odd_l5")}
 PLAN |= {(simulator, "long_rows_l4"): LONG for simulator in ("icarus", "verilator")}
+PLAN |= {("verilator", name): ["tiles_take_the_models_cycles"]
+         for name in ("int8_l4", "int4_vsq4_l1_acc16")}
 CASES = [(simulator, name, test) for (simulator, name), tests in PLAN.items()
          if simulator in selected_simulators() for test in tests]
 
