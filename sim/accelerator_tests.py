@@ -73,29 +73,48 @@ async def run_program(harness, rng, tile, tokens=None, list_entries=COMMAND_ENTR
 
 @cocotb.test()
 async def refuses_bad_commands(dut):
-    """A command the engine cannot run stops it with the reason and the command's index,
-    after the commands before it and with nothing of its own done; the golden
-    interpreter refuses the same command."""
+    """Every check of the controller (`hw.engine.controller`), each on a command that
+    breaks it alone: the engine stops with the reason and the command's index, after
+    the commands before it and with nothing of its own done; the golden interpreter
+    refuses the same command."""
     harness, rng = await _harness(dut, 0)
     config = harness.config
     params = {"mult": rng.integers(0, 1 << config.ppu_mult_bits, 2),
               "shift": rng.integers(0, 63, 2), "bias": rng.integers(-100, 100, 2)}
     good = Load(buffer=Buffer.PARAMS, base=0, count=2)
-    left = config.left_buffer_vectors
-    bad = {
-        EngineError.BUFFER: Load(buffer=Buffer.OUTPUT, base=0, count=1),
-        EngineError.BOUNDS: Matmul(left_base=left - 1, left_stride=1, m=2, n=1, k=1,
-                                   output=Output.Y, dest=Buffer.OUTPUT),
-        EngineError.SHAPE: Matmul(m=0, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT),
+    left, output = config.left_buffer_vectors, config.output_buffer_vectors
+    one = {"m": 1, "n": 1, "k": 1}
+    bad = [
+        (EngineError.BUFFER, Load(buffer=Buffer.OUTPUT, base=0, count=1)),
+        (EngineError.BOUNDS, Load(buffer=Buffer.LEFT, base=left - 1, count=2)),
+        (EngineError.BUFFER, Store(buffer=Buffer.ACC, base=0, count=1)),
+        (EngineError.BOUNDS, Store(buffer=Buffer.OUTPUT, base=output - 1, count=2)),
+        (EngineError.SHAPE, Matmul(m=0, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT)),
+        (EngineError.UNSUPPORTED, Matmul(**one, output=Output.Y, dest=Buffer.OUTPUT,
+                                         rescale=1)),
+        (EngineError.UNSUPPORTED, Matmul(m=config.lanes + 1, n=1, k=1, output=Output.ACC,
+                                         dest=Buffer.ACC)),
+        (EngineError.BUFFER, Matmul(**one, output=Output.Y, dest=Buffer.LEFT)),
+        (EngineError.BUFFER, Matmul(**one, output=Output.OPERAND, dest=Buffer.OUTPUT)),
+        (EngineError.SHAPE, Matmul(m=1, n=config.softmax_max_row + 1, k=1,
+                                   output=Output.LOGITS, dest=Buffer.SCORES)),
+        (EngineError.BOUNDS, Matmul(left_base=left - 1, left_stride=1, m=2, n=1, k=1,
+                                    output=Output.Y, dest=Buffer.OUTPUT)),
+        (EngineError.BOUNDS, Matmul(**one, output=Output.Y, dest=Buffer.OUTPUT,
+                                    dest_base=output)),
+        (EngineError.STATE, Matmul(**one, output=Output.ACC, dest=Buffer.ACC, accumulate=1,
+                                   rescale=1)),
+        (EngineError.SHAPE, Softmax(rows=1, length=config.softmax_max_row + 1, loop1=1,
+                                    first=1, loop2=1, dest=Buffer.LEFT)),
         # no LOGITS matmul left a block of logits in SCORES for it
-        EngineError.UNSUPPORTED: Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
-                                         dest=Buffer.LEFT),
-    }
-    for code, command in bad.items():
+        (EngineError.UNSUPPORTED, Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
+                                          dest=Buffer.LEFT)),
+    ]
+    for code, command in bad:
         harness.shadow = {buffer: {} for buffer in harness.shadow}
         commands = [good, command, End()]
-        if code != EngineError.SHAPE:        # the interpreter runs empty matmuls
-            try:
+        if not (code == EngineError.SHAPE and isinstance(command, Matmul)):
+            try:                                 # the interpreter runs empty matmuls
                 interpret(commands, Host([params]), config)
             except ValueError:
                 pass
@@ -139,37 +158,48 @@ async def refuses_an_unknown_opcode(dut):
 
 
 @cocotb.test()
-async def refuses_resuming_rows_never_started(dut):
-    """A SOFTMAX that resumes rows (a long row's next block of keys) whose state no
-    SOFTMAX started stops the engine with STATE before it does anything, after the
-    commands before it; the golden interpreter refuses the same list."""
+async def refuses_bad_softmax_commands(dut):
+    """SOFTMAX's checks past the block of logits it needs: a LOGITS matmul leaves one in
+    SCORES, then each bad SOFTMAX (resuming rows that no SOFTMAX started, exponentials
+    to OUTPUT, past LEFT's or STATE's end) stops the engine with its reason before it
+    does anything, and the block stays for the next; the golden interpreter refuses
+    the same list."""
     harness, rng = await _harness(dut, 5)
     config = harness.config
     operand = _operand_image(rng, config, 1)
     params = {"mult": np.array([1 << (config.ppu_mult_bits - 1)]), "shift": np.array([20]),
               "bias": np.array([0])}
     images = [params, operand, operand]
-    commands = [Load(buffer=Buffer.PARAMS, base=0, count=1),
+    prologue = [Load(buffer=Buffer.PARAMS, base=0, count=1),
                 Load(buffer=Buffer.LEFT, base=0, count=1),
                 Load(buffer=Buffer.RIGHT, base=0, count=1),
-                Matmul(wait=1, m=1, n=1, k=1, output=Output.LOGITS, dest=Buffer.SCORES),
-                Softmax(wait=1, rows=1, length=1, loop1=1, first=0, loop2=1,
-                        dest=Buffer.LEFT, dest_base=1),
-                End()]
-    try:
-        interpret(commands, Host(images), config)
-    except ValueError as error:
-        assert "command 4 (Softmax) reads STATE" in str(error), error
-    else:
-        raise AssertionError("the golden interpreter resumes rows no SOFTMAX started")
-    await harness.write_commands(commands)
-    harness.serve(commands, images)
-    await harness.start()
-    status = status_fields(await harness.wait_stopped(10_000, poll=16))
-    assert status["error"] and status["code"] == EngineError.STATE and status["command"] == 4, (
-        f"status {status}, expected STATE at command 4")
-    assert not harness.shadow[Buffer.STATE] and set(harness.shadow[Buffer.LEFT]) == {0}, (
-        "the refused SOFTMAX wrote")
+                Matmul(wait=1, m=1, n=1, k=1, output=Output.LOGITS, dest=Buffer.SCORES)]
+    softmax = Softmax(wait=1, rows=1, length=1, loop1=1, first=1, loop2=1, dest=Buffer.LEFT,
+                      dest_base=1)
+    bad = [(EngineError.STATE, dataclasses.replace(softmax, first=0), "reads STATE"),
+           (EngineError.BUFFER, dataclasses.replace(softmax, dest=Buffer.OUTPUT), ""),
+           (EngineError.BOUNDS,
+            dataclasses.replace(softmax, dest_base=config.left_buffer_vectors), ""),
+           (EngineError.BOUNDS, dataclasses.replace(softmax, state_base=config.state_rows), "")]
+    for run, (code, command, message) in enumerate(bad):
+        try:
+            interpret(prologue + [command, End()], Host(images), config)
+        except ValueError as error:
+            assert message in str(error), error
+        else:
+            raise AssertionError(f"the golden interpreter runs {command}")
+        commands = (prologue if run == 0 else []) + [command, End()]
+        index = len(commands) - 2
+        harness.shadow = {buffer: {} for buffer in harness.shadow}
+        await harness.write_commands(commands)
+        harness.serve(commands, images)
+        await harness.start()
+        status = status_fields(await harness.wait_stopped(10_000, poll=16))
+        assert status["error"] and status["code"] == code and status["command"] == index, (
+            f"{command}: status {status}, expected {code.name} at command {index}")
+        assert not harness.shadow[Buffer.STATE] and not harness.shadow[Buffer.OUTPUT]
+        assert set(harness.shadow[Buffer.LEFT]) == ({0} if run == 0 else set()), (
+            "the refused SOFTMAX wrote")
 
 
 def _operand_image(rng, config, entries):
@@ -258,9 +288,11 @@ async def ffn_with_host_stalls(dut):
 async def tiles_take_the_models_cycles(dut):
     """SA, MHSA and FFN with no host stall: every command took the performance model's
     cycles, its drain included, and so did each tile as a whole (`check_model_cycles`
-    asserts both in every run)."""
+    asserts both in every run). The SA has 2 L tokens: two whole blocks of queries, so
+    every row of SCORES and STATE is used."""
     harness, rng = await _harness(dut, 3)
-    for tile in ("sa", "mhsa", "ffn"):
+    await run_program(harness, rng, "sa", tokens=harness.config.state_rows)
+    for tile in ("mhsa", "ffn"):
         await run_program(harness, rng, tile)
 
 

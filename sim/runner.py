@@ -21,7 +21,7 @@ from cocotb_tools.runner import get_results, get_runner
 from vsq_accel.rtl_gen.emit import emit
 from vsq_accel.rtl_gen.verilator import LINT_WAIVERS, verilator_environment
 
-__all__ = ["SIMULATORS", "run_cocotb", "selected_simulators"]
+__all__ = ["SIMULATORS", "run_cocotb", "selected_simulators", "measuring_coverage"]
 
 SIMULATORS = ("icarus", "verilator")
 _ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,11 @@ def selected_simulators():
     """The simulators SIM names in the environment (both when it is not set)."""
     return [name for name in os.environ.get("SIM", " ".join(SIMULATORS)).split()
             if name in SIMULATORS]
+
+
+def measuring_coverage():
+    """RTL_COVERAGE=1 (`make coverage`): Verilator's models record their coverage."""
+    return os.environ.get("RTL_COVERAGE") == "1"
 
 
 def run_cocotb(config, simulator, toplevel, test_module, testcase=None, extra_env=None,
@@ -104,7 +109,7 @@ def _build(config, simulator, toplevel, quick_build=False):
         if quick:
             os.environ["MAKEFLAGS"] += " " + _UNOPTIMIZED
     waves = os.environ.get("WAVES") == "1"
-    coverage = os.environ.get("RTL_COVERAGE") == "1" and simulator == "verilator"
+    coverage = measuring_coverage() and simulator == "verilator"
     variant = "-waves" if waves else "-coverage" if coverage else "-O0" if quick else ""
     digest = hashlib.sha1(config.to_json().encode()).hexdigest()[:8]
     build_dir = (_BUILD_ROOT / f"{toplevel}-{config.format_name}-L{config.lanes}-{digest}"

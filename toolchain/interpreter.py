@@ -159,6 +159,11 @@ def interpret(commands, host, config, recorder=None, after=None):
     raise CommandError("the command list has no End")
 
 
+# The buffers each kind of result may go to (the engine's BUFFER check).
+_DESTINATIONS = {Output.OPERAND: (Buffer.LEFT, Buffer.RIGHT), Output.Y: (Buffer.OUTPUT,),
+                 Output.LOGITS: (Buffer.SCORES,), Output.ACC: (Buffer.ACC,)}
+
+
 def _check_bounds(command, config, where):
     for buffer, first, stop, _ in footprint(command, config):
         size = buffer_size(config, buffer)
@@ -169,16 +174,17 @@ def _check_bounds(command, config, where):
         if command.output == Output.LOGITS and command.n > config.softmax_max_row:
             raise CommandError(f"{where} writes rows of {command.n} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")
-        if command.output == Output.OPERAND and command.dest not in (Buffer.LEFT, Buffer.RIGHT):
-            raise CommandError(f"{where} writes operands into {Buffer(command.dest).name}")
-        if command.output == Output.Y and command.dest != Buffer.OUTPUT:
-            raise CommandError(f"{where} writes y into {Buffer(command.dest).name}")
+        if command.dest not in _DESTINATIONS[command.output]:
+            raise CommandError(f"{where} writes {Output(command.output).name} into "
+                               f"{Buffer(command.dest).name}")
         if command.rescale and not command.accumulate:
             raise CommandError(f"{where} rescales ACC but does not accumulate")
         if (command.accumulate or command.output == Output.ACC) and command.m > config.lanes:
             raise CommandError(f"{where} keeps {command.m} rows in ACC, whose entries hold "
                                f"columns of {config.lanes}")
     if isinstance(command, Softmax):
+        if command.dest not in _DESTINATIONS[Output.OPERAND]:
+            raise CommandError(f"{where} writes exponentials into {Buffer(command.dest).name}")
         if command.length > config.softmax_max_row:
             raise CommandError(f"{where} has rows of {command.length} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")

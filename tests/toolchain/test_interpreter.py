@@ -60,7 +60,12 @@ def test_a_missing_wait_is_refused():
                                                       r"softmax_max_row=1024"),
     (Store(buffer=Buffer.SCORES, count=1), r"moves SCORES, which the host cannot reach"),
     (Matmul(m=1, n=1, k=1, output=Output.OPERAND, dest=Buffer.OUTPUT),
-     r"writes operands into OUTPUT"),
+     r"writes OPERAND into OUTPUT"),
+    (Matmul(m=1, n=1, k=1, output=Output.LOGITS, dest=Buffer.LEFT),
+     r"writes LOGITS into LEFT"),
+    (Matmul(m=1, n=1, k=1, output=Output.ACC, dest=Buffer.OUTPUT), r"writes ACC into OUTPUT"),
+    (Softmax(rows=1, length=1, loop1=1, first=1, dest=Buffer.OUTPUT),
+     r"writes exponentials into OUTPUT"),
 ])
 def test_shapes_the_hardware_cannot_run_are_refused(command, message):
     with pytest.raises(CommandError, match=message):
