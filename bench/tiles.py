@@ -13,7 +13,8 @@ transfers (`tile_util_<tile>`) and without them (`_loads_hidden`: the controller
 schedule, `perf.dispatch`, of the measured compute commands alone, as if the host's
 transfers took no time), each beside the performance model's figure for the same
 command list (`_model`, `_loads_hidden_model`: the same schedule of the model's matmul,
-softmax and transfer cycles); the cycles of each part; simulation speed."""
+softmax and transfer cycles, drains included, which `tests/perf` holds equal to the
+measured); the cycles of each part; simulation speed."""
 
 import dataclasses
 import json

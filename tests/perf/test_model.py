@@ -122,7 +122,8 @@ def test_rows_longer_than_the_softmax_compute_s_once():
 
 
 def test_the_model_matches_the_benchmarks_rtl_cycles():
-    """The Verilator runs of `make bench` (default configuration) against the model."""
+    """The Verilator runs of `make bench` (default configuration) against the model: the
+    array, the softmax unit, and whole DeiT-Small tiles with their drains."""
     config = AcceleratorConfig()
     array = json.loads((RESULTS / "mac_utilization.json").read_text())
     for suffix in ("", "_m197"):
@@ -131,6 +132,10 @@ def test_the_model_matches_the_benchmarks_rtl_cycles():
     softmax = json.loads((RESULTS / "softmax.json").read_text())
     for length in (128, 197):
         assert softmax[f"cycles_row{length}"] == softmax_cycles(softmax["rows"], length, config)
+    tiles = json.loads((RESULTS / "tiles.json").read_text())
+    for tile in ("sa", "mhsa", "ffn", "sa_long"):
+        for part in ("cycles", "cycles_loads_hidden"):
+            assert tiles[f"{tile}_{part}"] == tiles[f"{tile}_{part}_model"], (tile, part)
 
 
 def test_utilization_and_padding():
