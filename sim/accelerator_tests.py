@@ -16,7 +16,7 @@ from vsq_accel.sim.accelerator_harness import AcceleratorHarness, status_fields
 from vsq_accel.sim.testbench import config_from_env, seed_from_env
 from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Output, Softmax,
                                      Store, decode, encode)
-from vsq_accel.spec.host_interface import EngineError
+from vsq_accel.spec.host_interface import EngineError, Register, command_window
 from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.compiler import COMPILERS, Program
 from vsq_accel.toolchain.interpreter import Host, interpret
@@ -69,6 +69,19 @@ async def run_program(harness, rng, tile, tokens=None, list_entries=COMMAND_ENTR
                   f"cycles, {len(harness.overlapped())} started beside a running one; the write "
                   f"port held exponentials {harness.exps_held} cycles, LOAD entries "
                   f"{harness.loads_held}")
+
+
+@cocotb.test()
+async def info_names_the_command_memory(dut):
+    """INFO (`spec.host_interface.Register`): the 32-bit words a command takes in the
+    host's address space and the commands the memory holds, as a driver reads them
+    before writing a list."""
+    harness, _ = await _harness(dut, 9)
+    info = await harness.read(Register.INFO)
+    words = command_window(harness.config)[1] // 4
+    assert info == words | COMMAND_ENTRIES << 16, (
+        f"INFO reads {info:#x}: {info & 0xFF} words per command, {info >> 16} commands; "
+        f"expected {words} and {COMMAND_ENTRIES}")
 
 
 @cocotb.test()
@@ -222,61 +235,70 @@ def _rows_of(image, rows, config):
 
 @cocotb.test()
 async def writers_meet(dut):
-    """A softmax writes its exponentials into LEFT while a matmul writes its
-    requantized results there and a LOAD fills another region of it: the three share
-    LEFT's write port (the matmul first, then the softmax, then the LOAD), under host
-    stalls. Every entry each wrote is the golden interpreter's, and the loaded rows then
-    feed a matmul whose output is stored. On the suite's fixed configurations the
-    writers must also have met (each held at least once); on random configurations
-    (REQUIRE_MEETING=0) the timing may keep them apart, and the count is only logged."""
+    """A softmax writes its exponentials into an operand buffer while a matmul writes
+    its requantized results there and a LOAD fills another region of it: the three
+    share the buffer's write port (the matmul first, then the softmax, then the LOAD),
+    under host stalls; LEFT, then RIGHT. Every entry each wrote is the golden
+    interpreter's, and the loaded rows then feed a matmul whose output is stored. On
+    the suite's fixed configurations the writers must also have met (each held at least
+    once); on random configurations (REQUIRE_MEETING=0) the timing may keep them apart,
+    and the count is only logged."""
     harness, rng = await _harness(dut, 5, stall=0.3)
     config = harness.config
     lanes, size = config.lanes, config.vector_size
     # up to four vectors of logits a row, as the softmax and PARAMS (twice n) allow
     m, n, k = lanes, min(4 * size, config.softmax_max_row, config.param_entries // 2), 2
     columns = -(-n // size)
-    a, b = _operand_image(rng, config, m * k), _operand_image(rng, config, n * k)
-    acc = _rows_of(a, m, config) @ _rows_of(b, n, config).T
-    logits = logit_scaling(8.0 / max(1.0, np.abs(acc).max()), 1.0, n, config)
-    params = {"mult": np.concatenate([logits.mult, rng.integers(1, 1 << config.ppu_mult_bits, n)]),
-              "shift": np.concatenate([logits.shift, rng.integers(8, 24, n)]),
-              "bias": np.concatenate([logits.bias, rng.integers(-100, 100, n)])}
-    requant = {"element_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
-               "element_shift": 20, "scale_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
-               "scale_shift": 22}
-    exps, results = m * k, m * k + m * columns     # LEFT: A, exponentials, results, rows
-    rows = results + m * columns
-    loaded = min(256, config.left_buffer_vectors - rows)
-    product = {"left_stride": k, "right_stride": k, "m": m, "n": n, "k": k}
-    commands = [
-        Load(buffer=Buffer.LEFT, base=0, count=m * k),
-        Load(buffer=Buffer.RIGHT, base=0, count=n * k),
-        Load(buffer=Buffer.PARAMS, base=0, count=2 * n),
-        Matmul(wait=1, **product, output=Output.LOGITS, dest=Buffer.SCORES),
-        Softmax(wait=1, rows=m, length=n, loop1=1, first=1, loop2=1, dest=Buffer.LEFT,
-                dest_base=exps, dest_stride=columns,
-                **dataclasses.asdict(exponential_requantization(config)[0])),
-        Matmul(**product, params_base=n, output=Output.OPERAND, dest=Buffer.LEFT,
-               dest_base=results, dest_stride=columns, **requant),
-        Load(buffer=Buffer.LEFT, base=rows, count=loaded),
-        Matmul(wait=1, **dict(product, left_base=rows), params_base=n, output=Output.Y,
-               dest=Buffer.OUTPUT, dest_stride=columns),
-        Store(wait=1, buffer=Buffer.OUTPUT, count=m * columns),
-        End(),
-    ]
-    images = [a, b, params, _operand_image(rng, config, loaded)]
-    program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
-    y, _ = await harness.run(program)
-    assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
-    if os.environ.get("REQUIRE_MEETING", "1") == "1":
-        assert harness.exps_held and harness.loads_held, (
-            f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
-            f"{harness.loads_held}: the writers never met")
-    machine = harness.expected.machine
-    stored = machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, columns * size)
-    assert np.array_equal(y, stored[:, :n])
-    dut._log.info(f"the port held exponentials {harness.exps_held} cycles, LOAD entries "
-                  f"{harness.loads_held}")
+    for target in (Buffer.LEFT, Buffer.RIGHT):
+        a, b = _operand_image(rng, config, m * k), _operand_image(rng, config, n * k)
+        acc = _rows_of(a, m, config) @ _rows_of(b, n, config).T
+        logits = logit_scaling(8.0 / max(1.0, np.abs(acc).max()), 1.0, n, config)
+        params = {"mult": np.concatenate([logits.mult,
+                                          rng.integers(1, 1 << config.ppu_mult_bits, n)]),
+                  "shift": np.concatenate([logits.shift, rng.integers(8, 24, n)]),
+                  "bias": np.concatenate([logits.bias, rng.integers(-100, 100, n)])}
+        requant = {"element_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
+                   "element_shift": 20,
+                   "scale_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
+                   "scale_shift": 22}
+        # the target: its operand, the exponentials, the results, the loaded rows
+        exps = m * k if target == Buffer.LEFT else n * k
+        results = exps + m * columns
+        rows = results + m * columns
+        capacity = (config.left_buffer_vectors if target == Buffer.LEFT
+                          else config.right_buffer_vectors)
+        loaded = min(256, capacity - rows)
+        product = {"left_stride": k, "right_stride": k, "m": m, "n": n, "k": k}
+        writes = {"dest": target, "dest_stride": columns}
+        last_base = {"left_base" if target == Buffer.LEFT else "right_base": rows}
+        commands = [
+            Load(buffer=Buffer.LEFT, base=0, count=m * k),
+            Load(buffer=Buffer.RIGHT, base=0, count=n * k),
+            Load(buffer=Buffer.PARAMS, base=0, count=2 * n),
+            Matmul(wait=1, **product, output=Output.LOGITS, dest=Buffer.SCORES),
+            Softmax(wait=1, rows=m, length=n, loop1=1, first=1, loop2=1, **writes,
+                    dest_base=exps, **dataclasses.asdict(exponential_requantization(config)[0])),
+            Matmul(**product, params_base=n, output=Output.OPERAND, **writes,
+                   dest_base=results, **requant),
+            Load(buffer=target, base=rows, count=loaded),
+            Matmul(wait=1, **product, **last_base, params_base=n, output=Output.Y,
+                   dest=Buffer.OUTPUT, dest_stride=columns),
+            Store(wait=1, buffer=Buffer.OUTPUT, count=m * columns),
+            End(),
+        ]
+        images = [a, b, params, _operand_image(rng, config, loaded)]
+        program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
+        y, _ = await harness.run(program)
+        assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
+        if os.environ.get("REQUIRE_MEETING", "1") == "1":
+            assert harness.exps_held and harness.loads_held, (
+                f"{target.name}'s port held exponentials {harness.exps_held} cycles, LOAD "
+                f"entries {harness.loads_held}: the writers never met")
+        machine = harness.expected.machine
+        stored = machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, columns * size)
+        assert np.array_equal(y, stored[:, :n])
+        dut._log.info(f"{target.name}: the port held exponentials {harness.exps_held} "
+                      f"cycles, LOAD entries {harness.loads_held}")
 
 
 @cocotb.test()

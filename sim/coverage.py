@@ -106,9 +106,23 @@ def uncovered(points):
                 sources[file] = path.read_text().splitlines() if path.exists() else []
             text = sources[file][line - 1].strip() if line <= len(sources[file]) else ""
             design = Path(file).parents[2].name
-            out.append(f"{design}:{line} {kind} {comment}: {text}")
+            selector = _case_selector(sources[file], line) if comment == "case" else None
+            out.append(f"{design}:{line} {kind} {comment}: {text}"
+                       + (f" of {selector}" if selector else ""))
         out += ["```", ""]
     return "\n".join(out)
+
+
+def _case_selector(lines, line):
+    """The `casez (...)` an arm at `line` (1-based) belongs to: the nearest one above,
+    indented less than the arm."""
+    arm = lines[line - 1]
+    indent = len(arm) - len(arm.lstrip())
+    for text in reversed(lines[:line - 1]):
+        stripped = text.lstrip()
+        if stripped.startswith("casez") and len(text) - len(stripped) < indent:
+            return stripped
+    return None
 
 
 def command_coverage(paths):
