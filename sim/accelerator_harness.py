@@ -249,11 +249,12 @@ class AcceleratorHarness:
         return stored + [await self._receive(store) for store in pending]
 
     async def _receive(self, store):
-        """A STORE's frame as the golden Host keeps it: {"y": entries x V}."""
+        """A STORE's frame as the golden Host keeps it: each field of the buffer's
+        entries ({"y": entries x V} for OUTPUT)."""
         frame = await self.sink.recv()
-        entries = bytes_to_entries(self.config, store.buffer, bytes(frame.tdata))
-        return {"y": np.array([unpack_entry(self.config, store.buffer, entry)["y"]
-                               for entry in entries])}
+        entries = [unpack_entry(self.config, store.buffer, entry)
+                   for entry in bytes_to_entries(self.config, store.buffer, bytes(frame.tdata))]
+        return {name: np.array([entry[name] for entry in entries]) for name in entries[0]}
 
     async def run(self, program, poll=64, list_entries=COMMAND_ENTRIES):
         """Run a compiled program: data served, and its command lists
@@ -261,7 +262,7 @@ class AcceleratorHarness:
         each until the engine stops (done, no error) within its budget (`budget`). When
         checking, every command's writes have been compared as it retired. Returns
         the program's output y and the cycles the engine counted, summed over the
-        lists."""
+        lists; `stored` keeps what every STORE sent."""
         self._forget()
         if self.checking:
             self.expected = Expected(program.commands, program.images, self.config)
@@ -284,7 +285,8 @@ class AcceleratorHarness:
                 f"commands retired in the order {self.retired}")
             assert not self.mismatches, "\n".join(self.mismatches[:20])
             self.check_no_stray_writes(self.expected.machine)
-        return program_output(program, await host), cycles
+        self.stored = await host
+        return program_output(program, self.stored), cycles
 
     def budget(self, commands):
         """Cycles a command list may take: four times the performance model's (which

@@ -85,6 +85,36 @@ async def info_names_the_command_memory(dut):
 
 
 @cocotb.test()
+async def y_rows_of_every_length_and_stores_of_every_buffer(dut):
+    """A matmul's y rows of every length from 1 to V (the gather closes a vector at
+    every position, and each drain is the model's), then a STORE of each buffer the
+    host reads: OUTPUT holds the golden interpreter's y, and LEFT, RIGHT and PARAMS
+    give back what was loaded, bit for bit."""
+    harness, rng = await _harness(dut, 10)
+    config = harness.config
+    lanes, size = config.lanes, config.vector_size
+    a, b = _operand_image(rng, config, lanes), _operand_image(rng, config, size)
+    params = {"mult": rng.integers(1, 1 << config.ppu_mult_bits, size),
+              "shift": rng.integers(8, 24, size), "bias": rng.integers(-100, 100, size)}
+    product = {"left_stride": 1, "right_stride": 1, "m": lanes, "k": 1}
+    commands = [Load(buffer=Buffer.LEFT, base=0, count=lanes),
+                Load(buffer=Buffer.RIGHT, base=0, count=size),
+                Load(buffer=Buffer.PARAMS, base=0, count=size)]
+    commands += [Matmul(wait=int(n == 1), **product, n=n, output=Output.Y, dest=Buffer.OUTPUT,
+                        dest_base=(n - 1) * lanes, dest_stride=1) for n in range(1, size + 1)]
+    commands += [Store(wait=1, buffer=buffer, base=0, count=count) for buffer, count
+                 in ((Buffer.LEFT, lanes), (Buffer.RIGHT, size), (Buffer.PARAMS, size),
+                     (Buffer.OUTPUT, size * lanes))]
+    program = Program(commands + [End()], [a, b, params], regions={}, output="y",
+                      columns=size, unit=1.0)
+    y, _ = await harness.run(program)
+    assert np.array_equal(y, harness.expected.machine.memory[Buffer.OUTPUT]["y"][:size * lanes])
+    for image, stored in zip((a, b, params), harness.stored):
+        for name, values in stored.items():        # no scales without vector scales
+            assert np.array_equal(values, image[name]), f"{name} came back changed"
+
+
+@cocotb.test()
 async def refuses_bad_commands(dut):
     """Every check of the controller (`hw.engine.controller`), each on a command that
     breaks it alone: the engine stops with the reason and the command's index, after
