@@ -21,7 +21,8 @@ SEED ?=
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 
-.PHONY: help verilog lint test test-random coverage bench synth accuracy docs minilm-layer clean iverilog
+.PHONY: help verilog lint test test-random coverage bench synth accuracy docs minilm-layer clean iverilog \
+	rvv-toolchain
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
@@ -53,7 +54,7 @@ lint: $(SETUP)
 		|| exit 1; \
 	done
 
-test: $(SETUP) $(MODELS) $(TORCH) $(if $(findstring icarus,$(SIM)),iverilog)
+test: $(SETUP) $(MODELS) $(TORCH) $(if $(findstring icarus,$(SIM)),iverilog) rvv-toolchain
 	SIM="$(SIM)" $(PY) -m pytest -n $(JOBS)
 
 # The fixed configurations' RTL tests (the random draw changes with its seed; the MiniLM
@@ -70,7 +71,7 @@ test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 	SIM="$(SIM)" CONFIG_SEED=$$seed RANDOM_CONFIGS=$(N) RANDOM_WIDE=1 \
 		$(PY) -m pytest -n $(JOBS) tests/rtl/test_random_configs.py
 
-bench: $(SETUP)
+bench: $(SETUP) rvv-toolchain
 	$(PY) -m vsq_accel.bench
 	$(PY) -m vsq_accel.bench.tables
 
@@ -102,6 +103,19 @@ iverilog:
 		else \
 			echo "error: Icarus Verilog is missing: run 'sudo apt-get install iverilog'," \
 			     "or 'make test SIM=verilator' to use Verilator only"; exit 1; \
+		fi; }
+
+# The RVV softmax kernel (rvv/): a RISC-V cross compiler and QEMU's user mode.
+rvv-toolchain:
+	@command -v riscv64-linux-gnu-gcc >/dev/null && command -v qemu-riscv64 >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing the RISC-V cross compiler and QEMU (apt-get install" \
+			     "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user)"; \
+			apt-get update -qq && apt-get install -y -qq gcc-riscv64-linux-gnu \
+				libc6-dev-riscv64-cross qemu-user >/dev/null; \
+		else \
+			echo "error: the RVV kernel's tests need 'sudo apt-get install" \
+			     "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user'"; exit 1; \
 		fi; }
 
 $(SETUP): requirements.txt pyproject.toml

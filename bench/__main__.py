@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from vsq_accel.bench import (golden_speed, logit_width, mac_utilization, matmul_accuracy, one_pass,
-                             ppu_throughput, seed_sa, softmax_accuracy, softmax_throughput, synth,
-                             tile_accuracy, tiles, workloads)
+from vsq_accel.bench import (ara, golden_speed, logit_width, mac_utilization, matmul_accuracy,
+                             one_pass, ppu_throughput, seed_sa, softmax_accuracy,
+                             softmax_throughput, synth, tile_accuracy, tiles, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -22,6 +22,7 @@ BENCHMARKS = {
     "workloads": workloads.run,
     "golden_speed": golden_speed.run,
     "seed_sa": seed_sa.run,
+    "ara": ara.run,
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
 }

@@ -251,6 +251,25 @@ def _synthesis():
     return "\n".join(lines)
 
 
+def _ara():
+    from vsq_accel.bench.ara import LANE_RATE_GATHER, LENGTHS
+    from vsq_accel.rvv.ara import LANES
+
+    values = _results("ara")
+    lines = ["| row length | softmax unit, P = "
+             f"{values['unit_softmax_lanes']} | "
+             + " | ".join(f"Ara, {lanes} lanes" for lanes in LANES)
+             + " | Ara, 16 lanes, LUT at lane rate | RVV instructions (4 lanes) |",
+             "|---" * (len(LANES) + 4) + "|"]
+    for length in LENGTHS:
+        cells = [f"{values[f'unit_cycles_row{length}']:,.0f}"]
+        cells += [f"{values[f'ara_cycles_l{lanes}_row{length}']:,}" for lanes in LANES]
+        cells += [f"{values[f'ara_cycles_{LANE_RATE_GATHER}_l16_row{length}']:,}",
+                  f"{values[f'ara_instructions_l4_row{length}']:,}"]
+        lines.append(f"| {length:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 TABLES = {
     "headline": lambda: _figures(HEADLINE, "bench/results/"),
     "rtl_figures": lambda: _figures(RTL_FIGURES, "../bench/results/"),
@@ -265,6 +284,7 @@ TABLES = {
     "one_pass": _one_pass,
     "synthesis": _synthesis,
     "coverage": _coverage,
+    "ara": _ara,
 }
 
 

@@ -35,7 +35,7 @@ from vsq_accel.spec.tables import exp2_table
 __all__ = ["SoftmaxResult", "softmax_rows", "softmax_start", "softmax_loop1",
            "softmax_loop2", "softmax_reciprocal",
            "softmax_exponentials", "softmax_row_serial", "softmax_row_vector_kernel",
-           "softmax_base2", "softmax_base_e", "VECTOR_KERNEL_OPS"]
+           "softmax_base2", "softmax_base_e"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,20 +217,9 @@ def softmax_row_serial(logits, keep, config):
     return SoftmaxResult(np.array(probs, np.int64), False, m, d)
 
 
-# Operations per P-wide vector of the two loops on a vector machine, as written below.
-VECTOR_KERNEL_OPS = {
-    "loop 1": ["vceil (shift)", "vmerge (mask)", "vredmax", "scalar max", "scalar shift",
-               "vsub", "vshift (int part)", "vand (frac part)", "vgather (LUT)",
-               "vadd + vshift (round)", "vmerge (mask)", "vredsum", "scalar add"],
-    "loop 2": ["vsub", "vshift (int part)", "vand (frac part)", "vgather (LUT)",
-               "vadd + vshift (round)", "vmul (reciprocal)", "vadd + vshift (round)",
-               "vmin (saturate)", "vmerge (mask)"],
-}
-
-
 def softmax_row_vector_kernel(logits, keep, config):
-    """One row as a vector processor runs it: every step below is one vector instruction
-    on a P-element chunk (VECTOR_KERNEL_OPS counts them); returns a SoftmaxResult."""
+    """One row as a vector processor runs it, a P-element chunk at a time (`rvv/softmax.c`
+    is this in RVV 1.0 instructions, bit for bit); returns a SoftmaxResult."""
     logits, keep = _check_row_input(logits, keep, config)
     lanes = config.softmax_lanes
     start = _ceil_units(config.softmax_logit_min, config.softmax_frac_bits)

@@ -1,0 +1,107 @@
+"""Cycles of the RVV softmax kernel on Ara (CVA6 plus Ara's lanes), estimated from the
+kernel's measured instruction mix (`instructions.profile`) and Ara's published
+microarchitecture. Every assumption is a named field of `AraAssumptions`; the estimate is
+a model, not a simulation of Ara's RTL.
+
+Loop 1 is a chain per chunk: the chunk's max must reach the scalar core (a reduction,
+then vmv.x.s) before its terms can be formed, and the sum must come back before the
+next chunk's rescale; so a chunk costs its two vector segments end to end, each a
+pipeline fill plus the slowest unit's occupancy, plus two round trips and the scalar
+instructions. Loop 2's chunks are independent: a chunk costs its busiest resource
+(load/store unit, ALU, multiplier or the scalar core's issue of its instructions).
+"""
+
+import dataclasses
+import math
+
+__all__ = ["AraAssumptions", "ara_cycles", "LANES"]
+
+LANES = (2, 4, 8, 16)
+ELEMENT_BYTES = 4                                     # the kernel's SEW = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class AraAssumptions:
+    """Ara's microarchitecture as the estimate takes it.
+
+    vlen_per_lane : VLEN = 1024 bits x lanes (Ara's configurations: 4 lanes, VLEN 4096),
+        so a chunk is 32 x lanes logits of 32 bits.
+    lane_bytes : each lane's datapath is 64 bits: 2 elements of 32 bits per cycle.
+    memory_bytes_per_lane : the AXI data width is 32 bits x lanes.
+    indexed_elements : indexed loads (the LUT gather) move one element per cycle.
+    fill : cycles from issue to a vector instruction's first element (dispatcher,
+        sequencer, operand fetch); chained instructions overlap all but their fill.
+    memory_latency : cycles from a load's issue to its first data (an L2 hit).
+    reduction_step : cycles per level of the tree across lanes (log2 lanes levels),
+        after each lane reduces its own elements.
+    round_trip : cycles for a vector result (vmv.x.s) to reach the scalar core.
+    divide : cycles of CVA6's 64-bit division (the reciprocal, once per row).
+    scalar_ipc : CVA6 issues one instruction a cycle, vector instructions included.
+    """
+
+    vlen_per_lane: int = 1024
+    lane_bytes: int = 8
+    memory_bytes_per_lane: int = 4
+    indexed_elements: int = 1
+    fill: int = 4
+    memory_latency: int = 10
+    reduction_step: int = 5
+    round_trip: int = 10
+    divide: int = 64
+    scalar_ipc: float = 1.0
+
+
+VECTOR_MEMORY = {"vle32.v", "vse32.v"}
+INDEXED = {"vluxei32.v"}
+MULTIPLIER = {"vmul.vx"}
+REDUCTIONS = {"vredmax.vs", "vredsum.vs"}
+TO_SCALAR = {"vmv.x.s"}
+CONFIGURATION = {"vsetvli"}
+
+
+def ara_cycles(length, lanes, profile, assumptions=AraAssumptions()):
+    """Estimated cycles of one row of `length` logits on Ara with `lanes` lanes."""
+    a = assumptions
+    chunk = a.vlen_per_lane * lanes // (8 * ELEMENT_BYTES)
+    full, last = divmod(length, chunk)
+    sizes = [chunk] * full + ([last] if last else [])
+    scalar_row = (profile.per_row - 1) / a.scalar_ipc + a.divide   # the div, as `divide`
+    loop1 = sum(_loop1_chunk(vl, lanes, profile.loop1, a) for vl in sizes)
+    loop2 = sum(_loop2_chunk(vl, lanes, profile.loop2, a) for vl in sizes)
+    return math.ceil(scalar_row + loop1 + loop2)
+
+
+def _occupancy(name, vl, lanes, a):
+    """Cycles a unit is busy with one instruction on vl elements."""
+    if name in VECTOR_MEMORY:
+        return math.ceil(vl * ELEMENT_BYTES / (a.memory_bytes_per_lane * lanes))
+    if name in INDEXED:
+        return math.ceil(vl / a.indexed_elements)
+    return math.ceil(vl * ELEMENT_BYTES / (a.lane_bytes * lanes))
+
+
+def _loop1_chunk(vl, lanes, mix, a):
+    vector = {name: count for name, count in mix.items() if name.startswith("v")}
+    scalar = sum(mix.values()) - sum(vector.values())
+    reduction = a.reduction_step * math.ceil(math.log2(lanes))
+    # Two segments, each ending in a reduction read by the scalar core: loads and the
+    # ceiling, then the terms through the LUT gather.
+    segment = 2 * (a.fill + reduction + a.round_trip) + a.memory_latency
+    busiest = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
+                  if name in VECTOR_MEMORY | INDEXED)
+    arithmetic = max(_occupancy(name, vl, lanes, a) for name in vector)
+    issue = sum(mix.values()) / a.scalar_ipc
+    return max(issue, segment + busiest + arithmetic + scalar / a.scalar_ipc)
+
+
+def _loop2_chunk(vl, lanes, mix, a):
+    vector = {name: count for name, count in mix.items() if name.startswith("v")
+              and name not in CONFIGURATION}
+    memory = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
+                 if name in VECTOR_MEMORY | INDEXED)
+    multiplier = sum(_occupancy(name, vl, lanes, a) * count
+                     for name, count in vector.items() if name in MULTIPLIER)
+    alu = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
+              if name not in VECTOR_MEMORY | INDEXED | MULTIPLIER)
+    issue = sum(mix.values()) / a.scalar_ipc
+    return max(memory, multiplier, alu, issue)
