@@ -134,7 +134,8 @@ class Matmul:
     k: int = _field("dim", "vectors along the reduction")
     output: int = _field("output", "ACC, Y, OPERAND or LOGITS")
     relu: int = _field("flag", "y = max(y, 0) before saturation")
-    row_scale: int = _field("flag", "multiply row i by the softmax reciprocal STATE[state_base + i]")
+    row_scale: int = _field("flag",
+                            "multiply row i by the softmax reciprocal STATE[state_base + i]")
     per_row: int = _field("flag", "PPU parameters per result row (a result produced transposed)")
     accumulate: int = _field("flag", "start from ACC[acc_base ..] instead of 0 (m <= L)")
     rescale: int = _field("flag", "ACC's row i first divided by 2^(STATE[state_base + i].rise)")
@@ -156,8 +157,9 @@ class Matmul:
 class Softmax:
     """Rows of logits SCORES[src_base ..][:length]: loop 1 continues each row's running
     max and sum in STATE (from the start values when `first`), and records by how much
-    the max rose (`rise`, at most acc_bits; 0 when `first`); loop 2 forms r = floor(2^k / d) into STATE and the
-    exponentials 2^(x - m), requantized with vectors along the keys into `dest`."""
+    the max rose (`rise`, at most acc_bits; 0 when `first`); loop 2 forms r = floor(2^k / d)
+    into STATE and the exponentials 2^(x - m), requantized with vectors along the keys
+    into `dest`."""
 
     OP = Op.SOFTMAX
     SUMMARY = "softmax loops over SCORES rows; exponentials requantized into LEFT"

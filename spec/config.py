@@ -346,8 +346,9 @@ class AcceleratorConfig:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is {raw[error.start]:#04x}); "
-                              "a configuration is a UTF-8 JSON file") from None
+            raise ConfigError(f"{path}: not UTF-8 text (byte {error.start} is "
+                              f"{raw[error.start]:#04x}); a configuration is a UTF-8 JSON "
+                              "file") from None
         try:
             return cls.from_json(text)
         except ConfigError as error:

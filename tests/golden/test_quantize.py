@@ -92,9 +92,11 @@ def test_bad_input_is_named(x, message):
 
 
 @pytest.mark.parametrize("arguments, error, message", [
-    ((np.ones((1, 16)), 16, 1, 8), ValueError, r"data_bits=1 is out of range: it must be in 2\.\.16"),
+    ((np.ones((1, 16)), 16, 1, 8), ValueError,
+     r"data_bits=1 is out of range: it must be in 2\.\.16"),
     ((np.ones((1, 16)), 16, 70, 8), ValueError, r"data_bits=70 is out of range"),
-    ((np.ones((1, 16)), 16, 4, 0), ValueError, r"scale_bits=0 is out of range: it must be in 1\.\.16"),
+    ((np.ones((1, 16)), 16, 4, 0), ValueError,
+     r"scale_bits=0 is out of range: it must be in 1\.\.16"),
     ((np.ones((1, 16)), 0, 4, 8), ValueError, r"vector_size=0 is out of range"),
     ((np.ones((1, 16)), 16.0, 4, 8), TypeError, r"vector_size=16\.0 must be an integer"),
     ((np.ones((1, 16)) * 1j, 16, 4, 8), TypeError, r"x holds complex numbers"),

@@ -5,8 +5,9 @@ The configurations are drawn from a bounded space (`draw`) with a seed printed i
 test's name: CONFIG_SEED (default 2026) and RANDOM_CONFIGS (default 1) in the
 environment choose them, and CONFIG_SEED=<seed> reproduces a draw. `make test` runs the
 tile engine's cocotb tests (every unit of the datapath, every tile) on the draw on both
-simulators, the long-row ones on Verilator; `make test-random N=50` draws 50 configurations from a wider space with a
-new seed and also runs every unit's own testbench on them.
+simulators, the long-row ones on Verilator; `make test-random N=50` draws 50
+configurations from a wider space with a new seed and also runs every unit's own
+testbench on them.
 """
 
 import os
