@@ -21,7 +21,9 @@ ALLOWED = {
     "perf": {"spec", "golden", "toolchain"},
     "sim": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "accuracy"},
     "accuracy": {"spec", "golden", "toolchain", "api"},
-    "bench": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim", "accuracy"},
+    "rvv": {"spec"},
+    "bench": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim", "accuracy",
+              "rvv"},
 }
 
 
