@@ -38,7 +38,7 @@ help:
 	@echo "make synth [CONFIG=file.json] [BLOCK=lane]  synthesis estimates (no arguments: the"
 	@echo "                                            cost study -> bench/results/synth.json)"
 	@echo "make accuracy                               the formats on real transformers ->"
-	@echo "                                            bench/results/accuracy.{json,md,png}"
+	@echo "                                            bench/results/accuracy*.{json,md,png}"
 	@echo "make docs                                   the README's and docs/' tables from the"
 	@echo "                                            code and bench/results"
 	@echo "make minilm-layer [SENTENCE=...] [LAYER=N]  one layer of all-MiniLM-L6-v2 through the"

@@ -1,8 +1,9 @@
 """The two ways a model's matmuls run in the study: in float, or through the golden
 integer path (the bits the RTL computes) in one number format.
 
-A model calls `linear` for its weight layers and `scores` / `mix` for the two attention
-matmuls; everything else (embeddings, LayerNorm, GELU, pooling) stays in float on the
+A model takes each layer's arithmetic with `at(layer)`, then calls `linear` for its
+weight layers (naming the operation, see `spec.precision`) and `attention` for the two
+attention matmuls; everything else (embeddings, LayerNorm, GELU, pooling) stays in float on the
 host, as it would beside the accelerator.
 """
 
@@ -36,8 +37,13 @@ class FloatArithmetic:
 
     score_scale: float = 1.0
 
-    def linear(self, x, weight, bias):
-        """x (T x K) @ weight^T (weight N x K, as PyTorch stores it) + bias."""
+    def at(self, layer):
+        """The arithmetic of layer `layer`: the same in every layer."""
+        return self
+
+    def linear(self, x, weight, bias, operation=None):
+        """x (T x K) @ weight^T (weight N x K, as PyTorch stores it) + bias; `operation`
+        names the matmul (for MixedArithmetic; one arithmetic for all leaves it)."""
         return x @ weight.T + bias
 
     def attention(self, q, k, v, mask):
@@ -74,7 +80,9 @@ class IntegerArithmetic:
     def __post_init__(self):
         self.emulator = Emulator(self.config, passes=self.passes)
 
-    def linear(self, x, weight, bias):
+    at = FloatArithmetic.at
+
+    def linear(self, x, weight, bias, operation=None):
         return self.emulator.linear(x, weight.T, bias)
 
     def attention(self, q, k, v, mask):

@@ -10,6 +10,11 @@ from vsq_accel.accuracy.host import gelu, layer_norm
 
 __all__ = ["MiniLM"]
 
+# The operation (`spec.precision`) of each weight of a layer.
+_OPERATIONS = {"attention.self.query": "qkv", "attention.self.key": "qkv",
+               "attention.self.value": "qkv", "attention.output.dense": "wo",
+               "intermediate.dense": "ffn1", "output.dense": "ffn2"}
+
 class MiniLM:
     """The encoder; `embed(sentences, arithmetic)` runs its matmuls in `arithmetic`."""
 
@@ -59,8 +64,8 @@ class MiniLM:
 
     def layer(self, x, index, arithmetic, activation=gelu):
         """Encoder layer `index` on x (tokens x 384, one sentence, no padding)."""
-        return self._layer(x, f"encoder.layer.{index}.", np.ones(len(x), bool), arithmetic,
-                           activation)
+        return self._layer(x, f"encoder.layer.{index}.", np.ones(len(x), bool),
+                           arithmetic.at(index), activation)
 
     def _layer(self, x, prefix, mask, arithmetic, activation):
         w, eps = self.weights, self.settings["layer_norm_eps"]
@@ -68,7 +73,7 @@ class MiniLM:
 
         def linear(name, value):
             return arithmetic.linear(value, w[prefix + name + ".weight"],
-                                     w[prefix + name + ".bias"])
+                                     w[prefix + name + ".bias"], _OPERATIONS[name])
 
         q, k, v = (linear(f"attention.self.{name}", x) for name in ("query", "key", "value"))
         width = q.shape[1] // heads

@@ -23,7 +23,7 @@ _PATCHES = (8 // ARCHITECTURE["patch"]) ** 2
 
 
 def load_split():
-    """(train images, train labels, test images, test labels): 1437 / 360, stratified,
+    """(train images, test images, train labels, test labels): 1437 / 360, stratified,
     pixels scaled from 0..16 to 0..1."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -155,21 +155,23 @@ def _norm(x, w, prefix):
 
 
 def _forward_one(w, tokens, arithmetic):
-    def linear(name, x):
-        return arithmetic.linear(x, w[name + ".weight"], w[name + ".bias"])
+    def linear(name, x, layer, operation):
+        return arithmetic.at(layer).linear(x, w[name + ".weight"], w[name + ".bias"],
+                                           operation)
 
-    width, heads = ARCHITECTURE["width"], ARCHITECTURE["heads"]
-    x = np.concatenate([w["cls"][0], linear("embed", tokens)]) + w["position"][0]
+    width, heads, blocks = (ARCHITECTURE[key] for key in ("width", "heads", "blocks"))
+    x = np.concatenate([w["cls"][0], linear("embed", tokens, 0, "embed")]) + w["position"][0]
     keep = np.ones(len(x), bool)
-    for index in range(ARCHITECTURE["blocks"]):
+    for index in range(blocks):
         prefix = f"blocks.{index}"
-        qkv = linear(prefix + ".qkv", _norm(x, w, prefix + ".norm1"))
+        qkv = linear(prefix + ".qkv", _norm(x, w, prefix + ".norm1"), index, "qkv")
         q, k, v = np.split(qkv, 3, axis=1)
         size = width // heads
         attended = np.concatenate([
-            arithmetic.attention(q[:, part], k[:, part], v[:, part], keep)
+            arithmetic.at(index).attention(q[:, part], k[:, part], v[:, part], keep)
             for part in (slice(h * size, (h + 1) * size) for h in range(heads))], axis=1)
-        x = x + linear(prefix + ".proj", attended)
-        hidden = np.maximum(linear(prefix + ".fc1", _norm(x, w, prefix + ".norm2")), 0)
-        x = x + linear(prefix + ".fc2", hidden)
-    return linear("head", _norm(x[:1], w, "norm"))[0]
+        x = x + linear(prefix + ".proj", attended, index, "wo")
+        hidden = np.maximum(linear(prefix + ".fc1", _norm(x, w, prefix + ".norm2"), index,
+                                   "ffn1"), 0)
+        x = x + linear(prefix + ".fc2", hidden, index, "ffn2")
+    return linear("head", _norm(x[:1], w, "norm"), blocks - 1, "head")[0]

@@ -62,6 +62,10 @@ HEADLINE = [
     _Figure("MiniLM-L6 embeddings, cosine to float, INT4-VSQ8 / INT8, every matmul on the "
             "array's arithmetic", "accuracy", ("minilm_int4_vsq8_attn_mean_cos",
                                                "minilm_int8_attn_mean_cos")),
+    _Figure("MiniLM-L6, the matmuls a sensitivity pass picks in INT8 within 5 bits per "
+            "weight, the rest INT4-VSQ8 (golden model): mean cosine / bits per weight",
+            "accuracy", ("minilm_mixed_sensitive_5_bits_mean_cos",
+                         "minilm_mixed_sensitive_5_bits_bits_per_weight")),
     _Figure("Fmax on an ECP5-85k after place and route, MHz: array / softmax unit",
             "synth", ("fmax_mhz_array", "fmax_mhz_softmax"), "{:.1f}"),
     _Figure("array busy over a long-row SA head in RTL (1024 tokens, rows of four blocks "
@@ -214,8 +218,13 @@ def _one_pass():
 
 
 def _accuracy():
-    from vsq_accel.accuracy.__main__ import table
-    return table(_results("accuracy")).rstrip()
+    from vsq_accel.accuracy.__main__ import formats_table
+    return formats_table(_results("accuracy")).rstrip()
+
+
+def _accuracy_mixed():
+    from vsq_accel.accuracy.__main__ import mixed_table
+    return mixed_table(_results("accuracy")).rstrip()
 
 
 def _coverage():
@@ -281,6 +290,7 @@ TABLES = {
     "tile_accuracy": _tile_accuracy,
     "matmul_accuracy": _matmul_accuracy,
     "accuracy": _accuracy,
+    "accuracy_mixed": _accuracy_mixed,
     "one_pass": _one_pass,
     "synthesis": _synthesis,
     "coverage": _coverage,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsq_accel.rvv.kernel import build, run_rows
+from vsq_accel.rvv.kernel import build, run_rows, vector_length
 
 __all__ = ["KernelProfile", "profile", "traced_instructions", "chunk_mix", "clamped_rises"]
 
@@ -78,8 +78,6 @@ def chunk_mix(mnemonics):
 def profile(config, vlen, exponentials=False):
     """The model's counts, from a reference row of four full chunks of equal logits:
     a middle chunk of each loop, and the rest as the per-row count."""
-    from vsq_accel.rvv.kernel import vector_length
-
     chunks = 4
     row = np.zeros(chunks * vector_length(vlen), np.int64)
     mnemonics = traced_instructions(row, np.ones(len(row), bool), config, vlen, exponentials)
