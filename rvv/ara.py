@@ -80,28 +80,38 @@ def _occupancy(name, vl, lanes, a):
     return math.ceil(vl * ELEMENT_BYTES / (a.lane_bytes * lanes))
 
 
+def _busy(mix, vl, lanes, a):
+    """Cycles each unit is busy with one chunk's vector instructions: the load/store unit
+    (loads, stores and the gather, one after another), the multiplier, the ALU (the
+    rest), and the longest single ALU instruction."""
+    busy = {"memory": 0, "multiplier": 0, "alu": 0, "longest_alu": 0}
+    for name, count in mix.items():
+        if not name.startswith("v") or name in CONFIGURATION:
+            continue
+        cycles = _occupancy(name, vl, lanes, a)
+        unit = ("memory" if name in VECTOR_MEMORY | INDEXED
+                else "multiplier" if name in MULTIPLIER else "alu")
+        busy[unit] += cycles * count
+        if unit == "alu":
+            busy["longest_alu"] = max(busy["longest_alu"], cycles)
+    return busy
+
+
 def _loop1_chunk(vl, lanes, mix, a):
-    vector = {name: count for name, count in mix.items() if name.startswith("v")}
-    scalar = sum(mix.values()) - sum(vector.values())
+    """Two segments end to end, each ending in a reduction read by the scalar core
+    (loads and the ceiling; the terms through the gather): their fills, reduction trees
+    and round trips, the memory unit's work, the ALU's chain (its ops overlap but for
+    one occupancy) and the scalar instructions."""
+    busy = _busy(mix, vl, lanes, a)
     reduction = a.reduction_step * math.ceil(math.log2(lanes))
-    # Two segments, each ending in a reduction read by the scalar core: loads and the
-    # ceiling, then the terms through the LUT gather.
-    segment = 2 * (a.fill + reduction + a.round_trip) + a.memory_latency
-    busiest = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
-                  if name in VECTOR_MEMORY | INDEXED)
-    arithmetic = max(_occupancy(name, vl, lanes, a) for name in vector)
-    issue = sum(mix.values()) / a.scalar_ipc
-    return max(issue, segment + busiest + arithmetic + scalar / a.scalar_ipc)
+    segments = 2 * (a.fill + reduction + a.round_trip) + a.memory_latency
+    scalar = sum(count for name, count in mix.items() if not name.startswith("v"))
+    chain = segments + busy["memory"] + busy["longest_alu"] + scalar / a.scalar_ipc
+    return max(sum(mix.values()) / a.scalar_ipc, chain)
 
 
 def _loop2_chunk(vl, lanes, mix, a):
-    vector = {name: count for name, count in mix.items() if name.startswith("v")
-              and name not in CONFIGURATION}
-    memory = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
-                 if name in VECTOR_MEMORY | INDEXED)
-    multiplier = sum(_occupancy(name, vl, lanes, a) * count
-                     for name, count in vector.items() if name in MULTIPLIER)
-    alu = sum(_occupancy(name, vl, lanes, a) * count for name, count in vector.items()
-              if name not in VECTOR_MEMORY | INDEXED | MULTIPLIER)
-    issue = sum(mix.values()) / a.scalar_ipc
-    return max(memory, multiplier, alu, issue)
+    """Independent chunks: the busiest unit, or the scalar core's issue."""
+    busy = _busy(mix, vl, lanes, a)
+    return max(busy["memory"], busy["multiplier"], busy["alu"],
+               sum(mix.values()) / a.scalar_ipc)

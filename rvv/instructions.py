@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vsq_accel.golden.softmax import softmax_loop1, softmax_start
 from vsq_accel.rvv.kernel import build, run_rows, vector_length
 
 __all__ = ["KernelProfile", "profile", "traced_instructions", "chunk_mix", "clamped_rises"]
@@ -87,12 +88,15 @@ def profile(config, vlen, exponentials=False):
 
 
 def clamped_rises(logits, keep, config, vl):
-    """Chunks whose max rises by more than the sum's shift limit (sum_bits + 1)."""
-    frac_bits, limit = config.softmax_frac_bits, config.softmax_sum_bits + 1
-    row_max, clamps = -((-config.softmax_logit_min) >> frac_bits), 0
+    """Chunks whose max rises by more than the sum's shift limit (sum_bits + 1): the
+    golden loop 1 fed a chunk of vl logits at a time."""
+    row_max, row_sum = softmax_start(1, config)
+    clamps = 0
     for first in range(0, len(logits), vl):
-        kept = np.asarray(logits[first:first + vl])[np.asarray(keep[first:first + vl])]
-        new_max = max([row_max] + [-((-int(x)) >> frac_bits) for x in kept])
-        clamps += new_max - row_max > limit
+        chunk = slice(first, first + vl)
+        new_max, row_sum = softmax_loop1(np.asarray(logits)[None, chunk],
+                                         np.asarray(keep)[None, chunk], row_max, row_sum,
+                                         config)
+        clamps += int(new_max[0] - row_max[0]) > config.softmax_sum_bits + 1
         row_max = new_max
     return clamps

@@ -27,6 +27,8 @@ COMPILER, EMULATOR = "riscv64-linux-gnu-gcc", "qemu-riscv64"
 # in the range [128, 1024]").
 VLENS = (128, 256, 512, 1024)
 SEW = 32
+# A run of a test's rows takes well under a second; past this QEMU is stuck.
+RUN_SECONDS = 120
 PROBABILITIES, EXPONENTIALS = 0, 1
 
 
@@ -88,8 +90,12 @@ def run_rows(rows, keeps, config, vlen, exponentials=False, trace=None):
     command = [EMULATOR, "-cpu", f"rv64,v=true,vext_spec=v1.0,vlen={vlen}"]
     if trace is not None:
         command += ["-singlestep", "-d", "exec,nochain", "-D", str(trace)]
-    done = subprocess.run(command + [str(build())], input=np.concatenate(parts).tobytes(),
-                          capture_output=True, check=False)
+    try:
+        done = subprocess.run(command + [str(build())], input=np.concatenate(parts).tobytes(),
+                              capture_output=True, check=False, timeout=RUN_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"the kernel ran past {RUN_SECONDS} s on {len(rows)} rows of "
+                           f"{sum(map(len, rows))} logits (VLEN {vlen}): QEMU hangs") from None
     if done.returncode:
         raise RuntimeError(f"the kernel failed ({done.returncode}): "
                            f"{done.stderr.decode(errors='replace').strip()}")

@@ -27,7 +27,7 @@ that breaks the rule.
 import dataclasses
 import enum
 
-__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "End", "Load", "Store", "Matmul",
+__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "RESULT_BUFFERS", "End", "Load", "Store", "Matmul",
            "Softmax", "COMMANDS", "CommandError", "field_widths", "command_bits", "encode",
            "decode", "buffer_size", "entry_bits", "address_bits", "footprint", "hazard",
            "encoding_table"]
@@ -63,6 +63,12 @@ class Output(enum.IntEnum):
     Y = 1          # y = scaled + bias (+ ReLU), ppu_bits, into OUTPUT
     OPERAND = 2    # y requantized, vectors along each output row, into LEFT or RIGHT
     LOGITS = 3     # base-2 logits (softmax_logit_bits), one row per SCORES entry
+
+
+# The buffers each kind of result may go to (the BUFFER check of the engine and of the
+# golden interpreter); a SOFTMAX's exponentials are operands.
+RESULT_BUFFERS = {Output.ACC: (Buffer.ACC,), Output.Y: (Buffer.OUTPUT,),
+                  Output.OPERAND: (Buffer.LEFT, Buffer.RIGHT), Output.LOGITS: (Buffer.SCORES,)}
 
 
 # A dimension of a command (rows, columns, vectors along the reduction).

@@ -21,7 +21,7 @@ ALLOWED = {
     "perf": {"spec", "golden", "toolchain"},
     "sim": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "accuracy"},
     "accuracy": {"spec", "golden", "toolchain", "api"},
-    "rvv": {"spec"},
+    "rvv": {"spec", "golden"},
     "bench": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim", "accuracy",
               "rvv"},
 }

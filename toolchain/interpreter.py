@@ -14,8 +14,8 @@ from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softm
                                       softmax_start)
 from vsq_accel.golden.trace import Trace
 from vsq_accel.golden.vsq_matmul import rescale_rows, vsq_matmul
-from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Output, Softmax,
-                                     Store, buffer_size, footprint, hazard)
+from vsq_accel.spec.commands import (RESULT_BUFFERS, Buffer, CommandError, End, Load, Matmul,
+                                     Output, Softmax, Store, buffer_size, footprint, hazard)
 
 __all__ = ["Machine", "Host", "TraceRecorder", "interpret", "run_program", "program_output",
            "read_operand"]
@@ -159,11 +159,6 @@ def interpret(commands, host, config, recorder=None, after=None):
     raise CommandError("the command list has no End")
 
 
-# The buffers each kind of result may go to (the engine's BUFFER check).
-_DESTINATIONS = {Output.OPERAND: (Buffer.LEFT, Buffer.RIGHT), Output.Y: (Buffer.OUTPUT,),
-                 Output.LOGITS: (Buffer.SCORES,), Output.ACC: (Buffer.ACC,)}
-
-
 def _check_bounds(command, config, where):
     for buffer, first, stop, _ in footprint(command, config):
         size = buffer_size(config, buffer)
@@ -174,7 +169,7 @@ def _check_bounds(command, config, where):
         if command.output == Output.LOGITS and command.n > config.softmax_max_row:
             raise CommandError(f"{where} writes rows of {command.n} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")
-        if command.dest not in _DESTINATIONS[command.output]:
+        if command.dest not in RESULT_BUFFERS[command.output]:
             raise CommandError(f"{where} writes {Output(command.output).name} into "
                                f"{Buffer(command.dest).name}")
         if command.rescale and not command.accumulate:
@@ -183,7 +178,7 @@ def _check_bounds(command, config, where):
             raise CommandError(f"{where} keeps {command.m} rows in ACC, whose entries hold "
                                f"columns of {config.lanes}")
     if isinstance(command, Softmax):
-        if command.dest not in _DESTINATIONS[Output.OPERAND]:
+        if command.dest not in RESULT_BUFFERS[Output.OPERAND]:
             raise CommandError(f"{where} writes exponentials into {Buffer(command.dest).name}")
         if command.length > config.softmax_max_row:
             raise CommandError(f"{where} has rows of {command.length} logits, longer than "

@@ -10,8 +10,8 @@ from amaranth.lib.wiring import In, Out
 from vsq_accel.hw.lib.arith import equals
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.spec import ports
-from vsq_accel.spec.commands import (Buffer, End, Load, Matmul, Op, Output, Softmax, buffer_size,
-                                     command_bits, field_widths)
+from vsq_accel.spec.commands import (RESULT_BUFFERS, Buffer, End, Load, Matmul, Op, Output,
+                                     Softmax, buffer_size, command_bits, field_widths)
 from vsq_accel.spec.host_interface import EngineError, Slot, command_word_bits
 from vsq_accel.spec.timing import COMMAND_ENTRIES
 
@@ -225,13 +225,18 @@ def command_error(m, word, config, blocks, started_rows):
     def vectors_of(length):
         return (length + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
 
-    def operand_buffer(buffer):
-        return equals(buffer, Buffer.LEFT) | (buffer == Buffer.RIGHT)
+    def one_of(buffer, buffers):
+        return Cat(*(equals(buffer, each) for each in buffers)).any()
+
+    matmul_dest_allowed = 0
+    for output, buffers in RESULT_BUFFERS.items():
+        matmul_dest_allowed = Mux(equals(matmul.output, output), one_of(matmul.dest, buffers),
+                                  matmul_dest_allowed)
 
     host_entries, matmul_dest, softmax_dest = (entries_of(host.buffer), entries_of(matmul.dest),
                                                entries_of(softmax.dest))
     lanes, max_row = config.lanes, config.softmax_max_row
-    loadable = Cat(*(equals(host.buffer, b) for b in LOADABLE)).any()
+    loadable = one_of(host.buffer, LOADABLE)
     logits = matmul.output == Output.LOGITS
     to_acc = equals(matmul.output, Output.ACC)
     uses_acc = to_acc | matmul.accumulate
@@ -246,10 +251,7 @@ def command_error(m, word, config, blocks, started_rows):
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
             ((uses_acc & (matmul.m > lanes)) | (matmul.rescale & ~matmul.accumulate)
              | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
-            (Mux(matmul.output == Output.Y, ~(matmul.dest == Buffer.OUTPUT),
-                 Mux(logits, ~(matmul.dest == Buffer.SCORES),
-                     Mux(to_acc, ~(matmul.dest == Buffer.ACC), ~operand_buffer(matmul.dest)))),
-             EngineError.BUFFER),
+            (~matmul_dest_allowed, EngineError.BUFFER),
             (logits & (matmul.n > max_row), EngineError.SHAPE),
             (rows_past(matmul.left_base, matmul.left_stride, matmul.m, matmul.k,
                        size[Buffer.LEFT])
@@ -271,7 +273,7 @@ def command_error(m, word, config, blocks, started_rows):
             (~(softmax.loop1 & softmax.loop2) | (softmax.rows > lanes)
              | ~block.valid | (softmax.src_base != block.base) | (softmax.rows != block.rows)
              | (softmax.length != block.length), EngineError.UNSUPPORTED),
-            (~operand_buffer(softmax.dest), EngineError.BUFFER),
+            (~one_of(softmax.dest, RESULT_BUFFERS[Output.OPERAND]), EngineError.BUFFER),
             ((softmax.src_base + softmax.rows > size[Buffer.SCORES])
              | (softmax.state_base + softmax.rows > size[Buffer.STATE])
              | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
