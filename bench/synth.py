@@ -3,9 +3,11 @@
 `run` (results/synth.json):
 One lane and the default 16-lane array in three formats at equal vector width
 (INT4, INT4-VSQ with 8-bit scales, INT8), area per MAC in transistors (generic
-synthesis) and ECP5 LUTs; INT4-VSQ lanes at V = 16, 32 and 64, to see the scale
-multiplier amortized (plotted to results/synth_vector_size.png); the softmax unit
-beside one lane; Fmax of the default lane, array and softmax unit on an ECP5-85k.
+synthesis) and ECP5 LUTs; the multi-format array that runs all three (INT8 in nibble
+passes at half rate) against the INT4-VSQ and the INT8 arrays (`multi_format`);
+INT4-VSQ lanes at V = 16, 32 and 64, to see the scale multiplier amortized (plotted to
+results/synth_vector_size.png); the softmax unit beside one lane; Fmax of the default
+lane, array and softmax unit on an ECP5-85k.
 NVIDIA reports energy, not area: VSQ about +1 % over INT4, the INT8 datapath 2.76x INT4.
 
 `run_post_processing` (results/synth_ppu.json): the blocks between the array and the
@@ -28,6 +30,7 @@ FORMATS = {
     "int4_vsq": AcceleratorConfig(),
     "int8": AcceleratorConfig(data_bits=8, vector_scales=False, lane_stages=3),
 }
+MULTI_FORMAT = AcceleratorConfig(formats=["int4_vsq", "int4", "int8"])
 
 
 def run():
@@ -56,7 +59,8 @@ def run():
     sweep = {}
     for size in (16, 32, 64):
         config = dataclasses.replace(FORMATS["int4_vsq"], vector_size=size)
-        figures = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane", place_and_route=False)
+        figures = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane",
+                             place_and_route=False)
         sweep[size] = figures["transistors"] / size
         results[f"transistors_per_mac_lane_int4_vsq_v{size}"] = sweep[size]
     _plot(sweep)
@@ -66,6 +70,32 @@ def run():
                     if key not in ("meets_target", "critical_path_steps")})
     results["softmax_over_lane_transistors"] = (softmax["transistors"]
                                                 / results["transistors_lane_int4_vsq"])
+    results.update(multi_format(results))
+    return results
+
+
+def multi_format(single):
+    """The lane and array that run INT4-VSQ, INT4 and INT8 (8 x 4-bit products, INT8 in
+    two nibble passes) against the single-format ones in `single` (`run`'s figures):
+    area, the array's Fmax, and MACs a cycle in each format."""
+    results = {}
+    for block in ("lane", "array"):
+        figures = synthesize(lambda: SYNTHESIZED[block].build(MULTI_FORMAT), block,
+                             place_and_route=block == "array")
+        for key in ("transistors", "luts", "flip_flops", "carry_cells"):
+            results[f"{key}_{block}_multi_format"] = figures[key]
+        for name in ("int4_vsq", "int8"):
+            results[f"area_ratio_multi_format_vs_{name}_{block}"] = (
+                figures["transistors"] / single[f"transistors_{block}_{name}"])
+        if "fmax_mhz" in figures:
+            results["fmax_mhz_multi_format"] = figures["fmax_mhz"]
+            results["critical_path_multi_format"] = figures.get("critical_path")
+    results["area_ratio_multi_format_vs_int4_vsq"] = \
+        results["area_ratio_multi_format_vs_int4_vsq_array"]
+    macs = MULTI_FORMAT.macs_per_cycle
+    results.update({"macs_per_cycle_multi_format_int4": macs,
+                    "macs_per_cycle_multi_format_int8": macs // 2,
+                    "macs_per_cycle_int8_array": FORMATS["int8"].macs_per_cycle})
     return results
 
 

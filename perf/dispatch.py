@@ -64,8 +64,9 @@ def model_spans(commands, config):
     for command in commands:
         if isinstance(command, Matmul):
             shape = command.m, command.k * config.vector_size, command.n
-            spans.append(matmul_cycles(*shape, config)
-                         + matmul_drain(*shape, command.output, config))
+            format = config.supported_formats[command.format]
+            spans.append(matmul_cycles(*shape, config, format=format)
+                         + matmul_drain(*shape, command.output, config, format))
         elif isinstance(command, Softmax):
             spans.append(softmax_cycles(command.rows, command.length, config)
                          + softmax_drain(config))

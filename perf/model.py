@@ -81,11 +81,19 @@ class OpCost:
     output_bytes: float
 
 
-def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True):
-    """Cycles of one (M x K) @ (K x N) on the array."""
+def matmul_cycles(m, k, n, config, assumptions=Assumptions(), fill=True, format=None):
+    """Cycles of one (M x K) @ (K x N) on the array, in `format` (the entries' own if
+    None): a slice of a tile is L B transfers, 2L for INT8 in nibble passes (and so is
+    the first slice's A load, the fill)."""
     lanes = config.lanes
+    passes = _passes(config, format)
     steady = math.ceil(m / lanes) * math.ceil(n / lanes) * math.ceil(k / config.vector_size)
-    return steady * lanes + (lanes + array_latency(config) if fill else 0)
+    fill_cycles = lanes * passes + array_latency(config) if fill else 0
+    return steady * lanes * passes + fill_cycles
+
+
+def _passes(config, format):
+    return config.entries_per_vector(config.own_format if format is None else format)
 
 
 def softmax_cycles(rows, length, config, assumptions=Assumptions()):
@@ -94,21 +102,24 @@ def softmax_cycles(rows, length, config, assumptions=Assumptions()):
     return rows * beats + beats + assumptions.latency_of_softmax(config)
 
 
-def vector_closes(m, k, n, config):
+def vector_closes(m, k, n, config, format=None):
     """The cycle each result vector's last column leaves the array, counted from the
     array's last column (so 0 or less), in order: the tiles leave row of tiles by row
-    of tiles, each tile's L columns in the last L cycles of its slices; a row's vector
-    closes at its V-th column, or its row's last (the n-th)."""
+    of tiles, each tile's L columns in the last L transfers of its slices (every
+    second cycle with INT8 in nibble passes: a column leaves with its low nibbles); a
+    row's vector closes at its V-th column, or its row's last (the n-th)."""
     lanes, size = config.lanes, config.vector_size
-    tile_cycles = math.ceil(k / size) * lanes
+    passes = _passes(config, format)
+    tile_cycles = math.ceil(k / size) * lanes * passes
     across = math.ceil(n / lanes)
-    last = (math.ceil(m / lanes) * across - 1) * tile_cycles + lanes - 1
-    return [(row_tile * across + column // lanes) * tile_cycles + column % lanes - last
+    last = (math.ceil(m / lanes) * across - 1) * tile_cycles + lanes * passes - 1
+    return [(row_tile * across + column // lanes) * tile_cycles
+            + (column % lanes + 1) * passes - 1 - last
             for row_tile in range(math.ceil(m / lanes))
             for column in (min(end, n) - 1 for end in range(size, n + size, size))]
 
 
-def matmul_drain(m, k, n, output, config):
+def matmul_drain(m, k, n, output, config, format=None):
     """Cycles from the array's last output column to the matmul's retirement. Raw
     accumulators go straight into ACC, logits through the PPU into the corner turn. Y
     and operands leave in vector groups: the PPU, then the gather's register (y) or the
@@ -123,7 +134,7 @@ def matmul_drain(m, k, n, output, config):
     if output == Output.LOGITS:
         return reach_ppu + RETIRE_CYCLES
     lanes, size, value_bits = config.lanes, config.vector_size, config.ppu_input_bits
-    closes = [close + reach_ppu for close in vector_closes(m, k, n, config)]
+    closes = [close + reach_ppu for close in vector_closes(m, k, n, config, format)]
     if output == Output.Y:
         groups = [close + GATHER_CYCLES for close in closes]
     else:

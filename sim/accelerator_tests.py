@@ -8,6 +8,7 @@ import os
 import cocotb
 import numpy as np
 
+from vsq_accel.golden.entries import operand_entries
 from vsq_accel.golden.ppu_params import exponential_requantization, logit_scaling
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
@@ -17,6 +18,7 @@ from vsq_accel.sim.testbench import config_from_env, seed_from_env
 from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Output, Softmax,
                                      Store, decode, encode)
 from vsq_accel.spec.host_interface import EngineError, Register, command_window
+from vsq_accel.spec.precision import format_config
 from vsq_accel.spec.timing import COMMAND_ENTRIES
 from vsq_accel.toolchain.compiler import COMPILERS, Program
 from vsq_accel.toolchain.interpreter import Host, interpret
@@ -152,7 +154,14 @@ async def refuses_bad_commands(dut):
         # no LOGITS matmul left a block of logits in SCORES for it
         (EngineError.UNSUPPORTED, Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
                                           dest=Buffer.LEFT)),
+        (EngineError.FORMAT, Matmul(**one, output=Output.Y, dest=Buffer.OUTPUT,
+                                    format=len(config.supported_formats))),
     ]
+    if config.nibble_passes:
+        # one INT8 vector is two entries: the last entry of LEFT cannot hold it
+        bad.append((EngineError.BOUNDS, Matmul(**one, left_base=left - 1, output=Output.Y,
+                                               dest=Buffer.OUTPUT,
+                                               format=config.format_code("int8"))))
     for code, command in bad:
         harness.shadow = {buffer: {} for buffer in harness.shadow}
         commands = [good, command, End()]
@@ -243,6 +252,69 @@ async def refuses_bad_softmax_commands(dut):
         assert not harness.shadow[Buffer.STATE] and not harness.shadow[Buffer.OUTPUT]
         assert set(harness.shadow[Buffer.LEFT]) == ({0} if run == 0 else set()), (
             "the refused SOFTMAX wrote")
+
+
+@cocotb.test()
+async def matmuls_in_every_format(dut):
+    """MATMULs in each format the array runs (their `format` code), twice round and
+    without waiting between them, every command's results the golden interpreter's as
+    it retires, and each span the performance model's: y of random operands over the
+    whole range (INT8's as nibble entries), and raw accumulators of rows all -2^(N-1) or
+    all maximum, long enough to saturate both ways (INT4 without scales stays short of
+    it). A format the array does not run is refused in `refuses_bad_commands`."""
+    harness, rng = await _harness(dut, 11)
+    config = harness.config
+    lanes, size = config.lanes, config.vector_size
+    m, n, k, long_k = lanes + 1, lanes + 2, 2, 34
+    params = {"mult": rng.integers(1, 1 << config.ppu_mult_bits, n),
+              "shift": rng.integers(8, 24, n), "bias": rng.integers(-100, 100, n)}
+    images, loads, matmuls = [params], [Load(buffer=Buffer.PARAMS, base=0, count=n)], []
+    bases = {Buffer.LEFT: 0, Buffer.RIGHT: 0}
+    output, acc = 0, 0
+
+    def load(buffer, values, scales, format):
+        entries = operand_entries(values, scales, config, format)
+        images.append(entries)
+        loads.append(Load(buffer=buffer, base=bases[buffer], count=len(entries["values"])))
+        bases[buffer] += len(entries["values"])
+        return loads[-1].base, len(entries["values"]) // len(values)
+
+    for format in config.supported_formats:
+        operands = format_config(config, format)
+        low, high = operands.data_min, operands.data_max
+        scaled = operands.vector_scales
+        random = [rng.integers(low, high + 1, (rows, k * size)) for rows in (m, n)]
+        extremes = np.repeat([[low], [high]], long_k * size, axis=1)
+        code = config.format_code(format)
+        for values, rows, out in ((random, m, Output.Y), ((extremes, extremes), 2, Output.ACC)):
+            vectors = values[0].shape[1] // size
+            scales = [rng.integers(0, config.scale_max + 1, (len(v), vectors)) if scaled
+                      else None for v in values]
+            if out == Output.ACC and scaled:
+                scales = [np.full((2, vectors), config.scale_max)] * 2
+            (left, stride_a), (right, stride_b) = (
+                load(buffer, v, sc, format)
+                for buffer, v, sc in zip((Buffer.LEFT, Buffer.RIGHT), values, scales))
+            common = {"left_base": left, "left_stride": stride_a, "right_base": right,
+                      "right_stride": stride_b, "m": rows, "n": len(values[1]), "k": vectors,
+                      "format": code}
+            if out == Output.Y:
+                matmuls.append(Matmul(**common, output=out, dest=Buffer.OUTPUT,
+                                      dest_base=output, dest_stride=-(-n // size)))
+                output += rows * -(-n // size)
+            else:
+                matmuls.append(Matmul(**common, output=out, dest=Buffer.ACC, acc_base=acc))
+                acc += common["n"]
+    # Twice round, formats alternating, writing elsewhere the second time.
+    again = [dataclasses.replace(matmul, dest_base=matmul.dest_base + output,
+                                 acc_base=matmul.acc_base + acc) for matmul in matmuls]
+    commands = loads + [dataclasses.replace(matmuls[0], wait=1)] + matmuls[1:] + again
+    commands += [Store(wait=1, buffer=Buffer.OUTPUT, base=0, count=2 * output), End()]
+    program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
+    await harness.run(program)
+    acc_words = harness.expected.machine.memory[Buffer.ACC]["acc"]
+    assert {config.acc_max, config.acc_min} <= set(acc_words.reshape(-1).tolist()), \
+        "the extreme rows must saturate the accumulators both ways"
 
 
 def _operand_image(rng, config, entries):

@@ -11,6 +11,7 @@ from vsq_accel.golden.array_schedule import array_streams
 from vsq_accel.golden.quantize import QuantizedRows
 from vsq_accel.sim.streams import CLOCK_NS, Idle, StreamSink, StreamSource, start_and_reset, within
 from vsq_accel.spec import ports
+from vsq_accel.spec.ports import OperandPart
 
 __all__ = ["MacArrayHarness", "integer_operands", "random_operands"]
 
@@ -55,17 +56,22 @@ class MacArrayHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._a_port = ports.vsq_vector(config)
+        self._a_port = ports.a_vector(config)
         self._b_port = ports.b_vector(config)
         self._c_port = ports.output_column(config)
 
     async def reset(self):
         await start_and_reset(self.dut, ("a", "b"), ("c",))
 
-    async def run_gemm(self, a, b_t, idle=Idle(), seed=0, initial=None):
-        """Run A @ B (quantized A and B^T), from `initial` accumulators if given, with
-        random idle cycles; check every column."""
-        streams = array_streams(a, b_t, self.config, initial)
+    async def run_gemm(self, a, b_t, idle=Idle(), seed=0, initial=None, format=None):
+        """Run A @ B (quantized A and B^T, in `format`: the entries' own if None), from
+        `initial` accumulators if given, with random idle cycles; check every column."""
+        return await self.run_streams(array_streams(a, b_t, self.config, initial, format),
+                                      idle, seed)
+
+    async def run_streams(self, streams, idle=Idle(), seed=0):
+        """Send scheduled streams (`golden.array_schedule`) with random idle cycles;
+        check every column."""
         source_a = StreamSource(self.dut, "a", self.dut.clk, idle.a, seed)
         source_b = StreamSource(self.dut, "b", self.dut.clk, idle.b, seed + 1)
         sink_c = StreamSink(self.dut, "c", self.dut.clk, idle.c, seed + 2)
@@ -83,14 +89,30 @@ class MacArrayHarness:
                        sink_c.transfer_times)
 
     def _a_payloads(self, streams):
-        return [self._a_port.pack(self._vector(streams.a_values, streams.a_scales, i))
+        return [self._a_port.pack({
+                    "vector": self._vector(streams.a_values, streams.a_scales, i),
+                    **self._format_fields(self._a_port, streams.a_parts[i])})
                 for i in range(len(streams.a_values))]
 
     def _b_payloads(self, streams):
         return [self._b_port.pack({
                     "vector": self._vector(streams.b_values, streams.b_scales, i),
-                    "last": int(streams.b_last[i]), "init": streams.b_init[i].tolist()})
+                    "last": int(streams.b_last[i]), "init": streams.b_init[i].tolist(),
+                    **self._format_fields(self._b_port, streams.b_parts[i],
+                                          streams.b_scaled[i])})
                 for i in range(len(streams.b_values))]
+
+    @staticmethod
+    def _format_fields(port, part, scaled=False):
+        """The transfer's `part` and `scaled`, where the port has them."""
+        fields = {}
+        if "part" in port.fields:
+            fields["part"] = int(part)
+        elif part != OperandPart.WHOLE:
+            raise ValueError("nibble passes need an array that runs INT8 on 4-bit lanes")
+        if "scaled" in port.fields:
+            fields["scaled"] = int(scaled)
+        return fields
 
     @staticmethod
     def _vector(values, scales, index):

@@ -8,12 +8,15 @@ import os
 import cocotb
 import numpy as np
 
+from vsq_accel.golden.array_schedule import array_streams, joined
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.vsq_matmul import accumulate_saturating, vector_products
 from vsq_accel.perf.model import matmul_cycles
 from vsq_accel.sim.mac_array_harness import MacArrayHarness, integer_operands, random_operands
 from vsq_accel.sim.streams import CLOCK_NS, Idle
 from vsq_accel.sim.testbench import config_from_env
+from vsq_accel.spec.ports import OperandPart
+from vsq_accel.spec.precision import format_config
 
 BASE_SEED = int(os.environ.get("SEED", "20261126"))
 
@@ -158,3 +161,39 @@ async def continues_from_initial_accumulators(dut):
         initial.flat[:4] = [config.acc_min, config.acc_max, config.acc_max - 1, 0][:initial.size]
         await harness.run_gemm(a, b_t, Idle(0.2, 0.2, 0.3), seed=seed + index, initial=initial)
 
+
+
+@cocotb.test()
+async def every_format_back_to_back(dut):
+    """GEMMs in each format the array runs, twice round, one after another on the streams:
+    with nothing stalling, a B transfer enters every cycle across every change of format
+    (no flush), INT8 in nibble passes taking two; then again with random idle cycles on
+    every interface. Operands over each format's whole range, row and column 0 all
+    -2^(N-1); starting accumulators over the whole range and its extremes, so that sums
+    saturate."""
+    harness = await _harness(dut)
+    config = harness.config
+    rng, seed = _rng(dut, 8)
+    lanes, size = config.lanes, config.vector_size
+    runs = []
+    for format in config.supported_formats * 2:
+        operands = format_config(config, format)
+        m, n, k = lanes + 1, max(lanes - 1, 1), 2 * size
+        a, b_t = (random_operands(rng, rows, k, operands) for rows in (m, n))
+        a.values[0], b_t.values[0] = operands.data_min, operands.data_min
+        initial = rng.integers(config.acc_min, config.acc_max + 1, (m, n))
+        initial.flat[:3] = [config.acc_min, config.acc_max, 0]
+        runs.append(array_streams(a, b_t, config, initial, format))
+    streams = joined(runs)
+    run = await harness.run_streams(streams, seed=seed)
+    # Entering INT8 from a 4-bit GEMM, the first slice's 2L A transfers load behind the
+    # last 4-bit slice's L B transfers: L cycles that the data requires, and no more.
+    expected = np.ones(len(streams.b_values) - 1)
+    starts = np.cumsum([len(run_.b_values) for run_ in runs])[:-1]
+    for start, before, after in zip(starts, runs, runs[1:]):
+        if before.b_parts[-1] == OperandPart.WHOLE and after.b_parts[0] == OperandPart.HIGH:
+            expected[start - 1] += lanes
+    gaps = np.diff(run.b_times) / CLOCK_NS
+    assert np.array_equal(gaps, expected), \
+        f"B transfers waited at {np.nonzero(gaps != expected)[0]}: gaps {gaps[gaps != expected]}"
+    await harness.run_streams(streams, Idle(0.3, 0.3, 0.3), seed=seed)

@@ -27,10 +27,10 @@ that breaks the rule.
 import dataclasses
 import enum
 
-__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "RESULT_BUFFERS", "End", "Load", "Store", "Matmul",
-           "Softmax", "COMMANDS", "CommandError", "field_widths", "command_bits", "encode",
-           "decode", "buffer_size", "entry_bits", "address_bits", "footprint", "hazard",
-           "encoding_table"]
+__all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "RESULT_BUFFERS", "End", "Load",
+           "Store", "Matmul", "Softmax", "COMMANDS", "CommandError", "field_widths",
+           "command_bits", "encode", "decode", "buffer_size", "entry_bits", "address_bits", "footprint", "hazard",
+           "operand_entries_per_vector", "encoding_table"]
 
 
 class CommandError(ValueError):
@@ -78,7 +78,7 @@ SHIFT_BITS = 6
 # Field kinds and their widths; `addr` holds any entry index or count of any buffer.
 _KIND_BITS = {"op": lambda c: 3, "flag": lambda c: 1, "buffer": lambda c: 3,
               "output": lambda c: 2, "dim": lambda c: DIM_BITS, "shift": lambda c: SHIFT_BITS,
-              "mult": lambda c: c.ppu_mult_bits,
+              "mult": lambda c: c.ppu_mult_bits, "format": lambda c: 2,
               "addr": lambda c: max(buffer_size(c, b) for b in Buffer).bit_length()}
 
 
@@ -156,6 +156,9 @@ class Matmul:
     element_shift: int = _field("shift", "its shift")
     scale_mult: int = _field("mult", "requantization: y's unit / (qmax gamma), VSQ")
     scale_shift: int = _field("shift", "its shift")
+    format: int = _field("format", "A's and B's format: formats[format] of the configuration "
+                         "(`supported_formats`), 0 the entries' own; INT8 on a 4-bit array "
+                         "is two entries a vector")
     trace: dict | None = dataclasses.field(default=None, compare=False)
 
 
@@ -263,10 +266,11 @@ def footprint(command, config):
     if isinstance(command, Store):
         return [(command.buffer, command.base, command.base + command.count, False)]
     if isinstance(command, Matmul):
+        entries = command.k * operand_entries_per_vector(command, config)
         spans = [_rows(Buffer.LEFT, command.left_base, command.left_stride, command.m,
-                       command.k, False),
+                       entries, False),
                  _rows(Buffer.RIGHT, command.right_base, command.right_stride, command.n,
-                       command.k, False)]
+                       entries, False)]
         columns = command.m if command.per_row else command.n
         if command.output != Output.ACC:
             spans.append((Buffer.PARAMS, command.params_base, command.params_base + columns,
@@ -294,6 +298,13 @@ def footprint(command, config):
                                command.rows, -(-command.length // config.vector_size), True))
         return spans
     return []
+
+
+def operand_entries_per_vector(command, config):
+    """Entries of each of a MATMUL's operand vectors (1 for a format it cannot run)."""
+    formats = config.supported_formats
+    return (config.entries_per_vector(formats[command.format])
+            if command.format < len(formats) else 1)
 
 
 def _rows(buffer, base, stride, rows, vectors, writes):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from vsq_accel.spec.numerics import rhu, signed_bits_for
+from vsq_accel.spec.precision import FORMATS
 
 __all__ = ["AcceleratorConfig", "ConfigError", "BUFFER_SIZE_KEYS", "allowed"]
 
@@ -56,6 +57,10 @@ class AcceleratorConfig:
                             choices=(8, 16, 32, 64), why="a power of two")
     data_bits: int = _key(4, "signed operand width N (-2^(N-1) accepted)", choices=(4, 8))
     vector_scales: bool = _key(True, "per-vector scales (VSQ); false: plain INT-N, p = 1")
+    formats: tuple | None = _key(
+        None, "operand formats the MAC array runs, chosen per GEMM: on a 4-bit array any of "
+        "int4_vsq, int4 and int8, an int8 vector being two entries (high and low nibbles) "
+        "at half rate; null: the format of data_bits and vector_scales alone")
     scale_bits: int = _key(8, "unsigned per-vector scale width M", 2, 8)
     scale_product_bits: int = _key(
         8, "the 2M-bit scale product is rounded half up to this (so with the default 8, "
@@ -121,7 +126,7 @@ class AcceleratorConfig:
             # bool is a subclass of int, so check it explicitly in both directions.
             if field.type is bool and not isinstance(value, bool):
                 raise ConfigError(f"{field.name}={_spelled(value)} must be true or false")
-            if field.type == int | None and value is None:
+            if field.type in (int | None, tuple | None) and value is None:
                 continue
             if field.type in (int, int | None) and (isinstance(value, bool)
                                                     or not isinstance(value, int)):
@@ -129,14 +134,18 @@ class AcceleratorConfig:
         # Keys with fixed bounds first, so that a bound taken from another key is valid.
         for field in sorted(dataclasses.fields(self), key=_depends):
             self._check_key(field)
-        if self.acc_bits < self.product_bits:
-            raise ConfigError(
-                f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector product, "
-                f"which needs {self.product_bits} bits with vector_size={self.vector_size}, "
-                f"data_bits={self.data_bits}" + (
-                    f", scale_bits={self.scale_bits}, "
-                    f"scale_product_bits={self.scale_product_bits}"
-                    if self.vector_scales else ""))
+        self._check_formats()
+        for name in self.supported_formats:
+            needed = signed_bits_for(*self.product_range(name))
+            if self.acc_bits < needed:
+                data_bits, scaled = FORMATS[name]
+                raise ConfigError(
+                    f"acc_bits={self.acc_bits} is too narrow to hold one scaled vector "
+                    f"product, which needs {needed} bits with vector_size="
+                    f"{self.vector_size}, data_bits={data_bits}" + (
+                        f", scale_bits={self.scale_bits}, "
+                        f"scale_product_bits={self.scale_product_bits}" if scaled else "")
+                    + (f" (format {name})" if self.formats is not None else ""))
         block = math.lcm(self.softmax_lanes, self.vector_size)
         if self.softmax_max_row < block:
             raise ConfigError(
@@ -144,9 +153,40 @@ class AcceleratorConfig:
                 f"longer than it: a block is whole softmax beats of {self.softmax_lanes} and "
                 f"whole vectors of vector_size={self.vector_size}, at least {block} keys")
 
+    def _check_formats(self):
+        """`formats`: known names, each once, the array's own among them; INT8 on a 4-bit
+        array only (an 8-bit entry has no room for scales), VSQ only with scale fields."""
+        if self.formats is None:
+            return
+        if not isinstance(self.formats, (list, tuple)) or not self.formats:
+            raise ConfigError(f"formats={_spelled(self.formats)} must be a list of format "
+                              f"names ({', '.join(FORMATS)}) or null")
+        object.__setattr__(self, "formats", tuple(self.formats))
+        for name in self.formats:
+            if name not in FORMATS:
+                raise ConfigError(f"formats: {_spelled(name)} is not a format; the formats "
+                                  f"are {', '.join(FORMATS)}")
+        if len(set(self.formats)) != len(self.formats):
+            raise ConfigError(f"formats={_spelled(list(self.formats))} names a format twice")
+        if self.own_format not in self.formats:
+            raise ConfigError(
+                f"formats={_spelled(list(self.formats))} leaves out {self.own_format}, the "
+                f"format of the entries (data_bits={self.data_bits}, vector_scales="
+                f"{_spelled(self.vector_scales)})")
+        if self.data_bits == 8 and len(self.formats) > 1:
+            raise ConfigError(f"formats={_spelled(list(self.formats))}: an 8-bit array runs "
+                              "its own format only; a 4-bit array (data_bits=4) runs "
+                              "int4_vsq, int4 and int8")
+        if "int8_vsq" in self.formats and self.data_bits == 4:
+            raise ConfigError(f"formats={_spelled(list(self.formats))}: int8_vsq runs on an "
+                              "8-bit array only (data_bits=8)")
+        if "int4_vsq" in self.formats and not self.vector_scales:
+            raise ConfigError(f"formats={_spelled(list(self.formats))} names int4_vsq, but "
+                              "with vector_scales=false the entries have no scales")
+
     def _check_key(self, field):
         rules, value = field.metadata, getattr(self, field.name)
-        if value is None or isinstance(value, bool):
+        if value is None or isinstance(value, bool) or field.type == tuple | None:
             return
         if rules["choices"] is not None:
             if value not in rules["choices"]:
@@ -214,11 +254,65 @@ class AcceleratorConfig:
     def dot_bits(self):
         return signed_bits_for(*self.dot_range)
 
+    def product_range(self, name):
+        """Smallest and largest scaled vector product d * p of format `name`."""
+        data_bits, scaled = FORMATS[name]
+        low, high = -(1 << (data_bits - 1)), (1 << (data_bits - 1)) - 1
+        p = self.scale_product_max if scaled else 1
+        return self.vector_size * low * high * p, self.vector_size * low * low * p
+
     @property
     def product_bits(self):
-        """Signed width of one scaled vector product d * p."""
-        low, high = self.dot_range
-        return signed_bits_for(low * self.scale_product_max, high * self.scale_product_max)
+        """Signed width of one scaled vector product d * p, in the widest format."""
+        return max(signed_bits_for(*self.product_range(name))
+                   for name in self.supported_formats)
+
+    # -- Formats ----------------------------------------------------------------------------
+
+    @property
+    def own_format(self):
+        """The format of the entries: int4_vsq, int4 or int8."""
+        return next(name for name, (data_bits, scaled) in FORMATS.items()
+                    if data_bits == self.data_bits and scaled == self.vector_scales)
+
+    @property
+    def supported_formats(self):
+        """The formats a MATMUL may name, by its `format` code: the entries' own (code
+        0), then the others of `formats` in their order."""
+        return (self.own_format,) + tuple(name for name in self.formats or ()
+                                          if name != self.own_format)
+
+    def format_code(self, name):
+        """A MATMUL's `format` code for the format `name`."""
+        if name not in self.supported_formats:
+            raise ValueError(f"format {name!r} is not one this array runs: formats="
+                             f"{_spelled(list(self.supported_formats))}")
+        return self.supported_formats.index(name)
+
+    def entries_per_vector(self, name):
+        """LEFT or RIGHT entries of one vector in format `name`: two for INT8 in nibble
+        passes (its high nibbles, then its low ones), else one."""
+        return 2 if name == "int8" and self.nibble_passes else 1
+
+    @property
+    def nibble_passes(self):
+        """Whether INT8 operands run on 4-bit lanes, as two entries each (high, low)."""
+        return self.data_bits == 4 and "int8" in self.supported_formats
+
+    @property
+    def lane_data_bits(self):
+        """Width of the A elements a lane holds: 8 with nibble passes, else data_bits."""
+        return 8 if self.nibble_passes else self.data_bits
+
+    @property
+    def lane_dot_bits(self):
+        """Signed width of a lane's dot product: with nibble passes, of 8-bit A elements
+        times 4-bit B nibbles, signed (-8..7) or unsigned (0..15)."""
+        if not self.nibble_passes:
+            return self.dot_bits
+        products = [a * b for a in (-128, 127) for b in (-8, 15)]
+        return signed_bits_for(self.vector_size * min(products),
+                               self.vector_size * max(products))
 
     @property
     def acc_min(self):
@@ -381,6 +475,8 @@ def allowed(field):
     rules = field.metadata
     if field.type is bool:
         return "true, false"
+    if field.type == tuple | None:
+        return f"a list of {', '.join(FORMATS)}; null"
     if rules["choices"] is not None:
         return ", ".join(map(str, rules["choices"]))
     low, high = (bound.text if isinstance(bound, _Bound) else str(bound)

@@ -68,6 +68,7 @@ class EngineError(enum.IntEnum):
     UNSUPPORTED = 4   # a command this engine does not run (docs/commands.md)
     BOUNDS = 5        # a region reaches past the end of its buffer
     STATE = 6         # the command continues softmax rows of STATE that no SOFTMAX started
+    FORMAT = 7        # the command names a format this configuration's array does not run
 
 
 class Slot(enum.IntEnum):

@@ -9,12 +9,14 @@ in the lowest bits) or `Struct({name: description, ...})` (the first field lowes
 a struct into `Fields`, whose fields read as attributes.
 """
 
+import enum
 import types
 
 from vsq_accel.spec.commands import SHIFT_BITS, Buffer
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
-__all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "vsq_vector", "b_vector",
+__all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "OperandPart", "vsq_vector",
+           "a_vector", "b_vector", "lane_vector",
            "output_column", "softmax_beat", "softmax_input", "softmax_buffered_beat",
            "softmax_probs", "softmax_row_max", "softmax_state", "softmax_row", "score_column",
            "ppu_column", "ppu_y", "requant_parameter_fields", "requant_column", "requant_vectors",
@@ -107,6 +109,26 @@ def _flag():
 
 # -- MAC array --------------------------------------------------------------------------
 
+class OperandPart(enum.IntEnum):
+    """What an entry on its way to a lane is: a whole operand, or on a 4-bit array that
+    runs INT8 (`config.nibble_passes`), the signed high or the unsigned low nibbles of an
+    INT8 vector, the high one first."""
+
+    WHOLE = 0
+    HIGH = 1
+    LOW = 2
+
+
+def _operand_format(config, scaled):
+    """The fields a multi-format array needs beside an operand: its `part`, with INT8 in
+    nibble passes, and on B whether the vector scales apply (`scaled`, with VSQ among
+    other formats)."""
+    fields = {"part": Unsigned(2)} if config.nibble_passes else {}
+    if scaled and config.vector_scales and len(config.supported_formats) > 1:
+        fields["scaled"] = _flag()
+    return fields
+
+
 def vsq_vector(config):
     """V signed elements, element 0 at the least significant bits, then the vector's scale
     (absent without vector scales): a LEFT or RIGHT entry, and the array's A stream."""
@@ -116,12 +138,26 @@ def vsq_vector(config):
     return Struct(fields)
 
 
+def a_vector(config):
+    """The array's A stream: an entry, and what part of its operand it is."""
+    return Struct({"vector": vsq_vector(config), **_operand_format(config, scaled=False)})
+
+
 def b_vector(config):
     """A B vector and `last`: it belongs to the final reduction slice of its tile; on the
     vectors of a tile's first slice, `init`: the column's accumulators start from these
-    (0 but for a matmul that continues a reduction)."""
+    (0 but for a matmul that continues a reduction); and its format's fields."""
     return Struct({"vector": vsq_vector(config), "last": _flag(),
-                   "init": output_column(config)})
+                   "init": output_column(config), **_operand_format(config, scaled=True)})
+
+
+def lane_vector(config):
+    """The A vector a lane holds: an entry's, with 8-bit elements on a 4-bit array that
+    runs INT8 in nibble passes."""
+    fields = {"data": Array(Signed(config.lane_data_bits), config.vector_size)}
+    if config.vector_scales:
+        fields["scale"] = Unsigned(config.scale_bits)
+    return Struct(fields)
 
 
 def output_column(config):

@@ -17,7 +17,8 @@ import re
 __all__ = ["FORMATS", "OPERATIONS", "PrecisionPolicy", "format_config", "weight_bits"]
 
 # data_bits and vector_scales of each format; the other keys come from the configuration.
-FORMATS = {"int4_vsq": (4, True), "int4": (4, False), "int8": (8, False)}
+FORMATS = {"int4_vsq": (4, True), "int4": (4, False), "int8": (8, False),
+           "int8_vsq": (8, True)}
 OPERATIONS = {
     "qkv": "Q, K and V projections", "scores": "Q K^T", "pv": "P V",
     "wo": "attention output projection", "ffn1": "first FFN matmul (W1)",
@@ -30,10 +31,12 @@ _LAYER_KEY = re.compile(r"layer(\d+)(?:\.(\w+))?")
 
 
 def format_config(config, name):
-    """`config` with the operand format `name`: its data_bits and vector_scales."""
+    """`config` with the operand format `name`: its data_bits and vector_scales (and that
+    format alone)."""
     _check_format("format", name)
     data_bits, vector_scales = FORMATS[name]
-    return dataclasses.replace(config, data_bits=data_bits, vector_scales=vector_scales)
+    return dataclasses.replace(config, data_bits=data_bits, vector_scales=vector_scales,
+                               formats=None)
 
 
 def weight_bits(config, name):

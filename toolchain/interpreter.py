@@ -8,6 +8,7 @@ command wrote, and a command without `wait` that conflicts with one still in fli
 
 import numpy as np
 
+from vsq_accel.golden.entries import operand_values
 from vsq_accel.golden.ppu import Requantization, Scaling, requantize_rows, scale
 from vsq_accel.golden.quantize import QuantizedRows
 from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
@@ -16,6 +17,7 @@ from vsq_accel.golden.trace import Trace
 from vsq_accel.golden.vsq_matmul import rescale_rows, vsq_matmul
 from vsq_accel.spec.commands import (RESULT_BUFFERS, Buffer, CommandError, End, Load, Matmul,
                                      Output, Softmax, Store, buffer_size, footprint, hazard)
+from vsq_accel.spec.precision import format_config
 
 __all__ = ["Machine", "Host", "TraceRecorder", "interpret", "run_program", "program_output",
            "read_operand"]
@@ -166,6 +168,10 @@ def _check_bounds(command, config, where):
             raise CommandError(f"{where} reaches {Buffer(buffer).name} entries "
                                f"{first}..{stop - 1}, beyond its {size} entries")
     if isinstance(command, Matmul):
+        if command.format >= len(config.supported_formats):
+            raise CommandError(f"{where} names format {command.format}; this array runs "
+                               f"{', '.join(config.supported_formats)} (0..."
+                               f"{len(config.supported_formats) - 1})")
         if command.output == Output.LOGITS and command.n > config.softmax_max_row:
             raise CommandError(f"{where} writes rows of {command.n} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")
@@ -193,12 +199,12 @@ def _row_entries(base, stride, rows, vectors):
     return (base + stride * np.arange(rows)[:, None] + np.arange(vectors)[None, :]).reshape(-1)
 
 
-def _operand(machine, buffer, base, stride, rows, vectors, where):
+def _operand(machine, buffer, base, stride, rows, vectors, where, format):
+    """A MATMUL's operand in `format` (`golden.entries`)."""
     config = machine.config
-    entries = _row_entries(base, stride, rows, vectors)
-    data = machine.read(buffer, entries, where)
-    values = data["values"].reshape(rows, vectors * config.vector_size)
-    scales = data["scales"].reshape(rows, vectors) if config.vector_scales else None
+    entries = _row_entries(base, stride, rows, vectors * config.entries_per_vector(format))
+    values, scales = operand_values(machine.read(buffer, entries, where), rows, vectors,
+                                    config, format)
     return QuantizedRows(values, scales, np.ones((rows, 1)), config.vector_size,
                          vectors * config.vector_size)
 
@@ -241,10 +247,11 @@ def _store(machine, command, host, where):
 
 def _matmul(machine, command, host, where):
     config = machine.config
+    format = config.supported_formats[command.format]
     left = _operand(machine, Buffer.LEFT, command.left_base, command.left_stride, command.m,
-                    command.k, where)
+                    command.k, where, format)
     right = _operand(machine, Buffer.RIGHT, command.right_base, command.right_stride,
-                     command.n, command.k, where)
+                     command.n, command.k, where, format)
     initial = None
     columns_of_acc = command.acc_base + np.arange(command.n)
     if command.accumulate:
@@ -253,7 +260,7 @@ def _matmul(machine, command, host, where):
             rises = machine.read(Buffer.STATE, command.state_base + np.arange(command.m),
                                  where)["rise"]
             initial = rescale_rows(initial, rises, config)
-    acc = vsq_matmul(left, right, config, initial)
+    acc = vsq_matmul(left, right, format_config(config, format), initial)
     if command.output == Output.ACC:
         words = np.zeros((command.n, config.lanes), np.int64)     # lanes past m hold 0
         words[:, :command.m] = acc.T

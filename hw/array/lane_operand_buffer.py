@@ -4,9 +4,11 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from vsq_accel.hw.lib.arith import equals
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import replicas, stage
 from vsq_accel.spec import ports
+from vsq_accel.spec.ports import OperandPart
 
 __all__ = ["LaneOperandBuffer"]
 
@@ -33,14 +35,18 @@ class LaneOperandBuffer(wiring.Component):
     The swap only flips the select bit: the decision, which depends on this cycle's B
     handshake, drives one flip-flop and not the enables of every held bit.
 
+    With INT8 in nibble passes a lane's A vector is two entries, its high nibbles (into
+    the upper half of each 8-bit element) and then its low ones; a whole 4-bit operand
+    fills the element sign-extended.
+
     Parameters
     ----------
     config : AcceleratorConfig
 
     Members
     -------
-    a : In(stream.Signature(ports.vsq_vector(config)))
-    active : Out(ArrayLayout(ports.vsq_vector(config), lanes))
+    a : In(stream.Signature(ports.a_vector(config)))
+    active : Out(ArrayLayout(ports.lane_vector(config), lanes))
         The vector each lane holds for the B vector registered before the lanes.
     active_valid : Out(1)
         A bank is active: a B vector may be accepted.
@@ -53,11 +59,11 @@ class LaneOperandBuffer(wiring.Component):
     def __init__(self, config):
         self._lanes = config.lanes
         self._scales = config.vector_scales
+        self._nibbles = config.nibble_passes
         self._select_copies = -(-config.vector_size // _ELEMENTS_PER_SELECT_COPY)
-        vector = layout(ports.vsq_vector(config))
         super().__init__({
-            "a": In(stream.Signature(vector)),
-            "active": Out(data.ArrayLayout(vector, config.lanes)),
+            "a": In(stream.Signature(layout(ports.a_vector(config)))),
+            "active": Out(data.ArrayLayout(layout(ports.lane_vector(config)), config.lanes)),
             "active_valid": Out(1),
             "slice_done": In(1),
             "take": In(1),
@@ -73,12 +79,17 @@ class LaneOperandBuffer(wiring.Component):
                   for lane in range(lanes)]
         loaded = Signal(range(lanes + 1))
         accept = Signal()
+        closes = Signal()       # the entry completes its lane's vector
         completes = Signal()
         swap = Signal()
+        # With nibble passes, an INT8 vector's high nibbles leave its lane open.
+        closes_lane = ~equals(self.a.payload.part, OperandPart.HIGH) \
+            if self._nibbles else 1
         m.d.comb += [
             self.a.ready.eq((loaded != lanes) & (self.take | (in_use[0][0] == selected))),
             accept.eq(self.a.valid & self.a.ready),
-            completes.eq(accept & (loaded == lanes - 1)),
+            closes.eq(accept & closes_lane),
+            completes.eq(closes & (loaded == lanes - 1)),
             swap.eq(((loaded == lanes) | completes) & (~self.active_valid | self.slice_done)),
         ]
 
@@ -94,16 +105,37 @@ class LaneOperandBuffer(wiring.Component):
         # An accepted vector is written a cycle later, from a register: the acceptance
         # depends on `take`, and must not drive the enables of a whole bank. The lanes
         # read a bank no sooner than a cycle after the swap, so the write is in time.
-        write = stage(m, "write", valid=accept, vector=self.a.payload, lane=loaded,
-                      bank=~selected)
+        parts = {"part": self.a.payload.part} if self._nibbles else {}
+        write = stage(m, "write", valid=accept, vector=self.a.payload.vector, lane=loaded,
+                      bank=~selected, **parts)
         for index, bank in enumerate(banks):
             with m.If(write.valid & (write.bank == index)):
-                m.d.sync += bank[write.lane].eq(write.vector)
+                if not self._nibbles:
+                    m.d.sync += bank[write.lane].eq(write.vector)
+                for lane in range(lanes if self._nibbles else 0):
+                    with m.If(equals(write.lane, lane)):
+                        self._write_part(m, bank[lane], write)
         with m.If(swap):
             m.d.sync += [selected.eq(~selected), loaded.eq(0), self.active_valid.eq(1)]
         with m.Else():
-            with m.If(accept):
+            with m.If(closes):
                 m.d.sync += loaded.eq(loaded + 1)
             with m.If(self.slice_done):
                 m.d.sync += self.active_valid.eq(0)
         return m
+
+    def _write_part(self, m, held, write):
+        """An entry into the lane's 8-bit elements: the upper or lower nibbles, or all
+        eight bits sign-extended from a whole 4-bit operand."""
+        with m.Switch(write.part):
+            with m.Case(OperandPart.HIGH):
+                m.d.sync += [element[4:].eq(value) for element, value
+                             in zip(held.data, write.vector.data)]
+            with m.Case(OperandPart.LOW):
+                m.d.sync += [element[:4].eq(value) for element, value
+                             in zip(held.data, write.vector.data)]
+            with m.Default():
+                m.d.sync += [element.eq(value) for element, value
+                             in zip(held.data, write.vector.data)]
+                if self._scales:
+                    m.d.sync += held.scale.eq(write.vector.scale)

@@ -8,10 +8,11 @@ from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.array.lane_operand_buffer import LaneOperandBuffer
 from vsq_accel.hw.array.vector_mac import VectorMacLane
-from vsq_accel.hw.lib.arith import saturate
+from vsq_accel.hw.lib.arith import equals, saturate
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.pipeline import replicas
 from vsq_accel.spec import ports
+from vsq_accel.spec.ports import OperandPart
 from vsq_accel.spec.timing import accumulate_stages
 
 __all__ = ["VsqMacArray"]
@@ -46,7 +47,7 @@ class VsqMacArray(wiring.Component):
 
     Members
     -------
-    a : In(stream.Signature(ports.vsq_vector(config)))
+    a : In(stream.Signature(ports.a_vector(config)))
     b : In(stream.Signature(ports.b_vector(config)))
     c : Out(stream.Signature(ports.output_column(config)))
     """
@@ -54,7 +55,7 @@ class VsqMacArray(wiring.Component):
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "a": In(stream.Signature(layout(ports.vsq_vector(config)))),
+            "a": In(stream.Signature(layout(ports.a_vector(config)))),
             "b": In(stream.Signature(layout(ports.b_vector(config)))),
             "c": Out(stream.Signature(layout(ports.output_column(config)))),
         })
@@ -73,6 +74,9 @@ class VsqMacArray(wiring.Component):
 
         advance = Signal()
         b_accept = Signal()
+        b_closes = Signal()     # the B transfer completes its vector: all but a high pass
+        payload = self.b.payload
+        nibbles = config.nibble_passes
         # At least two collector entries and a 1-bit column index even for one lane:
         # zero-width signals would reach the Verilog as [-1:0] vectors.
         entries = max(lanes, 2)
@@ -83,25 +87,40 @@ class VsqMacArray(wiring.Component):
             advance.eq(~self.c.valid | self.c.ready),
             self.b.ready.eq(a_buffer.active_valid & advance),
             b_accept.eq(self.b.valid & self.b.ready),
-            round_end.eq(b_accept & (column == lanes - 1)),
+            b_closes.eq(b_accept & (~equals(payload.part, OperandPart.HIGH)
+                                    if nibbles else 1)),
+            round_end.eq(b_closes & (column == lanes - 1)),
             a_buffer.slice_done.eq(round_end),
             a_buffer.take.eq(advance),
         ]
-        with m.If(b_accept):
+        with m.If(b_closes):
             m.d.sync += column.eq(Mux(column == lanes - 1, 0, column + 1))
         with m.If(round_end):
-            m.d.sync += first_slice.eq(self.b.payload.last)
+            m.d.sync += first_slice.eq(payload.last)
 
-        b_copies = replicas(m, "b_copy", self.b.payload.vector,
-                            -(-lanes // _LANES_PER_B_COPY), advance)
+        copies = -(-lanes // _LANES_PER_B_COPY)
+        b_copies = replicas(m, "b_copy", payload.vector, copies, advance)
+        # The B vector's format, a copy per group of lanes like the vector; a cycle
+        # without a B vector shows a whole operand, which no lane keeps.
+        format_copies = {}
+        if nibbles:
+            format_copies["part"] = replicas(
+                m, "part_copy", Mux(b_accept, payload.part, OperandPart.WHOLE),
+                copies, advance)
+        if "scaled" in ports.b_vector(config).fields:
+            format_copies["scaled"] = replicas(m, "scaled_copy", payload.scaled, copies,
+                                               advance)
         products = []
         for lane_index in range(lanes):
             lane = m.submodules[f"lane{lane_index}"] = VectorMacLane(config)
+            group = lane_index // _LANES_PER_B_COPY
             m.d.comb += [
                 lane.a.eq(a_buffer.active[lane_index]),
-                lane.b.eq(b_copies[lane_index // _LANES_PER_B_COPY]),
+                lane.b.eq(b_copies[group]),
                 lane.en.eq(advance),
             ]
+            m.d.comb += [getattr(lane, name).eq(values[group])
+                         for name, values in format_copies.items()]
             products.append(lane.product)
 
         # Tags that travel beside the B register and the lanes' stages; the last one is
@@ -109,8 +128,8 @@ class VsqMacArray(wiring.Component):
         tag_layout = data.StructLayout({"valid": 1, "column": column.shape(), "first": 1,
                                         "last": 1})
         tag = Signal(tag_layout)
-        m.d.comb += [tag.valid.eq(b_accept), tag.column.eq(column),
-                     tag.first.eq(first_slice), tag.last.eq(self.b.payload.last)]
+        m.d.comb += [tag.valid.eq(b_closes), tag.column.eq(column),
+                     tag.first.eq(first_slice), tag.last.eq(payload.last)]
         tags = []
         for stage in range(1 + config.lane_stages):
             tags.append(Signal(tag_layout, name=f"tag{stage}"))
@@ -129,8 +148,8 @@ class VsqMacArray(wiring.Component):
         # at most one per stage between them is in flight.
         m.submodules.init_queue = init_queue = SyncFIFO(width=column_layout.size,
                                                         depth=len(tags) + 1)
-        m.d.comb += [init_queue.w_data.eq(self.b.payload.init),
-                     init_queue.w_en.eq(b_accept & first_slice),
+        m.d.comb += [init_queue.w_data.eq(payload.init),
+                     init_queue.w_en.eq(b_closes & first_slice),
                      init_queue.r_en.eq(m_tag.valid & m_tag.first & advance)]
         init = column_layout(init_queue.r_data)
         totals = [Mux(m_tag.first, init[lane_index], read.data[lane_index]) + product

@@ -1,6 +1,6 @@
 """A feeder: reads an operand buffer in the MAC array's schedule, one vector per cycle."""
 
-from amaranth import Module, Signal, unsigned
+from amaranth import Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import ReadPort
 from amaranth.lib.wiring import In, Out
@@ -9,17 +9,27 @@ from vsq_accel.hw.lib.arith import equals, rhu_variable
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.spec import ports
 from vsq_accel.spec.commands import DIM_BITS, SHIFT_BITS
+from vsq_accel.spec.ports import OperandPart
 
 __all__ = ["OperandFeeder", "feeder_job_layout"]
 
 
-def feeder_job_layout(addr_bits):
+# A job's format fields and the B vector's fields they set.
+_FORMAT_FIELDS = {"wide": "part", "scaled": "scaled"}
+
+
+def feeder_job_layout(config, addr_bits, role):
     """One matmul's operand: row r's vector s at base + r * stride + s for r < rows,
     s < k; `other_rows` are the rows of the other operand, whose tiles repeat this
-    one's. B with `accumulate`: column r's accumulators start from ACC[acc_base + r]."""
-    return data.StructLayout({"base": addr_bits, "stride": addr_bits, "rows": DIM_BITS,
-                              "other_rows": DIM_BITS, "k": DIM_BITS, "accumulate": 1,
-                              "acc_base": addr_bits})
+    one's. B with `accumulate`: column r's accumulators start from ACC[acc_base + r].
+    On a multi-format array: `wide`, the vectors are INT8 in nibble passes (vector s at
+    entries 2s and 2s + 1), and `scaled`, their vector scales apply."""
+    fields = {"base": addr_bits, "stride": addr_bits, "rows": DIM_BITS,
+              "other_rows": DIM_BITS, "k": DIM_BITS, "accumulate": 1, "acc_base": addr_bits}
+    operand = ports.a_vector(config) if role == "a" else ports.b_vector(config)
+    fields.update({name: 1 for name, field in _FORMAT_FIELDS.items()
+                   if field in operand.fields})
+    return data.StructLayout(fields)
 
 
 class OperandFeeder(wiring.Component):
@@ -36,16 +46,19 @@ class OperandFeeder(wiring.Component):
     with `accumulate` the column's ACC entry, each lane's divided by 2^rise, its row's
     rise of max (`rises`), rounded half up.
 
+    A `wide` job reads each vector as two entries, its high nibbles and then its low
+    ones, and marks them so (`ports.OperandPart`).
+
     Members
     -------
-    job : In(stream.Signature(feeder_job_layout(addr_bits)))
+    job : In(stream.Signature(feeder_job_layout(config, addr_bits, role)))
     read : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
         The buffer's read port, driven by the feeder.
     acc : In(ReadPort.Signature(addr_width=addr_bits, shape=ports.output_column(config)))
         B: ACC's read port, driven by the feeder.
     rises : In(ArrayLayout(unsigned(SHIFT_BITS), lanes))
         B: each lane's rise of max, for the whole job.
-    o : Out(stream.Signature(ports.vsq_vector(config) or ports.b_vector(config)))
+    o : Out(stream.Signature(ports.a_vector(config) or ports.b_vector(config)))
     busy : Out(1)
         A job is in progress (vectors to read or one to hand over).
     """
@@ -56,9 +69,10 @@ class OperandFeeder(wiring.Component):
         self._config, self._addr_bits, self._role = config, addr_bits, role
         vector = layout(ports.vsq_vector(config))
         members = {
-            "job": In(stream.Signature(feeder_job_layout(addr_bits))),
+            "job": In(stream.Signature(feeder_job_layout(config, addr_bits, role))),
             "read": In(ReadPort.Signature(addr_width=addr_bits, shape=vector)),
-            "o": Out(stream.Signature(vector if role == "a" else layout(ports.b_vector(config)))),
+            "o": Out(stream.Signature(layout(ports.a_vector(config) if role == "a"
+                                             else ports.b_vector(config)))),
             "busy": Out(1),
         }
         if role == "b":
@@ -70,7 +84,7 @@ class OperandFeeder(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         lanes = self._config.lanes
-        job = Signal(feeder_job_layout(self._addr_bits))
+        job = Signal(feeder_job_layout(self._config, self._addr_bits, self._role))
         active = Signal()
         lane = Signal(range(max(lanes, 2)))       # a bit even for one lane
         slice_ = Signal(DIM_BITS)
@@ -90,21 +104,35 @@ class OperandFeeder(wiring.Component):
         pad = Signal()
         last = Signal()
         first = Signal()
+        # With a wide job, the low nibbles' entry of the vector is next; a vector steps
+        # on after it.
+        low_next = Signal()
+        passes = hasattr(job, "wide")
+        vector_done = (~job.wide | low_next) if passes else 1
         m.d.comb += [
-            self.read.addr.eq(row_addr + slice_),
+            self.read.addr.eq(row_addr + (Mux(job.wide, Cat(low_next, slice_), slice_)
+                                          if passes else slice_)),
             self.read.en.eq(advance),
             self.job.ready.eq(~active),
             self.busy.eq(active | self.o.valid),
         ]
         with m.If(self.job.valid & ~active):
             m.d.sync += [job.eq(self.job.payload), active.eq(1), lane.eq(0), slice_.eq(0),
+                         low_next.eq(0),
                          own_first.eq(0), other_first.eq(0), row.eq(0),
                          tile_addr.eq(self.job.payload.base),
                          row_addr.eq(self.job.payload.base)]
         with m.If(advance):
             m.d.sync += [self.o.valid.eq(active), pad.eq(row >= job.rows),
                          last.eq(last_slice), first.eq(equals(slice_, 0))]
-        with m.If(advance & active):
+        part = Signal(2)
+        if passes:
+            with m.If(advance):
+                m.d.sync += part.eq(Mux(job.wide, Mux(low_next, OperandPart.LOW,
+                                                      OperandPart.HIGH), OperandPart.WHOLE))
+            with m.If(advance & active & job.wide):
+                m.d.sync += low_next.eq(~low_next)
+        with m.If(advance & active & vector_done):
             m.d.sync += [lane.eq(lane + 1), row.eq(row + 1), row_addr.eq(row_addr + job.stride)]
             with m.If(last_lane):
                 m.d.sync += [lane.eq(0), row.eq(own_first), row_addr.eq(tile_addr),
@@ -118,10 +146,14 @@ class OperandFeeder(wiring.Component):
         m.d.comb += vector.eq(self.read.data)
         with m.If(pad):
             m.d.comb += vector.eq(0)
+        m.d.comb += self.o.payload.vector.eq(vector)
+        if passes:
+            m.d.comb += self.o.payload.part.eq(part)
         if self._role == "a":
-            m.d.comb += self.o.payload.eq(vector)
             return m
-        m.d.comb += [self.o.payload.vector.eq(vector), self.o.payload.last.eq(last),
+        if hasattr(job, "scaled"):
+            m.d.comb += self.o.payload.scaled.eq(job.scaled)
+        m.d.comb += [self.o.payload.last.eq(last),
                      self.acc.addr.eq(job.acc_base + row), self.acc.en.eq(advance)]
         with m.If(first & job.accumulate & ~pad):
             m.d.comb += [init.eq(rhu_variable(value, rise)) for init, value, rise

@@ -241,6 +241,11 @@ def command_error(m, word, config, blocks, started_rows):
     to_acc = equals(matmul.output, Output.ACC)
     uses_acc = to_acc | matmul.accumulate
     params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
+    # An INT8 operand in nibble passes takes two entries a vector.
+    operand_entries = matmul.k
+    if config.nibble_passes:
+        int8 = config.format_code("int8")
+        operand_entries = Mux(equals(matmul.format, int8), matmul.k << 1, matmul.k)
     checks = {
         Op.END: [],
         Op.LOAD: [(~loadable, EngineError.BUFFER),
@@ -248,14 +253,15 @@ def command_error(m, word, config, blocks, started_rows):
         Op.STORE: [(~loadable & ~(host.buffer == Buffer.OUTPUT), EngineError.BUFFER),
                    (host.base + host.count > host_entries, EngineError.BOUNDS)],
         Op.MATMUL: [
+            (matmul.format >= len(config.supported_formats), EngineError.FORMAT),
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
             ((uses_acc & (matmul.m > lanes)) | (matmul.rescale & ~matmul.accumulate)
              | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
             (~matmul_dest_allowed, EngineError.BUFFER),
             (logits & (matmul.n > max_row), EngineError.SHAPE),
-            (rows_past(matmul.left_base, matmul.left_stride, matmul.m, matmul.k,
+            (rows_past(matmul.left_base, matmul.left_stride, matmul.m, operand_entries,
                        size[Buffer.LEFT])
-             | rows_past(matmul.right_base, matmul.right_stride, matmul.n, matmul.k,
+             | rows_past(matmul.right_base, matmul.right_stride, matmul.n, operand_entries,
                          size[Buffer.RIGHT])
              | (matmul.params_base + params_rows > size[Buffer.PARAMS])
              | ((matmul.row_scale | matmul.rescale)

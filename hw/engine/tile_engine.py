@@ -165,10 +165,11 @@ class TileEngine(wiring.Component):
             m.d.sync += [
                 *_assign(units.feeder_a.job.payload, base=matmul.left_base,
                          stride=matmul.left_stride, rows=matmul.m, other_rows=matmul.n,
-                         k=matmul.k),
+                         k=matmul.k, **_format_fields(units.feeder_a, matmul, config)),
                 *_assign(units.feeder_b.job.payload, base=matmul.right_base,
                          stride=matmul.right_stride, rows=matmul.n, other_rows=matmul.m,
-                         k=matmul.k, accumulate=matmul.accumulate, acc_base=matmul.acc_base),
+                         k=matmul.k, accumulate=matmul.accumulate, acc_base=matmul.acc_base,
+                         **_format_fields(units.feeder_b, matmul, config)),
                 *[rise.eq(Mux(matmul.rescale, _row_of(rises, matmul.state_base + lane), 0))
                   for lane, rise in enumerate(units.feeder_b.rises)],
                 mode.to_acc.eq(equals(output, Output.ACC)), mode.acc_base.eq(matmul.acc_base),
@@ -422,6 +423,17 @@ def _row_of(registers, row):
     bits = (len(registers) - 1).bit_length()
     padded = list(registers) + [0] * ((1 << bits) - len(registers))
     return Mux(row < len(registers), table_lookup(padded, row[:bits]), 0)
+
+
+def _format_fields(feeder, matmul, config):
+    """The feeder job's format fields for the MATMUL's format code: `wide` for INT8 in
+    nibble passes, `scaled` for INT4-VSQ."""
+    def named(name):
+        return Cat(*(equals(matmul.format, code)
+                     for code, each in enumerate(config.supported_formats) if each == name)).any()
+
+    fields = {"wide": named("int8"), "scaled": named("int4_vsq")}
+    return {key: value for key, value in fields.items() if hasattr(feeder.job.payload, key)}
 
 
 def _assign(view, **values):

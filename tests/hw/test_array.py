@@ -91,7 +91,7 @@ def test_operand_buffer_swaps_without_a_bubble():
         ctx.set(buffer.a.valid, 1)
         ctx.set(buffer.take, 1)
         for cycle in range(12):
-            ctx.set(buffer.a.payload.scale, cycle)
+            ctx.set(buffer.a.payload.vector.scale, cycle)
             ctx.set(buffer.slice_done, cycle >= 3 and cycle % 3 == 2)
             await ctx.tick()
             seen.append((ctx.get(buffer.active_valid),
@@ -116,7 +116,7 @@ def test_operand_buffer_keeps_the_bank_the_lanes_still_need():
     async def bench(ctx):
         ctx.set(buffer.a.valid, 1)
         for cycle in range(10):
-            ctx.set(buffer.a.payload.scale, cycle)
+            ctx.set(buffer.a.payload.vector.scale, cycle)
             ctx.set(buffer.take, cycle not in (4, 5, 6))       # the output stalls
             ctx.set(buffer.slice_done, cycle == 3)
             ready = ctx.get(buffer.a.ready)

@@ -41,13 +41,19 @@ CONFIGS |= {name: dataclasses.replace(AcceleratorConfig.load(CONFIG_DIR / f"{nam
 # The long-row tests run rows of 4 x softmax_max_row + 1: the shortest softmax that holds
 # a block of keys (lcm(softmax_lanes, vector_size) = 16) keeps them quick.
 CONFIGS["long_rows_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], softmax_max_row=16)
+# INT4-VSQ, INT4 and INT8 (in nibble passes) chosen by command.
+CONFIGS["multi_format_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], **_SMALL,
+                                                 formats=("int4_vsq", "int4", "int8"))
 TESTS = cocotb_tests("vsq_accel.sim.accelerator_tests")
 LONG = [test for test in TESTS if "long" in test]
-SHORT = [test for test in TESTS if test not in LONG]
+FORMATS = [test for test in TESTS if "format" in test]
+SHORT = [test for test in TESTS if test not in LONG + FORMATS]
 # (simulator, configuration) -> the tests it runs.
 PLAN = {("icarus", name): SHORT for name in ("int4_vsq_l4", "int8_l2", "odd_l5")}
 PLAN |= {("verilator", name): SHORT for name in ("default", "int8_l2", "odd_l5")}
 PLAN |= {(simulator, "long_rows_l4"): LONG for simulator in ("icarus", "verilator")}
+PLAN |= {(simulator, "multi_format_l4"): FORMATS + ["refuses_bad_commands", "ffn_with_host_stalls"]
+         for simulator in ("icarus", "verilator")}
 PLAN |= {(simulator, name): ["tiles_take_the_models_cycles", "multi_head_attention"]
          for simulator, name in (("verilator", "int8_l4"), ("icarus", "int4_vsq4_l1_acc16"))}
 if measuring_coverage():

@@ -54,3 +54,16 @@ def test_corner_turn_with_a_beat_count_not_a_power_of_two(simulator):
     tests, failures = run_cocotb(config, simulator, "corner_turn", design.tests,
                                  quick_build=True)
     assert tests == len(cocotb_tests(design.tests)) and failures == 0
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("simulator", SELECTED)
+def test_mac_array_in_every_format(simulator):
+    """Every test of the MAC array on an array that runs INT4-VSQ, INT4 and INT8 (in
+    nibble passes), chosen by transfer: its own format's tests, and GEMMs of the three
+    formats back to back."""
+    config = AcceleratorConfig(lanes=4, formats=["int4_vsq", "int4", "int8"])
+    design = EMITTED["vsq_mac_array"]
+    tests, failures = run_cocotb(config, simulator, "vsq_mac_array", design.tests,
+                                 quick_build=True)
+    assert tests == len(cocotb_tests(design.tests)) and failures == 0

@@ -62,6 +62,20 @@ def test_without_vector_scales_the_product_is_the_dot_product():
     ({"lanes": True}, r"lanes=true must be an integer"),
     ({"lanes": None}, r"lanes=null must be an integer"),
     ({"vector_scales": 1}, r"vector_scales=1 must be true or false"),
+    ({"formats": "int8"}, r'formats="int8" must be a list of format names'),
+    ({"formats": []}, r"formats=\[\] must be a list of format names"),
+    ({"formats": ["int4_vsq", "int2"]}, r'formats: "int2" is not a format; the formats are '
+                                         r"int4_vsq, int4, int8, int8_vsq"),
+    ({"formats": ["int8", "int8"]}, r"names a format twice"),
+    ({"formats": ["int8"]}, r"leaves out int4_vsq, the format of the entries"),
+    ({"data_bits": 8, "vector_scales": False, "formats": ["int8", "int4"]},
+     r"an 8-bit array runs its own format only"),
+    ({"formats": ["int4_vsq", "int8_vsq"]}, r"int8_vsq runs on an 8-bit array only"),
+    ({"vector_scales": False, "formats": ["int4", "int4_vsq"]},
+     r"names int4_vsq, but with vector_scales=false the entries have no scales"),
+    ({"vector_size": 64, "acc_bits": 21, "formats": ["int4_vsq", "int8"]},
+     r"acc_bits=21 is too narrow .* needs 22 bits with vector_size=64, data_bits=8 "
+     r"\(format int8\)"),
 ])
 def test_every_invalid_value_is_named(values, message):
     with pytest.raises(ConfigError, match=message):
@@ -76,12 +90,28 @@ def test_the_narrowest_accumulator_that_holds_a_product_is_accepted():
         AcceleratorConfig(data_bits=8, vector_size=32, acc_bits=27)
 
 
+def test_a_multi_format_array_is_as_wide_as_its_widest_format():
+    """INT8 on 4-bit lanes: 8-bit A elements times 4-bit nibbles, signed or not
+    (-128 x 15 = -1920 at the extreme: 16 x that needs 16 bits), products of INT8's
+    16 x 128^2 = 2^18 (20 bits, beyond INT4-VSQ's 19)."""
+    config = AcceleratorConfig(formats=["int4_vsq", "int4", "int8"])
+    assert config.nibble_passes and config.lane_data_bits == 8
+    assert config.lane_dot_bits == 16 and config.product_bits == 20
+    assert config.supported_formats == ("int4_vsq", "int4", "int8")
+    plain = AcceleratorConfig()
+    assert plain.supported_formats == ("int4_vsq",) and not plain.nibble_passes
+    assert plain.lane_dot_bits == plain.dot_bits == 12
+
+
 def test_json_round_trip(tmp_path):
     config = AcceleratorConfig(lanes=4, data_bits=8, vector_scales=False, vector_size=32)
     path = tmp_path / "config.json"
     config.save(path)
     assert AcceleratorConfig.load(path) == config
     assert json.loads(path.read_text())["lanes"] == 4
+    formats = AcceleratorConfig(formats=["int4_vsq", "int8"])
+    formats.save(path)
+    assert AcceleratorConfig.load(path) == formats
 
 
 def test_partial_json_takes_defaults_for_the_rest():
