@@ -13,6 +13,14 @@ per tensor, weights per output channel (with per-vector scales in VSQ formats), 
 matmul is `vsq_matmul`'s accumulators and every attention step the softmax unit's
 integers. With `record=True` each call appends its integers to `records`, so two runs
 can be compared bit for bit.
+
+A multi-format configuration (`formats`) runs each matmul in the format a precision
+policy names for it (`spec.precision`):
+
+    emulator = Emulator(AcceleratorConfig(formats=["int4_vsq", "int8"]),
+                        formats={"default": "int4_vsq", "ffn2": "int8"})
+    w2 = emulator.weight(w2_float, operation="ffn2", layer=3)   # INT8
+    y = emulator.linear(h, w2)                                  # in the weight's format
 """
 
 import dataclasses
@@ -26,6 +34,7 @@ from vsq_accel.golden.quantize import QuantizedRows, quantize
 from vsq_accel.golden.softmax import softmax_reciprocal
 from vsq_accel.golden.vsq_matmul import accumulator_scale, rescale_rows, vsq_matmul
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.precision import format_config, policy_for
 
 __all__ = ["Emulator", "Weight", "Logits", "SoftmaxRows", "Record"]
 
@@ -35,11 +44,13 @@ LOG2_E = 1.4426950408889634
 @dataclasses.dataclass(frozen=True)
 class Weight:
     """A weight (inputs x outputs, for x @ w) quantized once: its transpose, one row per
-    output channel, cut into vectors along the inputs."""
+    output channel, cut into vectors along the inputs, in `format` (the configuration's
+    own if None)."""
 
     rows: QuantizedRows
     inputs: int
     outputs: int
+    format: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,37 +101,53 @@ class Record:
 class Emulator:
     """Calls in one configuration's arithmetic (default: the default configuration).
     `passes=2` runs rows longer than the softmax unit takes in the two-pass schedule
-    instead of the accelerator's one pass (`golden.attention_stream`), for comparison."""
+    instead of the accelerator's one pass (`golden.attention_stream`), for comparison.
+    `formats`: a precision policy (a `PrecisionPolicy` or its dict) naming formats the
+    configuration's array runs; without a "default" entry, the entries' own format."""
 
-    def __init__(self, config=None, record=False, passes=1):
+    def __init__(self, config=None, record=False, passes=1, formats=None):
         self.config = (AcceleratorConfig() if config is None
                        else arguments.instance("config", config, AcceleratorConfig))
         self.records = [] if arguments.flag("record", record) else None
         if passes not in (1, 2):
             raise ValueError(f"passes={passes!r} must be 1 or 2")
         self.passes = passes
+        self.policy = policy_for(formats, self.config)
 
-    def weight(self, w):
-        """Quantize w (inputs x outputs) once, per output channel."""
+    def format_of(self, operation=None, layer=0):
+        """The format the policy names for `operation` (one of `spec.precision.OPERATIONS`)
+        in layer `layer`; without an operation, the policy's default."""
+        if operation is None:
+            return self.policy.entries["default"]
+        return self.policy.format_of(layer, operation)
+
+    def weight(self, w, operation=None, layer=0):
+        """Quantize w (inputs x outputs) once, per output channel, in the format of
+        `operation` in layer `layer` (see `format_of`)."""
         w = arguments.real_matrix("w", w)
-        return Weight(quantize(w.T, self.config, per_row=True), *w.shape)
+        format = self.format_of(operation, layer)
+        return Weight(quantize(w.T, format_config(self.config, format), per_row=True),
+                      *w.shape, format)
 
     def linear(self, x, weight, bias=None):
-        """x (rows x inputs) @ weight + bias; weight a `Weight` or a float matrix."""
+        """x (rows x inputs) @ weight + bias, in the weight's format; weight a `Weight` or
+        a float matrix (quantized in the policy's default format)."""
         if not isinstance(weight, Weight):
             weight = self.weight(weight)
         x = arguments.real_matrix("x", x)
         if x.shape[1] != weight.inputs:
             raise ValueError(f"x has {x.shape[1]} columns; the weight takes {weight.inputs} "
                              f"inputs")
-        a = quantize(x, self.config)
-        acc = vsq_matmul(a, weight.rows, self.config)
+        config = format_config(self.config, weight.format or self.config.own_format)
+        a = quantize(x, config)
+        acc = vsq_matmul(a, weight.rows, config)
         self._record("linear", a, accumulators=acc)
-        y = acc * accumulator_scale(a, weight.rows, self.config)
+        y = acc * accumulator_scale(a, weight.rows, config)
         return y if bias is None else y + arguments.real_vector("bias", bias, weight.outputs)
 
-    def logits(self, q, k, scale=None):
-        """Q K^T times `scale` (default 1 / sqrt(dk)) as base-2 integer logits."""
+    def logits(self, q, k, scale=None, layer=0):
+        """Q K^T times `scale` (default 1 / sqrt(dk)) as base-2 integer logits, in the
+        format of "scores" in layer `layer`."""
         q, k = arguments.real_matrix("q", q), arguments.real_matrix("k", k)
         if q.shape[1] != k.shape[1]:
             raise ValueError(f"q has {q.shape[1]} columns and k {k.shape[1]}; they must "
@@ -128,9 +155,10 @@ class Emulator:
         scale = 1 / np.sqrt(q.shape[1]) if scale is None else scale
         if not np.isfinite(scale) or scale <= 0:
             raise ValueError(f"scale={scale} must be a positive finite number")
-        a, b_t = quantize(q, self.config), quantize(k, self.config)
-        acc = vsq_matmul(a, b_t, self.config)
-        unit = float(accumulator_scale(a, b_t, self.config)[0, 0])      # per tensor
+        operands = format_config(self.config, self.format_of("scores", layer))
+        a, b_t = quantize(q, operands), quantize(k, operands)
+        acc = vsq_matmul(a, b_t, operands)
+        unit = float(accumulator_scale(a, b_t, operands)[0, 0])      # per tensor
         values = to_logits(acc, unit, LOG2_E * scale, self.config)
         self._record("logits", a, b_t, accumulators=acc, logits=values)
         return Logits(values, self.config.softmax_frac_bits)
@@ -150,9 +178,14 @@ class Emulator:
                            2.0 ** (config.softmax_exp_bits - config.softmax_recip_shift),
                            rises, block)
 
-    def weighted_values(self, softmax, v):
-        """P V (rows x dv): the exponentials times V, each row then times r."""
+    def weighted_values(self, softmax, v, layer=0):
+        """P V (rows x dv): the exponentials times V, each row then times r. In the
+        entries' own format: the softmax unit makes its exponentials in no other."""
         arguments.instance("softmax", softmax, SoftmaxRows)
+        if self.format_of("pv", layer) != self.config.own_format:
+            raise ValueError(f"P V in layer {layer} is {self.format_of('pv', layer)} in the "
+                             f"precision policy, but the softmax unit makes its exponentials "
+                             f"in {self.config.own_format} only")
         v = arguments.real_matrix("v", v)
         keys = softmax.exponentials.columns
         if len(v) != keys:

@@ -6,8 +6,13 @@ dimension's partial tiles. NVIDIA's published INT4-VSQ utilizations (Keller et a
 2023): BERT-Base 98 %, BERT-Large 98 %, DeiT-Small 94 %, DeiT-Base 97 %. `_fill_hidden`:
 the same with every matmul's fill hidden behind the previous one. Also draws
 the lanes x vector size sweep for DeiT-Small to results/sweep_deit_s.png.
+
+Formats: on that configuration running INT4-VSQ and INT8 (`formats`), BERT-Base's
+cycles with every matmul in INT8 over all in INT4-VSQ (`multi_format`), beside NVIDIA's
+88 against 45 inferences a second (1.96).
 """
 
+import dataclasses
 from pathlib import Path
 
 from vsq_accel.perf.__main__ import plot_sweep
@@ -19,11 +24,18 @@ SWEEP_PLOT = Path(__file__).resolve().parent / "results" / "sweep_deit_s.png"
 
 NVIDIA = {"bert_base_128": 0.98, "bert_base_384": 0.98, "bert_large_128": 0.98,
           "bert_large_384": 0.98, "deit_s": 0.94, "deit_b": 0.97}
+# BERT-Base inferences a second, 4V and INT8 (Keller et al., JSSC 2023).
+NVIDIA_INFERENCES = {"int4_vsq": 88, "int8": 45}
 
 
 def utilization(workload, config, assumptions=Assumptions()):
     costs = cost_workload(workload, config, assumptions)
     return sum(c.macs for c in costs) / (sum(c.cycles for c in costs) * config.macs_per_cycle)
+
+
+def format_cycles(workload, config, format):
+    """Cycles of the whole workload with every matmul in `format`."""
+    return sum(cost.cycles for cost in cost_workload(workload, config, format=format))
 
 
 def run():
@@ -36,6 +48,14 @@ def run():
         results[f"nvidia_util_{name}"] = published
     for name in ("deit_s", "deit_b"):
         results[f"util_{name}_batch8"] = utilization(with_batch(WORKLOADS[name], 8), config)
+    formats = dataclasses.replace(config, formats=("int4_vsq", "int8"))
+    for name in ("bert_base_128", "bert_base_384"):
+        cycles = {format: format_cycles(WORKLOADS[name], formats, format)
+                  for format in NVIDIA_INFERENCES}
+        results[f"multi_format_int8_over_int4_vsq_cycles_{name}"] = (
+            cycles["int8"] / cycles["int4_vsq"])
+    results["nvidia_int4_vsq_over_int8_inferences"] = (
+        NVIDIA_INFERENCES["int4_vsq"] / NVIDIA_INFERENCES["int8"])
     default = AcceleratorConfig()
     for name in WORKLOADS:
         results[f"default_config_util_{name}"] = utilization(WORKLOADS[name], default)

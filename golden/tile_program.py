@@ -39,6 +39,7 @@ from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softm
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
 from vsq_accel.golden.trace import Trace
 from vsq_accel.golden.vsq_matmul import accumulator_unit, vsq_matmul
+from vsq_accel.spec.precision import policy_for
 
 __all__ = ["Calibration", "Trace", "TILES", "calibrate", "attention_head_program",
            "head_operands", "score_logits", "ppu_output", "normalized_output",
@@ -56,8 +57,10 @@ class Calibration:
     def unit(self, name):
         return self._peak(name) / ((1 << (self._config.ppu_bits - 1)) - 1)
 
-    def gamma(self, name):
-        return self._peak(name) / self._config.operand_levels
+    def gamma(self, name, operands=None):
+        """The coarse scale of tensor `name` as an operand in the format of `operands`
+        (a configuration; this calibration's if None)."""
+        return self._peak(name) / (operands or self._config).operand_levels
 
     def _peak(self, name):
         """The largest magnitude; 1 for an all-zero tensor, which any scale keeps zero."""
@@ -175,21 +178,27 @@ def multi_head_program(x, mha, config, calibration, trace):
     return _linear(concat, wo, mha.bo, False, "out", calibration, config, trace)
 
 
-def feed_forward_program(x, ffn, config, calibration, trace, activation=None):
+def feed_forward_program(x, ffn, config, calibration, trace, activation=None, formats=None,
+                         layer=0):
     """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit. With an
     `activation` (a GELU, say) X W1 + b1 goes to the host as y, which applies it in float
-    and quantizes the result (`requantize_float`) for W2."""
-    x_q = quantize(x, config)
-    _record_operand(trace, "x", x_q, config)
+    and quantizes the result (`requantize_float`) for W2. `formats`: a precision policy
+    (`spec.precision.policy_for`): W1 and X in the format of "ffn1" in layer `layer`,
+    W2 and the hidden layer in that of "ffn2"."""
+    policy = policy_for(formats, config)
+    first, second = (policy.config_of(config, layer, op) for op in ("ffn1", "ffn2"))
+    x_q = quantize(x, first)
+    _record_operand(trace, "x", x_q, first)
+    gamma = calibration.gamma("hidden", second)
     if activation is None:
-        hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, config, trace)
-        hidden_op = requantize(hidden, unit, calibration.gamma("hidden"), config)
+        hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, first, trace)
+        hidden_op = requantize(hidden, unit, gamma, second)
     else:
-        pre, unit = _linear(x_q, ffn.w1, ffn.b1, False, "pre", calibration, config, trace)
+        pre, unit = _linear(x_q, ffn.w1, ffn.b1, False, "pre", calibration, first, trace)
         hidden_op = requantize_float(activation(pre * unit), calibration.unit("hidden"),
-                                     calibration.gamma("hidden"), config)
-    _record_operand(trace, "hidden_op", hidden_op, config)
-    return _linear(hidden_op, ffn.w2, ffn.b2, False, "out", calibration, config, trace)
+                                     gamma, second)
+    _record_operand(trace, "hidden_op", hidden_op, second)
+    return _linear(hidden_op, ffn.w2, ffn.b2, False, "out", calibration, second, trace)
 
 
 def _concatenate(parts):

@@ -64,9 +64,10 @@ def model_spans(commands, config):
     for command in commands:
         if isinstance(command, Matmul):
             shape = command.m, command.k * config.vector_size, command.n
-            format = config.supported_formats[command.format]
+            format, out_format = (config.supported_formats[code]
+                                  for code in (command.format, command.out_format))
             spans.append(matmul_cycles(*shape, config, format=format)
-                         + matmul_drain(*shape, command.output, config, format))
+                         + matmul_drain(*shape, command.output, config, format, out_format))
         elif isinstance(command, Softmax):
             spans.append(softmax_cycles(command.rows, command.length, config)
                          + softmax_drain(config))

@@ -21,6 +21,7 @@ import math
 from vsq_accel.perf.lowering import lower
 from vsq_accel.perf.workloads import SoftmaxRows
 from vsq_accel.spec.commands import Output
+from vsq_accel.spec.precision import format_config
 from vsq_accel.spec.timing import (array_latency, ppu_latency, requant_element_stages,
                                    requant_scale_stages, row_requantizer_stages, softmax_latency)
 
@@ -119,7 +120,7 @@ def vector_closes(m, k, n, config, format=None):
             for column in (min(end, n) - 1 for end in range(size, n + size, size))]
 
 
-def matmul_drain(m, k, n, output, config, format=None):
+def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     """Cycles from the array's last output column to the matmul's retirement. Raw
     accumulators go straight into ACC, logits through the PPU into the corner turn. Y
     and operands leave in vector groups: the PPU, then the gather's register (y) or the
@@ -127,7 +128,10 @@ def matmul_drain(m, k, n, output, config, format=None):
     through the element stages, one bank at a time), then the row writer's L writes, one
     group at a time. A group that closes soon after the one before (a row's short last
     vector) waits for the readout or the writer; the columns past the n-th (the last
-    tile's padding) leave the array before the last group is written."""
+    tile's padding) leave the array before the last group is written. Operands in INT8
+    (`out_format`, in nibble passes) are two groups of writes each. Exact while the
+    writer keeps up with the array: it writes a group of L entries (2L for INT8) in
+    fewer cycles than the array takes to close the next vectors."""
     if output == Output.ACC:
         return COLUMN_REGISTER_CYCLES + RETIRE_CYCLES
     reach_ppu = COLUMN_REGISTER_CYCLES + ppu_latency(config)
@@ -144,10 +148,11 @@ def matmul_drain(m, k, n, output, config, format=None):
                           + BANK_TO_READOUT_CYCLES, readout + size)
             groups.append(readout + size + requant_element_stages(config, value_bits)
                           + READOUT_TO_GROUP_CYCLES)
+    writes = lanes * (_passes(config, out_format) if output == Output.OPERAND else 1)
     write = -math.inf
     for group in groups:
-        write = max(group, write + lanes)
-    return write + lanes - 1 + RETIRE_CYCLES
+        write = max(group, write + writes)
+    return write + writes - 1 + RETIRE_CYCLES
 
 
 def softmax_drain(config):
@@ -156,16 +161,19 @@ def softmax_drain(config):
     return row_requantizer_stages(config) + ROW_REQUANT_HANDOFF_CYCLES
 
 
-def bits_per_element(config):
-    """Storage of an operand element: N bits, plus an M-bit scale per V elements."""
-    scale = config.scale_bits / config.vector_size if config.vector_scales else 0
-    return config.data_bits + scale
+def bits_per_element(config, format=None):
+    """Storage of an operand element in `format` (the entries' own if None): N bits,
+    plus an M-bit scale per V elements."""
+    operands = config if format is None else format_config(config, format)
+    scale = operands.scale_bits / operands.vector_size if operands.vector_scales else 0
+    return operands.data_bits + scale
 
 
-def cost_workload(workload, config, assumptions=Assumptions()):
-    """OpCost of every operation of every group, in order."""
+def cost_workload(workload, config, assumptions=Assumptions(), format=None):
+    """OpCost of every operation of every group, in order, every matmul in `format`
+    (the entries' own if None)."""
     costs = []
-    bits = bits_per_element(config)
+    bits = bits_per_element(config, format)
     for group in workload.groups:
         attention_cycles = 0
         softmax_ops = []
@@ -181,7 +189,8 @@ def cost_workload(workload, config, assumptions=Assumptions()):
                 softmax_ops.append(op)
                 continue
             cycles = op.count * matmul_cycles(op.m, op.k, op.n, config, assumptions,
-                                              fill=not assumptions.overlap_matmuls)
+                                              fill=not assumptions.overlap_matmuls,
+                                              format=format)
             if op.attention:
                 attention_cycles += cycles
             add(op.name, op.macs, cycles, op.count * (op.m * op.k + op.k * op.n) * bits / 8,

@@ -52,9 +52,11 @@ async def run_tile(dut, tile, test_seed, stall=0.0, tokens=None, list_entries=CO
     await run_program(harness, rng, tile, tokens, list_entries)
 
 
-async def run_program(harness, rng, tile, tokens=None, list_entries=COMMAND_ENTRIES):
-    """A tile compiled for random data and weights and run; its output is the golden
-    tile program's, and every command's results the golden interpreter's."""
+async def run_program(harness, rng, tile, tokens=None, list_entries=COMMAND_ENTRIES,
+                      **options):
+    """A tile compiled for random data and weights and run (with the compiler's
+    `options`); its output is the golden tile program's, and every command's results
+    the golden interpreter's."""
     dut, config = harness.dut, harness.config
     short, d_model = tile_shapes(config)
     tokens = tokens or short
@@ -63,9 +65,9 @@ async def run_program(harness, rng, tile, tokens=None, list_entries=COMMAND_ENTR
                "mhsa": lambda: random_multi_head(rng, d_model, 2, d_model // 2),
                "ffn": lambda: random_feed_forward(rng, d_model, 2 * d_model)}[tile]()
     _, _, calibration = calibrate(tile, x, weights, config)
-    program = COMPILERS[tile](x, weights, config, calibration)
+    program = COMPILERS[tile](x, weights, config, calibration, **options)
     y, cycles = await harness.run(program, list_entries=list_entries)
-    y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
+    y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace(), **options)
     assert np.array_equal(y, y_ref), "the stored output differs from the golden tile's"
     dut._log.info(f"{tile}: {tokens} tokens, {len(program.commands)} commands, {cycles} "
                   f"cycles, {len(harness.overlapped())} started beside a running one; the write "
@@ -260,17 +262,19 @@ async def matmuls_in_every_format(dut):
     without waiting between them, every command's results the golden interpreter's as
     it retires, and each span the performance model's: y of random operands over the
     whole range (INT8's as nibble entries), and raw accumulators of rows all -2^(N-1) or
-    all maximum, long enough to saturate both ways (INT4 without scales stays short of
-    it). A format the array does not run is refused in `refuses_bad_commands`."""
+    all maximum, long enough to saturate both ways where 64 vectors can (INT4 without
+    scales cannot); then each format's results requantized into the next format (`out_format`)
+    and multiplied on in it. A format the array does not run is refused in
+    `refuses_bad_commands`."""
     harness, rng = await _harness(dut, 11)
     config = harness.config
     lanes, size = config.lanes, config.vector_size
-    m, n, k, long_k = lanes + 1, lanes + 2, 2, 34
+    m, n, k = lanes + 1, lanes + 2, 2
     params = {"mult": rng.integers(1, 1 << config.ppu_mult_bits, n),
               "shift": rng.integers(8, 24, n), "bias": rng.integers(-100, 100, n)}
     images, loads, matmuls = [params], [Load(buffer=Buffer.PARAMS, base=0, count=n)], []
     bases = {Buffer.LEFT: 0, Buffer.RIGHT: 0}
-    output, acc = 0, 0
+    output, acc, saturating = 0, 0, False
 
     def load(buffer, values, scales, format):
         entries = operand_entries(values, scales, config, format)
@@ -283,38 +287,91 @@ async def matmuls_in_every_format(dut):
         operands = format_config(config, format)
         low, high = operands.data_min, operands.data_max
         scaled = operands.vector_scales
+        # Vectors of -2^(N-1) x -2^(N-1) at the largest scales: enough of them to pass
+        # the accumulator's limit where 64 can.
+        largest = size * low * low * operands.scale_product_max
+        long_k = min(64, config.acc_max // largest + 2)
+        saturating |= long_k * largest > config.acc_max
         random = [rng.integers(low, high + 1, (rows, k * size)) for rows in (m, n)]
-        extremes = np.repeat([[low], [high]], long_k * size, axis=1)
+        extremes = [np.repeat([[low], [high]][:min(2, lanes)], long_k * size, axis=1),
+                    np.repeat([[low], [high]], long_k * size, axis=1)]
         code = config.format_code(format)
-        for values, rows, out in ((random, m, Output.Y), ((extremes, extremes), 2, Output.ACC)):
+        for values, out in ((random, Output.Y), (extremes, Output.ACC)):
             vectors = values[0].shape[1] // size
             scales = [rng.integers(0, config.scale_max + 1, (len(v), vectors)) if scaled
                       else None for v in values]
             if out == Output.ACC and scaled:
-                scales = [np.full((2, vectors), config.scale_max)] * 2
+                scales = [np.full((len(v), vectors), config.scale_max) for v in values]
             (left, stride_a), (right, stride_b) = (
                 load(buffer, v, sc, format)
                 for buffer, v, sc in zip((Buffer.LEFT, Buffer.RIGHT), values, scales))
             common = {"left_base": left, "left_stride": stride_a, "right_base": right,
-                      "right_stride": stride_b, "m": rows, "n": len(values[1]), "k": vectors,
-                      "format": code}
+                      "right_stride": stride_b, "m": len(values[0]), "n": len(values[1]),
+                      "k": vectors, "format": code}
             if out == Output.Y:
                 matmuls.append(Matmul(**common, output=out, dest=Buffer.OUTPUT,
                                       dest_base=output, dest_stride=-(-n // size)))
-                output += rows * -(-n // size)
+                output += m * -(-n // size)
             else:
                 matmuls.append(Matmul(**common, output=out, dest=Buffer.ACC, acc_base=acc))
                 acc += common["n"]
     # Twice round, formats alternating, writing elsewhere the second time.
     again = [dataclasses.replace(matmul, dest_base=matmul.dest_base + output,
                                  acc_base=matmul.acc_base + acc) for matmul in matmuls]
+    output *= 2
+    chained = []
+    requantization = {"element_mult": 1 << 12, "element_shift": 20, "scale_mult": 1 << 12,
+                      "scale_shift": 23}
+    formats = config.supported_formats
+    for index, format in enumerate(formats):
+        result = formats[(index + 1) % len(formats)]
+        operands, results = format_config(config, format), format_config(config, result)
+        a, b = (rng.integers(operands.data_min, operands.data_max + 1, (rows, size))
+                for rows in (m, n))
+        b2 = rng.integers(results.data_min, results.data_max + 1, (lanes, size))
+        scales = (rng.integers(0, config.scale_max + 1, (max(m, n), 1))
+                  if operands.vector_scales else None)
+        (left, _), (right, _) = (load(buffer, v, None if scales is None else scales[:len(v)],
+                                      format)
+                                 for buffer, v in ((Buffer.LEFT, a), (Buffer.RIGHT, b)))
+        b2_scales = (rng.integers(0, config.scale_max + 1, (lanes, 1))
+                     if results.vector_scales else None)
+        right2, _ = load(Buffer.RIGHT, b2, b2_scales, result)
+        passes = config.entries_per_vector(result)
+        dest = bases[Buffer.LEFT]
+        bases[Buffer.LEFT] += m * passes
+        stride = config.entries_per_vector(format)
+        chained.append(Matmul(left_base=left, left_stride=stride, right_base=right,
+                              right_stride=stride,
+                              m=m, n=n, k=1, format=config.format_code(format),
+                              output=Output.OPERAND, out_format=config.format_code(result),
+                              dest=Buffer.LEFT, dest_base=dest, dest_stride=passes,
+                              **requantization))
+        chained.append(Matmul(wait=1, left_base=dest, left_stride=passes, right_base=right2,
+                              right_stride=passes, m=m, n=lanes, k=1,
+                              format=config.format_code(result), output=Output.Y,
+                              dest=Buffer.OUTPUT, dest_base=output, dest_stride=1))
+        output += m
     commands = loads + [dataclasses.replace(matmuls[0], wait=1)] + matmuls[1:] + again
-    commands += [Store(wait=1, buffer=Buffer.OUTPUT, base=0, count=2 * output), End()]
+    commands += chained
+    commands += [Store(wait=1, buffer=Buffer.OUTPUT, base=0, count=output), End()]
     program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
     await harness.run(program)
-    acc_words = harness.expected.machine.memory[Buffer.ACC]["acc"]
-    assert {config.acc_max, config.acc_min} <= set(acc_words.reshape(-1).tolist()), \
-        "the extreme rows must saturate the accumulators both ways"
+    if saturating:
+        acc_words = harness.expected.machine.memory[Buffer.ACC]["acc"]
+        assert {config.acc_max, config.acc_min} <= set(acc_words.reshape(-1).tolist()), \
+            "the extreme rows must saturate the accumulators both ways"
+
+
+@cocotb.test()
+async def ffn_in_the_formats_of_a_precision_policy(dut):
+    """A compiled FFN whose W1 runs in the last format the array lists and W2 in the
+    one before (INT8 and INT4 on the multi-format test array), the hidden layer
+    requantized into W2's format; with host stalls."""
+    harness, rng = await _harness(dut, 12, stall=0.2)
+    formats = harness.config.supported_formats
+    await run_program(harness, rng, "ffn",
+                      formats={"ffn1": formats[-1], "ffn2": formats[len(formats) // 2]})
 
 
 def _operand_image(rng, config, entries):

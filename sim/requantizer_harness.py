@@ -22,6 +22,9 @@ def column_stream(y, params, config):
     padded = np.zeros((tile_rows * lanes, -(-columns // lanes) * lanes), np.int64)
     padded[:rows, :columns] = y
     fields = dataclasses.asdict(params)     # the payload's parameter fields, by name
+    # A multi-format array's requantizer makes operands in the entries' own format here
+    # (the accelerator's tests run the others).
+    fields |= {name: int(name == "scaled") for name in ports.operand_format_fields(config)}
     stream = []
     for tile_row in range(tile_rows):
         for column in range(padded.shape[1]):

@@ -29,8 +29,8 @@ import enum
 
 __all__ = ["DIM_BITS", "SHIFT_BITS", "Op", "Buffer", "Output", "RESULT_BUFFERS", "End", "Load",
            "Store", "Matmul", "Softmax", "COMMANDS", "CommandError", "field_widths",
-           "command_bits", "encode", "decode", "buffer_size", "entry_bits", "address_bits", "footprint", "hazard",
-           "operand_entries_per_vector", "encoding_table"]
+           "command_bits", "encode", "decode", "buffer_size", "entry_bits", "address_bits",
+           "footprint", "hazard", "operand_entries_per_vector", "encoding_table"]
 
 
 class CommandError(ValueError):
@@ -159,6 +159,8 @@ class Matmul:
     format: int = _field("format", "A's and B's format: formats[format] of the configuration "
                          "(`supported_formats`), 0 the entries' own; INT8 on a 4-bit array "
                          "is two entries a vector")
+    out_format: int = _field("format", "OPERAND: the format of the requantized result, as "
+                             "`format`")
     trace: dict | None = dataclasses.field(default=None, compare=False)
 
 
@@ -286,6 +288,8 @@ def footprint(command, config):
             spans.append((Buffer.SCORES, command.dest_base, command.dest_base + command.m,
                           True))
         else:
+            if command.output == Output.OPERAND:
+                vectors *= _entries_per_vector(command.out_format, config)
             spans.append(_rows(command.dest, command.dest_base, command.dest_stride,
                                command.m, vectors, True))
         return spans
@@ -302,9 +306,12 @@ def footprint(command, config):
 
 def operand_entries_per_vector(command, config):
     """Entries of each of a MATMUL's operand vectors (1 for a format it cannot run)."""
+    return _entries_per_vector(command.format, config)
+
+
+def _entries_per_vector(code, config):
     formats = config.supported_formats
-    return (config.entries_per_vector(formats[command.format])
-            if command.format < len(formats) else 1)
+    return config.entries_per_vector(formats[code]) if code < len(formats) else 1
 
 
 def _rows(buffer, base, stride, rows, vectors, writes):

@@ -19,7 +19,8 @@ __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "OperandPart", "vs
            "a_vector", "b_vector", "lane_vector",
            "output_column", "softmax_beat", "softmax_input", "softmax_buffered_beat",
            "softmax_probs", "softmax_row_max", "softmax_state", "softmax_row", "score_column",
-           "ppu_column", "ppu_y", "requant_parameter_fields", "requant_column", "requant_vectors",
+           "ppu_column", "ppu_y", "requant_parameter_fields", "operand_format_fields",
+           "requant_column", "requant_vectors",
            "vectors_per_group", "row_beat", "row_vectors", "param_entry", "output_entry",
            "state_entry", "buffer_entry", "host_beat", "status"]
 
@@ -262,15 +263,25 @@ def requant_parameter_fields(config):
             "scale_mult": Unsigned(config.ppu_mult_bits), "scale_shift": Unsigned(SHIFT_BITS)}
 
 
+def operand_format_fields(config):
+    """The format a requantizer makes its operands in, where it has a choice: `wide`,
+    INT8 (in nibble passes), and `scaled`, with vector scales."""
+    fields = {"wide": _flag()} if config.nibble_passes else {}
+    if config.vector_scales and len(config.supported_formats) > 1:
+        fields["scaled"] = _flag()
+    return fields
+
+
 def requant_column(config):
     """A column of y (one element of each lane's row) into the requantizer and where it
     stands, as the controller marks it: `keep` (a column of the result, not one the array
     padded), `vector_end` (it closes its rows' vectors: the V-th kept column, or the
     row's last), `last` (the matmul's last column); and the requantization's parameters,
-    the same for the whole matmul."""
+    the same for the whole matmul, and the format of the operands (on a multi-format
+    array)."""
     return Struct({"y": Array(Signed(config.ppu_input_bits), config.lanes),
                    "keep": _flag(), "vector_end": _flag(), "last": _flag(),
-                   **requant_parameter_fields(config)})
+                   **requant_parameter_fields(config), **operand_format_fields(config)})
 
 
 def requant_vectors(config):

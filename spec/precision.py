@@ -14,7 +14,8 @@ first and last layer).
 import dataclasses
 import re
 
-__all__ = ["FORMATS", "OPERATIONS", "PrecisionPolicy", "format_config", "weight_bits"]
+__all__ = ["FORMATS", "OPERATIONS", "PrecisionPolicy", "format_config", "weight_bits",
+           "policy_for"]
 
 # data_bits and vector_scales of each format; the other keys come from the configuration.
 FORMATS = {"int4_vsq": (4, True), "int4": (4, False), "int8": (8, False),
@@ -85,6 +86,26 @@ class PrecisionPolicy:
         """The entries as text, most general first: "default=int4_vsq, layer3.ffn2=int8"."""
         order = sorted(self.entries, key=lambda key: (key != "default", "." in key, key))
         return ", ".join(f"{key}={self.entries[key]}" for key in order) or "default"
+
+
+def policy_for(formats, config):
+    """The precision policy of `formats` (a `PrecisionPolicy`, its dict, or None for
+    every matmul in the entries' own format) on a configuration: without a "default"
+    entry, the entries' own format; each format one the configuration's array runs."""
+    if isinstance(formats, PrecisionPolicy):
+        entries = formats.entries
+    elif formats is None or isinstance(formats, dict):
+        entries = formats or {}
+    else:
+        raise TypeError(f"formats must be a dict of place: format or a PrecisionPolicy, not "
+                        f"{type(formats).__name__}")
+    policy = PrecisionPolicy({"default": config.own_format, **entries})
+    for place, name in policy.entries.items():
+        if name not in config.supported_formats:
+            raise ValueError(f"formats: {place}={name} is not a format this array runs "
+                             f"(formats={list(config.supported_formats)}); the "
+                             f"configuration's `formats` key lists them")
+    return policy
 
 
 def _place(key):

@@ -4,8 +4,7 @@ flight; what the compiled tile comes to (`Program`)."""
 
 import dataclasses
 
-import numpy as np
-
+from vsq_accel.golden.entries import operand_entries
 from vsq_accel.spec.commands import Buffer, Load, Store, buffer_size, footprint, hazard
 
 __all__ = ["CompileError", "Region", "Program", "Builder"]
@@ -17,13 +16,17 @@ class CompileError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Region:
-    """rows x vectors entries of a buffer, row r's vector k at base + r * stride + k."""
+    """rows x vectors entries of a buffer, row r's entry k at base + r * stride + k; an
+    operand in `format` (the entries' own if None) of `passes` entries a vector (2 for
+    INT8 in nibble passes) holds vectors / passes of them a row."""
 
     buffer: int
     base: int
     rows: int
     vectors: int
     stride: int
+    format: str | None = None
+    passes: int = 1
 
     @property
     def stop(self):
@@ -64,10 +67,13 @@ class Builder:
                       for buffer in Buffer}
         self._in_flight = []
 
-    def allocate(self, name, buffer, rows, vectors):
-        """A region of rows x vectors entries: the first free place that no command
+    def allocate(self, name, buffer, rows, vectors, format=None):
+        """A region of rows x vectors entries, or of operand vectors in `format` (two
+        entries each for INT8 in nibble passes): the first free place that no command
         since the last wait touches (so the command filling it need not wait), else the
         first free place."""
+        passes = self.config.entries_per_vector(format or self.config.own_format)
+        vectors *= passes
         size = rows * vectors
         touched = [(first, stop) for command in self._in_flight
                    for where, first, stop, _ in footprint(command, self.config)
@@ -82,7 +88,7 @@ class Builder:
         first, stop = self._free[buffer][index]
         self._free[buffer][index:index + 1] = [
             span for span in ((first, base), (base + size, stop)) if span[1] > span[0]]
-        region = Region(buffer, base, rows, vectors, vectors)
+        region = Region(buffer, base, rows, vectors, vectors, format, passes)
         self.regions[name] = region
         self.allocations.append((name, region))
         return region
@@ -121,20 +127,21 @@ class Builder:
         self._in_flight.append(command)
         self.commands.append(command)
 
-    def load(self, name, buffer, rows, vectors, image):
-        region = self.allocate(name, buffer, rows, vectors)
+    def load(self, name, buffer, rows, vectors, image, format=None):
+        region = self.allocate(name, buffer, rows, vectors, format)
         self.images.append(image)
-        self.emit(Load(buffer=buffer, base=region.base, count=rows * vectors,
+        self.emit(Load(buffer=buffer, base=region.base, count=rows * region.vectors,
                        trace={"op": "load"}))
         return region
 
-    def load_operand(self, name, buffer, operand):
+    def load_operand(self, name, buffer, operand, format=None):
+        """An operand (its `vectors` and `scales`) in `format`, the entries' own if None
+        (`golden.entries`)."""
+        format = self.config.own_format if format is None else format
         rows, vectors = operand.vectors.shape[:2]
-        scales = (np.zeros((rows, vectors), np.int64) if operand.scales is None
-                  else operand.scales)
-        image = {"values": operand.vectors.reshape(-1, self.config.vector_size),
-                 "scales": scales.reshape(-1)}
-        return self.load(name, buffer, rows, vectors, image)
+        image = operand_entries(operand.vectors.reshape(rows, -1), operand.scales,
+                                self.config, format)
+        return self.load(name, buffer, rows, vectors, image, format)
 
     def load_params(self, name, scaling):
         image = {"mult": scaling.mult, "shift": scaling.shift, "bias": scaling.bias}

@@ -11,14 +11,14 @@ every requantization runs along a row of the array's output.
 
 import dataclasses
 
-import numpy as np
-
 from vsq_accel.golden import arguments
+from vsq_accel.golden.entries import operand_entries
 from vsq_accel.golden.ppu_params import requantize_float
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
 from vsq_accel.spec.commands import Buffer, End
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.precision import format_config, policy_for
 from vsq_accel.toolchain.attention import attention_head
 from vsq_accel.toolchain.builder import Builder, CompileError, Program, Region
 from vsq_accel.toolchain.interpreter import stored_rows
@@ -29,12 +29,13 @@ __all__ = ["CompileError", "Region", "Program", "compile_attention_head",
            "COMPILERS"]
 
 
-def _start(x, config, bounded):
-    """A builder with X quantized and loaded into both buffers."""
+def _start(x, config, bounded, format=None):
+    """A builder with X quantized and loaded into both buffers, in `format` (the
+    entries' own if None)."""
     b = Builder(config, bounded)
-    x_q = quantize(x, config)
-    b.load_operand("x", Buffer.LEFT, x_q)
-    b.load_operand("x.right", Buffer.RIGHT, x_q)
+    x_q = quantize(x, format_config(config, format or config.own_format))
+    b.load_operand("x", Buffer.LEFT, x_q, format)
+    b.load_operand("x.right", Buffer.RIGHT, x_q, format)
     return b, x_q
 
 
@@ -69,9 +70,9 @@ def compile_multi_head(x, mha, config, calibration, bounded=True):
                           "output projection", len(mha.wo))
 
 
-def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None):
+def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None, format=None):
     """The tile's last matmul, y = left W + bias, stored to the host; the program."""
-    stores = output_rows(b, left, left_gamma, w, bias, unit, op, reduction)
+    stores = output_rows(b, left, left_gamma, w, bias, unit, op, reduction, format=format)
     return _end(b, w.shape[1], unit, stores)
 
 
@@ -81,50 +82,59 @@ def _end(b, columns, unit, stores):
                    stores)
 
 
-def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None):
+def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None,
+                         formats=None, layer=0):
     """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With an
     `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
-    quantizes the result (`requantize_float`), and LOADs it back for W2."""
+    quantizes the result (`requantize_float`), and LOADs it back for W2. `formats`: a
+    precision policy (`spec.precision.policy_for`): X and W1 in the format of "ffn1"
+    in layer `layer`, the hidden layer and W2 in that of "ffn2"."""
     x = tile_input("ffn", x, ffn, config)
-    b, x_q = _start(x, config, bounded)
-    gamma, unit = calibration.gamma("hidden"), calibration.unit("out")
+    policy = policy_for(formats, config)
+    first, second = (policy.format_of(layer, op) for op in ("ffn1", "ffn2"))
+    b, x_q = _start(x, config, bounded, first)
+    gamma = calibration.gamma("hidden", format_config(config, second))
+    unit = calibration.unit("out")
     if activation is not None:
-        hidden = _host_activation(b, x_q, ffn, calibration, activation)
-        return _output_linear(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2")
+        hidden = _host_activation(b, x_q, ffn, calibration, activation, first, second)
+        return _output_linear(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
+                              format=second)
     # Blocks of rows when the hidden layer of all of them does not fit LEFT: each
     # block's hidden rows, then its output, the weights streamed again for each.
-    rows = row_block(b, Buffer.LEFT, len(x), -(-ffn.w1.shape[1] // config.vector_size))
+    rows = row_block(b, Buffer.LEFT, len(x), -(-ffn.w1.shape[1] // config.vector_size)
+                     * config.entries_per_vector(second))
     stores = 0
-    for first in range(0, len(x), rows):
-        x_rows = dataclasses.replace(b.regions["x"].sub(first), rows=min(rows, len(x) - first))
+    for start in range(0, len(x), rows):
+        x_rows = dataclasses.replace(b.regions["x"].sub(start), rows=min(rows, len(x) - start))
         hidden = linear_operand(b, x_rows, x_q.gamma, ffn.w1.T, ffn.b1,
                                  calibration.unit("hidden"), gamma, Buffer.LEFT, "hidden",
-                                 "ffn 1", relu=True, trace_row=first)
+                                 "ffn 1", relu=True, trace_row=start, format=first,
+                                 out_format=second)
         stores += output_rows(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
-                               trace_row=first)
-        if first + rows < len(x):
+                               trace_row=start, format=second)
+        if start + rows < len(x):
             b.free("hidden_op")
     return _end(b, ffn.w2.shape[1], unit, stores)
 
 
-def _host_activation(b, x_q, ffn, calibration, activation):
-    """X W1 + b1 to the host (in blocks of rows when OUTPUT holds fewer) and its
-    activation back, quantized, as LEFT "hidden_op"."""
+def _host_activation(b, x_q, ffn, calibration, activation, first, second):
+    """X W1 + b1 (in format `first`) to the host (in blocks of rows when OUTPUT holds
+    fewer) and its activation back, quantized in format `second`, as LEFT
+    "hidden_op"."""
     config, size = b.config, b.config.vector_size
     rows, columns = len(x_q.values), ffn.w1.shape[1]
     pre_unit = calibration.unit("pre")
     stores = output_rows(b, b.regions["x"], x_q.gamma, ffn.w1, ffn.b1, pre_unit, "ffn 1",
-                          name="pre")
+                          name="pre", format=first)
+    hidden = format_config(config, second)
 
     def activated(stored):
         y = stored_rows(stored[-stores:], columns)
         operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
-                                   calibration.gamma("hidden"), config)
-        scales = (np.zeros(operand.vectors.shape[:2], np.int64) if operand.scales is None
-                  else operand.scales)
-        return {"values": operand.vectors.reshape(-1, size), "scales": scales.reshape(-1)}
+                                   calibration.gamma("hidden", hidden), hidden)
+        return operand_entries(operand.values, operand.scales, config, second)
 
-    return b.load("hidden_op", Buffer.LEFT, rows, -(-columns // size), activated)
+    return b.load("hidden_op", Buffer.LEFT, rows, -(-columns // size), activated, second)
 
 
 def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,
@@ -154,8 +164,8 @@ class ShapeCalibration:
     def unit(self, name):
         return 1.0 / ((1 << (self._config.ppu_bits - 1)) - 1)
 
-    def gamma(self, name):
-        return 1.0 / self._config.operand_levels
+    def gamma(self, name, operands=None):
+        return 1.0 / (operands or self._config).operand_levels
 
 
 COMPILERS = {"sa": compile_attention_head, "mhsa": compile_multi_head,

@@ -8,7 +8,7 @@ command wrote, and a command without `wait` that conflicts with one still in fli
 
 import numpy as np
 
-from vsq_accel.golden.entries import operand_values
+from vsq_accel.golden.entries import operand_entries, operand_values
 from vsq_accel.golden.ppu import Requantization, Scaling, requantize_rows, scale
 from vsq_accel.golden.quantize import QuantizedRows
 from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softmax_reciprocal,
@@ -168,10 +168,11 @@ def _check_bounds(command, config, where):
             raise CommandError(f"{where} reaches {Buffer(buffer).name} entries "
                                f"{first}..{stop - 1}, beyond its {size} entries")
     if isinstance(command, Matmul):
-        if command.format >= len(config.supported_formats):
-            raise CommandError(f"{where} names format {command.format}; this array runs "
-                               f"{', '.join(config.supported_formats)} (0..."
-                               f"{len(config.supported_formats) - 1})")
+        for name in ("format", "out_format"):
+            if getattr(command, name) >= len(config.supported_formats):
+                raise CommandError(f"{where} names {name} {getattr(command, name)}; this array "
+                                   f"runs {', '.join(config.supported_formats)} (0..."
+                                   f"{len(config.supported_formats) - 1})")
         if command.output == Output.LOGITS and command.n > config.softmax_max_row:
             raise CommandError(f"{where} writes rows of {command.n} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")
@@ -209,14 +210,12 @@ def _operand(machine, buffer, base, stride, rows, vectors, where, format):
                          vectors * config.vector_size)
 
 
-def _write_operand(machine, buffer, base, stride, values, scales):
+def _write_operand(machine, buffer, base, stride, values, scales, format=None):
+    """Rows of an operand in `format` (the entries' own if None) into their entries."""
     config = machine.config
-    rows, width = values.shape
-    vectors = width // config.vector_size
-    entries = _row_entries(base, stride, rows, vectors)
-    fields = {"values": values.reshape(-1, config.vector_size)}
-    fields["scales"] = (scales.reshape(-1) if scales is not None
-                        else np.zeros(len(entries), np.int64))
+    format = config.own_format if format is None else format
+    fields = operand_entries(values, scales, config, format)
+    entries = _row_entries(base, stride, len(values), len(fields["values"]) // len(values))
     machine.write(buffer, entries, **fields)
 
 
@@ -287,9 +286,11 @@ def _matmul(machine, command, host, where):
                                padded.shape[1] // config.vector_size)
         machine.write(Buffer.OUTPUT, entries, y=padded.reshape(-1, config.vector_size))
         return {"acc": acc, "y": y}
-    values, scales = requantize_rows(y, _requantization(command), config)
+    out_format = config.supported_formats[command.out_format]
+    values, scales = requantize_rows(y, _requantization(command),
+                                     format_config(config, out_format))
     _write_operand(machine, command.dest, command.dest_base, command.dest_stride, values,
-                   scales)
+                   scales, out_format)
     return {"acc": acc, "y": y, "values": values, "scales": scales}
 
 
@@ -329,13 +330,12 @@ _EXECUTE = {Load: _load, Store: _store, Matmul: _matmul, Softmax: _softmax}
 
 
 def read_operand(machine, region):
-    """(values rows x K, scales rows x K/V or None) of an operand region."""
+    """(values rows x K, scales rows x K/V or None) of an operand region, in its format."""
     config = machine.config
     data = machine.read(region.buffer, _row_entries(region.base, region.stride, region.rows,
                                                     region.vectors), "read_operand")
-    values = data["values"].reshape(region.rows, -1)
-    scales = data["scales"].reshape(region.rows, -1) if config.vector_scales else None
-    return values, scales
+    return operand_values(data, region.rows, region.vectors // region.passes, config,
+                          region.format or config.own_format)
 
 
 def run_program(program, config, recorder=None):

@@ -9,6 +9,7 @@ from vsq_accel.golden.ppu_params import column_scaling, requantization
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.vsq_matmul import accumulator_unit
 from vsq_accel.spec.commands import Buffer, Matmul, Output
+from vsq_accel.spec.precision import format_config
 from vsq_accel.toolchain.builder import CompileError
 
 __all__ = ["requant_fields", "operand_trace", "matmul", "weight_blocks", "linear_operand",
@@ -30,11 +31,16 @@ def matmul(b, left, right, m, n, params, dest, *, left_row=0, right_row=0, right
             **fields):
     """A Matmul command over regions: left's rows from left_row, right's from
     (right_row, right_vector), k vectors (all of left's by default) holding `reduction`
-    elements; `op` names its kind (for the performance model), `trace` what it
-    computes."""
+    elements, in the format whose entries the regions hold (`format`, a name; the
+    entries' own if None); `op` names its kind (for the performance model), `trace`
+    what it computes."""
+    format = fields.pop("format", None)
+    if format is not None:
+        fields["format"] = b.config.format_code(format)
     b.emit(Matmul(left_base=left.at(left_row), left_stride=left.stride,
-                  right_base=right.at(right_row, right_vector), right_stride=right.stride,
-                  m=m, n=n, k=left.vectors if k is None else k,
+                  right_base=right.at(right_row, right_vector * right.passes),
+                  right_stride=right.stride,
+                  m=m, n=n, k=left.vectors // left.passes if k is None else k,
                   params_base=params.base, per_row=int(per_row),
                   dest=dest.buffer, dest_stride=dest.stride,
                   trace={"op": op, "reduction": reduction, "names": trace or {},
@@ -65,17 +71,20 @@ def _column_chunks(b, columns, vectors):
     return [(first, min(block, columns - first)) for first in range(0, columns, block)]
 
 
-def weight_blocks(b, name, w_q):
+def weight_blocks(b, name, w_q, format=None):
     """Loads W^T's blocks of output columns into RIGHT (two regions in turn, the next
-    loading while the array reads this one); yields (first column, columns, region)."""
-    chunks = _column_chunks(b, *w_q.vectors.shape[:2])
+    loading while the array reads this one), in `format` (the entries' own if None);
+    yields (first column, columns, region)."""
+    passes = b.config.entries_per_vector(format or b.config.own_format)
+    rows, vectors = w_q.vectors.shape[:2]
+    chunks = _column_chunks(b, rows, vectors * passes)
 
     def load(index):
         first, count = chunks[index]
         part = types.SimpleNamespace(
             vectors=w_q.vectors[first:first + count],
             scales=None if w_q.scales is None else w_q.scales[first:first + count])
-        return b.load_operand(f"{name}.w{index % 2}", Buffer.RIGHT, part)
+        return b.load_operand(f"{name}.w{index % 2}", Buffer.RIGHT, part, format)
 
     regions = {0: load(0)}
     for index, (first, count) in enumerate(chunks):
@@ -86,45 +95,52 @@ def weight_blocks(b, name, w_q):
 
 
 def linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
-                    op, relu=False, trace_row=0):
+                    op, relu=False, trace_row=0, format=None, out_format=None):
     """y = X W + b requantized (vectors along W's outputs) into dest_buffer, a region
-    named after the tensor (`name`_op), which it returns."""
+    named after the tensor (`name`_op), which it returns. X and W in `format`, the
+    result in `out_format` (the entries' own if None)."""
     config = b.config
+    format, out_format = (name_ or config.own_format for name_ in (format, out_format))
+    operands, results = (format_config(config, name_) for name_ in (format, out_format))
     rows = x_region.rows
-    w_q = quantize(weights_t, config, per_row=True)
+    w_q = quantize(weights_t, operands, per_row=True)
     columns = len(weights_t)
     params = b.load_params(f"{name}.params", column_scaling(
-        accumulator_unit(x_gamma, w_q.gamma, config)[0], y_unit, bias, columns, config))
-    dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size))
-    for first, count, w_region in weight_blocks(b, name, w_q):
+        accumulator_unit(x_gamma, w_q.gamma, operands)[0], y_unit, bias, columns, config))
+    passes = config.entries_per_vector(out_format)
+    dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size),
+                      out_format)
+    for first, count, w_region in weight_blocks(b, name, w_q, format):
         matmul(b, x_region, w_region, rows, count, params.sub(first), dest,
                 output=Output.OPERAND, reduction=weights_t.shape[1], relu=int(relu),
-                dest_base=dest.at(0, first // config.vector_size), op=op,
+                dest_base=dest.at(0, first // config.vector_size * passes), op=op,
                 trace=operand_trace(name), trace_row=trace_row, trace_column=first,
-                **requant_fields(requantization(y_unit, gamma, config)))
+                format=format, out_format=config.format_code(out_format),
+                **requant_fields(requantization(y_unit, gamma, results)))
     b.free(f"{name}.params")
     return dest
 
 
 def output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_row=0,
-                 name="out"):
+                 name="out", format=None):
     """y = left W + bias into OUTPUT (region `name`) and STOREd to the host, in blocks of
-    rows when OUTPUT holds fewer (each block stored before the next); returns the
-    number of STOREs."""
+    rows when OUTPUT holds fewer (each block stored before the next), left and W in
+    `format` (the entries' own if None); returns the number of STOREs."""
     config = b.config
-    w_q = quantize(w.T, config, per_row=True)
+    operands = format_config(config, format or config.own_format)
+    w_q = quantize(w.T, operands, per_row=True)
     columns = w.shape[1]
     vectors = -(-columns // config.vector_size)
     params = b.load_params(f"{name}.params", column_scaling(
-        accumulator_unit(left_gamma, w_q.gamma, config)[0], unit, bias, columns, config))
+        accumulator_unit(left_gamma, w_q.gamma, operands)[0], unit, bias, columns, config))
     rows = row_block(b, Buffer.OUTPUT, left.rows, vectors)
     blocks = range(0, left.rows, rows)
     for first_row in blocks:
         count = min(rows, left.rows - first_row)
         out = b.allocate(name, Buffer.OUTPUT, count, vectors)
-        for first, width, w_region in weight_blocks(b, name, w_q):
+        for first, width, w_region in weight_blocks(b, name, w_q, format):
             matmul(b, left, w_region, count, width, params.sub(first), out,
-                    output=Output.Y, left_row=first_row,
+                    output=Output.Y, left_row=first_row, format=format,
                     reduction=w.shape[0] if reduction is None else reduction,
                     dest_base=out.at(0, first // config.vector_size), op=op,
                     trace={"acc": f"{name}.acc", "y": name}, trace_row=trace_row + first_row,

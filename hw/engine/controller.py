@@ -242,10 +242,12 @@ def command_error(m, word, config, blocks, started_rows):
     uses_acc = to_acc | matmul.accumulate
     params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
     # An INT8 operand in nibble passes takes two entries a vector.
-    operand_entries = matmul.k
+    operand_entries, result_vectors = matmul.k, vectors_of(matmul.n)
     if config.nibble_passes:
         int8 = config.format_code("int8")
         operand_entries = Mux(equals(matmul.format, int8), matmul.k << 1, matmul.k)
+        result_vectors = Mux(equals(matmul.out_format, int8) & (matmul.output == Output.OPERAND),
+                             result_vectors << 1, result_vectors)
     checks = {
         Op.END: [],
         Op.LOAD: [(~loadable, EngineError.BUFFER),
@@ -253,7 +255,8 @@ def command_error(m, word, config, blocks, started_rows):
         Op.STORE: [(~loadable & ~(host.buffer == Buffer.OUTPUT), EngineError.BUFFER),
                    (host.base + host.count > host_entries, EngineError.BOUNDS)],
         Op.MATMUL: [
-            (matmul.format >= len(config.supported_formats), EngineError.FORMAT),
+            ((matmul.format >= len(config.supported_formats))
+             | (matmul.out_format >= len(config.supported_formats)), EngineError.FORMAT),
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
             ((uses_acc & (matmul.m > lanes)) | (matmul.rescale & ~matmul.accumulate)
              | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
@@ -269,7 +272,7 @@ def command_error(m, word, config, blocks, started_rows):
              | (uses_acc & (matmul.acc_base + matmul.n > size[Buffer.ACC]))
              | Mux(logits, matmul.dest_base + matmul.m > size[Buffer.SCORES],
                    ~to_acc & rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
-                                       vectors_of(matmul.n), matmul_dest)), EngineError.BOUNDS),
+                                       result_vectors, matmul_dest)), EngineError.BOUNDS),
             (matmul.rescale & (_rows_mask(matmul.state_base, matmul.m, config)
                                & ~started_rows).any(), EngineError.STATE),
         ],

@@ -2,7 +2,7 @@
 array, the PPU, the requantizers and the softmax, run by the controller from a command
 list."""
 
-from amaranth import Cat, Module, Mux, Shape, Signal, Value
+from amaranth import Cat, Const, Module, Mux, Shape, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.memory import Memory
@@ -183,11 +183,17 @@ class TileEngine(wiring.Component):
                 *[getattr(mode, name).eq(getattr(matmul, name)) for name in _REQUANT_FIELDS],
                 *start(units.feeder_a, units.feeder_b, units.columns),
             ]
-            for writer, kind in ((units.operand_writer, Output.OPERAND),
-                                 (units.y_writer, Output.Y)):
+            out_format = _format_flags(matmul.out_format, config)
+            m.d.sync += [getattr(mode, f"out_{name}").eq(value)
+                         for name, value in out_format.items()
+                         if name in ports.operand_format_fields(config)]
+            # An INT8 result in nibble passes is two entries a vector.
+            operand_vectors = Mux(out_format["wide"], vectors << 1, vectors)
+            for writer, kind, count in ((units.operand_writer, Output.OPERAND, operand_vectors),
+                                        (units.y_writer, Output.Y, vectors)):
                 m.d.sync += _assign(writer.job.payload, dest=matmul.dest == Buffer.RIGHT,
                                     base=matmul.dest_base, stride=matmul.dest_stride,
-                                    m=matmul.m, vectors=vectors)
+                                    m=matmul.m, vectors=count)
                 with m.If(output == kind):
                     m.d.sync += start(writer)
         with m.If(controller.dispatch & (op == Op.SOFTMAX)):
@@ -253,6 +259,8 @@ class TileEngine(wiring.Component):
             requantizer.i.payload.last.eq(place.last),
             *[getattr(requantizer.i.payload, name).eq(getattr(mode, name))
               for name in _REQUANT_FIELDS],
+            *[getattr(requantizer.i.payload, name).eq(getattr(mode, f"out_{name}"))
+              for name in ports.operand_format_fields(self._config)],
             gather.i.payload.place.eq(place),
             turn.i.payload.keep.eq(place.keep), turn.i.payload.last.eq(place.row_end),
             turn.i.payload.rows.eq(mode.score_rows), turn.i.payload.exponentials.eq(1),
@@ -425,15 +433,20 @@ def _row_of(registers, row):
     return Mux(row < len(registers), table_lookup(padded, row[:bits]), 0)
 
 
-def _format_fields(feeder, matmul, config):
-    """The feeder job's format fields for the MATMUL's format code: `wide` for INT8 in
-    nibble passes, `scaled` for INT4-VSQ."""
+def _format_flags(code, config):
+    """A format code's `wide` (INT8 in nibble passes) and `scaled` (INT4-VSQ) bits."""
     def named(name):
-        return Cat(*(equals(matmul.format, code)
-                     for code, each in enumerate(config.supported_formats) if each == name)).any()
+        return Cat(*(equals(code, index) for index, each
+                     in enumerate(config.supported_formats) if each == name)).any()
 
-    fields = {"wide": named("int8"), "scaled": named("int4_vsq")}
-    return {key: value for key, value in fields.items() if hasattr(feeder.job.payload, key)}
+    return {"wide": named("int8") if config.nibble_passes else Const(0, 1),
+            "scaled": named("int4_vsq")}
+
+
+def _format_fields(feeder, matmul, config):
+    """The feeder job's format fields for the MATMUL's format code."""
+    return {key: value for key, value in _format_flags(matmul.format, config).items()
+            if hasattr(feeder.job.payload, key)}
 
 
 def _assign(view, **values):
@@ -462,6 +475,8 @@ class _Mode:
         self.softmax_row = Signal(16)
         self.softmax_resume = Signal()
         self.softmax_state_base = Signal(range(config.state_rows))
+        for name in ports.operand_format_fields(config):
+            setattr(self, f"out_{name}", Signal(name=f"matmul_out_{name}"))
         for name, field in ports.requant_parameter_fields(config).items():
             setattr(self, name, Signal(layout(field), name=f"matmul_{name}"))
             setattr(self, f"softmax_{name}", Signal(layout(field), name=f"softmax_{name}"))

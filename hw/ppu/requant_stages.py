@@ -49,14 +49,18 @@ def scale_stages(m, prefix, config, valid, magnitudes, scale_mult, scale_shift, 
 
 
 def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, element_shift,
-                   **carried):
+                   wide=None, **carried):
     """Each y to its operand element, given its vector's reciprocal (None without vector
     scales, for 1): ``prefix_m`` y times the element multiplier -> ``prefix_r`` that
     times the reciprocal -> ``prefix_h`` shifted by the element shift + R (with the bit
     below) -> ``prefix_n`` narrowed (2v to N + 2 bits, which no clipped value needs) and
-    rounded half up -> ``prefix_x`` clipped to +-(2^(N-1) - 1). Returns the last stage:
-    `x` per element, the `carried` values, and `depth`, the stages added
+    rounded half up -> ``prefix_x`` clipped to +-(2^(N-1) - 1). With `wide` (nibble
+    passes) N is 8 where it is set, else the entries' own. Returns the last stage: `x`
+    per element, the `carried` values, and `depth`, the stages added
     (`spec.timing.requant_element_stages`)."""
+    bits = config.data_bits
+    if wide is not None:
+        bits, carried = config.lane_data_bits, {**carried, "wide": wide}
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
     product = pipelined_products(m, f"{prefix}_m", [(value, element_mult) for value in values],
@@ -71,9 +75,12 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
     shifted = stage(m, f"{prefix}_h", valid=product.valid, **_forward(product, carried),
                     halved=[shifted_with_half(p, product.shift) for p in product.products])
     rounded = stage(m, f"{prefix}_n", valid=shifted.valid, **_forward(shifted, carried),
-                    value=[round_half_up(saturate(v, config.data_bits + 2))
-                           for v in shifted.halved])
+                    value=[round_half_up(saturate(v, bits + 2)) for v in shifted.halved])
+    clipped = [clip_symmetric(v, bits) for v in rounded.value]
+    if wide is not None:
+        clipped = [Mux(rounded.wide, x, clip_symmetric(v, config.data_bits))
+                   for x, v in zip(clipped, rounded.value)]
     last = stage(m, f"{prefix}_x", valid=rounded.valid, **_forward(rounded, carried),
-                 x=[clip_symmetric(v, config.data_bits) for v in rounded.value])
+                 x=clipped)
     last.depth = depth + len((shifted, rounded, last))
     return last

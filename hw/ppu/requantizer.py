@@ -27,14 +27,21 @@ class Requantizer(wiring.Component):
 
     Gather: kept columns are written into one of the banks of a memory (V rows of L
     values each; `spec.timing.requant_banks` of them, so that the gather never waits
-    for a bank still being scaled or read out) while each lane's max |y| is kept; a column that closes the vectors
-    starts the scale pipeline for its bank: ``s0_`` the final max -> the scale stages of
-    `hw.ppu.requant_stages` (s_q and its reciprocal from a table, one per lane); then the
-    bank is full. Emit: a full bank is read back a row per cycle while others fill:
-    ``r0_`` the memory's row -> ``r1_`` positions past the vector's last kept column set
-    to 0, the bank's parameters -> the element stages -> each lane's vector register.
+    for a bank still being scaled or read out) while each lane's max |y| is kept; a
+    column that closes the vectors starts the scale pipeline for its bank: ``s0_`` the
+    final max -> the scale stages of `hw.ppu.requant_stages` (s_q and its reciprocal
+    from a table, one per lane); then the bank is full. Emit: a full bank is read back a
+    row per cycle while others fill: ``r0_`` the memory's row -> ``r1_`` positions past
+    the vector's last kept column set to 0, the bank's parameters -> the element stages
+    -> each lane's vector register.
     So the requantizer takes a column every cycle, and all L vectors leave together every
     V columns; a vector group starts only while the output queue has room for it.
+
+    On a multi-format array each matmul names its operands' format (`wide`, `scaled`
+    with its columns): without vector scales the reciprocal is 2^R (the product shifts
+    by R more, the same bits as no reciprocal) and the scale 0; an INT8 group is clipped
+    to 8 bits and leaves as two, its high nibbles and then its low ones
+    (`golden.entries`).
 
     Members
     -------
@@ -83,6 +90,7 @@ class Requantizer(wiring.Component):
         finals = [Mux(opening | (abs(y) > amax), abs(y), amax)
                   for y, amax in zip(column.y, magnitudes)]
         closed = take & column.vector_end
+        formats = {name: getattr(column, name) for name in banks.formats}
         with m.If(take):
             m.d.sync += [amax.eq(final) for amax, final in zip(magnitudes, finals)]
             m.d.sync += [position.eq(Mux(column.vector_end, 0, position + 1)),
@@ -91,7 +99,7 @@ class Requantizer(wiring.Component):
             m.d.sync += fill.eq(fill + 1)
             banks.write(m, fill, busy=1, count=position + 1,
                         element_mult=column.element_mult, element_shift=column.element_shift,
-                        group_last=column.last)
+                        group_last=column.last, **formats)
         return closed, fill, finals
 
     def _scale(self, m, banks, closed, fill, magnitudes):
@@ -112,7 +120,11 @@ class Requantizer(wiring.Component):
         into each lane's vector register; the group leaves with its last element."""
         config = self._config
         size = config.vector_size
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), _QUEUED_GROUPS - 2)
+        group = (layout(ports.requant_vectors(config)) if not banks.formats else
+                 data.StructLayout({"vectors": data.ArrayLayout(
+                                        layout(ports.lane_vector(config)), config.lanes),
+                                    "last": 1, **{name: 1 for name in banks.formats}}))
+        m.submodules.queue = queue = CreditQueue(group, _QUEUED_GROUPS - 2)
         emit = Signal(range(len(banks)))
         reading = Signal()
         row = Signal(range(size))
@@ -135,38 +147,74 @@ class Requantizer(wiring.Component):
         # vector's last kept column set to 0, and the bank's parameters, registered
         # before the multipliers.
         r0 = stage(m, "r0", valid=issuing, bank=emit, row=row)
-        vector_reciprocals = {} if banks.scale is None else {
-            "reciprocals": banks.per_lane(banks.recip, r0.bank)}
+        formats = {name: table_lookup(getattr(banks, name), r0.bank) for name in banks.formats}
+        vector_reciprocals = {}
+        if banks.scale is not None:
+            reciprocals = banks.per_lane(banks.recip, r0.bank)
+            if "scaled" in formats:
+                one = 1 << config.ppu_recip_bits
+                reciprocals = [Mux(formats["scaled"], value, one) for value in reciprocals]
+            vector_reciprocals["reciprocals"] = reciprocals
         r1 = stage(m, "r1", valid=r0.valid, bank=r0.bank, row=r0.row,
                    values=[Mux(r0.row < table_lookup(banks.count, r0.bank), value, 0)
                            for value in read.data],
                    element_mult=table_lookup(banks.element_mult, r0.bank),
                    element_shift=table_lookup(banks.element_shift, r0.bank),
-                   **vector_reciprocals)
+                   **vector_reciprocals, **formats)
         e3 = element_stages(m, "e", config, r1.valid, r1.values, r1.element_mult,
                             None if banks.scale is None else r1.reciprocals,
-                            r1.element_shift, bank=r1.bank, row=r1.row)
+                            r1.element_shift, wide=getattr(r1, "wide", None), bank=r1.bank,
+                            row=r1.row, **{name: getattr(r1, name) for name in formats
+                                           if name != "wide"})
 
         # Each lane's vector, shifted in element by element from the top, so that the
         # first lands at element 0; the group leaves with its last element, and only then
         # is its bank free again (the pipeline read the bank's parameters until then).
-        result = Signal(self.o.payload.shape())
+        result = Signal(group)
         with m.If(e3.valid):
             lane_scales = (None if banks.scale is None
                            else banks.per_lane(banks.scale, e3.bank))
+            if "scaled" in formats:
+                lane_scales = [Mux(e3.scaled, scale, 0) for scale in lane_scales]
+            element_bits = len(e3.x[0])
             for lane in range(config.lanes):
                 elements = result.vectors[lane].data.as_value()
-                m.d.sync += elements.eq(Cat(elements[config.data_bits:], e3.x[lane]))
+                m.d.sync += elements.eq(Cat(elements[element_bits:], e3.x[lane]))
                 if lane_scales is not None:
                     m.d.sync += result.vectors[lane].scale.eq(lane_scales[lane])
             m.d.sync += result.last.eq(table_lookup(banks.group_last, e3.bank))
+            m.d.sync += [getattr(result, name).eq(getattr(e3, name)) for name in formats]
         leaving = e3.valid & (e3.row == size - 1)
         finished = Signal()
         m.d.sync += finished.eq(leaving)
         with m.If(leaving):
             banks.write(m, e3.bank, busy=0, full=0)
         m.d.comb += [queue.i.payload.eq(result), queue.i.valid.eq(finished)]
-        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        if banks.formats:
+            self._split(m, queue.o)
+        else:
+            wiring.connect(m, queue.o, wiring.flipped(self.o))
+
+    def _split(self, m, groups):
+        """A queued group to `o`: its elements' low 4 bits (a 4-bit operand), or for
+        INT8 (`wide`) its high nibbles and then its low ones, two transfers."""
+        item = groups.payload
+        low_next = Signal()
+        high = 0
+        closes = 1                          # the transfer ends the group
+        if hasattr(item, "wide"):
+            high, closes = item.wide & ~low_next, ~item.wide | low_next
+        for lane, vector in enumerate(item.vectors):
+            out = self.o.payload.vectors[lane]
+            m.d.comb += [element.eq(Mux(high, value[4:], value[:4]))
+                         for element, value in zip(out.data, vector.data)]
+            if self._config.vector_scales:
+                m.d.comb += out.scale.eq(vector.scale)
+        m.d.comb += [self.o.payload.last.eq(item.last & closes),
+                     self.o.valid.eq(groups.valid), groups.ready.eq(self.o.ready & closes)]
+        if hasattr(item, "wide"):
+            with m.If(self.o.valid & self.o.ready & item.wide):
+                m.d.sync += low_next.eq(~low_next)
 
 
 class _Banks:
@@ -190,6 +238,10 @@ class _Banks:
         self.element_mult = per_bank(config.ppu_mult_bits, "element_mult")
         self.element_shift = per_bank(SHIFT_BITS, "element_shift")
         self.group_last = per_bank(1, "group_last")
+        # The operands' format, where the configuration has a choice.
+        self.formats = tuple(ports.operand_format_fields(config))
+        for name in self.formats:
+            setattr(self, name, per_bank(1, name))
         self.scale = self.recip = None
         if config.vector_scales:
             self.scale = per_bank_lane(config.scale_bits, "scale")

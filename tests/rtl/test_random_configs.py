@@ -58,9 +58,17 @@ def draw(rng, wide=False):
             **_SMALL,
         }
         try:
-            return AcceleratorConfig(**values)
+            config = AcceleratorConfig(**values)
         except ConfigError:
             continue
+        # The formats are drawn once the rest is valid, and dropped where the rest cannot
+        # take them (an 8-bit array, or acc_bits too narrow for INT8's products).
+        formats = rng.choice((None, ("int4_vsq", "int4", "int8"), ("int4_vsq", "int8"),
+                              ("int4", "int8"), ("int4_vsq", "int4")))
+        try:
+            return AcceleratorConfig(**values, formats=formats)
+        except ConfigError:
+            return config
 
 
 def drawn():
@@ -103,3 +111,5 @@ def test_the_draw_is_valid_and_reproducible():
     many = [draw(random.Random(seed), wide) for seed in range(200) for wide in (False, True)]
     assert len({config.lanes for config in many}) == 8
     assert {config.vector_scales for config in many} == {True, False}
+    assert {len(config.supported_formats) for config in many} == {1, 2, 3}
+    assert any(config.nibble_passes for config in many)

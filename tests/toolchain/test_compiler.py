@@ -8,7 +8,7 @@ import pytest
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.spec.commands import Buffer, Load
+from vsq_accel.spec.commands import Buffer, Load, Matmul
 from vsq_accel.spec.config import AcceleratorConfig
 from vsq_accel.toolchain.compiler import COMPILERS, CompileError
 from vsq_accel.toolchain.interpreter import TraceRecorder, read_operand, run_program
@@ -186,3 +186,26 @@ def test_a_host_step_between_w1_and_w2(config_name):
     small = config_name == "small_output"
     assert (stores_before, program.output_stores) == ((4, 2) if small else (1, 1))
     assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
+
+
+@pytest.mark.parametrize("formats", [{"ffn1": "int8", "ffn2": "int4"},
+                                     {"ffn1": "int4", "layer2.ffn2": "int8"}])
+@pytest.mark.parametrize("activation", [None, np.tanh])
+def test_a_feed_forward_in_the_formats_of_a_precision_policy(formats, activation):
+    """X and W1 in the format of "ffn1", the hidden layer (requantized, or activated on
+    the host) and W2 in that of "ffn2", on an array that runs all three formats: every
+    tensor the reference program's in the same formats."""
+    config = AcceleratorConfig(lanes=4, formats=["int4_vsq", "int4", "int8"])
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    x = rng.normal(size=(2 * config.lanes + 1, 2 * config.vector_size))
+    weights = random_feed_forward(rng, x.shape[1], 3 * x.shape[1])
+    compare_with_reference("ffn", x, weights, config, formats=formats, layer=2,
+                           activation=activation)
+    program = COMPILERS["ffn"](x, weights, config, calibrate("ffn", x, weights, config)[2],
+                               formats=formats, layer=2, activation=activation)
+    policy = {"ffn1": config.format_code(formats.get("ffn1", "int4_vsq")),
+              "ffn2": config.format_code(formats.get("ffn2", formats.get("layer2.ffn2")))}
+    used = {(command.trace["op"], command.format) for command in program.commands
+            if isinstance(command, Matmul)}
+    assert used == {("ffn 1", policy["ffn1"]), ("ffn 2", policy["ffn2"])}
