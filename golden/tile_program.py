@@ -99,12 +99,16 @@ def ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
     return y, unit
 
 
-def attention_head_program(x, head, config, calibration, trace, prefix=""):
+def attention_head_program(x, head, config, calibration, trace, prefix="", formats=None,
+                           layer=0):
     """One head: returns O as PPU integers and their unit. Rows longer than the softmax
-    unit takes run in blocks of keys, in one pass (`golden.key_blocks`)."""
-    operands = head_operands(x, head, config, calibration, trace, prefix)
-    acc = vsq_matmul(operands["q"], operands["k"], config)
-    logits = score_logits(acc, operands, head.dk, config)
+    unit takes run in blocks of keys, in one pass (`golden.key_blocks`). `formats`: a
+    precision policy (`spec.precision.policy_for`): the projections in the format of
+    "qkv" in layer `layer`, Q K^T in that of "scores"; P V in the entries' own."""
+    operands = head_operands(x, head, config, calibration, trace, prefix, formats, layer)
+    scores = _formats(formats, config, layer)["scores"]
+    acc = vsq_matmul(operands["q"], operands["k"], scores)
+    logits = score_logits(acc, operands, head.dk, scores)
     trace.add(f"{prefix}s.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(f"{prefix}logits", logits,
               f"{config.softmax_logit_bits}-bit base-2 logits, "
@@ -144,19 +148,35 @@ def normalized_output(acc, e_op, v_op, row_sum, name, calibration, config, trace
                       (reciprocal, row_shift))
 
 
-def head_operands(x, head, config, calibration, trace, prefix=""):
-    """The projections of one head as array operands: Q and K with vectors along dk,
-    V^T with vectors along the tokens."""
-    x_q = quantize(x, config)
-    _record_operand(trace, f"{prefix}x", x_q, config)
+def head_operands(x, head, config, calibration, trace, prefix="", formats=None, layer=0):
+    """The projections of one head as array operands (in the formats of `formats`, as
+    `attention_head_program`): Q and K with vectors along dk, in the format of the
+    scores; V^T with vectors along the tokens, in P V's."""
+    places = _formats(formats, config, layer, attention=True)
+    x_q = quantize(x, places["qkv"])
+    _record_operand(trace, f"{prefix}x", x_q, places["qkv"])
     operands = {}
     for name, w, b in (("q", head.wq, head.bq), ("k", head.wk, head.bk),
                        ("v", head.wv, head.bv)):
-        y, unit = _linear(x_q, w, b, False, prefix + name, calibration, config, trace)
+        y, unit = _linear(x_q, w, b, False, prefix + name, calibration, places["qkv"], trace)
+        result = places["pv" if name == "v" else "scores"]
         operands[name] = requantize(y.T if name == "v" else y, unit,
-                                    calibration.gamma(prefix + name), config)
-        _record_operand(trace, f"{prefix}{name}_op", operands[name], config)
+                                    calibration.gamma(prefix + name, result), result)
+        _record_operand(trace, f"{prefix}{name}_op", operands[name], result)
     return operands
+
+
+def _formats(formats, config, layer, attention=False):
+    """The configuration of each matmul of an encoder layer under the precision policy
+    `formats`; with `attention`, P V must be in the entries' own format, the only one
+    the softmax unit makes its exponentials in."""
+    policy = policy_for(formats, config)
+    if attention and policy.format_of(layer, "pv") != config.own_format:
+        raise ValueError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
+                         f"precision policy, but the softmax unit makes its exponentials in "
+                         f"{config.own_format} only")
+    return {op: policy.config_of(config, layer, op)
+            for op in ("qkv", "scores", "pv", "wo", "ffn1", "ffn2")}
 
 
 def score_logits(acc, operands, dk, config):
@@ -166,16 +186,19 @@ def score_logits(acc, operands, dk, config):
     return to_logits(acc, acc_unit, np.log2(np.e) / np.sqrt(dk), config)
 
 
-def multi_head_program(x, mha, config, calibration, trace):
-    """h heads, concatenated, times Wo + bo: returns y and its unit."""
-    heads = [attention_head_program(x, head, config, calibration, trace, f"head{index}.")
+def multi_head_program(x, mha, config, calibration, trace, formats=None, layer=0):
+    """h heads, concatenated, times Wo + bo: returns y and its unit. `formats`: as
+    `attention_head_program`'s, and Wo and the concatenation in the format of "wo"."""
+    heads = [attention_head_program(x, head, config, calibration, trace, f"head{index}.",
+                                    formats, layer)
              for index, head in enumerate(mha.heads)]
+    wo_config = _formats(formats, config, layer)["wo"]
     # Each head's requantization brings its O to the concatenation's coarse scale.
-    concat = _concatenate([requantize(y, unit, calibration.gamma("concat"), config)
-                           for y, unit in heads])
-    _record_operand(trace, "concat_op", concat, config)
+    gamma = calibration.gamma("concat", wo_config)
+    concat = _concatenate([requantize(y, unit, gamma, wo_config) for y, unit in heads])
+    _record_operand(trace, "concat_op", concat, wo_config)
     wo = pad_heads(mha.wo, len(mha.heads), config)
-    return _linear(concat, wo, mha.bo, False, "out", calibration, config, trace)
+    return _linear(concat, wo, mha.bo, False, "out", calibration, wo_config, trace)
 
 
 def feed_forward_program(x, ffn, config, calibration, trace, activation=None, formats=None,
@@ -185,8 +208,8 @@ def feed_forward_program(x, ffn, config, calibration, trace, activation=None, fo
     and quantizes the result (`requantize_float`) for W2. `formats`: a precision policy
     (`spec.precision.policy_for`): W1 and X in the format of "ffn1" in layer `layer`,
     W2 and the hidden layer in that of "ffn2"."""
-    policy = policy_for(formats, config)
-    first, second = (policy.config_of(config, layer, op) for op in ("ffn1", "ffn2"))
+    places = _formats(formats, config, layer)
+    first, second = places["ffn1"], places["ffn2"]
     x_q = quantize(x, first)
     _record_operand(trace, "x", x_q, first)
     gamma = calibration.gamma("hidden", second)

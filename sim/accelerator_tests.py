@@ -374,6 +374,18 @@ async def ffn_in_the_formats_of_a_precision_policy(dut):
                       formats={"ffn1": formats[-1], "ffn2": formats[len(formats) // 2]})
 
 
+@cocotb.test()
+async def mhsa_in_the_formats_of_a_precision_policy(dut):
+    """A compiled MHSA whose projections and Wo run in the last format the array lists
+    and Q K^T in the one before (INT8 and INT4 on the multi-format test array), P V in
+    the entries' own; Q and K requantized into the scores' format, the heads' O into
+    Wo's."""
+    harness, rng = await _harness(dut, 13)
+    formats = harness.config.supported_formats
+    await run_program(harness, rng, "mhsa", formats={"qkv": formats[-1], "wo": formats[-1],
+                                                     "scores": formats[len(formats) // 2]})
+
+
 def _operand_image(rng, config, entries):
     """Random operand entries, the extremes -2^(N-1) and 2^(N-1) - 1 included."""
     low, high = -(1 << config.data_bits - 1), (1 << config.data_bits - 1) - 1

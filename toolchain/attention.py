@@ -20,6 +20,7 @@ from vsq_accel.golden.ppu_params import (column_scaling, exponential_requantizat
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.vsq_matmul import accumulator_unit
 from vsq_accel.spec.commands import Buffer, Output, Softmax
+from vsq_accel.spec.precision import format_config
 from vsq_accel.toolchain.builder import CompileError, Region
 from vsq_accel.toolchain.linear import linear_operand, matmul, operand_trace, requant_fields
 
@@ -40,40 +41,47 @@ def _spans(total, step):
             for index, first in enumerate(range(0, total, step))]
 
 
-def attention_head(b, x, x_q, head, calibration, prefix, concat=None):
+def attention_head(b, x, x_q, head, calibration, prefix, concat=None, places=None):
     """One head's commands. Its O goes to OUTPUT as y, or (concat = (region, first
-    vector, gamma)) requantized into the concatenation. Returns O's region, unit and
-    columns."""
-    q, k, v_t = _projections(b, x_q, head, calibration, prefix)
-    plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat)
+    vector, gamma)) requantized into the concatenation, in its region's format.
+    `places`: the format of "qkv", "scores" and "pv" (`toolchain.compiler._places`;
+    the entries' own if None). Returns O's region, unit and columns."""
+    own = b.config.own_format
+    places = places or {"qkv": own, "scores": own, "pv": own}
+    q, k, v_t = _projections(b, x_q, head, calibration, prefix, places)
+    plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat,
+                     places["scores"])
     plan.schedule()
     plan.free()
     return plan.out, plan.o_unit, plan.dv
 
 
-def _projections(b, x_q, head, calibration, prefix):
-    """Q and K (vectors along dk) into LEFT and RIGHT; V^T = Wv^T X^T into RIGHT (vectors
-    along the tokens), with Wv^T in LEFT and parameters per row (V's channels)."""
+def _projections(b, x_q, head, calibration, prefix, places):
+    """Q and K (vectors along dk, in the scores' format) into LEFT and RIGHT; V^T = Wv^T
+    X^T into RIGHT (vectors along the tokens, in P V's), with Wv^T in LEFT and
+    parameters per row (V's channels); X and the weights in the format of "qkv"."""
     config = b.config
     x_left, x_right = b.regions["x"], b.regions["x.right"]
+    qkv, scores = places["qkv"], format_config(config, places["scores"])
 
     def projection(name, w, bias, buffer):
         return linear_operand(b, x_left, x_q.gamma, w.T, bias, calibration.unit(prefix + name),
-                              calibration.gamma(prefix + name), buffer, prefix + name,
-                              "projection")
+                              calibration.gamma(prefix + name, scores), buffer, prefix + name,
+                              "projection", format=qkv, out_format=places["scores"])
 
     q = projection("q", head.wq, head.bq, Buffer.LEFT)
     k = projection("k", head.wk, head.bk, Buffer.RIGHT)
-    wv_q = quantize(head.wv.T, config, per_row=True)
-    wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q)
+    operands = format_config(config, qkv)
+    wv_q = quantize(head.wv.T, operands, per_row=True)
+    wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q, qkv)
     v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v")
     dv, tokens = head.wv.shape[1], x_q.values.shape[0]
     v_params = b.load_params(prefix + "v.params", column_scaling(
-        accumulator_unit(wv_q.gamma, x_q.gamma, config)[:, 0], v_unit, head.bv, dv, config))
+        accumulator_unit(wv_q.gamma, x_q.gamma, operands)[:, 0], v_unit, head.bv, dv, config))
     v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // config.vector_size))
     matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
            reduction=head.wv.shape[0], per_row=True, dest_base=v_t.base, op="projection",
-           trace=operand_trace(prefix + "v"),
+           trace=operand_trace(prefix + "v"), format=qkv,
            **requant_fields(requantization(v_unit, v_gamma, config)))
     b.free(prefix + "v.w", prefix + "v.params")
     return q, k, v_t
@@ -83,14 +91,16 @@ class _HeadPlan:
     """The regions and parameters of a head's S, softmax and P V, and the commands that
     use them, one kind a method."""
 
-    def __init__(self, b, tokens, head, calibration, prefix, q, k, v_t, concat):
+    def __init__(self, b, tokens, head, calibration, prefix, q, k, v_t, concat, scores):
         config = self.config = b.config
         self.b, self.prefix, self.q, self.k, self.v_t = b, prefix, q, k, v_t
         self.dk, self.dv = head.wq.shape[1], head.wv.shape[1]
+        self.scores_format = scores
         lanes, size = config.lanes, config.vector_size
-        q_gamma, k_gamma = calibration.gamma(prefix + "q"), calibration.gamma(prefix + "k")
+        operands = format_config(config, scores)
+        q_gamma, k_gamma = (calibration.gamma(prefix + name, operands) for name in "qk")
         self.s_params = b.load_params(prefix + "s.params", logit_scaling(
-            float(accumulator_unit(q_gamma, k_gamma, config)[0, 0]),
+            float(accumulator_unit(q_gamma, k_gamma, operands)[0, 0]),
             np.log2(np.e) / np.sqrt(self.dk), tokens, config))
         self.e_requant, e_gamma = exponential_requantization(config)
         self.o_unit = calibration.unit(prefix + "o")
@@ -118,8 +128,11 @@ class _HeadPlan:
                                   -(-self.dv // self.config.vector_size))
             return out, {"output": Output.Y, "dest_base": out.base}
         out, first_vector, gamma = concat
-        return out, {"output": Output.OPERAND, "dest_base": out.at(0, first_vector),
-                     **requant_fields(requantization(self.o_unit, gamma, self.config))}
+        format = out.format or self.config.own_format
+        return out, {"output": Output.OPERAND, "dest_base": out.at(0, first_vector * out.passes),
+                     "out_format": self.config.format_code(format),
+                     **requant_fields(requantization(self.o_unit, gamma,
+                                                     format_config(self.config, format)))}
 
     def schedule(self):
         """Every block of queries over every block of keys, in order; the S of the next
@@ -145,7 +158,7 @@ class _HeadPlan:
                Region(Buffer.SCORES, slot, block.count, 1, 1), reduction=self.dk,
                left_row=block.first, right_row=keys.first, output=Output.LOGITS,
                dest_base=slot, trace_row=block.first, trace_column=keys.first, op="scores",
-               trace=names)
+               trace=names, format=self.scores_format)
         return slot
 
     def softmax(self, block, keys, slot):

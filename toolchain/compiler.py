@@ -45,29 +45,47 @@ def _finish(b, output, columns, unit):
     return Program(b.commands, b.images, b.regions, output, columns, unit, b.allocations)
 
 
-def compile_attention_head(x, head, config, calibration, bounded=True):
-    """SA, one head: O as y (OUTPUT), tokens x dv."""
+def compile_attention_head(x, head, config, calibration, bounded=True, formats=None,
+                           layer=0):
+    """SA, one head: O as y (OUTPUT), tokens x dv. `formats`: a precision policy
+    (`spec.precision.policy_for`): the projections in the format of "qkv" in layer
+    `layer`, Q K^T in that of "scores"; P V in the entries' own."""
     x = tile_input("sa", x, head, config)
-    b, x_q = _start(x, config, bounded)
-    _, unit, columns = attention_head(b, x, x_q, head, calibration, "")
+    places = _places(formats, config, layer)
+    b, x_q = _start(x, config, bounded, places["qkv"])
+    _, unit, columns = attention_head(b, x, x_q, head, calibration, "", places=places)
     return _finish(b, "o", columns, unit)
 
 
-def compile_multi_head(x, mha, config, calibration, bounded=True):
+def compile_multi_head(x, mha, config, calibration, bounded=True, formats=None, layer=0):
     """MHSA: h heads, each O requantized into its columns of the concatenation (padded
-    to whole vectors per head), times Wo + bo: y (OUTPUT), tokens x d_model."""
+    to whole vectors per head), times Wo + bo: y (OUTPUT), tokens x d_model. `formats`:
+    as `compile_attention_head`'s, and the concatenation and Wo in the format of
+    "wo"."""
     x = tile_input("mhsa", x, mha, config)
-    b, x_q = _start(x, config, bounded)
+    places = _places(formats, config, layer)
+    b, x_q = _start(x, config, bounded, places["qkv"])
     size, heads = config.vector_size, len(mha.heads)
     head_vectors = -(-mha.heads[0].wv.shape[1] // size)
-    concat = b.allocate("concat_op", Buffer.LEFT, len(x), heads * head_vectors)
-    gamma = calibration.gamma("concat")
+    concat = b.allocate("concat_op", Buffer.LEFT, len(x), heads * head_vectors, places["wo"])
+    gamma = calibration.gamma("concat", format_config(config, places["wo"]))
     for index, head in enumerate(mha.heads):
         attention_head(b, x, x_q, head, calibration, f"head{index}.",
-                        (concat, index * head_vectors, gamma))
+                        (concat, index * head_vectors, gamma), places)
     wo = pad_heads(mha.wo, heads, config)
     return _output_linear(b, concat, gamma, wo, mha.bo, calibration.unit("out"),
-                          "output projection", len(mha.wo))
+                          "output projection", len(mha.wo), places["wo"])
+
+
+def _places(formats, config, layer):
+    """The format name of each matmul of layer `layer` under the policy `formats`; P V
+    in the entries' own, the only format the softmax unit makes its exponentials in."""
+    policy = policy_for(formats, config)
+    if policy.format_of(layer, "pv") != config.own_format:
+        raise CompileError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
+                           f"precision policy, but the softmax unit makes its exponentials "
+                           f"in {config.own_format} only")
+    return {op: policy.format_of(layer, op) for op in ("qkv", "scores", "pv", "wo")}
 
 
 def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None, format=None):

@@ -209,3 +209,31 @@ def test_a_feed_forward_in_the_formats_of_a_precision_policy(formats, activation
     used = {(command.trace["op"], command.format) for command in program.commands
             if isinstance(command, Matmul)}
     assert used == {("ffn 1", policy["ffn1"]), ("ffn 2", policy["ffn2"])}
+
+
+@pytest.mark.parametrize("tile", ["sa", "mhsa"])
+@pytest.mark.parametrize("formats", [{"qkv": "int8", "scores": "int4", "wo": "int8"},
+                                     {"layer1.scores": "int8", "wo": "int4"}])
+def test_attention_in_the_formats_of_a_precision_policy(tile, formats):
+    """The projections in the format of "qkv", Q K^T in that of "scores", the
+    concatenation and Wo in that of "wo", P V in the entries' own: every tensor the
+    reference program's in the same formats; a P V in another format is refused, as the
+    softmax unit makes its exponentials in the entries' own format only."""
+    config = AcceleratorConfig(lanes=4, formats=["int4_vsq", "int4", "int8"])
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    x = rng.normal(size=(2 * config.lanes + 1, 2 * config.vector_size))
+    weights = _weights(tile, rng, x.shape[1], 2, config.vector_size)
+    compare_with_reference(tile, x, weights, config, formats=formats, layer=1)
+    program = COMPILERS[tile](x, weights, config, calibrate(tile, x, weights, config)[2],
+                              formats=formats, layer=1)
+    code = {op: config.format_code(formats.get(op, formats.get(f"layer1.{op}", "int4_vsq")))
+            for op in ("qkv", "scores", "wo")}
+    expected = {("projection", code["qkv"]), ("scores", code["scores"]), ("P V", 0)}
+    if tile == "mhsa":
+        expected.add(("output projection", code["wo"]))
+    assert {(command.trace["op"], command.format) for command in program.commands
+            if isinstance(command, Matmul)} == expected
+    with pytest.raises(CompileError, match="P V in layer 1 is int8"):
+        COMPILERS[tile](x, weights, config, calibrate(tile, x, weights, config)[2],
+                        formats={"pv": "int8"}, layer=1)
