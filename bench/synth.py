@@ -77,21 +77,28 @@ def run():
 def multi_format(single):
     """The lane and array that run INT4-VSQ, INT4 and INT8 (8 x 4-bit products, INT8 in
     two nibble passes) against the single-format ones in `single` (`run`'s figures):
-    area, the array's Fmax, and MACs a cycle in each format."""
+    area at 16 lanes; Fmax of it and of the INT4-VSQ array at `TIMING_LANES` (the 16-lane
+    multi-format array fills about 90 % of the ECP5-85k's LUTs, and place and route ran
+    for over 30 minutes without finishing; the longest paths lie within a lane); MACs a
+    cycle in each format."""
     results = {}
     for block in ("lane", "array"):
         figures = synthesize(lambda: SYNTHESIZED[block].build(MULTI_FORMAT), block,
-                             place_and_route=block == "array")
+                             place_and_route=False)
         for key in ("transistors", "luts", "flip_flops", "carry_cells"):
             results[f"{key}_{block}_multi_format"] = figures[key]
         for name in ("int4_vsq", "int8"):
             results[f"area_ratio_multi_format_vs_{name}_{block}"] = (
                 figures["transistors"] / single[f"transistors_{block}_{name}"])
-        if "fmax_mhz" in figures:
-            results["fmax_mhz_multi_format"] = figures["fmax_mhz"]
-            results["critical_path_multi_format"] = figures.get("critical_path")
     results["area_ratio_multi_format_vs_int4_vsq"] = \
         results["area_ratio_multi_format_vs_int4_vsq_array"]
+    results["timing_lanes_multi_format"] = TIMING_LANES
+    for name, config in (("multi_format", MULTI_FORMAT), ("int4_vsq", FORMATS["int4_vsq"])):
+        small = dataclasses.replace(config, lanes=TIMING_LANES)
+        timed = synthesize(lambda: SYNTHESIZED["array"].build(small), "array")
+        key = "multi_format" if name == "multi_format" else f"array_int4_vsq_l{TIMING_LANES}"
+        results[f"fmax_mhz_{key}"] = timed["fmax_mhz"]
+        results[f"critical_path_{key}"] = timed.get("critical_path")
     macs = MULTI_FORMAT.macs_per_cycle
     results.update({"macs_per_cycle_multi_format_int4": macs,
                     "macs_per_cycle_multi_format_int8": macs // 2,

@@ -260,6 +260,39 @@ def _synthesis():
     return "\n".join(lines)
 
 
+def _multi_format():
+    values, cycles = _results("synth"), _results("workloads")
+    arrays = ("int4_vsq", "multi_format", "int8")
+
+    def row(label, cells):
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    transistors = [values[f"transistors_array_{name}"] for name in arrays]
+    lanes = values["timing_lanes_multi_format"]
+    fmax = [values[f"fmax_mhz_array_int4_vsq_l{lanes}"], values["fmax_mhz_multi_format"], None]
+    return "\n".join([
+        "| 16 lanes x 16, ECP5-85k | INT4-VSQ8 array | multi-format array | INT8 array |",
+        "|---|---|---|---|",
+        row("transistors (generic synthesis)", [f"{t:,.0f}" for t in transistors]),
+        row("over the INT4-VSQ8 array", [f"{t / transistors[0]:.2f}x" for t in transistors]),
+        row("ECP5 LUTs", [f"{values[f'luts_array_{name}']:,}" for name in arrays]),
+        row(f"Fmax after place and route at {lanes} lanes, MHz",
+            [f"{f:.1f}" if f else "not placed" for f in fmax]),
+        row("MACs a cycle: INT4 formats / INT8",
+            [f"{values['macs_per_cycle_multi_format_int4']} / -",
+             f"{values['macs_per_cycle_multi_format_int4']} / "
+             f"{values['macs_per_cycle_multi_format_int8']}",
+             f"- / {values['macs_per_cycle_int8_array']}"]),
+        "",
+        "| BERT-Base on NVIDIA's configuration (16 x 64) | INT8 over INT4-VSQ |",
+        "|---|---|",
+        f"| this array, cycles (performance model), 128 / 384 tokens | "
+        f"{cycles['multi_format_int8_over_int4_vsq_cycles_bert_base_128']:.3f} / "
+        f"{cycles['multi_format_int8_over_int4_vsq_cycles_bert_base_384']:.3f} |",
+        f"| NVIDIA, inferences a second (88 / 45) | "
+        f"{cycles['nvidia_int4_vsq_over_int8_inferences']:.3f} |"])
+
+
 def _ara():
     from vsq_accel.bench.ara import LANE_RATE_GATHER, LENGTHS
     from vsq_accel.rvv.ara import LANES
@@ -293,6 +326,7 @@ TABLES = {
     "accuracy_mixed": _accuracy_mixed,
     "one_pass": _one_pass,
     "synthesis": _synthesis,
+    "multi_format": _multi_format,
     "coverage": _coverage,
     "ara": _ara,
 }

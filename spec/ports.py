@@ -16,7 +16,7 @@ from vsq_accel.spec.commands import SHIFT_BITS, Buffer
 from vsq_accel.spec.timing import HOST_DATA_BITS
 
 __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "OperandPart", "vsq_vector",
-           "a_vector", "b_vector", "lane_vector",
+           "a_vector", "b_vector", "lane_vector", "lane_b_vector",
            "output_column", "softmax_beat", "softmax_input", "softmax_buffered_beat",
            "softmax_probs", "softmax_row_max", "softmax_state", "softmax_row", "score_column",
            "ppu_column", "ppu_y", "requant_parameter_fields", "operand_format_fields",
@@ -156,6 +156,17 @@ def lane_vector(config):
     """The A vector a lane holds: an entry's, with 8-bit elements on a 4-bit array that
     runs INT8 in nibble passes."""
     fields = {"data": Array(Signed(config.lane_data_bits), config.vector_size)}
+    if config.vector_scales:
+        fields["scale"] = Unsigned(config.scale_bits)
+    return Struct(fields)
+
+
+def lane_b_vector(config):
+    """The B vector a lane takes: an entry's, with nibble passes its elements extended to
+    5 bits as their part reads them (the high nibbles signed, the low ones not), so
+    that no choice stands before the lanes' multipliers."""
+    bits = config.data_bits + 1 if config.nibble_passes else config.data_bits
+    fields = {"data": Array(Signed(bits), config.vector_size)}
     if config.vector_scales:
         fields["scale"] = Unsigned(config.scale_bits)
     return Struct(fields)

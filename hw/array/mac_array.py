@@ -99,7 +99,17 @@ class VsqMacArray(wiring.Component):
             m.d.sync += first_slice.eq(payload.last)
 
         copies = -(-lanes // _LANES_PER_B_COPY)
-        b_copies = replicas(m, "b_copy", payload.vector, copies, advance)
+        b_lane = payload.vector
+        if nibbles:
+            # The nibbles extended as their part reads them before the register, not
+            # before the multipliers.
+            b_lane = Signal(layout(ports.lane_b_vector(config)))
+            low = equals(payload.part, OperandPart.LOW)
+            m.d.comb += [element.eq(Mux(low, value.as_unsigned(), value))
+                         for element, value in zip(b_lane.data, payload.vector.data)]
+            if config.vector_scales:
+                m.d.comb += b_lane.scale.eq(payload.vector.scale)
+        b_copies = replicas(m, "b_copy", b_lane, copies, advance)
         # The B vector's format, a copy per group of lanes like the vector; a cycle
         # without a B vector shows a whole operand, which no lane keeps.
         format_copies = {}

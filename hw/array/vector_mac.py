@@ -25,9 +25,9 @@ class VectorMacLane(wiring.Component):
     would be the longest path of the array). Without vector scales the lane has no scale
     multiplier and its product is d.
 
-    A multi-format lane holds 8-bit A elements and multiplies them by 4-bit B elements
-    (`config.nibble_passes`): an INT8 B vector comes as its high nibbles, whose dot
-    product the lane keeps (``high_dot``), then its low nibbles (unsigned), whose
+    A multi-format lane holds 8-bit A elements and multiplies them by B nibbles extended
+    to 5 bits (`config.nibble_passes`): an INT8 B vector comes as its high nibbles, whose
+    dot product the lane keeps (``high_dot``), then its low nibbles (unsigned), whose
     product is 16 x the kept dot plus their own: the INT8 dot product, exact, with p = 1.
     Its `scaled` input (with VSQ among other formats) sets p = 1 for a B vector without
     scales.
@@ -39,7 +39,7 @@ class VectorMacLane(wiring.Component):
     Members
     -------
     a : In(ports.lane_vector(config))
-    b : In(ports.vsq_vector(config))
+    b : In(ports.lane_b_vector(config))
     part : In(2), an OperandPart, with nibble passes
         What `b` is; a B register that holds no vector shows WHOLE.
     scaled : In(1), with VSQ among other formats
@@ -55,7 +55,7 @@ class VectorMacLane(wiring.Component):
         self._config = config
         members = {
             "a": In(layout(ports.lane_vector(config))),
-            "b": In(layout(ports.vsq_vector(config))),
+            "b": In(layout(ports.lane_b_vector(config))),
             "en": In(1),
             "product": Out(signed(config.product_bits)),
         }
@@ -76,11 +76,7 @@ class VectorMacLane(wiring.Component):
         if hasattr(self, "scaled"):
             tags["scaled"] = self.scaled
 
-        b_elements = list(self.b.data)
-        if nibbles:
-            low = equals(self.part, OperandPart.LOW)
-            b_elements = [Mux(low, element.as_unsigned(), element) for element in b_elements]
-        element_products = [x * y for x, y in zip(self.a.data, b_elements)]
+        element_products = [x * y for x, y in zip(self.a.data, self.b.data)]
         scales = [self.a.scale, self.b.scale] if config.vector_scales else []
         if config.lane_stages >= 3:
             # Products summed in pairs, registered: the adder tree's first level moves
