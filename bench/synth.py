@@ -77,10 +77,9 @@ def run():
 def multi_format(single):
     """The lane and array that run INT4-VSQ, INT4 and INT8 (8 x 4-bit products, INT8 in
     two nibble passes) against the single-format ones in `single` (`run`'s figures):
-    area at 16 lanes; Fmax of it and of the INT4-VSQ array at `TIMING_LANES` (the 16-lane
-    multi-format array fills about 90 % of the ECP5-85k's LUTs, and place and route ran
-    for over 30 minutes without finishing; the longest paths lie within a lane); MACs a
-    cycle in each format."""
+    area at 16 lanes; Fmax of it and of the INT4-VSQ array at `TIMING_LANES` (place and
+    route of the 16-lane multi-format array ran for over 30 minutes without finishing;
+    the longest paths lie within a lane); MACs a cycle in each format."""
     results = {}
     for block in ("lane", "array"):
         figures = synthesize(lambda: SYNTHESIZED[block].build(MULTI_FORMAT), block,

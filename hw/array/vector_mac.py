@@ -80,8 +80,10 @@ class VectorMacLane(wiring.Component):
         scales = [self.a.scale, self.b.scale] if config.vector_scales else []
         if config.lane_stages >= 3:
             # Products summed in pairs, registered: the adder tree's first level moves
-            # into this stage, which balances the two (ECP5: 4x4 products in LUTs).
-            pairs = [a + b for a, b in zip(element_products[0::2], element_products[1::2])]
+            # into this stage, which balances the two (ECP5: 4x4 products in LUTs). The
+            # 8 x 5-bit products of nibble passes are registered alone.
+            pairs = element_products if nibbles else [
+                a + b for a, b in zip(element_products[0::2], element_products[1::2])]
             p_ = stage(m, "p", self.en, pair=pairs, scale=scales, **tags)
             element_products, scales = p_.pair, p_.scale
             tags = {key: getattr(p_, key) for key in tags}
