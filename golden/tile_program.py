@@ -39,7 +39,7 @@ from vsq_accel.golden.softmax import (softmax_exponentials, softmax_loop1, softm
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
 from vsq_accel.golden.trace import Trace
 from vsq_accel.golden.vsq_matmul import accumulator_unit, vsq_matmul
-from vsq_accel.spec.precision import policy_for
+from vsq_accel.spec.precision import format_config, layer_formats
 
 __all__ = ["Calibration", "Trace", "TILES", "calibrate", "attention_head_program",
            "head_operands", "score_logits", "ppu_output", "normalized_output",
@@ -167,16 +167,9 @@ def head_operands(x, head, config, calibration, trace, prefix="", formats=None, 
 
 
 def _formats(formats, config, layer, attention=False):
-    """The configuration of each matmul of an encoder layer under the precision policy
-    `formats`; with `attention`, P V must be in the entries' own format, the only one
-    the softmax unit makes its exponentials in."""
-    policy = policy_for(formats, config)
-    if attention and policy.format_of(layer, "pv") != config.own_format:
-        raise ValueError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
-                         f"precision policy, but the softmax unit makes its exponentials in "
-                         f"{config.own_format} only")
-    return {op: policy.config_of(config, layer, op)
-            for op in ("qkv", "scores", "pv", "wo", "ffn1", "ffn2")}
+    """The configuration of each matmul of layer `layer` (`spec.precision.layer_formats`)."""
+    return {op: format_config(config, name)
+            for op, name in layer_formats(formats, config, layer, attention).items()}
 
 
 def score_logits(acc, operands, dk, config):

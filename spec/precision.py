@@ -15,7 +15,7 @@ import dataclasses
 import re
 
 __all__ = ["FORMATS", "OPERATIONS", "PrecisionPolicy", "format_config", "weight_bits",
-           "policy_for"]
+           "policy_for", "layer_formats"]
 
 # data_bits and vector_scales of each format; the other keys come from the configuration.
 FORMATS = {"int4_vsq": (4, True), "int4": (4, False), "int8": (8, False),
@@ -106,6 +106,19 @@ def policy_for(formats, config):
                              f"(formats={list(config.supported_formats)}); the "
                              f"configuration's `formats` key lists them")
     return policy
+
+
+def layer_formats(formats, config, layer, attention=False):
+    """The format name of each matmul of layer `layer` under the policy `formats`
+    (`policy_for`). With `attention`, P V must be in the entries' own format, the only
+    one the softmax unit makes its exponentials in."""
+    policy = policy_for(formats, config)
+    if attention and policy.format_of(layer, "pv") != config.own_format:
+        raise ValueError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
+                         f"precision policy, but the softmax unit makes its exponentials in "
+                         f"{config.own_format} only")
+    return {op: policy.format_of(layer, op)
+            for op in ("qkv", "scores", "pv", "wo", "ffn1", "ffn2")}
 
 
 def _place(key):

@@ -18,7 +18,7 @@ from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
 from vsq_accel.spec.commands import Buffer, End
 from vsq_accel.spec.config import AcceleratorConfig
-from vsq_accel.spec.precision import format_config, policy_for
+from vsq_accel.spec.precision import format_config, layer_formats
 from vsq_accel.toolchain.attention import attention_head
 from vsq_accel.toolchain.builder import Builder, CompileError, Program, Region
 from vsq_accel.toolchain.interpreter import stored_rows
@@ -78,14 +78,11 @@ def compile_multi_head(x, mha, config, calibration, bounded=True, formats=None, 
 
 
 def _places(formats, config, layer):
-    """The format name of each matmul of layer `layer` under the policy `formats`; P V
-    in the entries' own, the only format the softmax unit makes its exponentials in."""
-    policy = policy_for(formats, config)
-    if policy.format_of(layer, "pv") != config.own_format:
-        raise CompileError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
-                           f"precision policy, but the softmax unit makes its exponentials "
-                           f"in {config.own_format} only")
-    return {op: policy.format_of(layer, op) for op in ("qkv", "scores", "pv", "wo")}
+    """`spec.precision.layer_formats` for an attention tile, refused as a CompileError."""
+    try:
+        return layer_formats(formats, config, layer, attention=True)
+    except ValueError as error:
+        raise CompileError(str(error)) from None
 
 
 def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None, format=None):
@@ -108,8 +105,8 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     precision policy (`spec.precision.policy_for`): X and W1 in the format of "ffn1"
     in layer `layer`, the hidden layer and W2 in that of "ffn2"."""
     x = tile_input("ffn", x, ffn, config)
-    policy = policy_for(formats, config)
-    first, second = (policy.format_of(layer, op) for op in ("ffn1", "ffn2"))
+    places = layer_formats(formats, config, layer)
+    first, second = places["ffn1"], places["ffn2"]
     b, x_q = _start(x, config, bounded, first)
     gamma = calibration.gamma("hidden", format_config(config, second))
     unit = calibration.unit("out")
