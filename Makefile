@@ -17,9 +17,10 @@ JOBS ?= 2
 # make test-random [N=50] [SEED=...]: random valid configurations, every testbench
 N ?= 50
 SEED ?=
-# make minilm-layer SENTENCE="..." [LAYER=0..5]
+# make minilm-layer SENTENCE="..." [LAYER=0..5] [FORMATS="default=int4_vsq, pv=int8"]
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
+FORMATS ?=
 
 .PHONY: help verilog lint test test-random coverage bench synth accuracy docs minilm-layer clean iverilog \
 	rvv-toolchain
@@ -42,7 +43,7 @@ help:
 	@echo "make docs                                   the README's and docs/' tables from the"
 	@echo "                                            code and bench/results"
 	@echo "make minilm-layer [SENTENCE=...] [LAYER=N]  one layer of all-MiniLM-L6-v2 through the"
-	@echo "                                            RTL (Verilator), bit-exact with the golden"
+	@echo "          [FORMATS=policy]                  RTL (Verilator), bit-exact with the golden"
 
 verilog: $(SETUP)
 	$(PY) -m vsq_accel.rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
@@ -93,7 +94,8 @@ docs: $(SETUP)
 	$(PY) -m vsq_accel.bench.tables
 
 minilm-layer: $(SETUP) $(MODELS)
-	$(PY) -m vsq_accel.bench.minilm_layer "$(SENTENCE)" --layer $(LAYER)
+	$(PY) -m vsq_accel.bench.minilm_layer "$(SENTENCE)" --layer $(LAYER) \
+		$(if $(FORMATS),--formats "$(FORMATS)")
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

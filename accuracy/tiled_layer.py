@@ -21,9 +21,11 @@ __all__ = ["TiledLayer", "run_golden", "cosine"]
 
 
 class TiledLayer:
-    """Encoder layer `index` of a `MiniLM` in tile programs for `config`."""
+    """Encoder layer `index` of a `MiniLM` in tile programs for `config`, each matmul in
+    the format the precision policy `formats` names for it (`spec.precision.policy_for`;
+    None: the entries' own)."""
 
-    def __init__(self, model, index, config):
+    def __init__(self, model, index, config, formats=None):
         w, prefix = model.weights, f"encoder.layer.{index}."
         heads = model.settings["num_attention_heads"]
 
@@ -43,7 +45,7 @@ class TiledLayer:
         self.norms = [(w[f"{prefix}{name}.LayerNorm.weight"], w[f"{prefix}{name}.LayerNorm.bias"])
                       for name in ("attention.output", "output")]
         self.eps = model.settings["layer_norm_eps"]
-        self.config = config
+        self.config, self.formats, self.index = config, formats, index
 
     def run(self, x):
         """Yields the attention's program, then the FFN's, each compiled for its input
@@ -51,12 +53,14 @@ class TiledLayer:
         its output y, in the program's unit; returns the layer's output (float)."""
         _, tensors = multi_head(x, self.attention, friendly=True)
         program = compile_multi_head(x, self.attention, self.config,
-                                     Calibration(tensors, self.config))
+                                     Calibration(tensors, self.config), formats=self.formats,
+                                     layer=self.index)
         y = yield program
         x = layer_norm(x + y * program.unit, *self.norms[0], self.eps)
         _, tensors = feed_forward(x, self.ffn, friendly=False)
         program = compile_feed_forward(x, self.ffn, self.config,
-                                       Calibration(tensors, self.config), activation=gelu)
+                                       Calibration(tensors, self.config), activation=gelu,
+                                       formats=self.formats, layer=self.index)
         y = yield program
         return layer_norm(x + y * program.unit, *self.norms[1], self.eps)
 

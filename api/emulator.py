@@ -72,7 +72,8 @@ class SoftmaxRows:
     2^(x - m) requantized as the left operand, and one reciprocal r = 2^k / d per row.
     Rows longer than the softmax unit takes come in blocks of `block` keys, each block's
     exponentials against the max after it, and `rises` (blocks x rows) by how much each
-    block raised the max (one-pass attention, `golden.attention_stream`)."""
+    block raised the max (one-pass attention, `golden.attention_stream`). `format`: the
+    exponentials', in which P V runs."""
 
     exponentials: QuantizedRows
     reciprocal: np.ndarray
@@ -81,6 +82,7 @@ class SoftmaxRows:
     normalization: float                      # 2^(E - k): exponential units times r
     rises: np.ndarray
     block: int
+    format: str
 
     def probabilities(self):
         """The probabilities these integers stand for (rows x keys, float)."""
@@ -163,49 +165,49 @@ class Emulator:
         self._record("logits", a, b_t, accumulators=acc, logits=values)
         return Logits(values, self.config.softmax_frac_bits)
 
-    def softmax(self, logits, mask=None):
+    def softmax(self, logits, mask=None, layer=0):
         """The softmax unit on `logits` (a `Logits`); `mask`: booleans, keys x or queries
-        x keys, True where a key takes part (default: all)."""
+        x keys, True where a key takes part (default: all); the exponentials in the
+        format of "pv" in layer `layer`."""
         arguments.instance("logits", logits, Logits)
         values, config = logits.values, self.config
         keep = np.ones(values.shape, bool) if mask is None else _keep(mask, values.shape)
         terms, row_max, row_sum, rises, block = softmax_in_blocks(values, keep, config,
                                                                   self.passes)
-        exponentials = exponentials_to_operand(terms, config)
+        format = self.format_of("pv", layer)
+        exponentials = exponentials_to_operand(terms, format_config(config, format))
         reciprocal = softmax_reciprocal(row_sum, config)
         self._record("softmax", exponentials, row_max=row_max, row_sum=row_sum)
         return SoftmaxRows(exponentials, reciprocal, row_max, row_sum,
                            2.0 ** (config.softmax_exp_bits - config.softmax_recip_shift),
-                           rises, block)
+                           rises, block, format)
 
-    def weighted_values(self, softmax, v, layer=0):
-        """P V (rows x dv): the exponentials times V, each row then times r. In the
-        entries' own format: the softmax unit makes its exponentials in no other."""
+    def weighted_values(self, softmax, v):
+        """P V (rows x dv): the exponentials times V, each row then times r; in the
+        exponentials' format."""
         arguments.instance("softmax", softmax, SoftmaxRows)
-        if self.format_of("pv", layer) != self.config.own_format:
-            raise ValueError(f"P V in layer {layer} is {self.format_of('pv', layer)} in the "
-                             f"precision policy, but the softmax unit makes its exponentials "
-                             f"in {self.config.own_format} only")
+        config = format_config(self.config, softmax.format)
         v = arguments.real_matrix("v", v)
         keys = softmax.exponentials.columns
         if len(v) != keys:
             raise ValueError(f"v has {len(v)} rows; the softmax has {keys} keys")
-        v_t = quantize(v.T, self.config)
+        v_t = quantize(v.T, config)
         acc = None
         for index, start in enumerate(range(0, keys, softmax.block)):
             stop = start + softmax.block if start + softmax.block < keys else v_t.values.shape[1]
             if acc is not None:
-                acc = rescale_rows(acc, softmax.rises[index], self.config)
+                acc = rescale_rows(acc, softmax.rises[index], config)
             acc = vsq_matmul(softmax.exponentials.take_columns(start, stop),
-                             v_t.take_columns(start, stop), self.config, acc)
+                             v_t.take_columns(start, stop), config, acc)
         self._record("weighted_values", v_t, accumulators=acc)
-        unit = accumulator_scale(softmax.exponentials, v_t, self.config)
+        unit = accumulator_scale(softmax.exponentials, v_t, config)
         return acc * unit * (softmax.reciprocal * softmax.normalization)[:, None]
 
-    def attention(self, q, k, v, mask=None, scale=None):
+    def attention(self, q, k, v, mask=None, scale=None, layer=0):
         """softmax(q k^T * scale) v, scale 1 / sqrt(dk) by default, over the keys `mask`
-        keeps."""
-        return self.weighted_values(self.softmax(self.logits(q, k, scale), mask), v)
+        keeps; Q K^T and P V in the formats of layer `layer`."""
+        logits = self.logits(q, k, scale, layer)
+        return self.weighted_values(self.softmax(logits, mask, layer), v)
 
     def _record(self, operation, *operands, **integers):
         if self.records is None:

@@ -1,8 +1,9 @@
-"""python -m vsq_accel.bench.minilm_layer "a sentence" [--layer N]: one encoder layer
-of the pretrained all-MiniLM-L6-v2 through the accelerator's RTL in Verilator (the
-default configuration), for that sentence: attention, W1 and W2 on the engine, GELU,
-residuals and LayerNorms on the host. Prints that the RTL's outputs equal the golden
-model's bit for bit, their cosine to the float layer and the cycles each program took."""
+"""python -m vsq_accel.bench.minilm_layer "a sentence" [--layer N] [--formats POLICY]:
+one encoder layer of the pretrained all-MiniLM-L6-v2 through the accelerator's RTL in
+Verilator (the default configuration; with a precision policy, its multi-format
+version), for that sentence: attention, W1 and W2 on the engine, GELU, residuals and
+LayerNorms on the host. Prints that the RTL's outputs equal the golden model's bit for
+bit, their cosine to the float layer and the cycles each program took."""
 
 import argparse
 import json
@@ -11,24 +12,29 @@ import tempfile
 from pathlib import Path
 
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.precision import PrecisionPolicy
 
 LAYERS = 6
+# The default configuration with every format by command, for a precision policy.
+MULTI_FORMAT = AcceleratorConfig(formats=["int4_vsq", "int4", "int8"])
 
 
-def run(sentence, layer, config=AcceleratorConfig(), quick_build=False):
-    """The testbench's figures (`sim.minilm_layer`), or None when it failed."""
+def run(sentence, layer, config=AcceleratorConfig(), quick_build=False, formats=None):
+    """The testbench's figures (`sim.minilm_layer`), or None when it failed; `formats`:
+    a `PrecisionPolicy` (None: the entries' own format)."""
     from vsq_accel.sim.runner import run_cocotb
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "layer.json"
+        policy = {} if formats is None else {"LAYER_FORMATS": formats.named()}
         _, failures = run_cocotb(config, "verilator", "accelerator", "vsq_accel.sim.minilm_layer",
                                  testcase="minilm_layer", quick_build=quick_build,
-                                 extra_env={"LAYER_SENTENCE": sentence,
+                                 extra_env={"LAYER_SENTENCE": sentence, **policy,
                                             "LAYER_INDEX": str(layer), "LAYER_OUT": str(out)})
         return None if failures or not out.exists() else json.loads(out.read_text())
 
 
-def fits(sentence, layer, config):
+def fits(sentence, layer, config, formats=None):
     """Raise a ValueError naming the reason when the layer for this sentence does not
     compile for the configuration (its golden run compiles both programs)."""
     from vsq_accel.accuracy.arithmetic import FloatArithmetic
@@ -37,7 +43,7 @@ def fits(sentence, layer, config):
 
     model = MiniLM()
     x = model.layer_input(model.tokens(sentence), layer, FloatArithmetic())
-    run_golden(TiledLayer(model, layer, config), x)
+    run_golden(TiledLayer(model, layer, config, formats), x)
 
 
 def main(argv=None):
@@ -49,18 +55,26 @@ def main(argv=None):
     parser.add_argument("--layer", type=int, default=0, choices=range(LAYERS),
                         metavar="N", help=f"the encoder layer, 0 to {LAYERS - 1} (default 0); "
                         "the layers before it run in float")
+    parser.add_argument("--formats", metavar="POLICY", help="a precision policy, e.g. "
+                        "\"default=int4_vsq, layer0.pv=int8, ffn2=int8\" (the rows of "
+                        "docs/accuracy.md's mixed-precision table): the layer runs on the "
+                        "default configuration with formats int4_vsq, int4 and int8")
     args = parser.parse_args(argv)
     if not args.sentence.strip():
         parser.error("the sentence is empty")
+    config, formats = AcceleratorConfig(), None
     try:
-        fits(args.sentence, args.layer, AcceleratorConfig())
+        if args.formats is not None:
+            config, formats = MULTI_FORMAT, PrecisionPolicy.parse(args.formats)
+        fits(args.sentence, args.layer, config, formats)
     except ValueError as error:          # CompileError is one: a buffer it overflows
         parser.error(str(error))
-    figures = run(args.sentence, args.layer)
+    figures = run(args.sentence, args.layer, config, formats=formats)
     if figures is None:
         print("error: the RTL run failed; the cocotb log above says where", file=sys.stderr)
         return 1
-    print(f"layer {figures['layer']}, {figures['tokens']} tokens")
+    print(f"layer {figures['layer']}, {figures['tokens']} tokens"
+          + ("" if formats is None else f", formats {formats.named()}"))
     for program in figures["programs"]:
         print(f"  {program['name']:9}  {program['commands']:4} commands  "
               f"{program['cycles']:9,} cycles  ({program['wall_seconds']:.0f} s to simulate)")

@@ -104,9 +104,11 @@ def attention_head_program(x, head, config, calibration, trace, prefix="", forma
     """One head: returns O as PPU integers and their unit. Rows longer than the softmax
     unit takes run in blocks of keys, in one pass (`golden.key_blocks`). `formats`: a
     precision policy (`spec.precision.policy_for`): the projections in the format of
-    "qkv" in layer `layer`, Q K^T in that of "scores"; P V in the entries' own."""
+    "qkv" in layer `layer`, Q K^T in that of "scores", P V (the exponentials and V) in
+    that of "pv"."""
     operands = head_operands(x, head, config, calibration, trace, prefix, formats, layer)
-    scores = _formats(formats, config, layer)["scores"]
+    places = _formats(formats, config, layer)
+    scores, mix = places["scores"], places["pv"]
     acc = vsq_matmul(operands["q"], operands["k"], scores)
     logits = score_logits(acc, operands, head.dk, scores)
     trace.add(f"{prefix}s.acc", acc, f"signed {config.acc_bits}-bit accumulators")
@@ -118,9 +120,9 @@ def attention_head_program(x, head, config, calibration, trace, prefix="", forma
     if key_block < tokens:
         acc, e_op, row_sum = one_pass(lambda start: logits[:, start:start + key_block],
                                       range(0, tokens, key_block), key_block, operands["v"],
-                                      softmax_start(len(logits), config), config)
+                                      softmax_start(len(logits), config), mix)
         return normalized_output(acc, e_op, operands["v"], row_sum, prefix + "o",
-                                 calibration, config, trace)
+                                 calibration, mix, trace)
     keep = np.ones(logits.shape, bool)
     row_max, row_sum = softmax_loop1(logits, keep, *softmax_start(len(logits), config),
                                      config)
@@ -130,16 +132,17 @@ def attention_head_program(x, head, config, calibration, trace, prefix="", forma
               f"softmax denominator, {config.softmax_exp_bits} fraction bits")
     trace.add(f"{prefix}exponentials", exponentials,
               f"2^(x - m), {config.softmax_exp_bits} fraction bits")
-    e_op = exponentials_to_operand(exponentials, config)
-    _record_operand(trace, f"{prefix}e_op", e_op, config)
-    acc = vsq_matmul(e_op, operands["v"], config)
+    e_op = exponentials_to_operand(exponentials, mix)
+    _record_operand(trace, f"{prefix}e_op", e_op, mix)
+    acc = vsq_matmul(e_op, operands["v"], mix)
     return normalized_output(acc, e_op, operands["v"], row_sum, prefix + "o", calibration,
-                             config, trace)
+                             mix, trace)
 
 
 def normalized_output(acc, e_op, v_op, row_sum, name, calibration, config, trace):
-    """The PPU on P V's accumulators, each row divided by its softmax denominator:
-    1 / d (E fraction bits) ~ r * 2^(E - k) with r = floor(2^k / d)."""
+    """The PPU on P V's accumulators (in the format of `config`), each row divided by
+    its softmax denominator: 1 / d (E fraction bits) ~ r * 2^(E - k) with
+    r = floor(2^k / d)."""
     reciprocal = softmax_reciprocal(row_sum, config)
     trace.add(f"{name}.reciprocal", reciprocal,
               f"floor(2^{config.softmax_recip_shift} / d), {config.softmax_recip_bits} bits")
@@ -152,7 +155,7 @@ def head_operands(x, head, config, calibration, trace, prefix="", formats=None, 
     """The projections of one head as array operands (in the formats of `formats`, as
     `attention_head_program`): Q and K with vectors along dk, in the format of the
     scores; V^T with vectors along the tokens, in P V's."""
-    places = _formats(formats, config, layer, attention=True)
+    places = _formats(formats, config, layer)
     x_q = quantize(x, places["qkv"])
     _record_operand(trace, f"{prefix}x", x_q, places["qkv"])
     operands = {}
@@ -166,10 +169,10 @@ def head_operands(x, head, config, calibration, trace, prefix="", formats=None, 
     return operands
 
 
-def _formats(formats, config, layer, attention=False):
+def _formats(formats, config, layer):
     """The configuration of each matmul of layer `layer` (`spec.precision.layer_formats`)."""
     return {op: format_config(config, name)
-            for op, name in layer_formats(formats, config, layer, attention).items()}
+            for op, name in layer_formats(formats, config, layer).items()}
 
 
 def score_logits(acc, operands, dk, config):

@@ -70,7 +70,8 @@ def model_spans(commands, config):
                          + matmul_drain(*shape, command.output, config, format, out_format))
         elif isinstance(command, Softmax):
             spans.append(softmax_cycles(command.rows, command.length, config)
-                         + softmax_drain(config))
+                         + softmax_drain(command.rows, command.length, config,
+                                         config.supported_formats[command.format]))
         elif isinstance(command, (Load, Store)):
             spans.append(command.count * host_beats(config, command.buffer)
                          + HOST_COMMAND_CYCLES

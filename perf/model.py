@@ -15,6 +15,7 @@ array's fill, the softmax latency and the drains are what the RTL shows, and tes
 the model to the RTL's measured cycles.
 """
 
+import collections
 import dataclasses
 import math
 
@@ -155,10 +156,27 @@ def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     return write + writes - 1 + RETIRE_CYCLES
 
 
-def softmax_drain(config):
+def softmax_drain(rows, length, config, format=None):
     """Cycles from the softmax unit's last output beat to the SOFTMAX's retirement:
-    the row requantizer's stages and the exponential writer."""
-    return row_requantizer_stages(config) + ROW_REQUANT_HANDOFF_CYCLES
+    the row requantizer's stages and the exponential writer, which writes each group of
+    vectors (those a beat completes: at every V values of a row, and at its end) one
+    entry a cycle, two a vector for INT8 in nibble passes (`format`), one group after
+    the other. The beats leave the softmax unit one a cycle, row after row. When the
+    writer falls behind (INT8 with P > V / 2), its queue fills and the beats wait, but
+    the writer is never starved, so it ends where this count says (measured: 768 cycles
+    of waiting beats, the retirement to the cycle)."""
+    beats = math.ceil(length / config.softmax_lanes)
+    closing = [math.ceil(min(end, length) / config.softmax_lanes) - 1
+               for end in range(config.vector_size, length + config.vector_size,
+                                config.vector_size)]
+    groups = collections.Counter(closing)            # beat of a row -> vectors it closes
+    arrive = row_requantizer_stages(config) + ROW_REQUANT_HANDOFF_CYCLES - 1
+    passes = _passes(config, format)
+    written = -math.inf
+    for row in range(rows):
+        for beat in sorted(groups):
+            written = max(row * beats + beat + arrive, written) + groups[beat] * passes
+    return written - (rows * beats - 1)
 
 
 def bits_per_element(config, format=None):

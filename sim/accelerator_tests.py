@@ -158,6 +158,8 @@ async def refuses_bad_commands(dut):
                                           dest=Buffer.LEFT)),
         (EngineError.FORMAT, Matmul(**one, output=Output.Y, dest=Buffer.OUTPUT,
                                     format=len(config.supported_formats))),
+        (EngineError.FORMAT, Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
+                                     dest=Buffer.LEFT, format=len(config.supported_formats))),
     ]
     if config.nibble_passes:
         # one INT8 vector is two entries: the last entry of LEFT cannot hold it
@@ -376,14 +378,26 @@ async def ffn_in_the_formats_of_a_precision_policy(dut):
 
 @cocotb.test()
 async def mhsa_in_the_formats_of_a_precision_policy(dut):
-    """A compiled MHSA whose projections and Wo run in the last format the array lists
-    and Q K^T in the one before (INT8 and INT4 on the multi-format test array), P V in
-    the entries' own; Q and K requantized into the scores' format, the heads' O into
-    Wo's."""
+    """A compiled MHSA whose projections, P V and Wo run in the last format the array
+    lists and Q K^T in the one before (INT8 and INT4 on the multi-format test array):
+    Q and K requantized into the scores' format, V and the softmax's exponentials made
+    in P V's, the heads' O requantized into Wo's."""
     harness, rng = await _harness(dut, 13)
     formats = harness.config.supported_formats
     await run_program(harness, rng, "mhsa", formats={"qkv": formats[-1], "wo": formats[-1],
+                                                     "pv": formats[-1],
                                                      "scores": formats[len(formats) // 2]})
+
+
+@cocotb.test()
+async def sa_in_the_formats_of_a_precision_policy(dut):
+    """A compiled SA whose Q K^T runs in the last format the array lists and P V in the
+    one before (INT8 and INT4 on the multi-format test array), the projections in the
+    entries' own, with host stalls."""
+    harness, rng = await _harness(dut, 14, stall=0.2)
+    formats = harness.config.supported_formats
+    await run_program(harness, rng, "sa", formats={"scores": formats[-1],
+                                                   "pv": formats[len(formats) // 2]})
 
 
 def _operand_image(rng, config, entries):

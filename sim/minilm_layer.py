@@ -3,7 +3,8 @@
 LayerNorms on the host. Each program's output is compared with the golden run of the
 same layer, bit for bit, and with LAYER_CHECK=1 every command's writes as it retires (a
 monitor every cycle: several times slower). The figures go to LAYER_OUT as JSON; the
-sentence comes from LAYER_SENTENCE, the layer from LAYER_INDEX."""
+sentence comes from LAYER_SENTENCE, the layer from LAYER_INDEX, and a precision policy,
+if any, from LAYER_FORMATS (`spec.precision.PrecisionPolicy.parse`)."""
 
 import json
 import os
@@ -16,6 +17,7 @@ from vsq_accel.accuracy.minilm import MiniLM
 from vsq_accel.accuracy.tiled_layer import TiledLayer, cosine, run_golden
 from vsq_accel.sim.accelerator_harness import AcceleratorHarness
 from vsq_accel.sim.testbench import config_from_env
+from vsq_accel.spec.precision import PrecisionPolicy
 
 DEFAULT_SENTENCE = "A small accelerator."
 
@@ -28,8 +30,9 @@ async def minilm_layer(dut):
     model = MiniLM()
     ids = model.tokens(sentence)
     x = model.layer_input(ids, index, FloatArithmetic())
-    layer = TiledLayer(model, index, config)
-    dut._log.info(f"layer {index}, {len(ids)} tokens: {sentence!r}")
+    formats = os.environ.get("LAYER_FORMATS")
+    layer = TiledLayer(model, index, config, formats and PrecisionPolicy.parse(formats))
+    dut._log.info(f"layer {index}, {len(ids)} tokens: {sentence!r}; formats: {formats}")
 
     harness = AcceleratorHarness(dut, config, seed=0)
     await harness.reset(check=os.environ.get("LAYER_CHECK") == "1")

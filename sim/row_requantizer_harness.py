@@ -11,6 +11,7 @@ import numpy as np
 from vsq_accel.golden.ppu import requantize_rows
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 from vsq_accel.spec import ports
+from vsq_accel.spec.precision import FORMATS, format_config
 
 __all__ = ["Row", "RowRequantizerHarness", "check_groups", "exponential_rows", "row_beats"]
 
@@ -52,10 +53,14 @@ def exponential_rows(rng, lengths, config):
     return rows
 
 
-def row_beats(rows, params, config):
-    """The input beats of the rows, with the command's parameters on every beat."""
+def row_beats(rows, params, config, format=None):
+    """The input beats of the rows, with the command's parameters and format (the
+    entries' own if None) on every beat."""
     lanes = config.softmax_lanes
     fields = dataclasses.asdict(params)     # the payload's parameter fields, by name
+    data_bits, scaled = FORMATS[format or config.own_format]
+    fields |= {name: int(data_bits == 8 if name == "wide" else scaled)
+               for name in ports.operand_format_fields(config)}
     beats = []
     for row in rows:
         length = len(row.values)
@@ -79,8 +84,10 @@ def _decode(group, config):
     return vectors, int(group.row_end), carried
 
 
-def check_groups(groups, rows, params, config):
-    """Compare the groups that left (unpacked) with the golden vectors of each row."""
+def check_groups(groups, rows, params, config, format=None):
+    """Compare the groups that left (unpacked) with the golden vectors of each row, in
+    `format` (the entries' own if None; INT4 leaves scales of 0)."""
+    operands = format_config(config, format or config.own_format)
     received, current = [], []
     for index, group in enumerate(groups):
         vectors, row_end, carried = _decode(group, config)
@@ -95,10 +102,12 @@ def check_groups(groups, rows, params, config):
     if len(received) != len(rows):
         raise AssertionError(f"{len(received)} rows ended, {len(rows)} were sent")
     for number, (row, got) in enumerate(zip(rows, received)):
-        values, scales = requantize_rows(np.asarray(row.values, np.int64)[None], params, config)
+        values, scales = requantize_rows(np.asarray(row.values, np.int64)[None], params,
+                                         operands)
         size = config.vector_size
         expected = [(values[0, start:start + size].tolist(),
-                     None if scales is None else int(scales[0, start // size]))
+                     None if not config.vector_scales
+                     else 0 if scales is None else int(scales[0, start // size]))
                     for start in range(0, values.shape[1], size)]
         want = (expected, row.carried())
         if got != want:
@@ -118,10 +127,11 @@ class RowRequantizerHarness:
     async def reset(self):
         await start_and_reset(self.dut, ("i",), ("o",))
 
-    async def run(self, rows, params, idle=Idle(), seed=0):
-        """Stream the rows through, take groups until every row has ended, check every
-        row; return the transfer times (ns) of the inputs and outputs."""
-        inputs = row_beats(rows, params, self.config)
+    async def run(self, rows, params, idle=Idle(), seed=0, format=None):
+        """Stream the rows through in `format` (the entries' own if None), take groups
+        until every row has ended, check every row; return the transfer times (ns) of the
+        inputs and outputs."""
+        inputs = row_beats(rows, params, self.config, format)
         port = self._out_port
         seen, ended = 0, 0
 
@@ -135,5 +145,5 @@ class RowRequantizerHarness:
             self.dut, [self._in_port.pack(beat) for beat in inputs],
             every_row_ended, idle, seed)
         check_groups([port.unpack(bits) for bits in received], rows, params,
-                     self.config)
+                     self.config, format)
         return in_times, out_times

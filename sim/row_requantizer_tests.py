@@ -10,6 +10,7 @@ from vsq_accel.golden.ppu_params import exponential_requantization
 from vsq_accel.sim.row_requantizer_harness import Row, RowRequantizerHarness, exponential_rows
 from vsq_accel.sim.streams import CLOCK_NS, Idle
 from vsq_accel.sim.testbench import start_test
+from vsq_accel.spec.precision import format_config
 
 BASE_SEED = 20261202
 
@@ -28,21 +29,28 @@ def _lengths(config):
 @cocotb.test()
 async def exponential_rows_with_stalls(dut):
     """The tile program's rows: exponentials with the fixed coarse scale, zero rows,
-    rows of equal values, an erroneous row; random idle cycles on both sides."""
+    rows of equal values, an erroneous row; random idle cycles on both sides; in each
+    format the array runs, in turn."""
     harness, rng, seed = await _setup(dut, 51)
     config = harness.config
-    params, _ = exponential_requantization(config)
     rows = exponential_rows(rng, _lengths(config), config)
-    for index, idle in enumerate([Idle(), Idle(a=0.3, c=0.3), Idle(a=0.6), Idle(c=0.6)]):
-        await harness.run(rows, params, idle, seed=seed + index)
+    for format in config.supported_formats:
+        params, _ = exponential_requantization(format_config(config, format))
+        for index, idle in enumerate([Idle(), Idle(a=0.3, c=0.3), Idle(a=0.6), Idle(c=0.6)]):
+            await harness.run(rows, params, idle, seed=seed + index, format=format)
 
 
 @cocotb.test()
 async def scale_boundaries_ties_and_clipping(dut):
     """A vector max whose scale lands exactly on an integer and one unit above it, a
     zero vector (scale clamped to 1), elements that clip at 2^(N-1) - 1, and rounding
-    ties of the elements."""
+    ties of the elements; in each format the array runs."""
     harness, rng, seed = await _setup(dut, 52)
+    for format in harness.config.supported_formats:
+        await _boundaries_ties_and_clipping(harness, rng, seed, format)
+
+
+async def _boundaries_ties_and_clipping(harness, rng, seed, format):
     config = harness.config
     size = config.vector_size
     # scale = ceil(amax * 3 / 2^4): amax = 16 k gives exactly 3 k, 16 k + 1 rounds up.
@@ -51,14 +59,14 @@ async def scale_boundaries_ties_and_clipping(dut):
     rows = [Row(np.resize([16 * k, 5, 7, 0], size)) for k in range(1, 5)]
     rows += [Row(np.resize([16 * k + 1, 3, 1, 0], size + 3)) for k in range(1, 5)]
     rows.append(Row(np.zeros(size + 1, np.int64)))
-    await harness.run(rows, boundaries, Idle(a=0.2, c=0.2), seed=seed)
+    await harness.run(rows, boundaries, Idle(a=0.2, c=0.2), seed=seed, format=format)
     clipping = Requantization(element_mult=(1 << config.ppu_mult_bits) - 1, element_shift=0,
                               scale_mult=1, scale_shift=12)
     await harness.run(exponential_rows(rng, _lengths(config), config), clipping, Idle(c=0.3),
-                      seed=seed + 1)
+                      seed=seed + 1, format=format)
     ties = Requantization(element_mult=1, element_shift=1, scale_mult=1, scale_shift=0)
     await harness.run([Row(2 * np.arange(length) + 1) for length in _lengths(config)], ties,
-                      seed=seed + 2)
+                      seed=seed + 2, format=format)
 
 
 @cocotb.test()

@@ -170,7 +170,7 @@ class Softmax:
     max and sum in STATE (from the start values when `first`), and records by how much
     the max rose (`rise`, at most acc_bits; 0 when `first`); loop 2 forms r = floor(2^k / d)
     into STATE and the exponentials 2^(x - m), requantized with vectors along the keys
-    into `dest`."""
+    into `dest`, in `format`."""
 
     OP = Op.SOFTMAX
     SUMMARY = "softmax loops over SCORES rows; exponentials requantized into LEFT"
@@ -189,6 +189,8 @@ class Softmax:
     element_shift: int = _field("shift", "its shift")
     scale_mult: int = _field("mult", "as Matmul's")
     scale_shift: int = _field("shift", "its shift")
+    format: int = _field("format", "the exponentials' format, as MATMUL's out_format (P V "
+                         "reads them in it)")
     trace: dict | None = dataclasses.field(default=None, compare=False)
 
 
@@ -298,8 +300,10 @@ def footprint(command, config):
                  (Buffer.STATE, command.state_base, command.state_base + command.rows,
                   bool(command.loop1 or command.loop2))]
         if command.loop2:
+            vectors = -(-command.length // config.vector_size)
             spans.append(_rows(command.dest, command.dest_base, command.dest_stride,
-                               command.rows, -(-command.length // config.vector_size), True))
+                               command.rows, vectors * _entries_per_vector(command.format,
+                                                                          config), True))
         return spans
     return []
 

@@ -307,17 +307,18 @@ def vectors_per_group(config):
 
 def row_beat(config):
     """A beat of the softmax unit's output into the row requantizer (`keep`: which values
-    belong to the row, a prefix of the beat) and the requantization's parameters, which
-    the controller attaches, the same for the whole command."""
-    return Struct({"beat": softmax_probs(config), **requant_parameter_fields(config)})
+    belong to the row, a prefix of the beat) and the requantization's parameters and
+    format, which the controller attaches, the same for the whole command."""
+    return Struct({"beat": softmax_probs(config), **requant_parameter_fields(config),
+                   **operand_format_fields(config)})
 
 
 def row_vectors(config):
     """Q vector slots of which the first `count` hold the row's next vectors (with their
-    scales); `row_end`: the group holds the row's last vector, with the row's reciprocal
-    r and `error` from the softmax."""
+    scales; 8-bit elements where INT8 runs in nibble passes); `row_end`: the group holds
+    the row's last vector, with the row's reciprocal r and `error` from the softmax."""
     slots = vectors_per_group(config)
-    return Struct({"vectors": Array(vsq_vector(config), slots),
+    return Struct({"vectors": Array(lane_vector(config), slots),
                    "count": Unsigned(slots.bit_length()), "row_end": _flag(),
                    "reciprocal": Unsigned(config.softmax_recip_bits),
                    **softmax_state(config).fields, "error": _flag()})

@@ -87,6 +87,18 @@ class PrecisionPolicy:
         order = sorted(self.entries, key=lambda key: (key != "default", "." in key, key))
         return ", ".join(f"{key}={self.entries[key]}" for key in order) or "default"
 
+    @classmethod
+    def parse(cls, text):
+        """The policy of `named`'s text (commas between entries, spaces optional)."""
+        entries = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            key, equals, name = (part.strip() for part in item.partition("="))
+            if not equals or not key or not name:
+                raise ValueError(f"precision policy entry {item!r} is not place=format "
+                                 f"(for example ffn2=int8)")
+            entries[key] = name
+        return cls(entries)
+
 
 def policy_for(formats, config):
     """The precision policy of `formats` (a `PrecisionPolicy`, its dict, or None for
@@ -108,15 +120,10 @@ def policy_for(formats, config):
     return policy
 
 
-def layer_formats(formats, config, layer, attention=False):
+def layer_formats(formats, config, layer):
     """The format name of each matmul of layer `layer` under the policy `formats`
-    (`policy_for`). With `attention`, P V must be in the entries' own format, the only
-    one the softmax unit makes its exponentials in."""
+    (`policy_for`)."""
     policy = policy_for(formats, config)
-    if attention and policy.format_of(layer, "pv") != config.own_format:
-        raise ValueError(f"P V in layer {layer} is {policy.format_of(layer, 'pv')} in the "
-                         f"precision policy, but the softmax unit makes its exponentials in "
-                         f"{config.own_format} only")
     return {op: policy.format_of(layer, op)
             for op in ("qkv", "scores", "pv", "wo", "ffn1", "ffn2")}
 

@@ -44,13 +44,12 @@ def _spans(total, step):
 def attention_head(b, x, x_q, head, calibration, prefix, concat=None, places=None):
     """One head's commands. Its O goes to OUTPUT as y, or (concat = (region, first
     vector, gamma)) requantized into the concatenation, in its region's format.
-    `places`: the format of "qkv", "scores" and "pv" (`toolchain.compiler._places`;
+    `places`: the format of "qkv", "scores" and "pv" (`spec.precision.layer_formats`;
     the entries' own if None). Returns O's region, unit and columns."""
     own = b.config.own_format
     places = places or {"qkv": own, "scores": own, "pv": own}
     q, k, v_t = _projections(b, x_q, head, calibration, prefix, places)
-    plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat,
-                     places["scores"])
+    plan = _HeadPlan(b, len(x), head, calibration, prefix, q, k, v_t, concat, places)
     plan.schedule()
     plan.free()
     return plan.out, plan.o_unit, plan.dv
@@ -62,7 +61,8 @@ def _projections(b, x_q, head, calibration, prefix, places):
     parameters per row (V's channels); X and the weights in the format of "qkv"."""
     config = b.config
     x_left, x_right = b.regions["x"], b.regions["x.right"]
-    qkv, scores = places["qkv"], format_config(config, places["scores"])
+    qkv, mix = places["qkv"], places["pv"]
+    scores = format_config(config, places["scores"])
 
     def projection(name, w, bias, buffer):
         return linear_operand(b, x_left, x_q.gamma, w.T, bias, calibration.unit(prefix + name),
@@ -74,15 +74,16 @@ def _projections(b, x_q, head, calibration, prefix, places):
     operands = format_config(config, qkv)
     wv_q = quantize(head.wv.T, operands, per_row=True)
     wv_region = b.load_operand(prefix + "v.w", Buffer.LEFT, wv_q, qkv)
-    v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v")
+    mix_config = format_config(config, mix)
+    v_unit, v_gamma = calibration.unit(prefix + "v"), calibration.gamma(prefix + "v", mix_config)
     dv, tokens = head.wv.shape[1], x_q.values.shape[0]
     v_params = b.load_params(prefix + "v.params", column_scaling(
         accumulator_unit(wv_q.gamma, x_q.gamma, operands)[:, 0], v_unit, head.bv, dv, config))
-    v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // config.vector_size))
+    v_t = b.allocate(prefix + "v_op", Buffer.RIGHT, dv, -(-tokens // config.vector_size), mix)
     matmul(b, wv_region, x_right, dv, tokens, v_params, v_t, output=Output.OPERAND,
            reduction=head.wv.shape[0], per_row=True, dest_base=v_t.base, op="projection",
-           trace=operand_trace(prefix + "v"), format=qkv,
-           **requant_fields(requantization(v_unit, v_gamma, config)))
+           trace=operand_trace(prefix + "v"), format=qkv, out_format=config.format_code(mix),
+           **requant_fields(requantization(v_unit, v_gamma, mix_config)))
     b.free(prefix + "v.w", prefix + "v.params")
     return q, k, v_t
 
@@ -91,29 +92,29 @@ class _HeadPlan:
     """The regions and parameters of a head's S, softmax and P V, and the commands that
     use them, one kind a method."""
 
-    def __init__(self, b, tokens, head, calibration, prefix, q, k, v_t, concat, scores):
+    def __init__(self, b, tokens, head, calibration, prefix, q, k, v_t, concat, places):
         config = self.config = b.config
         self.b, self.prefix, self.q, self.k, self.v_t = b, prefix, q, k, v_t
         self.dk, self.dv = head.wq.shape[1], head.wv.shape[1]
-        self.scores_format = scores
+        self.scores_format, self.mix = places["scores"], places["pv"]
         lanes, size = config.lanes, config.vector_size
-        operands = format_config(config, scores)
+        operands, mix = (format_config(config, places[op]) for op in ("scores", "pv"))
         q_gamma, k_gamma = (calibration.gamma(prefix + name, operands) for name in "qk")
         self.s_params = b.load_params(prefix + "s.params", logit_scaling(
             float(accumulator_unit(q_gamma, k_gamma, operands)[0, 0]),
             np.log2(np.e) / np.sqrt(self.dk), tokens, config))
-        self.e_requant, e_gamma = exponential_requantization(config)
+        self.e_requant, e_gamma = exponential_requantization(mix)
         self.o_unit = calibration.unit(prefix + "o")
         row_shift = config.softmax_recip_shift - config.softmax_exp_bits
         self.o_params = b.load_params(prefix + "o.params", column_scaling(
-            accumulator_unit(e_gamma, calibration.gamma(prefix + "v"), config)[0],
+            accumulator_unit(e_gamma, calibration.gamma(prefix + "v", mix), mix)[0],
             self.o_unit, None, self.dv, config, row_shift))
         try:
             key_block = keys_per_block(tokens, config)
         except ValueError as error:
             raise CompileError(str(error)) from None
         self.exps = [b.allocate(f"{prefix}e_op.{half}", Buffer.LEFT, lanes,
-                                -(-key_block // size)) for half in range(2)]
+                                -(-key_block // size), self.mix) for half in range(2)]
         self.out, self.out_fields = self._output(tokens, concat)
         self.keys = _spans(tokens, key_block)
         self.blocks = _spans(tokens, lanes)
@@ -178,6 +179,7 @@ class _HeadPlan:
                             state_base=self._state(block), dest=Buffer.LEFT,
                             dest_base=exp.base, dest_stride=exp.stride,
                             **requant_fields(self.e_requant),
+                            format=self.config.format_code(self.mix),
                             trace={"op": "softmax", "row": block.first, "names": names}))
         return exp
 
@@ -199,7 +201,7 @@ class _HeadPlan:
         matmul(self.b, exp, self.v_t, block.count, self.dv, self.o_params, destination,
                right_vector=keys.first // size, reduction=keys.count,
                k=-(-keys.count // size), row_scale=int(last), state_base=self._state(block),
-               op="P V", trace_row=block.first, **continued, **fields,
+               op="P V", trace_row=block.first, format=self.mix, **continued, **fields,
                trace={"acc": self.prefix + "o.acc", "y": self.prefix + "o"} if last else None)
 
     def _state(self, block):

@@ -51,7 +51,7 @@ def compile_attention_head(x, head, config, calibration, bounded=True, formats=N
     (`spec.precision.policy_for`): the projections in the format of "qkv" in layer
     `layer`, Q K^T in that of "scores"; P V in the entries' own."""
     x = tile_input("sa", x, head, config)
-    places = _places(formats, config, layer)
+    places = layer_formats(formats, config, layer)
     b, x_q = _start(x, config, bounded, places["qkv"])
     _, unit, columns = attention_head(b, x, x_q, head, calibration, "", places=places)
     return _finish(b, "o", columns, unit)
@@ -63,7 +63,7 @@ def compile_multi_head(x, mha, config, calibration, bounded=True, formats=None, 
     as `compile_attention_head`'s, and the concatenation and Wo in the format of
     "wo"."""
     x = tile_input("mhsa", x, mha, config)
-    places = _places(formats, config, layer)
+    places = layer_formats(formats, config, layer)
     b, x_q = _start(x, config, bounded, places["qkv"])
     size, heads = config.vector_size, len(mha.heads)
     head_vectors = -(-mha.heads[0].wv.shape[1] // size)
@@ -75,14 +75,6 @@ def compile_multi_head(x, mha, config, calibration, bounded=True, formats=None, 
     wo = pad_heads(mha.wo, heads, config)
     return _output_linear(b, concat, gamma, wo, mha.bo, calibration.unit("out"),
                           "output projection", len(mha.wo), places["wo"])
-
-
-def _places(formats, config, layer):
-    """`spec.precision.layer_formats` for an attention tile, refused as a CompileError."""
-    try:
-        return layer_formats(formats, config, layer, attention=True)
-    except ValueError as error:
-        raise CompileError(str(error)) from None
 
 
 def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None, format=None):

@@ -167,12 +167,12 @@ def _check_bounds(command, config, where):
         if first < 0 or stop > size:
             raise CommandError(f"{where} reaches {Buffer(buffer).name} entries "
                                f"{first}..{stop - 1}, beyond its {size} entries")
+    for name in {Matmul: ("format", "out_format"), Softmax: ("format",)}.get(type(command), ()):
+        if getattr(command, name) >= len(config.supported_formats):
+            raise CommandError(f"{where} names {name} {getattr(command, name)}; this array "
+                               f"runs {', '.join(config.supported_formats)} (0..."
+                               f"{len(config.supported_formats) - 1})")
     if isinstance(command, Matmul):
-        for name in ("format", "out_format"):
-            if getattr(command, name) >= len(config.supported_formats):
-                raise CommandError(f"{where} names {name} {getattr(command, name)}; this array "
-                                   f"runs {', '.join(config.supported_formats)} (0..."
-                                   f"{len(config.supported_formats) - 1})")
         if command.output == Output.LOGITS and command.n > config.softmax_max_row:
             raise CommandError(f"{where} writes rows of {command.n} logits, longer than "
                                f"softmax_max_row={config.softmax_max_row}")
@@ -319,9 +319,11 @@ def _softmax(machine, command, host, where):
     reciprocal = softmax_reciprocal(current["row_sum"], config)
     machine.write(Buffer.STATE, rows, reciprocal=reciprocal)
     exponentials = softmax_exponentials(logits, keep, current["row_max"], config)
-    values, scales = requantize_rows(exponentials, _requantization(command), config)
+    format = config.supported_formats[command.format]
+    values, scales = requantize_rows(exponentials, _requantization(command),
+                                     format_config(config, format))
     _write_operand(machine, command.dest, command.dest_base, command.dest_stride, values,
-                   scales)
+                   scales, format)
     return {**state, "reciprocal": reciprocal, "exponentials": exponentials, "values": values,
             "scales": scales}
 

@@ -243,11 +243,13 @@ def command_error(m, word, config, blocks, started_rows):
     params_rows = Mux(matmul.per_row, matmul.m, matmul.n)
     # An INT8 operand in nibble passes takes two entries a vector.
     operand_entries, result_vectors = matmul.k, vectors_of(matmul.n)
+    exp_entries = vectors_of(softmax.length)
     if config.nibble_passes:
         int8 = config.format_code("int8")
         operand_entries = Mux(equals(matmul.format, int8), matmul.k << 1, matmul.k)
         result_vectors = Mux(equals(matmul.out_format, int8) & (matmul.output == Output.OPERAND),
                              result_vectors << 1, result_vectors)
+        exp_entries = Mux(equals(softmax.format, int8), exp_entries << 1, exp_entries)
     checks = {
         Op.END: [],
         Op.LOAD: [(~loadable, EngineError.BUFFER),
@@ -277,6 +279,7 @@ def command_error(m, word, config, blocks, started_rows):
                                & ~started_rows).any(), EngineError.STATE),
         ],
         Op.SOFTMAX: [
+            (softmax.format >= len(config.supported_formats), EngineError.FORMAT),
             (~softmax.rows.any() | ~softmax.length.any() | (softmax.length > max_row),
              EngineError.SHAPE),
             (~(softmax.loop1 & softmax.loop2) | (softmax.rows > lanes)
@@ -286,7 +289,7 @@ def command_error(m, word, config, blocks, started_rows):
             ((softmax.src_base + softmax.rows > size[Buffer.SCORES])
              | (softmax.state_base + softmax.rows > size[Buffer.STATE])
              | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
-                         vectors_of(softmax.length), softmax_dest), EngineError.BOUNDS),
+                         exp_entries, softmax_dest), EngineError.BOUNDS),
             (~softmax.first & (_rows_mask(softmax.state_base, softmax.rows, config)
                                & ~started_rows).any(), EngineError.STATE),
         ],

@@ -1,7 +1,7 @@
 """Writes the requantized exponentials of the softmax into rows of an operand buffer,
 and each row's state and reciprocal into STATE."""
 
-from amaranth import Array, Module, Signal
+from amaranth import Array, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import WritePort
 from amaranth.lib.wiring import In, Out
@@ -13,22 +13,26 @@ from vsq_accel.spec.commands import DIM_BITS
 __all__ = ["ExpWriter", "exp_job_layout"]
 
 
-def exp_job_layout(addr_bits):
+def exp_job_layout(config, addr_bits):
     """`rows` rows of exponentials, row r's vector v at base + r * stride + v (`dest`:
-    which operand buffer), row r's state and reciprocal at STATE[state_base + r]."""
+    which operand buffer), row r's state and reciprocal at STATE[state_base + r]; `wide`
+    (where INT8 runs in nibble passes): vector v in entries 2v (high nibbles) and 2v + 1
+    (low)."""
     return data.StructLayout({"dest": 1, "base": addr_bits, "stride": addr_bits,
-                              "rows": DIM_BITS, "state_base": addr_bits})
+                              "rows": DIM_BITS, "state_base": addr_bits,
+                              **({"wide": 1} if config.nibble_passes else {})})
 
 
 class ExpWriter(wiring.Component):
     """Takes the row requantizer's groups (up to Q vectors of a row, the row's last
-    with its reciprocal and state) and writes their vectors one per cycle; a group's row
-    end writes the STATE entry beside its last vector. `done` pulses with the last row's
-    end: the softmax command retires.
+    with its reciprocal and state) and writes their entries one per cycle (an INT8
+    vector's two in turn, `golden.entries`); a group's row end writes the STATE entry
+    beside its last entry. `done` pulses with the last row's end: the softmax command
+    retires.
 
     Members
     -------
-    job : In(stream.Signature(exp_job_layout(addr_bits)))
+    job : In(stream.Signature(exp_job_layout(config, addr_bits)))
     i : In(stream.Signature(ports.row_vectors(config)))
     write : In(WritePort.Signature(addr_width=addr_bits, shape=ports.vsq_vector(config)))
     state : In(WritePort.Signature(addr_width=addr_bits, shape=ports.state_entry(config)))
@@ -40,7 +44,7 @@ class ExpWriter(wiring.Component):
     def __init__(self, config, addr_bits):
         self._config, self._addr_bits = config, addr_bits
         super().__init__({
-            "job": In(stream.Signature(exp_job_layout(addr_bits))),
+            "job": In(stream.Signature(exp_job_layout(config, addr_bits))),
             "i": In(stream.Signature(layout(ports.row_vectors(config)))),
             "write": In(WritePort.Signature(addr_width=addr_bits,
                                             shape=layout(ports.vsq_vector(config)))),
@@ -55,23 +59,29 @@ class ExpWriter(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         slots = ports.vectors_per_group(self._config)
-        job = Signal(exp_job_layout(self._addr_bits))
+        job = Signal(exp_job_layout(self._config, self._addr_bits))
         active = Signal()
         row = Signal(DIM_BITS)
         row_addr = Signal(self._addr_bits + DIM_BITS + 1)      # row `row`, vector 0
         vector = Signal(DIM_BITS)
         slot = Signal(range(max(slots, 2)))
+        low_next = Signal()                  # an INT8 vector's high nibbles are written
         group = self.i.payload
 
-        # The group's vectors, then (with the last, or alone when it has none) its end.
-        last_slot = slot + 1 >= group.count
+        # The group's entries, then (with the last, or alone when it has none) its end.
+        nibbles = self._config.nibble_passes
+        writing = slot < group.count
+        high = job.wide & ~low_next if nibbles else 0
+        closes = ~writing | ~high if nibbles else 1  # the vector's last entry, if any
         moving = active & self.i.valid & ~self.hold
-        finishing = moving & last_slot
+        finishing = moving & (slot + 1 >= group.count) & closes
         row_done = finishing & group.row_end
+        vector_in = Array(group.vectors)[slot]
         m.d.comb += [
+            *[element.eq(Mux(high, value[4:], value[:4]) if nibbles else value)
+              for element, value in zip(self.write.data.data, vector_in.data)],
             self.write.addr.eq(row_addr + vector),
-            self.write.data.eq(Array(group.vectors)[slot]),
-            self.write.en.eq(moving & (slot < group.count)),
+            self.write.en.eq(moving & writing),
             self.state.addr.eq(job.state_base + row),
             *[self.state.data[name].eq(group[name])
               for name in ports.state_entry(self._config).fields],
@@ -85,8 +95,14 @@ class ExpWriter(wiring.Component):
         with m.If(self.job.valid & ~active):
             m.d.sync += [job.eq(self.job.payload), active.eq(1), row.eq(0), vector.eq(0),
                          slot.eq(0), row_addr.eq(self.job.payload.base)]
+        if self._config.vector_scales:
+            m.d.comb += self.write.data.scale.eq(vector_in.scale)
         with m.If(self.write.en):
-            m.d.sync += [vector.eq(vector + 1), slot.eq(slot + 1)]
+            m.d.sync += vector.eq(vector + 1)
+            if nibbles:
+                m.d.sync += low_next.eq(high)
+            with m.If(closes):
+                m.d.sync += slot.eq(slot + 1)
         with m.If(finishing):
             m.d.sync += slot.eq(0)
         with m.If(row_done):

@@ -197,10 +197,14 @@ class TileEngine(wiring.Component):
                 with m.If(output == kind):
                     m.d.sync += start(writer)
         with m.If(controller.dispatch & (op == Op.SOFTMAX)):
+            exp_format = _format_flags(softmax.format, config)
             m.d.sync += [
                 *_assign(units.exp_writer.job.payload, dest=softmax.dest == Buffer.RIGHT,
                          base=softmax.dest_base, stride=softmax.dest_stride,
-                         rows=softmax.rows, state_base=softmax.state_base),
+                         rows=softmax.rows, state_base=softmax.state_base,
+                         **({"wide": exp_format["wide"]} if config.nibble_passes else {})),
+                *[getattr(mode, f"softmax_{name}").eq(exp_format[name])
+                  for name in ports.operand_format_fields(config)],
                 mode.softmax_rows.eq(softmax.rows), mode.softmax_row.eq(0),
                 mode.softmax_resume.eq(~softmax.first),
                 mode.softmax_state_base.eq(softmax.state_base),
@@ -310,7 +314,7 @@ class TileEngine(wiring.Component):
                          mode.softmax_row.eq(mode.softmax_row + 1)]
         m.d.comb += [rows.i.payload.beat.eq(softmax.o.payload),
                      *[getattr(rows.i.payload, name).eq(getattr(mode, f"softmax_{name}"))
-                       for name in _REQUANT_FIELDS],
+                       for name in (*_REQUANT_FIELDS, *ports.operand_format_fields(self._config))],
                      rows.i.valid.eq(softmax.o.valid), softmax.o.ready.eq(rows.i.ready)]
         wiring.connect(m, rows.o, units.exp_writer.i)
 
@@ -477,6 +481,7 @@ class _Mode:
         self.softmax_state_base = Signal(range(config.state_rows))
         for name in ports.operand_format_fields(config):
             setattr(self, f"out_{name}", Signal(name=f"matmul_out_{name}"))
+            setattr(self, f"softmax_{name}", Signal(name=f"softmax_{name}"))
         for name, field in ports.requant_parameter_fields(config).items():
             setattr(self, name, Signal(layout(field), name=f"matmul_{name}"))
             setattr(self, f"softmax_{name}", Signal(layout(field), name=f"softmax_{name}"))

@@ -36,6 +36,10 @@ class RowRequantizer(wiring.Component):
     (`hw.ppu.requant_stages`) -> a `CreditQueue`; a group is formed only while the queue has
     room for it.
 
+    On a multi-format array the command names the exponentials' format, as the column
+    requantizer's (`hw.ppu.requantizer`): without vector scales the reciprocal is 2^R
+    and the scale 0; INT8 keeps 8-bit elements, which the writer splits into nibbles.
+
     Members
     -------
     i : In(stream.Signature(ports.row_beat(config)))
@@ -131,8 +135,7 @@ class RowRequantizer(wiring.Component):
         live, saved, row = (Signal(_row_layout(config), name=name)
                             for name in ("live", "saved", "row"))
         m.d.comb += [live[name].eq(beat[name]) for name in _ROW_FIELDS]
-        m.d.comb += [live[name].eq(head.payload[name])
-                     for name in ports.requant_parameter_fields(config)]
+        m.d.comb += [live[name].eq(head.payload[name]) for name in _parameter_fields(config)]
         with m.If(take):
             m.d.sync += saved.eq(live)
         m.d.comb += row.eq(Mux(flushing, saved, live))
@@ -149,12 +152,19 @@ class RowRequantizer(wiring.Component):
         s3 = scale_stages(m, "s", config, maxima.valid, maxima.results, maxima.row.scale_mult,
                           maxima.row.scale_shift,
                           **{key: getattr(maxima, key) for key in carried})
-        reciprocals = None
+        formats = ports.operand_format_fields(config)
+        reciprocals, scales = None, s3.scale
         if config.vector_scales:
-            reciprocals = [s3.reciprocal[index // size] for index in range(slots * size)]
+            reciprocals = s3.reciprocal
+            if "scaled" in formats:        # without vector scales the reciprocal is 2^R
+                one = 1 << config.ppu_recip_bits
+                reciprocals = [Mux(s3.row.scaled, value, one) for value in reciprocals]
+                scales = [Mux(s3.row.scaled, value, 0) for value in scales]
+            reciprocals = [reciprocals[index // size] for index in range(slots * size)]
         e3 = element_stages(m, "e", config, s3.valid, s3.values, s3.row.element_mult,
-                            reciprocals, s3.row.element_shift, count=s3.count,
-                            row_end=s3.row_end, row=s3.row, scale=s3.scale)
+                            reciprocals, s3.row.element_shift,
+                            wide=s3.row.wide if "wide" in formats else None, count=s3.count,
+                            row_end=s3.row_end, row=s3.row, scale=scales)
         stages = 1 + maxima.depth + s3.depth + e3.depth      # g_, then the trees and stages
         check_stages("RowRequantizer", stages, row_requantizer_stages(config))
         # The decision to form a group ends a long path: the queue hears of it from
@@ -178,9 +188,14 @@ class RowRequantizer(wiring.Component):
 _ROW_FIELDS = ("reciprocal", "row_max", "row_sum", "rise", "error")
 
 
+def _parameter_fields(config):
+    """The requantization's parameters and format, as the controller attaches them."""
+    return {**ports.requant_parameter_fields(config), **ports.operand_format_fields(config)}
+
+
 def _row_layout(config):
     """What a row's groups carry besides their values: the row's reciprocal, state and
-    error, and the requantization's parameters."""
+    error, and the requantization's parameters and format."""
     fields = ports.row_vectors(config).fields
     return layout(ports.Struct({**{name: fields[name] for name in _ROW_FIELDS},
-                                **ports.requant_parameter_fields(config)}))
+                                **_parameter_fields(config)}))

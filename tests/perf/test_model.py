@@ -65,7 +65,13 @@ def test_drains_by_hand():
     assert matmul_drain(16, 16, 17, Output.OPERAND, config) == (
         1 + 10 + 4 + 2 + 16 + 6 + 3 + 16 + 1 - 15 + 15)
     assert matmul_drain(16, 16, 17, Output.LOGITS, config) == 1 + 10 + 2
-    assert softmax_drain(config) == 15 + 4
+    assert softmax_drain(300, 128, config) == 15 + 4
+    # INT8 exponentials are two writes a vector: at P = V a row's second vector waits
+    # for the first's, and 300 rows of 8 end 2400 cycles behind the beats
+    config = AcceleratorConfig(formats=["int4_vsq", "int8"])
+    assert softmax_drain(1, 16, config, "int8") == 15 + 4 + 1
+    assert softmax_drain(1, 32, config, "int8") == 15 + 4 + 2
+    assert softmax_drain(300, 128, config, "int8") == 15 + 4 + 2400
 
 
 def test_the_controllers_schedule_by_hand():

@@ -18,6 +18,7 @@ import pytest
 from vsq_accel.rtl_gen.designs import cocotb_tests
 from vsq_accel.sim.runner import measuring_coverage, run_cocotb, selected_simulators
 from vsq_accel.spec.config import AcceleratorConfig
+from vsq_accel.spec.precision import PrecisionPolicy
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 # Small buffers: the tiles of the tests fit, and the simulators build them faster.
@@ -81,14 +82,18 @@ def test_accelerator(simulator, config_name, testcase):
 
 @pytest.mark.rtl
 @pytest.mark.skipif("verilator" not in selected_simulators(), reason="runs on Verilator")
-def test_a_minilm_layer_runs_bit_exact():
+def test_a_minilm_layer_runs_bit_exact_in_mixed_formats():
     """One layer of the pretrained all-MiniLM-L6-v2 for a short sentence (the small
-    version of `make minilm-layer`) on four INT4-VSQ lanes with the default buffers:
-    the attention's and the FFN's outputs equal the golden run's bit for bit (asserted
-    in the testbench), and the layer's output stays close to float. Built with C++
-    optimization: the run (460 k cycles) is what costs here."""
+    version of `make minilm-layer`) on four multi-format lanes with the default buffers,
+    under the layer's entries of the measured mixed-precision policy (P V and Wo in
+    INT8, the rest INT4-VSQ; docs/accuracy.md): the attention's and the FFN's outputs
+    equal the golden run's bit for bit (asserted in the testbench), and the layer's
+    output stays close to float. Built with C++ optimization: the run (460 k cycles)
+    is what costs here."""
     from vsq_accel.bench.minilm_layer import run
 
-    figures = run("A small accelerator.", 0, CONFIGS["int4_vsq_l4"])
+    config = dataclasses.replace(CONFIGS["int4_vsq_l4"], formats=("int4_vsq", "int4", "int8"))
+    figures = run("A small accelerator.", 0, config,
+                  formats=PrecisionPolicy({"layer0.pv": "int8", "layer0.wo": "int8"}))
     assert figures is not None, "the RTL run failed: see the cocotb log above"
     assert figures["cosine_to_float"] > 0.95, figures

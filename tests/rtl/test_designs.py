@@ -57,13 +57,14 @@ def test_corner_turn_with_a_beat_count_not_a_power_of_two(simulator):
 
 
 @pytest.mark.rtl
+@pytest.mark.parametrize("design", ["vsq_mac_array", "row_requantizer"])
 @pytest.mark.parametrize("simulator", SELECTED)
-def test_mac_array_in_every_format(simulator):
-    """Every test of the MAC array on an array that runs INT4-VSQ, INT4 and INT8 (in
-    nibble passes), chosen by transfer: its own format's tests, and GEMMs of the three
-    formats back to back."""
+def test_every_format(simulator, design):
+    """Every test of the MAC array and of the row requantizer on an array that runs
+    INT4-VSQ, INT4 and INT8 (in nibble passes), chosen by transfer or command: the
+    array's own format's tests and GEMMs of the three formats back to back; the
+    exponentials with stalls, scale boundaries, ties and clipping in each format."""
     config = AcceleratorConfig(lanes=4, formats=["int4_vsq", "int4", "int8"])
-    design = EMITTED["vsq_mac_array"]
-    tests, failures = run_cocotb(config, simulator, "vsq_mac_array", design.tests,
+    tests, failures = run_cocotb(config, simulator, design, EMITTED[design].tests,
                                  quick_build=True)
-    assert tests == len(cocotb_tests(design.tests)) and failures == 0
+    assert tests == len(cocotb_tests(EMITTED[design].tests)) and failures == 0

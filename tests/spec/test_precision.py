@@ -45,3 +45,14 @@ def test_formats_set_the_operand_keys_alone():
 def test_named_lists_general_entries_first():
     policy = PrecisionPolicy({"layer5.pv": "int8", "ffn2": "int8", "default": "int4"})
     assert policy.named() == "default=int4, ffn2=int8, layer5.pv=int8"
+
+
+def test_parse_reads_what_named_writes():
+    policy = PrecisionPolicy({"layer5.pv": "int8", "ffn2": "int8", "default": "int4"})
+    assert PrecisionPolicy.parse(policy.named()) == policy
+    assert PrecisionPolicy.parse("ffn2=int8,layer0=int8 ,") == PrecisionPolicy(
+        {"ffn2": "int8", "layer0": "int8"})
+    with pytest.raises(ValueError, match="'ffn2' is not place=format"):
+        PrecisionPolicy.parse("ffn2")
+    with pytest.raises(ValueError, match="'int9' is not a format"):
+        PrecisionPolicy.parse("ffn2=int9")

@@ -8,7 +8,7 @@ import pytest
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.spec.commands import Buffer, Load, Matmul
+from vsq_accel.spec.commands import Buffer, Load, Matmul, Softmax
 from vsq_accel.spec.config import AcceleratorConfig
 from vsq_accel.toolchain.compiler import COMPILERS, CompileError
 from vsq_accel.toolchain.interpreter import TraceRecorder, read_operand, run_program
@@ -213,12 +213,12 @@ def test_a_feed_forward_in_the_formats_of_a_precision_policy(formats, activation
 
 @pytest.mark.parametrize("tile", ["sa", "mhsa"])
 @pytest.mark.parametrize("formats", [{"qkv": "int8", "scores": "int4", "wo": "int8"},
-                                     {"layer1.scores": "int8", "wo": "int4"}])
+                                     {"layer1.scores": "int8", "wo": "int4", "pv": "int8"},
+                                     {"pv": "int4"}])
 def test_attention_in_the_formats_of_a_precision_policy(tile, formats):
     """The projections in the format of "qkv", Q K^T in that of "scores", the
-    concatenation and Wo in that of "wo", P V in the entries' own: every tensor the
-    reference program's in the same formats; a P V in another format is refused, as the
-    softmax unit makes its exponentials in the entries' own format only."""
+    concatenation and Wo in that of "wo", the exponentials, V and P V in that of "pv":
+    every tensor the reference program's in the same formats."""
     config = AcceleratorConfig(lanes=4, formats=["int4_vsq", "int4", "int8"])
     rng = np.random.default_rng(SEED)
     print(f"seed {SEED}")
@@ -228,12 +228,11 @@ def test_attention_in_the_formats_of_a_precision_policy(tile, formats):
     program = COMPILERS[tile](x, weights, config, calibrate(tile, x, weights, config)[2],
                               formats=formats, layer=1)
     code = {op: config.format_code(formats.get(op, formats.get(f"layer1.{op}", "int4_vsq")))
-            for op in ("qkv", "scores", "wo")}
-    expected = {("projection", code["qkv"]), ("scores", code["scores"]), ("P V", 0)}
+            for op in ("qkv", "scores", "pv", "wo")}
+    expected = {("projection", code["qkv"]), ("scores", code["scores"]), ("P V", code["pv"])}
     if tile == "mhsa":
         expected.add(("output projection", code["wo"]))
     assert {(command.trace["op"], command.format) for command in program.commands
             if isinstance(command, Matmul)} == expected
-    with pytest.raises(CompileError, match="P V in layer 1 is int8"):
-        COMPILERS[tile](x, weights, config, calibrate(tile, x, weights, config)[2],
-                        formats={"pv": "int8"}, layer=1)
+    assert {command.format for command in program.commands
+            if isinstance(command, Softmax)} == {code["pv"]}
