@@ -6,9 +6,10 @@ import json
 import sys
 from pathlib import Path
 
-from vsq_accel.bench import (ara, golden_speed, logit_width, mac_utilization, matmul_accuracy,
-                             one_pass, ppu_throughput, seed_sa, softmax_accuracy,
-                             softmax_throughput, synth, tile_accuracy, tiles, workloads)
+from vsq_accel.bench import (ara, energy, golden_speed, logit_width, mac_utilization,
+                             matmul_accuracy, one_pass, ppu_throughput, seed_sa,
+                             softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles,
+                             workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "one_pass": one_pass.run,
     "tiles": tiles.run,
     "workloads": workloads.run,
+    "energy": energy.run,
     "golden_speed": golden_speed.run,
     "seed_sa": seed_sa.run,
     "ara": ara.run,

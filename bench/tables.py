@@ -66,6 +66,10 @@ HEADLINE = [
             "weight, the rest INT4-VSQ8 (golden model): mean cosine / bits per weight",
             "accuracy", ("minilm_mixed_sensitive_5_bits_mean_cos",
                          "minilm_mixed_sensitive_5_bits_bits_per_weight")),
+    _Figure("BERT-Base in INT4-VSQ at 5 nm, 0.67 V, modelled, data on chip: TOPS/W "
+            "/ inferences/s/W (NVIDIA: 38.7 / 1734)", "energy",
+            ("tops_per_w_bert_base_128_int4_vsq_on_chip_host",
+             "inferences_per_s_per_w_bert_base_128_int4_vsq_on_chip_host"), "{:.1f}"),
     _Figure("Fmax on an ECP5-85k after place and route, MHz: array / softmax unit",
             "synth", ("fmax_mhz_array", "fmax_mhz_softmax"), "{:.1f}"),
     _Figure("array busy over a long-row SA head in RTL (1024 tokens, rows of four blocks "
@@ -293,6 +297,33 @@ def _multi_format():
         f"{cycles['nvidia_int4_vsq_over_int8_inferences']:.3f} |"])
 
 
+def _energy():
+    values = _results("energy")
+    lines = ["| 16 x 64, 5 nm, 0.67 V | format | uJ per inference | MAC array | buffers "
+             "| PPU | softmax | host | TOPS/W | inferences/s/W | INT8 over INT4-VSQ |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for suffix, host in (("", "DRAM"), ("_on_chip_host", "on-chip memory")):
+        for workload, label in (("bert_base_128", "BERT-Base, 128 tokens"),
+                                ("deit_s", "DeiT-Small")):
+            for format in ("int4_vsq", "int8"):
+                key = f"{workload}_{format}{suffix}"
+                shares = [f"{values[f'share_{part}_{key}']:.1%}"
+                          for part in ("mac_array", "buffers", "ppu", "softmax", "host")]
+                ratio = (f"{values[f'energy_ratio_int8_vs_int4_vsq_{workload}{suffix}']:.2f}"
+                         if format == "int8" else "")
+                lines.append(f"| {label}, host data from {host} | {format} | "
+                             f"{values[f'energy_uj_{key}']:,.0f} | " + " | ".join(shares)
+                             + f" | {values[f'tops_per_w_{key}']:.1f} | "
+                             f"{values[f'inferences_per_s_per_w_{key}']:,.0f} | {ratio} |")
+    for workload, label in (("bert_base_128", "BERT-Base"), ("deit_s", "DeiT-Small")):
+        tops = (f"{values['nvidia_tops_per_w_bert_base_128_int4_vsq']:.1f}"
+                if workload == "bert_base_128" else "")
+        lines.append(f"| NVIDIA's chip, measured, {label} | int4_vsq | | | | | | | {tops} | "
+                     f"{values[f'nvidia_inferences_per_s_per_w_{workload}_int4_vsq']:,} | "
+                     f"{values[f'nvidia_energy_ratio_int8_vs_int4_vsq_{workload}']:.2f} |")
+    return "\n".join(lines)
+
+
 def _ara():
     from vsq_accel.bench.ara import LANE_RATE_GATHER, LENGTHS
     from vsq_accel.rvv.ara import LANES
@@ -329,6 +360,7 @@ TABLES = {
     "multi_format": _multi_format,
     "coverage": _coverage,
     "ara": _ara,
+    "energy": _energy,
 }
 
 

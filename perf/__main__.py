@@ -3,10 +3,14 @@
     python -m vsq_accel.perf [--workload NAME | --workload-file FILE.json] [--config FILE.json]
                    [--batch B] [--clock-mhz F] [--csv FILE] [--json FILE]
                    [--plot FILE.png] [--sweep FILE.png]
+                   [--energy [--node NM] [--vdd V] [--host dram|on-chip]
+                    [--energy-table FILE.json] [--energy-plot FILE.png]]
 
 Without a workload it prints every built-in one. --plot draws cycles per operation kind
 and their utilization for one workload; --sweep draws utilization and inference time
-against lanes and vector size for it.
+against lanes and vector size for it. --energy adds the energy per inference in every
+format the configuration runs, its split by component, TOPS/W and inferences/s/W
+(`perf.energy`), and --energy-plot draws the split as stacked bars.
 """
 
 import argparse
@@ -17,6 +21,8 @@ import math
 import sys
 from pathlib import Path
 
+from vsq_accel.perf.energy import TABLE_PATH, EnergyTable, EnergyTableError
+from vsq_accel.perf.energy_report import energy_point, plot_energy, print_energy
 from vsq_accel.perf.lowering import lower
 from vsq_accel.perf.model import Assumptions, bits_per_element, cost_workload
 from vsq_accel.perf.workloads import WORKLOADS, WorkloadError, load_workload, with_batch
@@ -158,17 +164,38 @@ def main(argv=None):
     parser.add_argument("--sweep", metavar="FILE",
                         help="draw utilization and time against lanes and vector size; "
                         "needs one workload")
+    energy = parser.add_argument_group("energy")
+    energy.add_argument("--energy", action="store_true",
+                        help="energy per inference in each format the array runs")
+    energy.add_argument("--node", type=float, default=5.0,
+                        help="technology node in nm (default: %(default)s, NVIDIA's chip)")
+    energy.add_argument("--vdd", type=float, default=0.67,
+                        help="supply voltage (default: %(default)s V)")
+    energy.add_argument("--host", choices=("dram", "on-chip"), default="dram",
+                        help="where the host's data comes from (default: %(default)s)")
+    energy.add_argument("--energy-table", metavar="FILE", default=str(TABLE_PATH),
+                        help="energies per action (default: perf/energy_45nm.json)")
+    energy.add_argument("--energy-plot", metavar="FILE",
+                        help="draw the energy split as stacked bars (.png, .pdf, .svg, .jpg)")
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch {args.batch}: must be at least 1")
     if not (math.isfinite(args.clock_mhz) and args.clock_mhz > 0):
         parser.error(f"--clock-mhz {args.clock_mhz:g}: must be a positive number")
     for option, formats in (("csv", None), ("json", None), ("plot", PLOT_FORMATS),
-                            ("sweep", PLOT_FORMATS)):
+                            ("sweep", PLOT_FORMATS), ("energy_plot", PLOT_FORMATS)):
         path = getattr(args, option)
         problem = None if path is None else output_problem(path, formats)
         if problem:
-            parser.error(f"--{option} {path!r} {problem}")
+            parser.error(f"--{option.replace('_', '-')} {path!r} {problem}")
+    table = None
+    if args.energy or args.energy_plot:
+        try:
+            table = EnergyTable.load(args.energy_table)
+            table.factor(args.node, args.vdd)
+        except EnergyTableError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     try:
         config = AcceleratorConfig.load_for_command_line(args.config)
         if args.workload_file:
@@ -181,7 +208,7 @@ def main(argv=None):
     if (args.plot or args.sweep) and len(workloads) != 1:
         parser.error("--plot and --sweep need one workload (--workload or --workload-file)")
     assumptions = Assumptions(clock_mhz=args.clock_mhz)
-    rows, summaries = [], {}
+    rows, summaries, points = [], {}, []
     for workload in workloads:
         workload = with_batch(workload, args.batch)
         costs = cost_workload(workload, config, assumptions)
@@ -192,6 +219,17 @@ def main(argv=None):
             plot_workload(workload, costs, config, args.plot)
         if args.sweep:
             plot_sweep(workload, config, assumptions, args.sweep)
+        if table is not None:
+            points += [energy_point(workload, config, format, table, args.node, args.vdd,
+                                    assumptions, args.host)
+                       for format in config.supported_formats]
+    if points:
+        print_energy(points, args.node, args.vdd, args.clock_mhz, args.host)
+        for point in points:
+            summaries[point.workload][f"energy_uj_{point.format}"] = point.picojoules / 1e6
+            summaries[point.workload][f"tops_per_w_{point.format}"] = point.tops_per_w()
+    if args.energy_plot:
+        plot_energy(points, args.energy_plot, f"{args.node:g} nm, {args.vdd:g} V")
     if args.csv:
         with open(args.csv, "w", newline="") as out:
             writer = csv.DictWriter(out, fieldnames=list(rows[0]))

@@ -20,7 +20,7 @@ from vsq_accel.spec.commands import Softmax as SoftmaxCommand
 from vsq_accel.toolchain.compiler import (ShapeCalibration, compile_attention_head,
                                           compile_feed_forward, compile_linear)
 
-__all__ = ["ATTENTION_OPS", "program_ops", "lower", "encoder_ops"]
+__all__ = ["ATTENTION_OPS", "program_ops", "lower", "encoder_ops", "encoder_programs"]
 
 # The attention matmuls, beside which the softmax unit works.
 ATTENTION_OPS = ("scores", "P V")
@@ -51,19 +51,28 @@ def lower(ops, config):
 
 @functools.cache
 def encoder_ops(layer, config):
+    return tuple(op for program, times in encoder_programs(layer, config)
+                 for op in program_ops(program.commands, times))
+
+
+@functools.cache
+def encoder_programs(layer, config, format=None):
+    """[(program, times it runs)] of an encoder layer, every matmul in `format` (the
+    entries' own if None): one head's attention (heads x sequences x batch times), the
+    output projection and the FFN on every row."""
     tokens, hidden, mlp = layer.tokens, layer.hidden, layer.mlp
     dk, rows = hidden // layer.heads, layer.batch * layer.sequences * tokens
-    calibration = ShapeCalibration(config)
-    zeros = np.zeros
+    calibration, zeros = ShapeCalibration(config), np.zeros
+    policy = None if format is None else {"default": format}
     head = AttentionHead(zeros((hidden, dk)), zeros((hidden, dk)), zeros((hidden, dk)),
                          zeros(dk), zeros(dk), zeros(dk))
     attention = compile_attention_head(zeros((tokens, hidden)), head, config, calibration,
-                                       bounded=False)
+                                       bounded=False, formats=policy)
     concat = layer.heads * -(-dk // config.vector_size) * config.vector_size
     output = compile_linear(zeros((rows, concat)), zeros((concat, hidden)), None, config,
-                            calibration, "output projection", bounded=False, reduction=hidden)
+                            calibration, "output projection", bounded=False, reduction=hidden,
+                            format=format)
     ffn = compile_feed_forward(zeros((rows, hidden)), FeedForward(
         zeros((hidden, mlp)), zeros(mlp), zeros((mlp, hidden)), zeros(hidden)), config,
-        calibration, bounded=False)
-    return tuple(program_ops(attention.commands, layer.heads * layer.sequences * layer.batch)
-                 + program_ops(output.commands) + program_ops(ffn.commands))
+        calibration, bounded=False, formats=policy)
+    return ((attention, layer.heads * layer.sequences * layer.batch), (output, 1), (ffn, 1))

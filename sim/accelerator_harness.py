@@ -2,6 +2,7 @@
 AXI4-Stream source and sink, and monitors of the buffers' write ports, so that every
 command's results are compared with the golden interpreter as the command retires."""
 
+import collections
 import logging
 import random
 import time
@@ -14,6 +15,7 @@ from cocotb.utils import get_sim_time
 from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiStreamBus, AxiStreamFrame, AxiStreamSink,
                            AxiStreamSource)
 
+from vsq_accel.perf.activity import program_activity
 from vsq_accel.perf.dispatch import model_spans, program_cycles, schedule
 from vsq_accel.sim.command_coverage import Recorder
 from vsq_accel.sim.host_data import (bytes_to_entries, command_words, entries_to_bytes,
@@ -108,6 +110,7 @@ class AcceleratorHarness:
         self.retired, self.mismatches = [], []   # indices, in the order they retired
         self.loads_held = 0        # cycles a LOAD's entry waited for the buffer's port
         self.exps_held = 0         # cycles the softmax's exponentials waited for it
+        self.activity = collections.Counter()   # the events of `perf.activity` seen
         self.dispatched.clear()
         self.retired_at.clear()
         self._first = 0
@@ -168,6 +171,13 @@ class AcceleratorHarness:
         engine = self.dut.engine
         ports = {buffer: tuple(getattr(engine, f"{buffer.name.lower()}_write_{part}")
                                for part in ("en", "addr", "data")) for buffer in MONITORED}
+        dut = self.dut
+        transfers = {"feeds.LEFT": (engine.feeder_a.o__valid, engine.feeder_a.o__ready),
+                     "feeds.RIGHT": (engine.feeder_b.o__valid, engine.feeder_b.o__ready),
+                     "ppu_columns": (engine.ppu.i__valid, engine.ppu.i__ready),
+                     "softmax_beats": (engine.softmax.i__valid, engine.softmax.i__ready),
+                     "host_in": (dut.s_axis_tvalid, dut.s_axis_tready),
+                     "host_out": (dut.m_axis_tvalid, dut.m_axis_tready)}
         while True:
             await FallingEdge(self.dut.clk)
             await ReadOnly()
@@ -175,6 +185,9 @@ class AcceleratorHarness:
                 if int(en.value):
                     self.shadow[buffer][int(addr.value)] = unpack_entry(
                         self.config, buffer, int(data.value))
+                    self.activity[f"writes.{buffer.name}"] += 1
+            for event, (valid, ready) in transfers.items():
+                self.activity[event] += int(valid.value) & int(ready.value) & 1
             loader, exps = engine.loader, engine.exp_writer
             self.loads_held += int(loader.o__valid.value) & ~int(loader.o__ready.value) & 1
             self.exps_held += (int(exps.hold.value) & int(exps.busy.value)
@@ -281,6 +294,7 @@ class AcceleratorHarness:
         self.wall_seconds = time.perf_counter() - began
         if self.checking:
             self.check_model_cycles(program.commands, cycles, list_entries)
+            self.check_model_activity(program.commands)
             assert sorted(self.retired) == list(range(len(program.commands) - 1)), (
                 f"commands retired in the order {self.retired}")
             assert not self.mismatches, "\n".join(self.mismatches[:20])
@@ -338,6 +352,18 @@ class AcceleratorHarness:
         if all(exact.values()):
             want = program_cycles(commands, model, list_entries)
             assert cycles == want, f"{cycles} cycles, the performance model's {want}"
+
+    def check_model_activity(self, commands):
+        """The energy model's events (`perf.activity`) that the engine shows are the ones
+        it counted: every buffer write, the operand feeders' reads, the PPU's columns,
+        the softmax's beats and the host's beats, both ways."""
+        model = program_activity(commands, self.config)
+        seen = dict(self.activity)
+        seen["host_beats"] = seen.pop("host_in", 0) + seen.pop("host_out", 0)
+        events = {*seen, *(f"writes.{buffer.name}" for buffer in MONITORED)}
+        off = {event: (seen.get(event, 0), model.get(event, 0)) for event in sorted(events)
+               if seen.get(event, 0) != model.get(event, 0)}
+        assert not off, f"activity other than the energy model's (seen, model): {off}"
 
     async def cycles(self):
         return await self.read(Register.CYCLES_LO) | await self.read(Register.CYCLES_HI) << 32

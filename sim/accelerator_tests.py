@@ -492,19 +492,22 @@ async def ffn_with_host_stalls(dut):
 
 
 @cocotb.test()
-async def tiles_take_the_models_cycles(dut):
-    """SA and FFN with no host stall (MHSA: `multi_head_attention`): every command
-    took the performance model's cycles, its drain included, and so did each tile as a
-    whole (`check_model_cycles` asserts both in every run). The SA has 2 L tokens: two
-    whole blocks of queries, so every row of SCORES and STATE is used."""
+async def tiles_take_the_models_cycles_and_activity(dut):
+    """SA and FFN with no host stall (MHSA: `multi_head_attention_cycles_and_activity`):
+    every command took the performance model's cycles, its drain included, and so did
+    each tile as a whole (`check_model_cycles` asserts both in every run); the engine
+    did what the energy model counts (`check_model_activity`, also in every run). The
+    SA has 2 L tokens: two whole blocks of queries, so every row of SCORES and STATE is
+    used."""
     harness, rng = await _harness(dut, 3)
     await run_program(harness, rng, "sa", tokens=harness.config.state_rows)
     await run_program(harness, rng, "ffn")
 
 
 @cocotb.test()
-async def multi_head_attention(dut):
-    """No host stall: the whole tile takes the performance model's cycles."""
+async def multi_head_attention_cycles_and_activity(dut):
+    """No host stall: the whole tile takes the performance model's cycles, and does
+    what the energy model counts."""
     await run_tile(dut, "mhsa", 4)
 
 

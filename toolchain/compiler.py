@@ -145,9 +145,10 @@ def _host_activation(b, x_q, ffn, calibration, activation, first, second):
 
 
 def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,
-                   reduction=None):
-    """One layer y = X W + b into OUTPUT (calibrated as "out"); `reduction`: the MACs'
-    reduction length when X's columns are padded (heads concatenated on vectors)."""
+                   reduction=None, format=None):
+    """One layer y = X W + b into OUTPUT (calibrated as "out"), X and W in `format` (the
+    entries' own if None); `reduction`: the MACs' reduction length when X's columns are
+    padded (heads concatenated on vectors)."""
     arguments.instance("config", config, AcceleratorConfig)
     x = arguments.real_matrix("x", x)
     w = arguments.real_matrix("w", w)
@@ -156,9 +157,9 @@ def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,
                          f"({x.shape[1]})")
     if bias is not None:
         bias = arguments.real_vector("bias", bias, w.shape[1])
-    b, x_q = _start(x, config, bounded)
+    b, x_q = _start(x, config, bounded, format)
     return _output_linear(b, b.regions["x"], x_q.gamma, w, bias, calibration.unit("out"), op,
-                          reduction)
+                          reduction, format)
 
 
 class ShapeCalibration:

@@ -55,7 +55,8 @@ PLAN |= {("verilator", name): SHORT for name in ("default", "int8_l2", "odd_l5")
 PLAN |= {(simulator, "long_rows_l4"): LONG for simulator in ("icarus", "verilator")}
 PLAN |= {(simulator, "multi_format_l4"): FORMATS + ["refuses_bad_commands"]
          for simulator in ("icarus", "verilator")}
-PLAN |= {(simulator, name): ["tiles_take_the_models_cycles", "multi_head_attention"]
+PLAN |= {(simulator, name): ["tiles_take_the_models_cycles_and_activity",
+                              "multi_head_attention_cycles_and_activity"]
          for simulator, name in (("verilator", "int8_l4"), ("icarus", "int4_vsq4_l1_acc16"))}
 if measuring_coverage():
     # a block's coverage counts each build: every build the run makes runs every test
