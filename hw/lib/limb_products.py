@@ -29,7 +29,9 @@ def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):
     """a * b for each (a, b) in `pairs`: ``prefix_p_`` every limb product, then the
     adder tree of the shifted limb products, `adds_per_stage` levels a stage
     (``prefix_s0_``, ...). Returns the last stage: the `products`, `valid`, the `carried`
-    values, and `depth`, the stages added."""
+    values, and `depth`, the stages added. A product has the width of a times b (the
+    sum of the shifted limbs would be wider), so a product multiplied again is cut into
+    the limbs `spec.timing.product_stages` counts."""
     terms = [[(a_limb * b_limb, a_offset + b_offset)
               for a_limb, a_offset in _limbs(a) for b_limb, b_offset in _limbs(b)]
              for a, b in pairs]
@@ -43,6 +45,13 @@ def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):
         start += count
     summed = pipelined_trees(m, f"{prefix}_s", groups, add, adds_per_stage, flat.valid,
                              {key: getattr(flat, key) for key in carried})
-    summed.products = summed.results
+    summed.products = [_exact(product, a, b) for product, (a, b) in zip(summed.results, pairs)]
     summed.depth += 1
     return summed
+
+
+def _exact(product, a, b):
+    """`product` cut to the width of a x b, which holds every product of the two."""
+    a, b = Value.cast(a), Value.cast(b)
+    value = product[:len(a) + len(b)]
+    return value.as_signed() if a.shape().signed or b.shape().signed else value

@@ -13,7 +13,8 @@ from vsq_accel.hw.lib.pipeline import stage
 from vsq_accel.hw.ppu.requant_stages import element_stages, scale_stages
 from vsq_accel.spec import ports
 from vsq_accel.spec.commands import SHIFT_BITS
-from vsq_accel.spec.timing import requant_banks
+from vsq_accel.spec.timing import (check_stages, requant_banks, requant_element_stages,
+                                   requant_scale_stages)
 
 __all__ = ["Requantizer"]
 
@@ -110,6 +111,8 @@ class Requantizer(wiring.Component):
                    scale_mult=column.scale_mult, scale_shift=column.scale_shift)
         s3 = scale_stages(m, "s", config, s0.valid, s0.amax, s0.scale_mult, s0.scale_shift,
                           bank=s0.bank)
+        check_stages("Requantizer's scale stages", s3.depth,
+                     requant_scale_stages(config, config.ppu_input_bits))
         with m.If(s3.valid):
             scales = {} if banks.scale is None else {"recip": s3.reciprocal,
                                                       "scale": s3.scale}
@@ -166,6 +169,9 @@ class Requantizer(wiring.Component):
                             r1.element_shift, wide=getattr(r1, "wide", None), bank=r1.bank,
                             row=r1.row, **{name: getattr(r1, name) for name in formats
                                            if name != "wide"})
+        # The drain model and the bank count assume this depth.
+        check_stages("Requantizer's element stages", e3.depth,
+                     requant_element_stages(config, config.ppu_input_bits))
 
         # Each lane's vector, shifted in element by element from the top, so that the
         # first lands at element 0; the group leaves with its last element, and only then
