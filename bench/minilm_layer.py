@@ -49,9 +49,9 @@ def fits(sentence, layer, config, formats=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m vsq_accel.bench.minilm_layer",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("sentence", help="the text to encode: up to 136 tokens on the "
-                        "default buffers (the FFN's GELU output sits whole in LEFT); a "
-                        "longer one is refused before the run, naming the buffer")
+    parser.add_argument("sentence", help="the text to encode: up to 298 tokens on the "
+                        "default buffers (the attention holds X, K and V whole); a longer "
+                        "one is refused before the run, naming the buffer")
     parser.add_argument("--layer", type=int, default=0, choices=range(LAYERS),
                         metavar="N", help=f"the encoder layer, 0 to {LAYERS - 1} (default 0); "
                         "the layers before it run in float")

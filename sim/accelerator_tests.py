@@ -10,6 +10,7 @@ import numpy as np
 
 from vsq_accel.golden.entries import operand_entries
 from vsq_accel.golden.ppu_params import exponential_requantization, logit_scaling
+from vsq_accel.golden.tile_float import gelu
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
@@ -289,11 +290,12 @@ async def matmuls_in_every_format(dut):
         operands = format_config(config, format)
         low, high = operands.data_min, operands.data_max
         scaled = operands.vector_scales
-        # Vectors of -2^(N-1) x -2^(N-1) at the largest scales: enough of them to pass
-        # the accumulator's limit where 64 can.
-        largest = size * low * low * operands.scale_product_max
-        long_k = min(64, config.acc_max // largest + 2)
-        saturating |= long_k * largest > config.acc_max
+        # Vectors of -2^(N-1) x -2^(N-1) and of -2^(N-1) x (2^(N-1) - 1) at the largest
+        # scales: enough of them to pass the accumulator's limits both ways where 64 can
+        # (the second product is the smaller).
+        smaller = size * -low * high * operands.scale_product_max
+        long_k = min(64, config.acc_max // smaller + 2)
+        saturating |= long_k * smaller > config.acc_max + 1
         random = [rng.integers(low, high + 1, (rows, k * size)) for rows in (m, n)]
         extremes = [np.repeat([[low], [high]][:min(2, lanes)], long_k * size, axis=1),
                     np.repeat([[low], [high]], long_k * size, axis=1)]
@@ -374,6 +376,19 @@ async def ffn_in_the_formats_of_a_precision_policy(dut):
     formats = harness.config.supported_formats
     await run_program(harness, rng, "ffn",
                       formats={"ffn1": formats[-1], "ffn2": formats[len(formats) // 2]})
+
+
+@cocotb.test()
+async def ffn_with_a_host_gelu_in_blocks_of_rows(dut):
+    """A FFN whose GELU runs on the host, with one more token than half of LEFT holds
+    of X: X streams in blocks of rows, X W1 + b1 leaves and the GELU's result returns in
+    the same blocks, the next block's X W1 computed before this block's LOAD; with host
+    stalls."""
+    harness, rng = await _harness(dut, 15, stall=0.2)
+    config = harness.config
+    x_entries = -(-tile_shapes(config)[1] // config.vector_size)
+    await run_program(harness, rng, "ffn", tokens=config.left_buffer_vectors // 2 // x_entries
+                      + 1, activation=gelu)
 
 
 @cocotb.test()

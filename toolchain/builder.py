@@ -43,8 +43,9 @@ class Region:
 @dataclasses.dataclass
 class Program:
     """A compiled tile: commands, the LOADs' images in order, the regions by name, and
-    the output (`output` region of OUTPUT, `columns` wide, in `unit`); `allocations`
-    lists every region the program used, (name, Region), in order."""
+    the output (`output` region of OUTPUT, `columns` wide, in `unit`, sent by the
+    STOREs numbered `output_stores`, in order); `allocations` lists every region the
+    program used, (name, Region), in order."""
 
     commands: list
     images: list
@@ -53,7 +54,7 @@ class Program:
     columns: int
     unit: float
     allocations: list = dataclasses.field(default_factory=list)
-    output_stores: int = 1
+    output_stores: tuple = (0,)
 
 
 class Builder:
@@ -63,6 +64,7 @@ class Builder:
         self.config = config
         self.bounded = bounded
         self.commands, self.images, self.regions, self.allocations = [], [], {}, []
+        self.stores = 0                  # STOREs so far
         self._free = {buffer: [(0, buffer_size(config, buffer) if bounded else 1 << 62)]
                       for buffer in Buffer}
         self._in_flight = []
@@ -127,26 +129,32 @@ class Builder:
         self._in_flight.append(command)
         self.commands.append(command)
 
-    def load(self, name, buffer, rows, vectors, image, format=None):
+    def load(self, name, buffer, rows, vectors, image, format=None, trace=None):
+        """A region filled from the host (`image`: a LOAD's image or a function of what
+        the STOREs sent so far); `trace`: the tensor's names and first row, for an
+        operand the interpreter records (`toolchain.interpreter`)."""
         region = self.allocate(name, buffer, rows, vectors, format)
         self.images.append(image)
         self.emit(Load(buffer=buffer, base=region.base, count=rows * region.vectors,
-                       trace={"op": "load"}))
+                       trace={"op": "load", **(trace or {})}))
         return region
 
-    def load_operand(self, name, buffer, operand, format=None):
+    def load_operand(self, name, buffer, operand, format=None, trace=None):
         """An operand (its `vectors` and `scales`) in `format`, the entries' own if None
         (`golden.entries`)."""
         format = self.config.own_format if format is None else format
         rows, vectors = operand.vectors.shape[:2]
         image = operand_entries(operand.vectors.reshape(rows, -1), operand.scales,
                                 self.config, format)
-        return self.load(name, buffer, rows, vectors, image, format)
+        return self.load(name, buffer, rows, vectors, image, format, trace)
 
     def load_params(self, name, scaling):
         image = {"mult": scaling.mult, "shift": scaling.shift, "bias": scaling.bias}
         return self.load(name, Buffer.PARAMS, len(scaling.mult), 1, image)
 
     def store(self, region):
+        """STOREs a region to the host; returns the STORE's number in the program."""
         self.emit(Store(buffer=region.buffer, base=region.base,
                         count=region.rows * region.vectors, trace={"op": "store"}))
+        self.stores += 1
+        return self.stores - 1

@@ -9,14 +9,16 @@ buffers), so that it lands as P V's right operand with vectors along the tokens,
 every requantization runs along a row of the array's output.
 """
 
+import contextlib
 import dataclasses
+import types
 
 from vsq_accel.golden import arguments
 from vsq_accel.golden.entries import operand_entries
 from vsq_accel.golden.ppu_params import requantize_float
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
-from vsq_accel.spec.commands import Buffer, End
+from vsq_accel.spec.commands import Buffer, End, buffer_size
 from vsq_accel.spec.config import AcceleratorConfig
 from vsq_accel.spec.precision import format_config, layer_formats
 from vsq_accel.toolchain.attention import attention_head
@@ -40,9 +42,10 @@ def _start(x, config, bounded, format=None):
 
 
 def _finish(b, output, columns, unit):
-    b.store(b.regions[output])
+    store = b.store(b.regions[output])
     b.emit(End())
-    return Program(b.commands, b.images, b.regions, output, columns, unit, b.allocations)
+    return Program(b.commands, b.images, b.regions, output, columns, unit, b.allocations,
+                   (store,))
 
 
 def compile_attention_head(x, head, config, calibration, bounded=True, formats=None,
@@ -86,62 +89,128 @@ def _output_linear(b, left, left_gamma, w, bias, unit, op, reduction=None, forma
 def _end(b, columns, unit, stores):
     b.emit(End())
     return Program(b.commands, b.images, b.regions, "out", columns, unit, b.allocations,
-                   stores)
+                   tuple(stores))
 
 
 def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None,
                          formats=None, layer=0):
     """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With an
     `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
-    quantizes the result (`requantize_float`), and LOADs it back for W2. `formats`: a
-    precision policy (`spec.precision.policy_for`): X and W1 in the format of "ffn1"
-    in layer `layer`, the hidden layer and W2 in that of "ffn2"."""
+    quantizes the result (`requantize_float`), and LOADs it back for W2, in blocks of
+    rows (`_host_step`). `formats`: a precision policy (`spec.precision.policy_for`): X
+    and W1 in the format of "ffn1" in layer `layer`, the hidden layer and W2 in that of
+    "ffn2"."""
     x = tile_input("ffn", x, ffn, config)
     places = layer_formats(formats, config, layer)
     first, second = places["ffn1"], places["ffn2"]
-    b, x_q = _start(x, config, bounded, first)
+    b = Builder(config, bounded)
+    x_rows = _InputRows(b, quantize(x, format_config(config, first)), first)
     gamma = calibration.gamma("hidden", format_config(config, second))
     unit = calibration.unit("out")
+    hidden = -(-ffn.w1.shape[1] // config.vector_size) * config.entries_per_vector(second)
     if activation is not None:
-        hidden = _host_activation(b, x_q, ffn, calibration, activation, first, second)
-        return _output_linear(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
-                              format=second)
+        stores = _host_step(b, x_rows, ffn, calibration, activation, (first, second), gamma,
+                            unit)
+        return _end(b, ffn.w2.shape[1], unit, stores)
     # Blocks of rows when the hidden layer of all of them does not fit LEFT: each
     # block's hidden rows, then its output, the weights streamed again for each.
-    rows = row_block(b, Buffer.LEFT, len(x), -(-ffn.w1.shape[1] // config.vector_size)
-                     * config.entries_per_vector(second))
-    stores = 0
+    rows = row_block(b, Buffer.LEFT, len(x), hidden + x_rows.entries_per_row,
+                     "hidden_op" if x_rows.resident else "x and hidden_op")
+    stores = []
     for start in range(0, len(x), rows):
-        x_rows = dataclasses.replace(b.regions["x"].sub(start), rows=min(rows, len(x) - start))
-        hidden = linear_operand(b, x_rows, x_q.gamma, ffn.w1.T, ffn.b1,
-                                 calibration.unit("hidden"), gamma, Buffer.LEFT, "hidden",
-                                 "ffn 1", relu=True, trace_row=start, format=first,
-                                 out_format=second)
-        stores += output_rows(b, hidden, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
-                               trace_row=start, format=second)
+        with x_rows.block(start, min(rows, len(x) - start)) as x_block:
+            hidden_op = linear_operand(b, x_block, x_rows.gamma, ffn.w1.T, ffn.b1,
+                                       calibration.unit("hidden"), gamma, Buffer.LEFT,
+                                       "hidden", "ffn 1", relu=True, trace_row=start,
+                                       format=first, out_format=second)
+        stores += output_rows(b, hidden_op, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
+                              trace_row=start, format=second)
         if start + rows < len(x):
             b.free("hidden_op")
     return _end(b, ffn.w2.shape[1], unit, stores)
 
 
-def _host_activation(b, x_q, ffn, calibration, activation, first, second):
-    """X W1 + b1 (in format `first`) to the host (in blocks of rows when OUTPUT holds
-    fewer) and its activation back, quantized in format `second`, as LEFT
-    "hidden_op"."""
-    config, size = b.config, b.config.vector_size
-    rows, columns = len(x_q.values), ffn.w1.shape[1]
-    pre_unit = calibration.unit("pre")
-    stores = output_rows(b, b.regions["x"], x_q.gamma, ffn.w1, ffn.b1, pre_unit, "ffn 1",
-                          name="pre", format=first)
-    hidden = format_config(config, second)
+class _InputRows:
+    """The FFN's X: all its rows in LEFT (and RIGHT, as every tile loads it) when they
+    take at most half of LEFT, else LOADed block by block just before W1 reads them
+    (traced, so that the interpreter records X) and freed after."""
 
-    def activated(stored):
-        y = stored_rows(stored[-stores:], columns)
-        operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
-                                   calibration.gamma("hidden", hidden), hidden)
-        return operand_entries(operand.values, operand.scales, config, second)
+    def __init__(self, b, x_q, format):
+        self.b, self.x_q, self.format, self.gamma = b, x_q, format, x_q.gamma
+        rows, vectors = x_q.vectors.shape[:2]
+        self.vectors = vectors
+        entries = rows * vectors * b.config.entries_per_vector(format)
+        self.resident = not b.bounded or 2 * entries <= buffer_size(b.config, Buffer.LEFT)
+        # LEFT entries a streamed block takes per row beside the hidden layer's
+        self.entries_per_row = 0 if self.resident else entries // rows
+        if self.resident:
+            b.load_operand("x", Buffer.LEFT, x_q, format)
+            b.load_operand("x.right", Buffer.RIGHT, x_q, format)
 
-    return b.load("hidden_op", Buffer.LEFT, rows, -(-columns // size), activated, second)
+    @contextlib.contextmanager
+    def block(self, start, count):
+        """The region of rows start .. start + count."""
+        if self.resident:
+            yield dataclasses.replace(self.b.regions["x"].sub(start), rows=count)
+            return
+        rows = slice(start, start + count)
+        part = types.SimpleNamespace(
+            vectors=self.x_q.vectors[rows],
+            scales=None if self.x_q.scales is None else self.x_q.scales[rows])
+        yield self.b.load_operand("x", Buffer.LEFT, part, self.format, trace={
+            "names": {"values": "x.values", "scales": "x.scales"}, "row": start,
+            "format": self.format, "vectors": self.vectors})
+        self.b.free("x")
+
+
+def _host_step(b, x_rows, ffn, calibration, activation, formats, gamma, unit):
+    """X W1 + b1 (in format `formats[0]`) to the host and its activation back
+    (quantized in `formats[1]`) for W2, in blocks of rows: a block's rows STOREd (in
+    smaller blocks when OUTPUT holds fewer), the host's result LOADed into LEFT
+    "hidden_op", W2 on it and its output STOREd; the next block's X W1 + b1 runs before
+    this block's LOAD, so the array works while the host does. A block is whole tiles
+    of rows that fit LEFT twice (the next LOAD beside W2's reads), or all rows when they
+    fit once. Returns the output's STOREs."""
+    config, (first, second) = b.config, formats
+    rows, columns = len(x_rows.x_q.values), ffn.w1.shape[1]
+    vectors = -(-columns // config.vector_size)
+    entries = vectors * config.entries_per_vector(second) + x_rows.entries_per_row
+    block = rows
+    if b.bounded and rows * entries > b.largest_free(Buffer.LEFT):
+        block = b.largest_free(Buffer.LEFT) // 2 // entries // config.lanes * config.lanes
+        if block == 0:
+            raise CompileError(f"hidden_op: no {config.lanes} rows of {entries} entries fit "
+                               f"LEFT twice: {b.largest_free(Buffer.LEFT)} entries are free")
+    spans = [(start, min(block, rows - start)) for start in range(0, rows, block)]
+    pre_unit, hidden = calibration.unit("pre"), format_config(config, second)
+
+    def pre(start, count):
+        with x_rows.block(start, count) as x_block:
+            return output_rows(b, x_block, x_rows.gamma, ffn.w1, ffn.b1, pre_unit, "ffn 1",
+                               trace_row=start, name="pre", format=first)
+
+    def activated(stores):
+        def image(stored):
+            y = stored_rows([stored[index] for index in stores], columns)
+            operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
+                                       gamma, hidden)
+            return operand_entries(operand.values, operand.scales, config, second)
+        return image
+
+    outputs, stores = [], pre(*spans[0])
+    for index, (start, count) in enumerate(spans):
+        ready = stores
+        if index + 1 < len(spans):
+            stores = pre(*spans[index + 1])
+        region = b.load("hidden_op", Buffer.LEFT, count, vectors, activated(ready), second,
+                        trace={"names": {"values": "hidden_op.values",
+                                         "scales": "hidden_op.scales"},
+                               "row": start, "format": second, "vectors": vectors})
+        outputs += output_rows(b, region, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
+                               trace_row=start, format=second)
+        if index + 1 < len(spans):
+            b.free("hidden_op")
+    return outputs
 
 
 def compile_linear(x, w, bias, config, calibration, op="linear", bounded=True,

@@ -234,7 +234,14 @@ def _load(machine, command, host, where):
                                f"{Buffer(command.buffer).name}, the host sent {name} "
                                f"of {len(values)}")
     machine.write(command.buffer, entries, **fields)
-    return fields
+    format = (command.trace or {}).get("format")
+    if format is None:
+        return fields
+    # An operand's rows, recorded as their values and scales (`golden.entries`).
+    vectors = command.trace["vectors"]
+    values, scales = operand_values(fields, command.count // (
+        vectors * machine.config.entries_per_vector(format)), vectors, machine.config, format)
+    return {"values": values, "scales": scales}
 
 
 def _store(machine, command, host, where):
@@ -349,8 +356,8 @@ def run_program(program, config, recorder=None):
 
 
 def program_output(program, stored):
-    """The output y of a program from what its STOREs sent: the last `output_stores`."""
-    return stored_rows(stored[-program.output_stores:], program.columns)
+    """The output y of a program from what its STOREs sent: those of `output_stores`."""
+    return stored_rows([stored[index] for index in program.output_stores], program.columns)
 
 
 def stored_rows(blocks, columns):

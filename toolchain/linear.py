@@ -125,7 +125,7 @@ def output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_ro
                  name="out", format=None):
     """y = left W + bias into OUTPUT (region `name`) and STOREd to the host, in blocks of
     rows when OUTPUT holds fewer (each block stored before the next), left and W in
-    `format` (the entries' own if None); returns the number of STOREs."""
+    `format` (the entries' own if None); returns the STOREs' numbers."""
     config = b.config
     operands = format_config(config, format or config.own_format)
     w_q = quantize(w.T, operands, per_row=True)
@@ -133,9 +133,9 @@ def output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_ro
     vectors = -(-columns // config.vector_size)
     params = b.load_params(f"{name}.params", column_scaling(
         accumulator_unit(left_gamma, w_q.gamma, operands)[0], unit, bias, columns, config))
-    rows = row_block(b, Buffer.OUTPUT, left.rows, vectors)
-    blocks = range(0, left.rows, rows)
-    for first_row in blocks:
+    rows = row_block(b, Buffer.OUTPUT, left.rows, vectors, name)
+    stores = []
+    for first_row in range(0, left.rows, rows):
         count = min(rows, left.rows - first_row)
         out = b.allocate(name, Buffer.OUTPUT, count, vectors)
         for first, width, w_region in weight_blocks(b, name, w_q, format):
@@ -145,20 +145,20 @@ def output_rows(b, left, left_gamma, w, bias, unit, op, reduction=None, trace_ro
                     dest_base=out.at(0, first // config.vector_size), op=op,
                     trace={"acc": f"{name}.acc", "y": name}, trace_row=trace_row + first_row,
                     trace_column=first)
-        b.store(out)
+        stores.append(b.store(out))
         b.free(name)
     b.free(f"{name}.params")
-    return len(blocks)
+    return stores
 
 
-def row_block(b, buffer, rows, vectors):
-    """Rows of a block of `vectors` entries a row that fits `buffer`: all, or whole
-    tiles of L."""
+def row_block(b, buffer, rows, vectors, what):
+    """Rows of a block of `vectors` entries a row (of the tensors `what` names) that
+    fits `buffer`: all, or whole tiles of L."""
     free = b.largest_free(buffer)
     if not b.bounded or rows * vectors <= free:
         return rows
     block = free // vectors // b.config.lanes * b.config.lanes
     if block == 0:
-        raise CompileError(f"no {b.config.lanes} rows of {vectors} entries fit "
+        raise CompileError(f"{what}: no {b.config.lanes} rows of {vectors} entries fit "
                            f"{Buffer(buffer).name}: {free} entries are free")
     return block

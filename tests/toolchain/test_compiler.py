@@ -8,7 +8,7 @@ import pytest
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
-from vsq_accel.spec.commands import Buffer, Load, Matmul, Softmax
+from vsq_accel.spec.commands import Buffer, Load, Matmul, Softmax, Store
 from vsq_accel.spec.config import AcceleratorConfig
 from vsq_accel.toolchain.compiler import COMPILERS, CompileError
 from vsq_accel.toolchain.interpreter import TraceRecorder, read_operand, run_program
@@ -99,21 +99,27 @@ def test_layers_larger_than_the_buffers_stream_in_blocks(tile, left):
     rng = np.random.default_rng(SEED + 2)
     x = rng.normal(size=(45, 32))
     program, _, _ = compare_with_reference(tile, x, _weights(tile, rng, 32, 2, 16), config)
-    assert program.output_stores > 1
+    assert len(program.output_stores) > 1
     assert sum(isinstance(c, Load) and c.buffer == Buffer.RIGHT for c in program.commands) > 4
     if tile == "ffn":                   # the hidden layer in blocks of rows too
         assert program.regions["hidden_op"].rows < len(x)
 
 
 def test_a_tile_too_large_for_a_buffer_names_the_tensor():
+    """X streams through LEFT in blocks of rows beside the FFN's hidden layer, but not
+    even one tile of rows of both fits 64 entries; an attention head needs X whole."""
     config = AcceleratorConfig(lanes=4, left_buffer_vectors=64)
     rng = np.random.default_rng(SEED + 2)
     x = rng.normal(size=(40, 64))
     weights = random_feed_forward(rng, 64, 512)
     _, _, calibration = calibrate("ffn", x, weights, config)
+    with pytest.raises(CompileError, match=r"x and hidden_op: no 4 rows of 36 entries fit "
+                                           r"LEFT: 64 entries are free"):
+        COMPILERS["ffn"](x, weights, config, calibration)
+    head = _weights("sa", rng, 64, 1, 16)
     with pytest.raises(CompileError, match=r"x \(40 x 4 = 160 entries\) does not fit LEFT: "
                                            r"0 of its 64 entries are in use"):
-        COMPILERS["ffn"](x, weights, config, calibration)
+        COMPILERS["sa"](x, head, config, calibrate("sa", x, head, config)[2])
 
 
 @pytest.mark.parametrize("config", [
@@ -184,8 +190,38 @@ def test_a_host_step_between_w1_and_w2(config_name):
     # X W1 + b1 (29 rows of 6 vectors) and y (4 vectors a row) fit OUTPUT's 4096
     # entries whole; 64 entries take them in blocks of 8 and 16 rows (whole tiles of L=4).
     small = config_name == "small_output"
-    assert (stores_before, program.output_stores) == ((4, 2) if small else (1, 1))
+    assert (stores_before, len(program.output_stores)) == ((4, 2) if small else (1, 1))
     assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
+
+
+@pytest.mark.parametrize("tokens", [197, 257, 512, 4096])
+def test_a_gelu_feed_forward_of_any_length_fits_the_default_buffers(tokens):
+    """DeiT-Small's FFN (384 -> 1536 -> 384) with GELU on the host, on the default
+    buffers: the hidden layer (tokens x 96 entries) does not fit LEFT beside X, so the
+    host step runs in blocks of whole tiles of rows both ways, the next block's X W1
+    before this block's LOAD; from 512 tokens X (24 entries a row) takes more than half
+    of LEFT and streams in the same blocks. The output and every traced tensor (X and
+    the hidden layer assembled from their LOADs) equal the reference's."""
+    from vsq_accel.golden.tile_float import feed_forward, gelu
+    from vsq_accel.golden.tile_program import Calibration
+
+    config = AcceleratorConfig()
+    rng = np.random.default_rng(SEED + tokens)
+    print(f"seed {SEED + tokens}")
+    x = rng.normal(size=(tokens, 384))
+    ffn = random_feed_forward(rng, 384, 1536)
+    _, tensors = feed_forward(x, ffn, friendly=False)
+    program, _, _ = compare_with_reference("ffn", x, ffn, config, Calibration(tensors, config),
+                                           activation=gelu)
+    loads = [index for index, command in enumerate(program.commands)
+             if isinstance(command, Load)
+             and command.trace.get("names", {}).get("values") == "hidden_op.values"]
+    block = program.commands[loads[0]].count // 96
+    assert len(loads) == -(-tokens // block) > 1 and block % config.lanes == 0
+    # the first two blocks' X W1 + b1 (96 entries a row) are stored before the first LOAD
+    stored = sum(command.count for command in program.commands[:loads[0]]
+                 if isinstance(command, Store))
+    assert stored == 2 * block * 96
 
 
 @pytest.mark.parametrize("formats", [{"ffn1": "int8", "ffn2": "int4"},
