@@ -44,8 +44,8 @@ class Region:
 class Program:
     """A compiled tile: commands, the LOADs' images in order, the regions by name, and
     the output (`output` region of OUTPUT, `columns` wide, in `unit`, sent by the
-    STOREs numbered `output_stores`, in order); `allocations` lists every region the
-    program used, (name, Region), in order."""
+    STOREs numbered `output_stores`, in order; the last by default); `allocations` lists
+    every region the program used, (name, Region), in order."""
 
     commands: list
     images: list
@@ -54,7 +54,7 @@ class Program:
     columns: int
     unit: float
     allocations: list = dataclasses.field(default_factory=list)
-    output_stores: tuple = (0,)
+    output_stores: tuple = (-1,)
 
 
 class Builder:

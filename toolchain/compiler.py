@@ -13,6 +13,8 @@ import contextlib
 import dataclasses
 import types
 
+import numpy as np
+
 from vsq_accel.golden import arguments
 from vsq_accel.golden.entries import operand_entries
 from vsq_accel.golden.ppu_params import requantize_float
@@ -26,7 +28,7 @@ from vsq_accel.toolchain.builder import Builder, CompileError, Program, Region
 from vsq_accel.toolchain.interpreter import stored_rows
 from vsq_accel.toolchain.linear import linear_operand, output_rows, row_block
 
-__all__ = ["CompileError", "Region", "Program", "compile_attention_head",
+__all__ = ["HostStepError", "CompileError", "Region", "Program", "compile_attention_head",
            "compile_multi_head", "compile_feed_forward", "compile_linear", "ShapeCalibration",
            "COMPILERS"]
 
@@ -130,6 +132,26 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     return _end(b, ffn.w2.shape[1], unit, stores)
 
 
+class HostStepError(ValueError):
+    """A host step's function returned what the requantizer cannot take."""
+
+
+def _host_values(function, y, start):
+    """function(y) for the rows from `start`, checked: the same shape as y and finite.
+    Values past the calibrated range saturate, as the PPU's do (`requantize_float`)."""
+    name = f"host step {getattr(function, '__name__', 'function')!r} on rows {start}.." \
+           f"{start + len(y) - 1} of X W1 + b1"
+    values = np.asarray(function(y), dtype=np.float64)
+    if values.shape != y.shape:
+        raise HostStepError(f"{name} returned shape {values.shape}, not {y.shape}")
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        row, column = bad[0]
+        raise HostStepError(f"{name} returned {values[row, column]} at row {start + row}, "
+                            f"column {column}")
+    return values
+
+
 class _InputRows:
     """The FFN's X: all its rows in LEFT (and RIGHT, as every tile loads it) when they
     take at most half of LEFT, else LOADed block by block just before W1 reads them
@@ -189,11 +211,11 @@ def _host_step(b, x_rows, ffn, calibration, activation, formats, gamma, unit):
             return output_rows(b, x_block, x_rows.gamma, ffn.w1, ffn.b1, pre_unit, "ffn 1",
                                trace_row=start, name="pre", format=first)
 
-    def activated(stores):
+    def activated(stores, start):
         def image(stored):
             y = stored_rows([stored[index] for index in stores], columns)
-            operand = requantize_float(activation(y * pre_unit), calibration.unit("hidden"),
-                                       gamma, hidden)
+            values = _host_values(activation, y * pre_unit, start)
+            operand = requantize_float(values, calibration.unit("hidden"), gamma, hidden)
             return operand_entries(operand.values, operand.scales, config, second)
         return image
 
@@ -202,7 +224,8 @@ def _host_step(b, x_rows, ffn, calibration, activation, formats, gamma, unit):
         ready = stores
         if index + 1 < len(spans):
             stores = pre(*spans[index + 1])
-        region = b.load("hidden_op", Buffer.LEFT, count, vectors, activated(ready), second,
+        region = b.load("hidden_op", Buffer.LEFT, count, vectors, activated(ready, start),
+                        second,
                         trace={"names": {"values": "hidden_op.values",
                                          "scales": "hidden_op.scales"},
                                "row": start, "format": second, "vectors": vectors})

@@ -4,8 +4,8 @@ configurations someone picked.
 The configurations are drawn from a bounded space (`draw`) with a seed printed in every
 test's name: CONFIG_SEED (default 2026) and RANDOM_CONFIGS (default 1) in the
 environment choose them, and CONFIG_SEED=<seed> reproduces a draw. `make test` runs the
-tile engine's cocotb tests (every unit of the datapath, every tile) on the draw on both
-simulators, the long-row ones on Verilator; `make test-random N=50` draws 50
+tile engine's cocotb tests (every unit of the datapath, every tile) on the draw on
+Verilator (on Icarus when it is the only simulator); `make test-random N=50` draws 50
 configurations from a wider space with a new seed and also runs every unit's own
 testbench on them.
 """
@@ -79,12 +79,12 @@ def drawn():
 CONFIGS = drawn()
 DESIGNS = [name for name, design in EMITTED.items()
            if design.tests and (WIDE or name == "accelerator")]
-# In `make test` the long-row tests (the slowest) run on Verilator alone: Icarus runs
-# them on the fixed long_rows_l4 (`test_accelerator.py`).
+# In `make test` the draw runs on Verilator alone (Icarus runs every test on the fixed
+# configurations of `test_accelerator.py`); `make test-random` runs it on both.
 CASES = [(simulator, index, design, testcase)
          for simulator in selected_simulators() for index in range(COUNT)
          for design in DESIGNS for testcase in cocotb_tests(EMITTED[design].tests)
-         if WIDE or simulator == "verilator" or "long" not in testcase]
+         if WIDE or simulator == "verilator" or selected_simulators() == ["icarus"]]
 
 
 @pytest.mark.rtl

@@ -224,6 +224,30 @@ def test_a_gelu_feed_forward_of_any_length_fits_the_default_buffers(tokens):
     assert stored == 2 * block * 96
 
 
+@pytest.mark.parametrize("activation, named", [
+    (lambda v: v[:, :-1], r"returned shape \(29, 95\), not \(29, 96\)"),
+    (lambda v: np.where(v > v.max() * 0.9, np.nan, v), r"returned nan at row \d+, column"),
+    (lambda v: v * np.inf, r"returned (-)?inf at row"),
+])
+def test_a_host_step_that_returns_a_bad_result_is_named(activation, named):
+    """The host's function returns the wrong shape or a value that is not a number: the
+    run stops with an error naming the step and its rows."""
+    from vsq_accel.golden.tile_float import feed_forward
+    from vsq_accel.golden.tile_program import Calibration
+    from vsq_accel.toolchain.compiler import HostStepError
+
+    config = AcceleratorConfig(lanes=4)
+    rng = np.random.default_rng(SEED + 6)
+    x = rng.normal(size=(29, 64))
+    ffn = random_feed_forward(rng, 64, 96)
+    _, tensors = feed_forward(x, ffn, friendly=False)
+    program = COMPILERS["ffn"](x, ffn, config, Calibration(tensors, config),
+                               activation=activation)
+    with pytest.raises(HostStepError, match=r"host step '<lambda>' on rows 0\.\.28 of X W1 "
+                                            r"\+ b1 " + named):
+        run_program(program, config)
+
+
 @pytest.mark.parametrize("formats", [{"ffn1": "int8", "ffn2": "int4"},
                                      {"ffn1": "int4", "layer2.ffn2": "int8"}])
 @pytest.mark.parametrize("activation", [None, np.tanh])
