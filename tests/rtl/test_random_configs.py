@@ -80,11 +80,13 @@ CONFIGS = drawn()
 DESIGNS = [name for name, design in EMITTED.items()
            if design.tests and (WIDE or name == "accelerator")]
 # In `make test` the draw runs on Verilator alone (Icarus runs every test on the fixed
-# configurations of `test_accelerator.py`); `make test-random` runs it on both.
+# configurations of `test_accelerator.py`); `make test-random` runs it on both, but for
+# the host-step test on Icarus, whose tokens grow with LEFT (minutes a run there).
 CASES = [(simulator, index, design, testcase)
          for simulator in selected_simulators() for index in range(COUNT)
          for design in DESIGNS for testcase in cocotb_tests(EMITTED[design].tests)
-         if WIDE or simulator == "verilator" or selected_simulators() == ["icarus"]]
+         if simulator == "verilator" or selected_simulators() == ["icarus"]
+         or (WIDE and "host_gelu" not in testcase)]
 
 
 @pytest.mark.rtl
