@@ -199,10 +199,9 @@ def _host_step(b, x_rows, ffn, calibration, activation, formats, gamma, unit):
     entries = vectors * config.entries_per_vector(second) + x_rows.entries_per_row
     block = rows
     if b.bounded and rows * entries > b.largest_free(Buffer.LEFT):
-        block = b.largest_free(Buffer.LEFT) // 2 // entries // config.lanes * config.lanes
-        if block == 0:
-            raise CompileError(f"hidden_op: no {config.lanes} rows of {entries} entries fit "
-                               f"LEFT twice: {b.largest_free(Buffer.LEFT)} entries are free")
+        # twice: the next block's LOAD beside W2's reads of this one
+        block = row_block(b, Buffer.LEFT, rows, 2 * entries,
+                          "hidden_op" if x_rows.resident else "x and hidden_op")
     spans = [(start, min(block, rows - start)) for start in range(0, rows, block)]
     pre_unit, hidden = calibration.unit("pre"), format_config(config, second)
 
