@@ -27,6 +27,7 @@ import numpy as np
 
 from vsq_accel.golden import arguments
 from vsq_accel.golden.compute import compiled
+from vsq_accel.golden.gelu import gelu
 from vsq_accel.spec.numerics import rhu, rhu_each, saturate
 from vsq_accel.spec.tables import reciprocal_table
 
@@ -78,9 +79,15 @@ def _exact(*factors):
     return factors if _fits_int64(*factors) else [f.astype(object) for f in factors]
 
 
-def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False):
+def scale(acc, scaling, relu, out_bits, row_factor=None, per_row=False, gelu_shift=None):
     """y (rows x columns) from accumulators; `row_factor` multiplies row i by r_i first.
-    With `per_row` the parameters are indexed by row (a result produced transposed)."""
+    With `per_row` the parameters are indexed by row (a result produced transposed).
+    With `gelu_shift` s, y (of unit 2^-s) then goes through the GELU."""
+    y = _scale(acc, scaling, relu, out_bits, row_factor, per_row)
+    return y if gelu_shift is None else gelu(y, gelu_shift)
+
+
+def _scale(acc, scaling, relu, out_bits, row_factor, per_row):
     acc = arguments.integers("acc", acc, ndim=2).astype(np.int64, copy=False)
     arguments.instance("scaling", scaling, Scaling)
     arguments.integer("out_bits", out_bits, 2, 64)

@@ -79,13 +79,15 @@ def exponential_requantization(config):
     return requantization(2.0 ** -config.softmax_exp_bits, gamma, config), gamma
 
 
-def scale_columns(acc, acc_unit, y_unit, bias, relu, config, row_factor=None):
+def scale_columns(acc, acc_unit, y_unit, bias, relu, config, row_factor=None, gelu_shift=None):
     """y = saturate(rhu(acc * mult_c, shift_c) + bias_c), ReLU'd if asked, in units of
     y_unit; mult_c / 2^shift_c ~ acc_unit_c / y_unit. Returns (y, bias_c as integers).
-    row_factor (r_i, row_shift): row i is multiplied by r_i / 2^row_shift too."""
+    row_factor (r_i, row_shift): row i is multiplied by r_i / 2^row_shift too. With
+    `gelu_shift` (y_unit = 2^-gelu_shift), y then goes through the PPU's GELU."""
     factor, row_shift = (None, 0) if row_factor is None else row_factor
     scaling = column_scaling(acc_unit, y_unit, bias, acc.shape[1], config, row_shift)
-    return scale(acc, scaling, relu, config.ppu_bits, factor), scaling.bias
+    return (scale(acc, scaling, relu, config.ppu_bits, factor, gelu_shift=gelu_shift),
+            scaling.bias)
 
 
 def requantize(y, y_unit, gamma, config):

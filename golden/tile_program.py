@@ -30,6 +30,7 @@ import dataclasses
 import numpy as np
 
 from vsq_accel.golden import tile_float
+from vsq_accel.golden.gelu import gelu_unit
 from vsq_accel.golden.key_blocks import keys_per_block, one_pass
 from vsq_accel.golden.ppu_params import (exponentials_to_operand, requantize, requantize_float,
                                          scale_columns, to_logits)
@@ -74,26 +75,30 @@ def _record_operand(trace, name, operand, config):
                   "per-vector scales")
 
 
-def _linear(x_q, w, bias, relu, name, calibration, config, trace):
+def _linear(x_q, w, bias, relu, name, calibration, config, trace, gelu=False):
     """y = PPU(x_q @ W + b) in the calibrated unit of tensor `name`; W is quantized per
     output channel, as weights are offline."""
     return _matmul(x_q, quantize(w.T, config, per_row=True), bias, relu, name, calibration,
-                   config, trace)
+                   config, trace, gelu)
 
 
-def _matmul(left, right_t, bias, relu, name, calibration, config, trace):
+def _matmul(left, right_t, bias, relu, name, calibration, config, trace, gelu=False):
     """y = PPU(left @ right + bias): returns y and its unit."""
     acc = vsq_matmul(left, right_t, config)
-    return ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace)
+    return ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
+                      gelu=gelu)
 
 
 def ppu_output(acc, left, right_t, bias, relu, name, calibration, config, trace,
-               row_factor=None):
+               row_factor=None, gelu=False):
     """The PPU on the accumulators of left @ right: y in the calibrated unit of `name`
-    (row_factor: see `scale_columns`)."""
-    unit = calibration.unit(name)
+    (row_factor: see `scale_columns`); with `gelu`, GELU(y) in the power of two above
+    that unit (`golden.gelu.gelu_unit`)."""
+    unit, shift = calibration.unit(name), None
+    if gelu:
+        unit, shift = gelu_unit(unit)
     column_units = accumulator_unit(left.gamma[:1], right_t.gamma, config)[0]   # A per tensor
-    y, _ = scale_columns(acc, column_units, unit, bias, relu, config, row_factor)
+    y, _ = scale_columns(acc, column_units, unit, bias, relu, config, row_factor, shift)
     trace.add(f"{name}.acc", acc, f"signed {config.acc_bits}-bit accumulators")
     trace.add(name, y, f"signed {config.ppu_bits}-bit PPU output", unit)
     return y, unit
@@ -199,9 +204,10 @@ def multi_head_program(x, mha, config, calibration, trace, formats=None, layer=0
 
 def feed_forward_program(x, ffn, config, calibration, trace, activation=None, formats=None,
                          layer=0):
-    """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit. With an
-    `activation` (a GELU, say) X W1 + b1 goes to the host as y, which applies it in float
-    and quantizes the result (`requantize_float`) for W2. `formats`: a precision policy
+    """ReLU(X W1 + b1) requantized, times W2 + b2: returns y and its unit. With
+    activation "gelu" the PPU's GELU instead of the ReLU (`golden.gelu`); with a function
+    (a float GELU, say) X W1 + b1 goes to the host as y, which applies it in float and
+    quantizes the result (`requantize_float`) for W2. `formats`: a precision policy
     (`spec.precision.policy_for`): W1 and X in the format of "ffn1" in layer `layer`,
     W2 and the hidden layer in that of "ffn2"."""
     places = _formats(formats, config, layer)
@@ -209,8 +215,9 @@ def feed_forward_program(x, ffn, config, calibration, trace, activation=None, fo
     x_q = quantize(x, first)
     _record_operand(trace, "x", x_q, first)
     gamma = calibration.gamma("hidden", second)
-    if activation is None:
-        hidden, unit = _linear(x_q, ffn.w1, ffn.b1, True, "hidden", calibration, first, trace)
+    if activation is None or activation == "gelu":
+        hidden, unit = _linear(x_q, ffn.w1, ffn.b1, activation is None, "hidden", calibration,
+                               first, trace, gelu=activation == "gelu")
         hidden_op = requantize(hidden, unit, gamma, second)
     else:
         pre, unit = _linear(x_q, ffn.w1, ffn.b1, False, "pre", calibration, first, trace)

@@ -21,7 +21,7 @@ from vsq_accel.spec.commands import (Buffer, CommandError, End, Load, Matmul, Ou
 from vsq_accel.spec.host_interface import EngineError, Register, command_window
 from vsq_accel.spec.precision import format_config
 from vsq_accel.spec.timing import COMMAND_ENTRIES
-from vsq_accel.toolchain.compiler import COMPILERS, Program
+from vsq_accel.toolchain.compiler import COMPILERS, CompileError, Program
 from vsq_accel.toolchain.interpreter import Host, interpret
 
 BASE_SEED = 8100
@@ -161,7 +161,13 @@ async def refuses_bad_commands(dut):
                                     format=len(config.supported_formats))),
         (EngineError.FORMAT, Softmax(rows=1, length=1, loop1=1, first=1, loop2=1,
                                      dest=Buffer.LEFT, format=len(config.supported_formats))),
+        (EngineError.UNSUPPORTED, Matmul(**one, output=Output.LOGITS, dest=Buffer.SCORES,
+                                         gelu=1)),
+        (EngineError.UNSUPPORTED, Matmul(**one, output=Output.ACC, dest=Buffer.ACC, gelu=1)),
     ]
+    if not config.ppu_gelu:
+        bad.append((EngineError.ACTIVATION, Matmul(**one, output=Output.Y, dest=Buffer.OUTPUT,
+                                                   gelu=1)))
     if config.nibble_passes:
         # one INT8 vector is two entries: the last entry of LEFT cannot hold it
         bad.append((EngineError.BOUNDS, Matmul(**one, left_base=left - 1, output=Output.Y,
@@ -389,6 +395,20 @@ async def ffn_with_a_host_gelu_in_blocks_of_rows(dut):
     x_entries = -(-tile_shapes(config)[1] // config.vector_size)
     await run_program(harness, rng, "ffn", tokens=config.left_buffer_vectors // 2 // x_entries
                       + 1, activation=gelu)
+
+
+@cocotb.test()
+async def ffn_with_an_on_chip_gelu(dut):
+    """A FFN whose GELU runs in the PPU, with host stalls: W1's matmuls apply it to y
+    before the requantization, so the FFN runs as the ReLU one does; on a configuration
+    without a GELU the compiler refuses it, naming the key."""
+    harness, rng = await _harness(dut, 16, stall=0.2)
+    try:
+        await run_program(harness, rng, "ffn", activation="gelu")
+    except CompileError as error:
+        assert not harness.config.ppu_gelu and "ppu_gelu" in str(error), error
+    else:
+        assert harness.config.ppu_gelu, "an on-chip GELU compiled for a PPU without one"
 
 
 @cocotb.test()

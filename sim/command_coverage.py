@@ -1,14 +1,14 @@
 """Functional coverage of the command set: the kinds of command the RTL ran, against the
 kinds the compiler emits and the errors the engine can stop with.
 
-A command's bins: its opcode; for a MATMUL its mode (output kind x relu x row_scale x
-per_row x accumulate x rescale), for a SOFTMAX its loops (loop1 x first x loop2); and
-every buffer it reads or writes, by role. The bins to hit are those of the compiler's
-programs (SA, MHSA, FFN, the FFN with its activation on the host; rows that fit the
-softmax and rows four times longer) and every `EngineError` but NONE. The accelerator's
-harness records each command that retires and each error code it reads (`Recorder`) into
-command_coverage.json in the test's folder;
-`sim/coverage.py` merges them.
+A command's bins: its opcode; for a MATMUL its mode (output kind x relu x gelu x
+row_scale x per_row x accumulate x rescale), for a SOFTMAX its loops (loop1 x first x
+loop2); and every buffer it reads or writes, by role. The bins to hit are those of the
+compiler's programs (SA, MHSA, FFN, the FFN with its GELU in the PPU and on the host;
+rows that fit the softmax and rows four times longer) and every `EngineError` but NONE.
+The accelerator's harness records each command that retires and each error code it
+reads (`Recorder`) into command_coverage.json in the test's folder; `sim/coverage.py`
+merges them.
 """
 
 import dataclasses
@@ -30,7 +30,7 @@ from vsq_accel.toolchain.compiler import COMPILERS, compile_feed_forward
 __all__ = ["command_bins", "expected_bins", "Recorder", "FILE_NAME"]
 
 FILE_NAME = "command_coverage.json"
-_FLAGS = ("relu", "row_scale", "per_row", "accumulate", "rescale")
+_FLAGS = ("relu", "gelu", "row_scale", "per_row", "accumulate", "rescale")
 
 
 def command_bins(command):
@@ -64,6 +64,7 @@ def command_bins(command):
 def expected_bins():
     """The bins of the compiler's programs on a small configuration, and every error."""
     config = AcceleratorConfig(lanes=4, softmax_max_row=16)
+    gelu_ppu = dataclasses.replace(config, ppu_gelu=True)
     rng = np.random.default_rng(0)
     bins = {f"error {code.name}" for code in EngineError if code != EngineError.NONE}
     weights = {"sa": random_attention_head(rng, 32, 16), "mhsa": random_multi_head(rng, 32, 2, 16),
@@ -75,9 +76,10 @@ def expected_bins():
             for command in compile_tile(x, weights[tile], config, calibration).commands:
                 bins |= command_bins(command)
         _, _, calibration = calibrate("ffn", x, weights["ffn"], config)
-        for command in compile_feed_forward(x, weights["ffn"], config, calibration,
-                                            activation=gelu).commands:
-            bins |= command_bins(command)
+        for activation, on in ((gelu, config), ("gelu", gelu_ppu)):
+            for command in compile_feed_forward(x, weights["ffn"], on, calibration,
+                                                activation=activation).commands:
+                bins |= command_bins(command)
     return frozenset(bins)
 
 

@@ -10,7 +10,7 @@ from vsq_accel.golden.ppu import Scaling, scale
 from vsq_accel.sim.streams import Idle, start_and_reset, stream_through
 from vsq_accel.spec import ports
 
-__all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns"]
+__all__ = ["PpuColumn", "PpuScaleHarness", "expected_y", "random_columns", "gelu_shift"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,12 +24,15 @@ class PpuColumn:
     reciprocal: np.ndarray
     relu: bool = False
     logits: bool = False
+    gelu: bool = False
+    gelu_shift: int = 0
 
-    def payload(self, last):
+    def payload(self, last, config):
+        gelu = {"gelu": int(self.gelu), "gelu_shift": self.gelu_shift} if config.ppu_gelu else {}
         return {"acc": self.acc.tolist(), "mult": self.mult.tolist(),
                 "shift": self.shift.tolist(), "bias": self.bias.tolist(),
                 "reciprocal": self.reciprocal.tolist(), "relu": int(self.relu),
-                "logits": int(self.logits), "last": int(last)}
+                "logits": int(self.logits), **gelu, "last": int(last)}
 
 
 def expected_y(column, config):
@@ -37,7 +40,8 @@ def expected_y(column, config):
     parameters (per_row), its own reciprocal."""
     out_bits = config.softmax_logit_bits if column.logits else config.ppu_bits
     y = scale(column.acc[:, None], Scaling(column.mult, column.shift, column.bias),
-              column.relu, out_bits, row_factor=column.reciprocal, per_row=True)
+              column.relu, out_bits, row_factor=column.reciprocal, per_row=True,
+              gelu_shift=column.gelu_shift if column.gelu else None)
     return y[:, 0].tolist()
 
 
@@ -60,10 +64,21 @@ def random_columns(rng, count, config, per_lane=True):
             mult, shift, bias = (np.full(lanes, v[0]) for v in (mult, shift, bias))
         reciprocal = (draw(0, (1 << config.softmax_recip_bits) - 1) if rng.random() < 0.5
                       else np.ones(lanes, np.int64))
+        logits = bool(rng.random() < 0.3)
+        gelu = config.ppu_gelu and not logits and rng.random() < 0.5
         columns.append(PpuColumn(draw(config.acc_min, config.acc_max), mult, shift, bias,
-                                 reciprocal, bool(rng.random() < 0.5),
-                                 bool(rng.random() < 0.3)))
+                                 reciprocal, bool(rng.random() < 0.5), logits, gelu,
+                                 gelu_shift(rng, config) if gelu else 0))
     return columns
+
+
+def gelu_shift(rng, config):
+    """y's unit 2^-s for a GELU: mostly where y's range spans the GELU's table (x up to
+    2^(ppu_bits - 1 - s) between 1/4 and 64), sometimes 0 or 62."""
+    ends = rng.random()
+    if ends < 0.1:
+        return 0 if ends < 0.05 else 62
+    return int(rng.integers(config.ppu_bits - 7, config.ppu_bits + 2))
 
 
 class PpuScaleHarness:
@@ -81,7 +96,7 @@ class PpuScaleHarness:
     async def run(self, columns, idle=Idle(), seed=0):
         """Send the columns (the last marked `last`); check every output column; return
         the transfer times (ns) in and out."""
-        payloads = [self._in_port.pack(column.payload(index == len(columns) - 1))
+        payloads = [self._in_port.pack(column.payload(index == len(columns) - 1, self.config))
                     for index, column in enumerate(columns)]
         received, in_times, out_times = await stream_through(self.dut, payloads, len(columns),
                                                              idle, seed)

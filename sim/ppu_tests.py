@@ -71,3 +71,29 @@ async def takes_a_column_every_cycle(dut):
         "the stage did not take or give a column every cycle"
     cycles = round((outputs[-1] - inputs[0]) / CLOCK_NS)
     assert cycles == count - 1 + ppu_latency(harness.config), f"{cycles} cycles for {count} columns"
+
+
+@cocotb.test()
+async def gelu_over_the_whole_range(dut):
+    """y over its whole range (the most negative included), unscaled, through the GELU at
+    shifts that put the table's range anywhere in it, 0 and 62 too: rounding ties of x
+    (y * 2^Q exactly half a step), of the interpolation and of the output, and y past
+    both ends of the table. On a PPU without a GELU the same columns pass y unchanged."""
+    harness, rng, seed = await _setup(dut, 34)
+    config = harness.config
+    lanes = config.lanes
+    ones, zeros = np.ones(lanes, np.int64), np.zeros(lanes, np.int64)
+    limit = 1 << (config.ppu_bits - 1)
+    # y = acc exactly: multiplier 1, no shift, no bias, reciprocal 1
+    special = [-limit, limit - 1, -1, 0, 1, -limit + 1]
+    values = np.concatenate([special, rng.integers(-limit, limit, 40 * lanes)])
+    shifts = [0, 62, *range(max(0, config.ppu_bits - 8), config.ppu_bits + 3)]
+    columns = []
+    for shift in shifts:
+        # ties of x: y * 2^Q / 2^shift an odd number of halves (shift > Q)
+        tie = (2 * (np.arange(lanes) - lanes // 2) + 1) << max(shift - 9, 0)
+        for chunk in [tie, *np.array_split(values, len(values) // lanes)]:
+            acc = np.resize(np.clip(chunk, -limit, limit - 1), lanes)
+            columns.append(PpuColumn(acc, ones, zeros, zeros, ones,
+                                     gelu=config.ppu_gelu, gelu_shift=shift))
+    await harness.run(columns, Idle(a=0.2, c=0.2), seed=seed)

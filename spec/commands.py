@@ -125,8 +125,8 @@ class Store:
 @dataclasses.dataclass(frozen=True)
 class Matmul:
     """C (m x n) = A (m x k vectors, LEFT) @ B (k vectors x n; B^T's rows in RIGHT),
-    then the PPU: y = saturate(relu?(rhu(acc [* r_i] * mult, shift) + bias)), its output
-    as `output` says."""
+    then the PPU: y = saturate(relu?(rhu(acc [* r_i] * mult, shift) + bias)), GELU'd if
+    asked (`golden.gelu`), its output as `output` says."""
 
     OP = Op.MATMUL
     SUMMARY = "A (LEFT) @ B (RIGHT) on the array, then the PPU"
@@ -140,6 +140,9 @@ class Matmul:
     k: int = _field("dim", "vectors along the reduction")
     output: int = _field("output", "ACC, Y, OPERAND or LOGITS")
     relu: int = _field("flag", "y = max(y, 0) before saturation")
+    gelu: int = _field("flag", "y = GELU(y) after saturation (Y or OPERAND, on a PPU with "
+                       "ppu_gelu)")
+    gelu_shift: int = _field("shift", "GELU: y's unit is 2^-gelu_shift")
     row_scale: int = _field("flag",
                             "multiply row i by the softmax reciprocal STATE[state_base + i]")
     per_row: int = _field("flag", "PPU parameters per result row (a result produced transposed)")

@@ -106,6 +106,8 @@ class AcceleratorConfig:
         "2^(ppu_bits-1): a tensor whose largest accumulator is 1)",
         _Bound(lambda c: max(8, c.ppu_bits), "max(8, ppu_bits)"), 24,
         why="at least 8 and ppu_bits")
+    ppu_gelu: bool = _key(False, "an integer GELU in the PPU (MATMUL's gelu): y * Phi(y) "
+                          "from a table of 65 points, interpolated (golden.gelu)")
     ppu_recip_bits: int = _key(16, "R of the requantizer's per-vector reciprocal "
                                "floor(2^R / s_q)", 8, 20)
     left_buffer_vectors: int = _key(16384, "LEFT entries, one vector and its scale each: the "

@@ -69,6 +69,7 @@ class EngineError(enum.IntEnum):
     BOUNDS = 5        # a region reaches past the end of its buffer
     STATE = 6         # the command continues softmax rows of STATE that no SOFTMAX started
     FORMAT = 7        # the command names a format this configuration's array does not run
+    ACTIVATION = 8    # a GELU on a configuration whose PPU has none (ppu_gelu)
 
 
 class Slot(enum.IntEnum):

@@ -19,8 +19,8 @@ __all__ = ["Unsigned", "Signed", "Array", "Struct", "Fields", "OperandPart", "vs
            "a_vector", "b_vector", "lane_vector", "lane_b_vector",
            "output_column", "softmax_beat", "softmax_input", "softmax_buffered_beat",
            "softmax_probs", "softmax_row_max", "softmax_state", "softmax_row", "score_column",
-           "ppu_column", "ppu_y", "requant_parameter_fields", "operand_format_fields",
-           "requant_column", "requant_vectors",
+           "ppu_column", "gelu_fields", "ppu_y", "requant_parameter_fields",
+           "operand_format_fields", "requant_column", "requant_vectors",
            "vectors_per_group", "row_beat", "row_vectors", "param_entry", "output_entry",
            "state_entry", "buffer_entry", "host_beat", "status"]
 
@@ -251,14 +251,20 @@ def ppu_column(config):
     them: the multiplier, shift and bias of the column (the same in every lane) or of
     each lane's row (a result produced transposed), the row's softmax reciprocal r (1
     when rows are not scaled), and the matmul's mode: ReLU, and logits (saturate to the
-    logit width instead of ppu_bits). `last` passes through."""
+    logit width instead of ppu_bits), and on a PPU with a GELU (`ppu_gelu`) the GELU
+    and y's unit 2^-gelu_shift. `last` passes through."""
     lanes = config.lanes
     return Struct({"acc": Array(Signed(config.acc_bits), lanes),
                    "mult": Array(Unsigned(config.ppu_mult_bits), lanes),
                    "shift": Array(Unsigned(SHIFT_BITS), lanes),
                    "bias": Array(Signed(config.ppu_bits), lanes),
                    "reciprocal": Array(Unsigned(config.softmax_recip_bits), lanes),
-                   "relu": _flag(), "logits": _flag(), "last": _flag()})
+                   "relu": _flag(), "logits": _flag(), **gelu_fields(config), "last": _flag()})
+
+
+def gelu_fields(config):
+    """A matmul's GELU and its shift, on a PPU that has one."""
+    return {"gelu": _flag(), "gelu_shift": Unsigned(SHIFT_BITS)} if config.ppu_gelu else {}
 
 
 def ppu_y(config):

@@ -7,12 +7,14 @@ that its depth is the one given here, so a block that grows a stage and this mod
 cannot disagree unnoticed.
 """
 
+from vsq_accel.spec.tables import GELU_PHI_BITS
+
 __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_CYCLES",
            "STORE_READ_CYCLES", "LIMB_BITS", "product_stages", "accumulate_stages",
-           "array_latency", "ppu_scale_stages", "ppu_latency", "requant_scale_stages",
-           "requant_element_stages", "requant_banks", "ROW_MAX_LEVELS_PER_STAGE",
-           "row_requantizer_stages", "softmax_tree_levels", "softmax_max_stages",
-           "softmax_sum_stages", "softmax_row_sum_latency", "NORMALIZE_STAGES",
+           "array_latency", "ppu_scale_stages", "gelu_stages", "ppu_latency",
+           "requant_scale_stages", "requant_element_stages", "requant_banks",
+           "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages", "softmax_tree_levels",
+           "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency", "NORMALIZE_STAGES",
            "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError", "check_stages"]
 
 # -- Host port and controller -----------------------------------------------------------
@@ -63,10 +65,18 @@ def array_latency(config):
 def ppu_scale_stages(config):
     """The PPU's scaling stages before its output queue: acc x r and that times the
     multiplier (limb products), then the shift, the rounding, the bias and the
-    saturation."""
+    saturation; then the GELU's, on a PPU that has one."""
     scaled_bits = config.acc_bits + config.softmax_recip_bits
     return (product_stages(config.acc_bits, config.softmax_recip_bits)
-            + product_stages(scaled_bits, config.ppu_mult_bits) + 4)
+            + product_stages(scaled_bits, config.ppu_mult_bits) + 4 + gelu_stages(config))
+
+
+def gelu_stages(config):
+    """The GELU's stages (`hw.ppu.gelu`): the shift, the rounding and clamp, the table,
+    the interpolation, y x Phi (limb products) and its rounding; none without a GELU."""
+    if not config.ppu_gelu:
+        return 0
+    return 4 + product_stages(config.ppu_bits, GELU_PHI_BITS + 1) + 1
 
 
 def ppu_latency(config):

@@ -17,6 +17,7 @@ import numpy as np
 
 from vsq_accel.golden import arguments
 from vsq_accel.golden.entries import operand_entries
+from vsq_accel.golden.gelu import gelu_unit
 from vsq_accel.golden.ppu_params import requantize_float
 from vsq_accel.golden.quantize import quantize
 from vsq_accel.golden.tile_weights import pad_heads, tile_input
@@ -96,13 +97,15 @@ def _end(b, columns, unit, stores):
 
 def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=None,
                          formats=None, layer=0):
-    """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With an
-    `activation` (a GELU, say), X W1 + b1 is STOREd to the host, which applies it and
-    quantizes the result (`requantize_float`), and LOADs it back for W2, in blocks of
-    rows (`_host_step`). `formats`: a precision policy (`spec.precision.policy_for`): X
-    and W1 in the format of "ffn1" in layer `layer`, the hidden layer and W2 in that of
-    "ffn2"."""
+    """FFN: ReLU(X W1 + b1) requantized along d_ff, times W2 + b2: y (OUTPUT). With
+    activation "gelu", the PPU's GELU instead of the ReLU (`golden.gelu`; the
+    configuration needs `ppu_gelu`). With a function (a float GELU, say), X W1 + b1 is
+    STOREd to the host, which applies it and quantizes the result (`requantize_float`),
+    and LOADs it back for W2, in blocks of rows (`_host_step`). `formats`: a precision
+    policy (`spec.precision.policy_for`): X and W1 in the format of "ffn1" in layer
+    `layer`, the hidden layer and W2 in that of "ffn2"."""
     x = tile_input("ffn", x, ffn, config)
+    on_chip = _on_chip(activation, config)
     places = layer_formats(formats, config, layer)
     first, second = places["ffn1"], places["ffn2"]
     b = Builder(config, bounded)
@@ -110,7 +113,7 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     gamma = calibration.gamma("hidden", format_config(config, second))
     unit = calibration.unit("out")
     hidden = -(-ffn.w1.shape[1] // config.vector_size) * config.entries_per_vector(second)
-    if activation is not None:
+    if not on_chip:
         stores = _host_step(b, x_rows, ffn, calibration, activation, (first, second), gamma,
                             unit)
         return _end(b, ffn.w2.shape[1], unit, stores)
@@ -118,18 +121,35 @@ def compile_feed_forward(x, ffn, config, calibration, bounded=True, activation=N
     # block's hidden rows, then its output, the weights streamed again for each.
     rows = row_block(b, Buffer.LEFT, len(x), hidden + x_rows.entries_per_row,
                      "hidden_op" if x_rows.resident else "x and hidden_op")
+    hidden_unit, shift = calibration.unit("hidden"), None
+    if activation == "gelu":
+        hidden_unit, shift = gelu_unit(hidden_unit)
     stores = []
     for start in range(0, len(x), rows):
         with x_rows.block(start, min(rows, len(x) - start)) as x_block:
             hidden_op = linear_operand(b, x_block, x_rows.gamma, ffn.w1.T, ffn.b1,
-                                       calibration.unit("hidden"), gamma, Buffer.LEFT,
-                                       "hidden", "ffn 1", relu=True, trace_row=start,
-                                       format=first, out_format=second)
+                                       hidden_unit, gamma, Buffer.LEFT, "hidden", "ffn 1",
+                                       relu=activation is None, trace_row=start,
+                                       format=first, out_format=second, gelu_shift=shift)
         stores += output_rows(b, hidden_op, gamma, ffn.w2, ffn.b2, unit, "ffn 2",
                               trace_row=start, format=second)
         if start + rows < len(x):
             b.free("hidden_op")
     return _end(b, ffn.w2.shape[1], unit, stores)
+
+
+def _on_chip(activation, config):
+    """Whether the FFN's activation runs in the PPU: None (ReLU) or "gelu" (on a
+    configuration with `ppu_gelu`); a function runs on the host."""
+    if callable(activation):
+        return False
+    if activation not in (None, "gelu"):
+        raise ValueError(f"activation={activation!r}: None (ReLU), \"gelu\" (the PPU's) "
+                         "or a function of X W1 + b1 (a host step)")
+    if activation == "gelu" and not config.ppu_gelu:
+        raise CompileError("activation=\"gelu\" runs in the PPU; this configuration has no "
+                           "GELU (set ppu_gelu)")
+    return True
 
 
 class HostStepError(ValueError):

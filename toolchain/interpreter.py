@@ -181,6 +181,12 @@ def _check_bounds(command, config, where):
                                f"{Buffer(command.dest).name}")
         if command.rescale and not command.accumulate:
             raise CommandError(f"{where} rescales ACC but does not accumulate")
+        if command.gelu and command.output in (Output.ACC, Output.LOGITS):
+            raise CommandError(f"{where} asks for a GELU of {Output(command.output).name}: "
+                               "only Y and OPERAND go through it")
+        if command.gelu and not config.ppu_gelu:
+            raise CommandError(f"{where} asks for a GELU; this configuration's PPU has none "
+                               "(ppu_gelu)")
         if (command.accumulate or command.output == Output.ACC) and command.m > config.lanes:
             raise CommandError(f"{where} keeps {command.m} rows in ACC, whose entries hold "
                                f"columns of {config.lanes}")
@@ -286,7 +292,8 @@ def _matmul(machine, command, host, where):
         padded[:, :command.n] = logits
         machine.write(Buffer.SCORES, command.dest_base + np.arange(command.m), logits=padded)
         return {"acc": acc, "y": logits}
-    y = scale(acc, scaling, command.relu, config.ppu_bits, row_factor, command.per_row)
+    y = scale(acc, scaling, command.relu, config.ppu_bits, row_factor, command.per_row,
+              command.gelu_shift if command.gelu else None)
     if command.output == Output.Y:
         padded = np.pad(y, ((0, 0), (0, -command.n % config.vector_size)))
         entries = _row_entries(command.dest_base, command.dest_stride, command.m,

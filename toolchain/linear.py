@@ -95,10 +95,11 @@ def weight_blocks(b, name, w_q, format=None):
 
 
 def linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_buffer, name,
-                    op, relu=False, trace_row=0, format=None, out_format=None):
+                    op, relu=False, trace_row=0, format=None, out_format=None, gelu_shift=None):
     """y = X W + b requantized (vectors along W's outputs) into dest_buffer, a region
     named after the tensor (`name`_op), which it returns. X and W in `format`, the
-    result in `out_format` (the entries' own if None)."""
+    result in `out_format` (the entries' own if None); with `gelu_shift` (y_unit =
+    2^-gelu_shift) the PPU's GELU of y."""
     config = b.config
     format, out_format = (name_ or config.own_format for name_ in (format, out_format))
     operands, results = (format_config(config, name_) for name_ in (format, out_format))
@@ -108,6 +109,7 @@ def linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_bu
     params = b.load_params(f"{name}.params", column_scaling(
         accumulator_unit(x_gamma, w_q.gamma, operands)[0], y_unit, bias, columns, config))
     passes = config.entries_per_vector(out_format)
+    gelu = {} if gelu_shift is None else {"gelu": 1, "gelu_shift": gelu_shift}
     dest = b.allocate(f"{name}_op", dest_buffer, rows, -(-columns // config.vector_size),
                       out_format)
     for first, count, w_region in weight_blocks(b, name, w_q, format):
@@ -115,7 +117,7 @@ def linear_operand(b, x_region, x_gamma, weights_t, bias, y_unit, gamma, dest_bu
                 output=Output.OPERAND, reduction=weights_t.shape[1], relu=int(relu),
                 dest_base=dest.at(0, first // config.vector_size * passes), op=op,
                 trace=operand_trace(name), trace_row=trace_row, trace_column=first,
-                format=format, out_format=config.format_code(out_format),
+                format=format, out_format=config.format_code(out_format), **gelu,
                 **requant_fields(requantization(y_unit, gamma, results)))
     b.free(f"{name}.params")
     return dest

@@ -261,7 +261,9 @@ def command_error(m, word, config, blocks, started_rows):
              | (matmul.out_format >= len(config.supported_formats)), EngineError.FORMAT),
             (~matmul.m.any() | ~matmul.n.any() | ~matmul.k.any(), EngineError.SHAPE),
             ((uses_acc & (matmul.m > lanes)) | (matmul.rescale & ~matmul.accumulate)
-             | (logits & ((matmul.m > lanes) | blocks[1].valid)), EngineError.UNSUPPORTED),
+             | (logits & ((matmul.m > lanes) | blocks[1].valid))
+             | (matmul.gelu & (logits | to_acc)), EngineError.UNSUPPORTED),
+            *([] if config.ppu_gelu else [(matmul.gelu, EngineError.ACTIVATION)]),
             (~matmul_dest_allowed, EngineError.BUFFER),
             (logits & (matmul.n > max_row), EngineError.SHAPE),
             (rows_past(matmul.left_base, matmul.left_stride, matmul.m, operand_entries,

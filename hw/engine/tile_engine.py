@@ -178,6 +178,8 @@ class TileEngine(wiring.Component):
                          state_base=matmul.state_base, m=matmul.m, n=matmul.n,
                          per_row=matmul.per_row, row_scale=matmul.row_scale),
                 mode.relu.eq(matmul.relu), mode.logits.eq(output == Output.LOGITS),
+                *[getattr(mode, name).eq(getattr(matmul, name))
+                  for name in ports.gelu_fields(config)],
                 mode.to_operand.eq(output == Output.OPERAND),
                 mode.scoring.eq(output == Output.LOGITS), mode.score_rows.eq(matmul.m),
                 *[getattr(mode, name).eq(getattr(matmul, name)) for name in _REQUANT_FIELDS],
@@ -234,6 +236,8 @@ class TileEngine(wiring.Component):
             *[getattr(ppu.i.payload, name).eq(getattr(lanes, name))
               for name in ("mult", "shift", "bias", "reciprocal")],
             ppu.i.payload.relu.eq(mode.relu), ppu.i.payload.logits.eq(mode.logits),
+            *[getattr(ppu.i.payload, name).eq(getattr(mode, name))
+              for name in ports.gelu_fields(self._config)],
             ppu.i.payload.last.eq(lanes.place.last),
             places.w_data.eq(lanes.place),
         ]
@@ -459,8 +463,8 @@ def _assign(view, **values):
 
 
 class _Mode:
-    """What the datapath holds for the matmul and the softmax in flight: ReLU, where
-    the results go, the requantizations; `to_acc`: the matmul's columns go to ACC
+    """What the datapath holds for the matmul and the softmax in flight: ReLU and GELU,
+    where the results go, the requantizations; `to_acc`: the matmul's columns go to ACC
     (`acc_column` of them so far); `scoring`: a LOGITS matmul has columns still to come
     into SCORES; `softmax_rows`: rows the SOFTMAX command still lets through,
     `softmax_row` the one it is at, `softmax_resume`: its rows continue from STATE."""
@@ -479,6 +483,8 @@ class _Mode:
         self.softmax_row = Signal(16)
         self.softmax_resume = Signal()
         self.softmax_state_base = Signal(range(config.state_rows))
+        for name, field in ports.gelu_fields(config).items():
+            setattr(self, name, Signal(layout(field), name=f"matmul_{name}"))
         for name in ports.operand_format_fields(config):
             setattr(self, f"out_{name}", Signal(name=f"matmul_out_{name}"))
             setattr(self, f"softmax_{name}", Signal(name=f"softmax_{name}"))

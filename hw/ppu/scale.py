@@ -9,6 +9,7 @@ from vsq_accel.hw.lib.credit_queue import CreditQueue
 from vsq_accel.hw.lib.layouts import layout
 from vsq_accel.hw.lib.limb_products import pipelined_products
 from vsq_accel.hw.lib.pipeline import stage
+from vsq_accel.hw.ppu.gelu import gelu
 from vsq_accel.spec import ports
 from vsq_accel.spec.timing import check_stages, ppu_scale_stages
 
@@ -23,10 +24,11 @@ class PpuScale(wiring.Component):
     multiplier, each cut into limb products summed in an adder tree
     (`hw.lib.limb_products`) -> ``d_`` shifted by the lane's shift (with the bit below)
     -> ``n_`` rounded half up and narrowed to ppu_bits + 2 -> ``e_`` plus the bias, ReLU
-    -> ``out_`` saturated -> a `CreditQueue`, `spec.timing.ppu_latency` cycles from input
-    to output. The stages never stall: a column is taken only while the queue has room
-    for it and every column ahead of it, so the PPU takes a column every cycle unless its
-    output stalls, and no enable fans out from `o.ready`.
+    -> ``out_`` saturated -> on a PPU with a GELU its stages (`hw.ppu.gelu`) -> a
+    `CreditQueue`, `spec.timing.ppu_latency` cycles from input to output. The stages
+    never stall: a column is taken only while the queue has room for it and every
+    column ahead of it, so the PPU takes a column every cycle unless its output stalls,
+    and no enable fans out from `o.ready`.
 
     Members
     -------
@@ -50,12 +52,16 @@ class PpuScale(wiring.Component):
         m.d.comb += [self.i.ready.eq(queue.room), take.eq(self.i.valid & queue.room),
                      queue.take.eq(take)]
 
+        gelu_mode = list(ports.gelu_fields(config))
+
+        def carried(previous, *names):
+            return {name: getattr(previous, name) for name in (*names, "last", *gelu_mode)}
+
         def mode(previous):
-            return {"relu": previous.relu, "logits": previous.logits, "last": previous.last}
+            return carried(previous, "relu", "logits")
 
         a = pipelined_products(m, "a", list(zip(column.acc, column.reciprocal)), take,
-                               relu=column.relu, logits=column.logits, last=column.last,
-                               mult=list(column.mult), shift=list(column.shift),
+                               **mode(column), mult=list(column.mult), shift=list(column.shift),
                                bias=list(column.bias))
         # acc x r fits acc_bits + softmax_recip_bits signed bits (r is unsigned); the
         # adder tree's sum is wider, and its extra limbs would lengthen the next product.
@@ -72,14 +78,18 @@ class PpuScale(wiring.Component):
         n = stage(m, "n", valid=d.valid, **mode(d), bias=d.bias,
                   narrow=[round_half_up(saturate(value, config.ppu_bits + 3))
                           for value in d.halved])
-        e = stage(m, "e", valid=n.valid, logits=n.logits, last=n.last,
+        e = stage(m, "e", valid=n.valid, **carried(n, "logits"),
                   biased=[Mux(n.relu & (value + bias < 0), 0, value + bias)
                           for value, bias in zip(n.narrow, n.bias)])
-        out = stage(m, "out", valid=e.valid, last=e.last,
+        out = stage(m, "out", valid=e.valid, **carried(e),
                     y=[Mux(e.logits, saturate(value, config.softmax_logit_bits),
                            saturate(value, config.ppu_bits))[:config.ppu_bits]
                        for value in e.biased])
         stages = a.depth + c.depth + len((d, n, e, out))
+        if config.ppu_gelu:
+            out = gelu(m, "g", config, out.valid, [value.as_signed() for value in out.y],
+                       out.gelu, out.gelu_shift, last=out.last)
+            stages += out.depth
         check_stages("PpuScale", stages, ppu_scale_stages(config))
         queue.size_for(stages)
 

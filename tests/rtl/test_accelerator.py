@@ -28,11 +28,11 @@ CONFIGS = {
     "default": AcceleratorConfig(),
     "int4_vsq_l4": AcceleratorConfig.load(CONFIG_DIR / "int4_vsq_l4.json"),
     "int8_l2": AcceleratorConfig(lanes=2, vector_size=8, data_bits=8, vector_scales=False,
-                                 lane_stages=2, softmax_max_row=64, **_SMALL),
+                                 lane_stages=2, softmax_max_row=64, ppu_gelu=True, **_SMALL),
     "odd_l5": AcceleratorConfig(lanes=5, vector_size=8, scale_bits=6, scale_product_bits=10,
                                 acc_bits=22, softmax_width=3, softmax_frac_bits=3,
                                 softmax_exp_bits=12, softmax_max_row=100,
-                                softmax_recip_bits=14, **_SMALL),
+                                softmax_recip_bits=14, ppu_gelu=True, **_SMALL),
 }
 # The other files of configs/, with the small buffers, run the tiles whose cycles must be
 # the model's.

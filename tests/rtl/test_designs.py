@@ -68,3 +68,16 @@ def test_every_format(simulator, design):
     tests, failures = run_cocotb(config, simulator, design, EMITTED[design].tests,
                                  quick_build=True)
     assert tests == len(cocotb_tests(EMITTED[design].tests)) and failures == 0
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("simulator", SELECTED)
+def test_the_gelu(simulator):
+    """Every test of the PPU's scaling stage on a PPU with a GELU: random columns with
+    GELU columns among them, with stalls, one column a cycle at the longer latency, and
+    y over its whole range through the GELU with ties at every rounding."""
+    config = AcceleratorConfig(lanes=4, ppu_gelu=True)
+    design = EMITTED["ppu_scale"]
+    tests, failures = run_cocotb(config, simulator, "ppu_scale", design.tests,
+                                 quick_build=True)
+    assert tests == len(cocotb_tests(design.tests)) and failures == 0

@@ -10,6 +10,7 @@ test-random N=50` draws 50 configurations from a wider space with a new seed and
 them on both simulators, with every unit's own testbench.
 """
 
+import dataclasses
 import os
 import random
 
@@ -62,13 +63,15 @@ def draw(rng, wide=False):
         except ConfigError:
             continue
         # The formats are drawn once the rest is valid, and dropped where the rest cannot
-        # take them (an 8-bit array, or acc_bits too narrow for INT8's products).
+        # take them (an 8-bit array, or acc_bits too narrow for INT8's products); then
+        # the PPU's GELU.
         formats = rng.choice((None, ("int4_vsq", "int4", "int8"), ("int4_vsq", "int8"),
                               ("int4", "int8"), ("int4_vsq", "int4")))
+        gelu = rng.random() < 0.5
         try:
-            return AcceleratorConfig(**values, formats=formats)
+            return AcceleratorConfig(**values, formats=formats, ppu_gelu=gelu)
         except ConfigError:
-            return config
+            return dataclasses.replace(config, ppu_gelu=gelu)
 
 
 def drawn():
@@ -117,3 +120,4 @@ def test_the_draw_is_valid_and_reproducible():
     assert {config.vector_scales for config in many} == {True, False}
     assert {len(config.supported_formats) for config in many} == {1, 2, 3}
     assert any(config.nibble_passes for config in many)
+    assert {config.ppu_gelu for config in many} == {True, False}

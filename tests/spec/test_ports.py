@@ -16,7 +16,8 @@ CONFIGS = {
     "int8_p5": AcceleratorConfig(lanes=3, vector_size=32, data_bits=8, vector_scales=False,
                                  softmax_width=5, softmax_out_bits=5),
     "narrow": AcceleratorConfig(lanes=1, vector_size=8, scale_bits=2, scale_product_bits=3,
-                                acc_bits=16, softmax_exp_bits=8, softmax_recip_bits=10),
+                                acc_bits=16, softmax_exp_bits=8, softmax_recip_bits=10,
+                                ppu_gelu=True),
 }
 PORTS = [ports.vsq_vector, ports.b_vector, ports.output_column, ports.softmax_beat,
          ports.softmax_buffered_beat, ports.softmax_probs, ports.softmax_row,

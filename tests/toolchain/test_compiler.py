@@ -2,6 +2,8 @@
 written integer programs, every traced tensor bit for bit, on three configurations with
 token counts that the lane count does not divide."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -192,6 +194,47 @@ def test_a_host_step_between_w1_and_w2(config_name):
     small = config_name == "small_output"
     assert (stores_before, len(program.output_stores)) == ((4, 2) if small else (1, 1))
     assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
+
+
+@pytest.mark.parametrize("config_name", ["int4_vsq", "odd"])
+def test_an_on_chip_gelu_runs_like_the_relu(config_name):
+    """activation="gelu" on a PPU with a GELU: the same commands as the ReLU FFN, W1's
+    matmuls with gelu set and y's unit a power of two, no host step; the output and
+    every traced tensor equal the reference's, and the result is the float GELU FFN's
+    to within the quantization's error."""
+    from vsq_accel.golden.tile_float import feed_forward
+    from vsq_accel.golden.tile_program import Calibration
+
+    config = dataclasses.replace(CONFIGS[config_name], ppu_gelu=True)
+    rng = np.random.default_rng(SEED + 7)
+    print(f"seed {SEED + 7}")
+    x = rng.normal(size=(29, 64))
+    ffn = random_feed_forward(rng, 64, 96)
+    exact, tensors = feed_forward(x, ffn, friendly=False)
+    calibration = Calibration(tensors, config)
+    program, _, output = compare_with_reference("ffn", x, ffn, config, calibration,
+                                                activation="gelu")
+    relu = COMPILERS["ffn"](x, ffn, config, calibration)
+    assert [type(c) for c in program.commands] == [type(c) for c in relu.commands]
+    gelus = [c for c in program.commands if isinstance(c, Matmul) and c.gelu]
+    assert gelus and all(not c.relu and c.trace["op"] == "ffn 1" for c in gelus)
+    assert calibration.unit("hidden") <= 2.0 ** -gelus[0].gelu_shift < 2 * calibration.unit(
+        "hidden")
+    assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
+
+
+def test_an_on_chip_gelu_needs_a_ppu_with_one():
+    """activation="gelu" on a configuration without a GELU is refused at compile time
+    with the key to set; an unknown activation names the choices."""
+    config = AcceleratorConfig(lanes=4)
+    rng = np.random.default_rng(SEED + 8)
+    x = rng.normal(size=(8, 32))
+    ffn = random_feed_forward(rng, 32, 64)
+    _, _, calibration = calibrate("ffn", x, ffn, config)
+    with pytest.raises(CompileError, match="no GELU \\(set ppu_gelu\\)"):
+        COMPILERS["ffn"](x, ffn, config, calibration, activation="gelu")
+    with pytest.raises(ValueError, match="activation='tanh': None \\(ReLU\\), \"gelu\""):
+        COMPILERS["ffn"](x, ffn, config, calibration, activation="tanh")
 
 
 @pytest.mark.parametrize("tokens", [197, 257, 512, 4096])
