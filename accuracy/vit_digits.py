@@ -1,7 +1,8 @@
 """Part 2 of the study: a small vision transformer trained here on scikit-learn's 8x8
 digits with the accelerator's substitutions from the start (a ReLU MLP; the softmax is
 base 2 with log2(e) folded into the logit scale, which is exactly the base-e softmax it
-trains with), then evaluated through the golden integer path.
+trains with), then evaluated through the golden integer path. A GELU twin, trained the
+same way (`vit_digits_gelu.npz`), measures the PPU's GELU against the host's.
 
 Training needs PyTorch (`make accuracy`); evaluation is numpy only, from the weights in
 vit_digits.npz, so the regular tests run it without PyTorch.
@@ -13,10 +14,11 @@ import numpy as np
 
 from vsq_accel.accuracy.host import layer_norm
 
-__all__ = ["WEIGHTS", "SEED", "ARCHITECTURE", "load_split", "train", "save_weights",
+__all__ = ["WEIGHTS", "WEIGHTS_GELU", "SEED", "ARCHITECTURE", "load_split", "train", "save_weights",
            "load_weights", "forward", "top1"]
 
 WEIGHTS = Path(__file__).resolve().parent / "vit_digits.npz"
+WEIGHTS_GELU = WEIGHTS.with_name("vit_digits_gelu.npz")
 SEED = 2026
 ARCHITECTURE = {"patch": 2, "width": 32, "heads": 4, "blocks": 2, "mlp": 64}
 _PATCHES = (8 // ARCHITECTURE["patch"]) ** 2
@@ -42,10 +44,11 @@ def patches(images):
     return grid.reshape(n, _PATCHES, size * size)
 
 
-def train(epochs=120, seed=SEED):
-    """Train with PyTorch on the CPU (about a minute on 2 cores); returns the weights as
-    numpy arrays and PyTorch's own logits of the test images, the reference that the
-    numpy forward pass must reproduce."""
+def train(epochs=120, seed=SEED, gelu=False):
+    """Train with PyTorch on the CPU (about a minute on 2 cores), the MLP's activation
+    ReLU or (`gelu`) the exact GELU; returns the weights as numpy arrays and PyTorch's
+    own logits of the test images, the reference that the numpy forward pass must
+    reproduce."""
     import torch
     from torch import nn
 
@@ -68,7 +71,8 @@ def train(epochs=120, seed=SEED):
             q, k, v = self.qkv(self.norm1(x)).reshape(n, t, 3, heads, -1).permute(2, 0, 3, 1, 4)
             attended = nn.functional.scaled_dot_product_attention(q, k, v)
             x = x + self.proj(attended.transpose(1, 2).reshape(n, t, width))
-            return x + self.fc2(torch.relu(self.fc1(self.norm2(x))))
+            hidden = self.fc1(self.norm2(x))
+            return x + self.fc2(nn.functional.gelu(hidden) if gelu else torch.relu(hidden))
 
     class ViT(nn.Module):
         def __init__(self):
@@ -136,17 +140,19 @@ def load_weights(path=WEIGHTS):
         return {name: stored[name].astype(np.float64) for name in stored.files}
 
 
-def forward(weights, images, arithmetic):
-    """Logits (N x 10) of the images, every matmul in `arithmetic`, one image at a time
-    (the accelerator's tiles see one image's tokens)."""
-    return np.stack([_forward_one(weights, tokens, arithmetic)
+def forward(weights, images, arithmetic, activation=None):
+    """Logits (N x 10) of the images, every matmul in `arithmetic`, the MLP's
+    `activation` ReLU by default, one image at a time (the accelerator's tiles see one
+    image's tokens)."""
+    activation = activation or (lambda x: np.maximum(x, 0))
+    return np.stack([_forward_one(weights, tokens, arithmetic, activation)
                      for tokens in patches(images)])
 
 
-def top1(weights, images, labels, arithmetic=None):
+def top1(weights, images, labels, arithmetic=None, activation=None):
     from vsq_accel.accuracy.arithmetic import FloatArithmetic
 
-    logits = forward(weights, images, arithmetic or FloatArithmetic())
+    logits = forward(weights, images, arithmetic or FloatArithmetic(), activation)
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
@@ -154,7 +160,7 @@ def _norm(x, w, prefix):
     return layer_norm(x, w[prefix + ".weight"], w[prefix + ".bias"], 1e-5)
 
 
-def _forward_one(w, tokens, arithmetic):
+def _forward_one(w, tokens, arithmetic, activation):
     def linear(name, x, layer, operation):
         return arithmetic.at(layer).linear(x, w[name + ".weight"], w[name + ".bias"],
                                            operation)
@@ -171,7 +177,7 @@ def _forward_one(w, tokens, arithmetic):
             arithmetic.at(index).attention(q[:, part], k[:, part], v[:, part], keep)
             for part in (slice(h * size, (h + 1) * size) for h in range(heads))], axis=1)
         x = x + linear(prefix + ".proj", attended, index, "wo")
-        hidden = np.maximum(linear(prefix + ".fc1", _norm(x, w, prefix + ".norm2"), index,
-                                   "ffn1"), 0)
+        hidden = activation(linear(prefix + ".fc1", _norm(x, w, prefix + ".norm2"), index,
+                                   "ffn1"))
         x = x + linear(prefix + ".fc2", hidden, index, "ffn2")
     return linear("head", _norm(x[:1], w, "norm"), blocks - 1, "head")[0]

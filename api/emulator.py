@@ -4,6 +4,7 @@
     w = emulator.weight(w_float)                      # in x out, quantized once
     y = emulator.linear(x, w, bias)                   # x @ w + bias, bias optional
     o = emulator.attention(q, k, v, mask)             # softmax(q k^T / sqrt(dk)) v
+    h = emulator.gelu(y)                              # the PPU's GELU (ppu_gelu)
 
 and attention step by step: `logits` (Q K^T to the softmax unit's base-2 integer
 logits), `softmax` (loop 1's max and sum, the exponentials as the P V operand, one
@@ -28,6 +29,7 @@ import dataclasses
 import numpy as np
 
 from vsq_accel.golden import arguments
+from vsq_accel.golden.gelu import gelu, gelu_unit
 from vsq_accel.golden.key_blocks import softmax_in_blocks
 from vsq_accel.golden.ppu_params import exponentials_to_operand, to_logits
 from vsq_accel.golden.quantize import QuantizedRows, quantize
@@ -146,6 +148,20 @@ class Emulator:
         self._record("linear", a, accumulators=acc)
         y = acc * accumulator_scale(a, weight.rows, config)
         return y if bias is None else y + arguments.real_vector("bias", bias, weight.outputs)
+
+    def gelu(self, y):
+        """The PPU's GELU (`golden.gelu`, a configuration with `ppu_gelu`) on a linear's
+        output: y in the power of two above the unit that fits its largest positive value
+        in ppu_bits (as the compiler calibrates it), saturated there, then GELU'd."""
+        if not self.config.ppu_gelu:
+            raise ValueError("this configuration's PPU has no GELU (set ppu_gelu)")
+        y = arguments.real_matrix("y", y)
+        limit = 1 << (self.config.ppu_bits - 1)
+        unit, shift = gelu_unit(max(float(y.max()), 0.0) / (limit - 1) or 1.0)
+        integers = np.clip(np.floor(y / unit + 0.5), -limit, limit - 1).astype(np.int64)
+        values = gelu(integers, shift)
+        self._record("gelu", y=integers, gelu=values)
+        return values * unit
 
     def logits(self, q, k, scale=None, layer=0):
         """Q K^T times `scale` (default 1 / sqrt(dk)) as base-2 integer logits, in the

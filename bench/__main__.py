@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from vsq_accel.bench import (ara, energy, golden_speed, logit_width, mac_utilization,
-                             matmul_accuracy, one_pass, ppu_throughput, seed_sa,
+from vsq_accel.bench import (ara, energy, gelu_accuracy, golden_speed, logit_width,
+                             mac_utilization, matmul_accuracy, one_pass, ppu_throughput, seed_sa,
                              softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles,
                              workloads)
 
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "ppu": ppu_throughput.run,
     "softmax": lambda: {**softmax_throughput.run(), **softmax_accuracy.run()},
     "tile_accuracy": tile_accuracy.run,
+    "gelu_accuracy": gelu_accuracy.run,
     "one_pass": one_pass.run,
     "tiles": tiles.run,
     "workloads": workloads.run,
@@ -27,9 +28,11 @@ BENCHMARKS = {
     "ara": ara.run,
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
+    "synth_gelu": synth.run_gelu,
 }
-# The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu`) runs it.
-SYNTHESIS = ("synth", "synth_ppu")
+# The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
+# synth_gelu`) runs it.
+SYNTHESIS = ("synth", "synth_ppu", "synth_gelu")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -127,6 +127,25 @@ def run_post_processing():
     return results
 
 
+def run_gelu():
+    """The PPU's scaling stage with and without its GELU (`hw.ppu.gelu`): area on the
+    default configuration, Fmax at `TIMING_LANES` lanes on an ECP5-85k."""
+    results = {}
+    for name, gelu in (("", False), ("_gelu", True)):
+        config = dataclasses.replace(FORMATS["int4_vsq"], ppu_gelu=gelu)
+        timing = dataclasses.replace(config, lanes=TIMING_LANES)
+        area = synthesize(lambda: SYNTHESIZED["ppu_scale"].build(config), "ppu_scale",
+                          place_and_route=False)
+        timed = synthesize(lambda: SYNTHESIZED["ppu_scale"].build(timing), "ppu_scale")
+        results.update({f"{key}_ppu_scale{name}": area[key]
+                        for key in ("transistors", "luts", "flip_flops", "dsps")})
+        results.update({f"{key}_ppu_scale{name}_l{TIMING_LANES}": timed[key]
+                        for key in ("fmax_mhz", "critical_path", "luts", "dsps")})
+    results["gelu_over_ppu_scale_transistors"] = (results["transistors_ppu_scale_gelu"]
+                                                  / results["transistors_ppu_scale"])
+    return results
+
+
 def _plot(sweep):
     import matplotlib
     matplotlib.use("Agg")

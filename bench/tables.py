@@ -58,7 +58,8 @@ HEADLINE = [
     _Figure("MAC utilization of the 16-lane INT4-VSQ8 array in RTL (GEMM 64 x 512 x 64, "
             "Verilator)", "mac_utilization", ("mac_utilization",), "{:.4f}"),
     _Figure("array busy over whole SA / MHSA / FFN tiles in RTL, DeiT-Small shapes, host "
-            "loads hidden", "tiles", _tiles("_loads_hidden")),
+            "loads hidden; FFN with the PPU's GELU", "tiles",
+            _tiles("_loads_hidden") + ("tile_util_ffn_gelu_loads_hidden",)),
     _Figure("MiniLM-L6 embeddings, cosine to float, INT4-VSQ8 / INT8, every matmul on the "
             "array's arithmetic", "accuracy", ("minilm_int4_vsq8_attn_mean_cos",
                                                "minilm_int8_attn_mean_cos")),
@@ -107,6 +108,14 @@ RTL_FIGURES = [
     _Figure("same, the host's loads hidden", "tiles", _tiles("_loads_hidden")),
     _Figure("the performance model on the same command lists: transfers counted, then "
             "hidden", "tiles", _tiles("_model", "_loads_hidden_model")),
+    _Figure("FFN with a GELU, DeiT-Small shapes: the PPU's (ppu_gelu) / the host's (X W1 + "
+            "b1 out and back in blocks of rows, the host answering at once), transfers "
+            "counted, then loads hidden", "tiles",
+            tuple(f"tile_util_{name}{suffix}" for suffix in ("", "_loads_hidden")
+                  for name in ("ffn_gelu", "ffn_host_gelu"))),
+    _Figure("the performance model on the same command lists", "tiles",
+            tuple(f"tile_util_{name}{suffix}" for suffix in ("_model", "_loads_hidden_model")
+                  for name in ("ffn_gelu", "ffn_host_gelu"))),
     _Figure("long-row SA head (n = 1024, d_model = dk = 64, softmax_max_row = 256): "
             "transfers counted / loads hidden, measured then model", "tiles",
             tuple(f"tile_util_sa_long{suffix}" for suffix in
@@ -180,6 +189,32 @@ def _tile_accuracy():
              for fmt in ("int4_pc", "int4_vsq8", "int8")]
     lines.append("| FFN, against float with ReLU | " + " | ".join(cells) + " | |")
     return "\n".join(lines)
+
+
+def _gelu_accuracy():
+    values = _results("gelu_accuracy")
+
+    def pair(key, form="{:.4f}"):
+        return " / ".join(form.format(values[key.format(where)]) for where in ("host", "ppu"))
+
+    pre = (f"pre-activations: std {values['deit_s_pre_std']:.2f}, mean "
+           f"{values['deit_s_pre_mean']:.2f}, {values['deit_s_pre_min']:.1f} .. "
+           f"{values['deit_s_pre_max']:.1f}")
+    rows = [("GELU itself, x in [-8, 8] (y at 2^-11)", "largest error: I-BERT's polynomial / "
+             "the PPU's table", f"{values['gelu_max_error_ibert_polynomial']:.4f} / "
+             f"{values['gelu_max_error_ppu']:.4f}", ""),
+            (f"MiniLM-L6, {values['minilm_sentences']} sentences", "embedding cosine to float",
+             pair("minilm_float_{}_gelu_mean_cos", "{:.5f}"),
+             pair("minilm_int4_vsq8_{}_gelu_mean_cos")),
+            (f"digits ViT, GELU twin, {values['vit_digits_test_images']} test images",
+             "top-1", pair("vit_digits_gelu_float_{}_gelu_top1", "{:.3f}"),
+             pair("vit_digits_gelu_int4_vsq8_{}_gelu_top1", "{:.3f}")),
+            (f"DeiT-Small-sized FFN, 197 tokens, random weights ({pre}), compiled tile "
+             "program", "output cosine to float", "",
+             pair("deit_s_ffn_{}_gelu_mean_cos", "{:.5f}"))]
+    lines = ["| model | figure | float matmuls: host GELU / PPU GELU | INT4-VSQ8: host GELU / "
+             "PPU GELU |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {' | '.join(row)} |" for row in rows])
 
 
 def _matmul_accuracy():
@@ -261,6 +296,19 @@ def _synthesis():
               f"| softmax unit (P = 16, 12-bit logits) over one INT4-VSQ8 lane, transistors "
               f"| {values['softmax_over_lane_transistors']:.1f}x |",
               f"| Fmax on the ECP5-85k, MHz: INT4-VSQ8 lane / array / softmax unit | {fmax} |"]
+    return "\n".join(lines)
+
+
+def _gelu_synthesis():
+    values = _results("synth_gelu")
+    lines = ["| PPU scaling stage | transistors (L = 16) | ECP5 LUTs / DSPs (L = 16) | Fmax at "
+             "4 lanes | its longest path |", "|---|---|---|---|---|"]
+    for label, name in (("without a GELU", ""), ("with the GELU (ppu_gelu)", "_gelu")):
+        block = f"ppu_scale{name}"
+        lines.append(f"| {label} | {values[f'transistors_{block}'] / 1e6:.2f} M | "
+                     f"{values[f'luts_{block}']} / {values[f'dsps_{block}']} | "
+                     f"{values[f'fmax_mhz_{block}_l4']:.1f} MHz | "
+                     f"`{values[f'critical_path_{block}_l4']}` |")
     return "\n".join(lines)
 
 
@@ -353,11 +401,13 @@ TABLES = {
     "golden_speed": _golden_speed,
     "tile_accuracy": _tile_accuracy,
     "matmul_accuracy": _matmul_accuracy,
+    "gelu_accuracy": _gelu_accuracy,
     "accuracy": _accuracy,
     "accuracy_mixed": _accuracy_mixed,
     "one_pass": _one_pass,
     "synthesis": _synthesis,
     "multi_format": _multi_format,
+    "gelu_synthesis": _gelu_synthesis,
     "coverage": _coverage,
     "ara": _ara,
     "energy": _energy,

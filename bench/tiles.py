@@ -1,8 +1,11 @@
 """Array utilization over whole tiles in RTL: SA (one head), MHSA (6 heads) and the
 FFN at DeiT-Small shapes (n = 197, d_model = 384, dk = 64, d_ff = 1536) on the default
-configuration, and a long-row SA head (`sa_long`: n = 1024, d_model = dk = 64) on the
-default configuration with softmax_max_row = 256, so that every row runs in four
-blocks of keys; in Verilator (`sim/tile_throughput.py`).
+configuration, the FFN also with a GELU: the PPU's (`ffn_gelu`, the default geometry
+with ppu_gelu) and the host's (`ffn_host_gelu`: X W1 + b1 STOREd and the GELU's result
+LOADed in blocks of rows, the host answering at once), and a long-row SA head
+(`sa_long`: n = 1024, d_model = dk = 64) on the default configuration with
+softmax_max_row = 256, so that every row runs in four blocks of keys; in Verilator
+(`sim/tile_throughput.py`).
 
 The host's LOADs and STOREs run beside the matmuls and softmax (the controller's two
 slots). Weights stream through RIGHT in blocks of output columns and outputs through
@@ -27,6 +30,7 @@ from vsq_accel.spec.config import AcceleratorConfig
 CONFIG = AcceleratorConfig()
 # Each workload and the configuration it runs on.
 WORKLOADS = {"sa": CONFIG, "mhsa": CONFIG, "ffn": CONFIG,
+             "ffn_gelu": dataclasses.replace(CONFIG, ppu_gelu=True), "ffn_host_gelu": CONFIG,
              "sa_long": dataclasses.replace(CONFIG, softmax_max_row=256)}
 
 

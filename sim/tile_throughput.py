@@ -1,11 +1,12 @@
-"""cocotb test behind `make bench tiles`: SA, MHSA and FFN at DeiT-Small shapes, and a
-long-row SA head (`sa_long`: 1024 tokens, d_model = dk = 64, rows longer than the
-softmax the bench configures), on the accelerator in Verilator, the cycles of every
-command stamped (dispatch to retirement) and the output checked against the golden tile
-program. Utilization is measured with the host's transfers (at one 64-bit beat a cycle,
-no stall) and without them (the controller's schedule of the measured compute commands
-alone), each beside the performance model's prediction for the same commands. Writes
-its figures as JSON to BENCH_OUT; the workload comes from BENCH_TILE."""
+"""cocotb test behind `make bench tiles`: SA, MHSA and FFN (ReLU, the PPU's GELU, the
+host's GELU) at DeiT-Small shapes, and a long-row SA head (`sa_long`: 1024 tokens,
+d_model = dk = 64, rows longer than the softmax the bench configures), on the
+accelerator in Verilator, the cycles of every command stamped (dispatch to retirement)
+and the output checked against the golden tile program. Utilization is measured with
+the host's transfers (at one 64-bit beat a cycle, no stall) and without them (the
+controller's schedule of the measured compute commands alone), each beside the
+performance model's prediction for the same commands. Writes its figures as JSON to
+BENCH_OUT; the workload comes from BENCH_TILE."""
 
 import json
 import os
@@ -13,6 +14,7 @@ import os
 import cocotb
 import numpy as np
 
+from vsq_accel.golden.tile_float import gelu
 from vsq_accel.golden.tile_program import TILES, Trace, calibrate
 from vsq_accel.golden.tile_weights import (random_attention_head, random_feed_forward,
                                            random_multi_head)
@@ -28,13 +30,18 @@ SEED = 20261201
 TOKENS, D_MODEL, HEADS, D_FF = 197, 384, 6, 1536
 # The long-row head: tokens and model width (one head as wide as the model).
 LONG_TOKENS, LONG_D_MODEL = 1024, 64
+# The FFN's activation in the GELU workloads: the PPU's, and the host's (a host step).
+ACTIVATIONS = {"ffn_gelu": "gelu", "ffn_host_gelu": gelu}
 
 
 def workload(name, rng):
-    """(tile, x, weights) of a workload: "sa", "mhsa", "ffn" or "sa_long"."""
+    """(tile, x, weights) of a workload: "sa", "mhsa", "ffn" (also "ffn_gelu" and
+    "ffn_host_gelu", with `ACTIVATIONS`) or "sa_long"."""
     if name == "sa_long":
         return ("sa", rng.normal(size=(LONG_TOKENS, LONG_D_MODEL)),
                 random_attention_head(rng, LONG_D_MODEL, LONG_D_MODEL))
+    if name in ACTIVATIONS:
+        return ("ffn", *workload("ffn", rng)[1:])
     x = rng.normal(size=(TOKENS, D_MODEL))
     dk = D_MODEL // HEADS
     weights = {"sa": lambda: random_attention_head(rng, D_MODEL, dk),
@@ -68,12 +75,13 @@ async def tile_cycles(dut):
     await harness.reset(check=False)
     rng = np.random.default_rng(SEED)
     tile, x, weights = workload(name, rng)
+    options = {"activation": ACTIVATIONS[name]} if name in ACTIVATIONS else {}
     _, _, calibration = calibrate(tile, x, weights, config)
-    program = COMPILERS[tile](x, weights, config, calibration)
+    program = COMPILERS[tile](x, weights, config, calibration, **options)
     dut._log.info(f"seed {SEED}: {name}, {len(x)} tokens, {len(program.commands)} commands")
 
     y, cycles = await harness.run(program, poll=4096)
-    y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace())
+    y_ref, _ = TILES[tile][1](x, weights, config, calibration, Trace(), **options)
     assert np.array_equal(y, y_ref), "the output differs from the golden tile's"
 
     macs = sum(command.m * command.trace["reduction"] * command.n

@@ -14,8 +14,9 @@ __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_C
            "array_latency", "ppu_scale_stages", "gelu_stages", "ppu_latency",
            "requant_scale_stages", "requant_element_stages", "requant_banks",
            "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages", "softmax_tree_levels",
-           "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency", "NORMALIZE_STAGES",
-           "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError", "check_stages"]
+           "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
+           "NORMALIZE_STAGES", "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError",
+           "check_stages"]
 
 # -- Host port and controller -----------------------------------------------------------
 
@@ -72,11 +73,12 @@ def ppu_scale_stages(config):
 
 
 def gelu_stages(config):
-    """The GELU's stages (`hw.ppu.gelu`): the shift, the rounding and clamp, the table,
-    the interpolation, y x Phi (limb products) and its rounding; none without a GELU."""
+    """The GELU's stages (`hw.ppu.gelu`): the shift, the rounding, the clamp, the table,
+    the interpolation's multiply and add, y x Phi (limb products) and its rounding; none
+    without a GELU."""
     if not config.ppu_gelu:
         return 0
-    return 4 + product_stages(config.ppu_bits, GELU_PHI_BITS + 1) + 1
+    return 6 + product_stages(config.ppu_bits, GELU_PHI_BITS + 1) + 1
 
 
 def ppu_latency(config):

@@ -123,6 +123,25 @@ def test_a_precision_policy_runs_each_matmul_in_its_format():
         Emulator(AcceleratorConfig(), formats={"ffn2": "int8"})
 
 
+def test_the_gelu_is_the_ppus_on_y_at_a_power_of_two_unit():
+    """Emulator.gelu: y rounded at the power of two above peak / (2^15 - 1), through the
+    golden GELU; close to the float GELU, 0 far below and y itself far above."""
+    from vsq_accel.accuracy.host import gelu as float_gelu
+    from vsq_accel.golden.gelu import gelu
+
+    emulator = Emulator(AcceleratorConfig(ppu_gelu=True), record=True)
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    y = np.vstack([rng.normal(scale=2.0, size=(6, 32)), np.full((1, 32), -9.0)])
+    y[0, 0] = 10.0                                     # peak 10: unit 2^-11
+    got = emulator.gelu(y)
+    integers = np.floor(y * 2.0 ** 11 + 0.5).astype(np.int64)
+    assert np.array_equal(got, gelu(integers, 11) * 2.0 ** -11)
+    assert np.array_equal(emulator.records[-1].integers["y"], integers)
+    assert got[0, 0] == 10.0 and np.all(got[-1] == 0.0)
+    assert np.abs(got - float_gelu(y)).max() < 0.02
+
+
 @pytest.mark.parametrize("call, error, words", [
     (lambda e, x: Emulator({}), TypeError, "config must be a AcceleratorConfig"),
     (lambda e, x: e.linear(x, np.zeros((5, 2))), ValueError,
@@ -137,6 +156,7 @@ def test_a_precision_policy_runs_each_matmul_in_its_format():
     (lambda e, x: e.attention(x, x, x, np.ones(4)), TypeError, "mask must hold booleans"),
     (lambda e, x: e.weighted_values(e.softmax(e.logits(x, x)), x[:3]), ValueError,
      "v has 3 rows; the softmax has 4 keys"),
+    (lambda e, x: e.gelu(x), ValueError, "has no GELU (set ppu_gelu)"),
 ])
 def test_wrong_arguments_are_named(call, error, words):
     with pytest.raises(error) as raised:
