@@ -18,6 +18,7 @@ JOBS ?= 2
 N ?= 50
 SEED ?=
 # make minilm-layer SENTENCE="..." [LAYER=0..5] [FORMATS="default=int4_vsq, pv=int8"]
+#                   [PPU_GELU=1]
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 FORMATS ?=
@@ -43,7 +44,7 @@ help:
 	@echo "make docs                                   the README's and docs/' tables from the"
 	@echo "                                            code and bench/results"
 	@echo "make minilm-layer [SENTENCE=...] [LAYER=N]  one layer of all-MiniLM-L6-v2 through the"
-	@echo "          [FORMATS=policy]                  RTL (Verilator), bit-exact with the golden"
+	@echo "          [FORMATS=policy] [PPU_GELU=1]     RTL (Verilator), bit-exact with the golden"
 
 verilog: $(SETUP)
 	$(PY) -m vsq_accel.rtl_gen $(if $(CONFIG),--config $(CONFIG)) --out $(OUT)
@@ -95,7 +96,7 @@ docs: $(SETUP)
 
 minilm-layer: $(SETUP) $(MODELS)
 	$(PY) -m vsq_accel.bench.minilm_layer "$(SENTENCE)" --layer $(LAYER) \
-		$(if $(FORMATS),--formats "$(FORMATS)")
+		$(if $(FORMATS),--formats "$(FORMATS)") $(if $(PPU_GELU),--ppu-gelu)
 
 iverilog:
 	@command -v iverilog >/dev/null || { \

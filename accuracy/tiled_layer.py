@@ -1,7 +1,7 @@
 """One encoder layer of all-MiniLM-L6-v2 as the accelerator runs it: multi-head attention
-(projections, attention, Wo) and the feed-forward network (W1; GELU on the host and its
-output quantized again; W2) as compiled tile programs, the residuals and LayerNorms on
-the host in float.
+(projections, attention, Wo) and the feed-forward network (W1; GELU in the PPU on a
+configuration with `ppu_gelu`, else on the host with its output quantized again; W2) as
+compiled tile programs, the residuals and LayerNorms on the host in float.
 
 `TiledLayer.run` is a generator that yields each program and takes back what its STOREs
 sent, so the golden interpreter (`run_golden`) and the RTL testbench drive the very same
@@ -59,7 +59,8 @@ class TiledLayer:
         x = layer_norm(x + y * program.unit, *self.norms[0], self.eps)
         _, tensors = feed_forward(x, self.ffn, friendly=False)
         program = compile_feed_forward(x, self.ffn, self.config,
-                                       Calibration(tensors, self.config), activation=gelu,
+                                       Calibration(tensors, self.config),
+                                       activation="gelu" if self.config.ppu_gelu else gelu,
                                        formats=self.formats, layer=self.index)
         y = yield program
         return layer_norm(x + y * program.unit, *self.norms[1], self.eps)

@@ -48,6 +48,8 @@ def main(names):
         print(f"\n{name} -> bench/results/{name}.json")
         width = max(map(len, figures))
         for key, value in figures.items():
+            if isinstance(value, dict):
+                continue                     # what the figures came from, not a figure
             shown = f"{value:.4f}" if isinstance(value, float) else value
             print(f"  {key:<{width}}  {shown}")
     return 0

@@ -1,11 +1,13 @@
-"""python -m vsq_accel.bench.minilm_layer "a sentence" [--layer N] [--formats POLICY]:
-one encoder layer of the pretrained all-MiniLM-L6-v2 through the accelerator's RTL in
-Verilator (the default configuration; with a precision policy, its multi-format
-version), for that sentence: attention, W1 and W2 on the engine, GELU, residuals and
-LayerNorms on the host. Prints that the RTL's outputs equal the golden model's bit for
+"""python -m vsq_accel.bench.minilm_layer "a sentence" [--layer N] [--formats POLICY]
+[--ppu-gelu]: one encoder layer of the pretrained all-MiniLM-L6-v2 through the
+accelerator's RTL in Verilator (the default configuration; with a precision policy, its
+multi-format version; with --ppu-gelu, with the PPU's GELU), for that sentence:
+attention, W1 and W2 on the engine, GELU (unless in the PPU), residuals and LayerNorms
+on the host. Prints that the RTL's outputs equal the golden model's bit for
 bit, their cosine to the float layer and the cycles each program took."""
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -59,6 +61,8 @@ def main(argv=None):
                         "\"default=int4_vsq, layer0.pv=int8, ffn2=int8\" (the rows of "
                         "docs/accuracy.md's mixed-precision table): the layer runs on the "
                         "default configuration with formats int4_vsq, int4 and int8")
+    parser.add_argument("--ppu-gelu", action="store_true", help="the FFN's GELU in the PPU "
+                        "(the configuration with ppu_gelu) instead of on the host")
     args = parser.parse_args(argv)
     if not args.sentence.strip():
         parser.error("the sentence is empty")
@@ -66,6 +70,7 @@ def main(argv=None):
     try:
         if args.formats is not None:
             config, formats = MULTI_FORMAT, PrecisionPolicy.parse(args.formats)
+        config = dataclasses.replace(config, ppu_gelu=args.ppu_gelu)
         fits(args.sentence, args.layer, config, formats)
     except ValueError as error:          # CompileError is one: a buffer it overflows
         parser.error(str(error))
@@ -74,7 +79,8 @@ def main(argv=None):
         print("error: the RTL run failed; the cocotb log above says where", file=sys.stderr)
         return 1
     print(f"layer {figures['layer']}, {figures['tokens']} tokens"
-          + ("" if formats is None else f", formats {formats.named()}"))
+          + ("" if formats is None else f", formats {formats.named()}")
+          + (", GELU in the PPU" if config.ppu_gelu else ""))
     for program in figures["programs"]:
         print(f"  {program['name']:9}  {program['commands']:4} commands  "
               f"{program['cycles']:9,} cycles  ({program['wall_seconds']:.0f} s to simulate)")

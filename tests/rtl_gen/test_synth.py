@@ -1,6 +1,7 @@
 """A small lane through generic and ECP5 synthesis, so that an unsynthesizable construct
 shows up in CI (the full study, with place and route, is `make synth`); the register
-replicas that synthesis must not merge; what the transistor estimate counts."""
+replicas that synthesis must not merge; what the transistor estimate counts; the seeds
+of place and route; the Verilog's hash in the figures."""
 
 from amaranth import Module
 from amaranth.lib import wiring
@@ -9,6 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from vsq_accel.hw.array.vector_mac import VectorMacLane
 from vsq_accel.hw.lib.pipeline import replicas
+from vsq_accel.rtl_gen import synth
 from vsq_accel.rtl_gen.synth import synthesize
 from vsq_accel.spec.config import AcceleratorConfig
 
@@ -70,3 +72,42 @@ def test_registers_and_memories_are_counted():
     figures = synthesize(_RegisterAndMemory, "block", place_and_route=False)
     assert figures["memory_bits"] == 16 * 8
     assert figures["transistors"] == 8 * (16 + 2 * 12) + 16 * 8 * 6
+
+
+def _fake_nextpnr(timed_out_seeds):
+    """A `_run` whose nextpnr runs out of time with the given seeds and otherwise reports
+    123.4 MHz; yosys does nothing."""
+    import json
+    import subprocess
+
+    def run(command, work, timeout=None):
+        command = [str(part) for part in command]
+        if "nextpnr" not in command[0]:
+            return
+        assert timeout == synth.PNR_SECONDS
+        seed = int(command[command.index("--seed") + 1])
+        if seed in timed_out_seeds:
+            raise subprocess.TimeoutExpired(command, timeout)
+        (work / "report.json").write_text(json.dumps(
+            {"fmax": {"clk": {"achieved": 123.4}}, "critical_paths": []}))
+    return run
+
+
+def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypatch, tmp_path):
+    """Seed 1 runs out of time: seed 2 gives the figures and is named; when every seed
+    runs out, the figures say so instead of an Fmax."""
+    config = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=2)
+    monkeypatch.setattr(synth, "_run", _fake_nextpnr({1}))
+    figures = synth._place_and_route(tmp_path, lambda: VectorMacLane(config), True, "lane")
+    assert figures["pnr_seed"] == 2 and figures["fmax_mhz"] == 123.4
+    monkeypatch.setattr(synth, "_run", _fake_nextpnr(set(synth.PNR_SEEDS)))
+    figures = synth._place_and_route(tmp_path, lambda: VectorMacLane(config), True, "lane")
+    assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS)}
+
+
+def test_the_figures_name_the_verilog_they_came_from():
+    config = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=2)
+    figures = synthesize(lambda: VectorMacLane(config), "lane", place_and_route=False)
+    assert figures["rtl_sha256"] == synth.rtl_hash(VectorMacLane(config), "lane")
+    other = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=3)
+    assert figures["rtl_sha256"] != synth.rtl_hash(VectorMacLane(other), "lane")

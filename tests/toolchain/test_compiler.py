@@ -196,6 +196,19 @@ def test_a_host_step_between_w1_and_w2(config_name):
     assert np.linalg.norm(output - exact) / np.linalg.norm(exact) < 0.35
 
 
+@pytest.mark.parametrize("tokens", [1, 13, 39])
+def test_a_short_feed_forward_streams_both_weights_on_the_default_buffers(tokens):
+    """MiniLM's and DeiT-Small's FFN (384 -> 1536 -> 384) for a few tokens: W1 and W2
+    both stream through RIGHT in blocks, and a block of W2 placed clear of W1's last
+    reads split RIGHT so that half of it no longer held two (every count up to 39 tokens
+    failed to compile); blocks are sized so that two fit as they will be placed."""
+    config = AcceleratorConfig()
+    rng = np.random.default_rng(SEED + tokens)
+    print(f"seed {SEED + tokens}")
+    x = rng.normal(size=(tokens, 384))
+    compare_with_reference("ffn", x, random_feed_forward(rng, 384, 1536), config)
+
+
 @pytest.mark.parametrize("config_name", ["int4_vsq", "odd"])
 def test_an_on_chip_gelu_runs_like_the_relu(config_name):
     """activation="gelu" on a PPU with a GELU: the same commands as the ReLU FFN, W1's
