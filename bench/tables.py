@@ -299,6 +299,25 @@ def _synthesis():
     return "\n".join(lines)
 
 
+def _post_processing_synthesis():
+    values = _results("synth_ppu")
+    lanes = values["timing_lanes"]
+    lines = ["| block | transistors | over one INT4-VSQ lane | ECP5 LUTs / DSPs / block RAMs "
+             f"| Fmax at {lanes} lanes | its longest path |", "|---|---|---|---|---|---|"]
+    for block, label in (("ppu_scale", "PPU scaling stage"), ("requantizer", "requantizer"),
+                         ("row_requantizer", "row requantizer (P = 16)"),
+                         ("corner_turn", "corner turn (the logits' memory)"),
+                         ("softmax", "softmax unit with exponential mode")):
+        fmax = values[f"fmax_mhz_{block}_l{lanes}"]
+        lines.append(
+            f"| {label} | {values[f'transistors_{block}'] / 1e6:.2f} M | "
+            f"{values[f'{block}_over_lane_transistors']:.1f}x | {values[f'luts_{block}']} / "
+            f"{values[f'dsps_{block}']} / {values[f'block_rams_{block}']} | "
+            + ("out of time with every seed" if fmax is None else f"{fmax:.1f} MHz")
+            + f" | `{values[f'critical_path_{block}_l{lanes}']}` |")
+    return "\n".join(lines)
+
+
 def _gelu_synthesis():
     values = _results("synth_gelu")
     lines = ["| PPU scaling stage | transistors (L = 16) | ECP5 LUTs / DSPs (L = 16) | Fmax at "
@@ -408,6 +427,7 @@ TABLES = {
     "synthesis": _synthesis,
     "multi_format": _multi_format,
     "gelu_synthesis": _gelu_synthesis,
+    "post_processing_synthesis": _post_processing_synthesis,
     "coverage": _coverage,
     "ara": _ara,
     "energy": _energy,
