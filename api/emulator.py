@@ -31,7 +31,7 @@ import numpy as np
 from vsq_accel.golden import arguments
 from vsq_accel.golden.gelu import gelu, gelu_unit
 from vsq_accel.golden.key_blocks import softmax_in_blocks
-from vsq_accel.golden.ppu_params import exponentials_to_operand, to_logits
+from vsq_accel.golden.ppu_params import exponentials_to_operand, float_to_y, to_logits
 from vsq_accel.golden.quantize import QuantizedRows, quantize
 from vsq_accel.golden.softmax import softmax_reciprocal
 from vsq_accel.golden.vsq_matmul import accumulator_scale, rescale_rows, vsq_matmul
@@ -158,7 +158,7 @@ class Emulator:
         y = arguments.real_matrix("y", y)
         limit = 1 << (self.config.ppu_bits - 1)
         unit, shift = gelu_unit(max(float(y.max()), 0.0) / (limit - 1) or 1.0)
-        integers = np.clip(np.floor(y / unit + 0.5), -limit, limit - 1).astype(np.int64)
+        integers = float_to_y(y, unit, self.config)
         values = gelu(integers, shift)
         self._record("gelu", y=integers, gelu=values)
         return values * unit

@@ -14,7 +14,7 @@ from vsq_accel.golden.quantize import QuantizedRows
 
 __all__ = ["fixed_point", "column_scaling", "logit_scaling", "requantization",
            "exponential_requantization", "scale_columns", "requantize", "requantize_float",
-           "to_logits", "exponentials_to_operand"]
+           "float_to_y", "to_logits", "exponentials_to_operand"]
 
 
 def fixed_point(scale_value, bits):
@@ -102,10 +102,14 @@ def requantize(y, y_unit, gamma, config):
 def requantize_float(values, y_unit, gamma, config):
     """Float values (a step the host ran, e.g. a GELU) as the PPU would have them: y in
     y_unit, rounded half up and saturated to ppu_bits, then requantized as `requantize`."""
+    return requantize(float_to_y(values, y_unit, config), y_unit, gamma, config)
+
+
+def float_to_y(values, y_unit, config):
+    """Float values as the PPU's y: in y_unit, rounded half up, saturated to ppu_bits."""
     limit = 1 << (config.ppu_bits - 1)
-    y = np.clip(np.floor(np.asarray(values, dtype=np.float64) / y_unit + 0.5), -limit,
-                limit - 1).astype(np.int64)
-    return requantize(y, y_unit, gamma, config)
+    return np.clip(np.floor(np.asarray(values, dtype=np.float64) / y_unit + 0.5), -limit,
+                   limit - 1).astype(np.int64)
 
 
 def to_logits(acc, acc_unit, factor, config):
