@@ -29,10 +29,11 @@ BENCHMARKS = {
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
     "synth_gelu": synth.run_gelu,
+    "synth_accelerator": synth.run_accelerator,
 }
 # The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
-# synth_gelu`) runs it.
-SYNTHESIS = ("synth", "synth_ppu", "synth_gelu")
+# synth_gelu synth_accelerator`) runs it.
+SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_accelerator")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

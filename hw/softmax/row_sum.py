@@ -89,47 +89,50 @@ class SoftmaxRowSum(wiring.Component):
         with m.If(maxed.valid & maxed.first):
             m.d.sync += [piece["initial_max"].eq(previous_max),
                          piece["resumed_piece"].eq(maxed.resumed)]
-        resumes = ("resumed", "start_sum", "first", "initial_max", "resumed_piece")
-        c = stage(m, "c", **carried(maxed, "logits", "keep", "resumed", "start_sum", "first"),
+        # The sum a piece starts from, chosen here: the running sum's loop then holds a
+        # multiplexer, a shift and an adder, and nothing after them.
+        resumes = ("start_sum", "first")
+        c = stage(m, "c", **carried(maxed, "logits", "keep", "first"),
+                  start_sum=Mux(maxed.resumed, maxed.start_sum, 0),
                   row_max=new_max, previous_max=previous_max,
                   initial_max=Mux(maxed.first, previous_max, piece["initial_max"]),
                   resumed_piece=Mux(maxed.first, maxed.resumed, piece["resumed_piece"]))
         with m.If(maxed.valid):
             m.d.sync += running_max.eq(Mux(maxed.end, start, new_max))
 
-        # The max's rise, and a stage later the rescale it clamps to: a subtract and a
-        # compare in one stage were too long.
-        d = stage(m, "d", **carried(c, "keep", "row_max", *resumes),
-                  rise=c.row_max - c.previous_max,
+        # The max's rise over the beat and over the piece, and a stage later what each
+        # clamps to: a subtract and a compare in one stage were too long. The piece's rise,
+        # at most acc_bits (0 for a piece started afresh), goes out with the row: P V's
+        # partial sums of the row are divided by 2^rise.
+        d = stage(m, "d", **carried(c, "keep", "row_max", "resumed_piece", *resumes),
+                  rise=c.row_max - c.previous_max, piece_rise=c.row_max - c.initial_max,
                   distances=[exp2_distance(logit, c.row_max, config) for logit in c.logits])
         rescale_limit = config.softmax_sum_bits + 1
         parts = [exp2_parts(distance, config) for distance in d.distances]
+        piece_rise = Mux(d.piece_rise > config.acc_bits, config.acc_bits, d.piece_rise)
         e = stage(m, "e", **carried(d, "row_max", *resumes),
                   rescale=Mux(d.rise > rescale_limit, rescale_limit, d.rise)[
                       :rescale_limit.bit_length()],
+                  piece_rise=Mux(d.resumed_piece, piece_rise, 0)[:SHIFT_BITS],
                   fractions=[Mux(keep, fraction, 0)
                              for (fraction, _), keep in zip(parts, d.keep)],
                   shifts=[shift for _, shift in parts])
-        f = stage(m, "f", **carried(e, "row_max", "rescale", *resumes),
+        f = stage(m, "f", **carried(e, "row_max", "rescale", "piece_rise", *resumes),
                   terms=[exp2_of_parts(*part) for part in zip(e.fractions, e.shifts)])
         summed = pipelined_tree(m, "s", f.terms, add, softmax_sum_stages(config), 2,
-                                carried(f, "row_max", "rescale", *resumes))
+                                carried(f, "row_max", "rescale", "piece_rise", *resumes))
         check_stages("SoftmaxRowSum", softmax_max_stages(config) + len((c, d, e, f))
                      + softmax_sum_stages(config), softmax_row_sum_latency(config))
 
         # rhu(d, s) + T = ((2d >> s) + 2T + 1) >> 1: one adder after the shift.
         running_sum = Signal(unsigned(config.softmax_sum_bits))
         running_overflow = Signal()
-        previous_sum = Mux(summed.first & summed.resumed, summed.start_sum, running_sum)
+        previous_sum = Mux(summed.first, summed.start_sum, running_sum)
         new_sum = (((previous_sum << 1) >> summed.rescale)
                    + Cat(Const(1, 1), summed.result)) >> 1
-        # The max's rise over a resumed piece, at most acc_bits (0 for a piece started
-        # afresh): P V's partial sums of the row are divided by 2^rise.
-        rise = summed.row_max - summed.initial_max
         out = stage(m, "out", valid=summed.valid & summed.end, divisor=new_sum,
                     row_max=summed.row_max, error=running_overflow | summed.overflow,
-                    rise=Mux(summed.resumed_piece,
-                             Mux(rise > config.acc_bits, config.acc_bits, rise), 0)[:SHIFT_BITS])
+                    rise=summed.piece_rise)
         m.d.comb += [
             self.o.valid.eq(out.valid),
             self.o.payload.divisor.eq(out.divisor),
@@ -139,6 +142,6 @@ class SoftmaxRowSum(wiring.Component):
             self.o.payload.tag.error.eq(out.error),
         ]
         with m.If(summed.valid):
-            m.d.sync += [running_sum.eq(Mux(summed.end, 0, new_sum)),
+            m.d.sync += [running_sum.eq(new_sum),
                          running_overflow.eq(~summed.end & (running_overflow | summed.overflow))]
         return m

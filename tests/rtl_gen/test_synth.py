@@ -74,9 +74,9 @@ def test_registers_and_memories_are_counted():
     assert figures["transistors"] == 8 * (16 + 2 * 12) + 16 * 8 * 6
 
 
-def _fake_nextpnr(timed_out_seeds):
-    """A `_run` whose nextpnr runs out of time with the given seeds and otherwise reports
-    123.4 MHz; yosys does nothing."""
+def _fake_nextpnr(fmax_of_seed):
+    """A `_run` whose nextpnr reports, with each seed, the Fmax `fmax_of_seed` gives
+    (None: runs out of time); yosys does nothing."""
     import json
     import subprocess
 
@@ -85,24 +85,39 @@ def _fake_nextpnr(timed_out_seeds):
         if "nextpnr" not in command[0]:
             return
         assert timeout == synth.PNR_SECONDS
-        seed = int(command[command.index("--seed") + 1])
-        if seed in timed_out_seeds:
+        fmax = fmax_of_seed.get(int(command[command.index("--seed") + 1]))
+        if fmax is None:
             raise subprocess.TimeoutExpired(command, timeout)
         (work / "report.json").write_text(json.dumps(
-            {"fmax": {"clk": {"achieved": 123.4}}, "critical_paths": []}))
+            {"fmax": {"clk": {"achieved": fmax}}, "critical_paths": [],
+             "utilization": {"TRELLIS_COMB": {"used": 70, "available": 167280},
+                             "DP16KD": {"used": 0, "available": 208}}}))
     return run
 
 
-def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypatch, tmp_path):
-    """Seed 1 runs out of time: seed 2 gives the figures and is named; when every seed
-    runs out, the figures say so instead of an Fmax."""
+def _lane_place_and_route(monkeypatch, tmp_path, fmax_of_seed):
     config = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=2)
-    monkeypatch.setattr(synth, "_run", _fake_nextpnr({1}))
-    figures = synth._place_and_route(tmp_path, lambda: VectorMacLane(config), True, "lane")
+    monkeypatch.setattr(synth, "_run", _fake_nextpnr(fmax_of_seed))
+    return synth._place_and_route(tmp_path, lambda: VectorMacLane(config), "*", "lane")
+
+
+def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypatch, tmp_path):
+    """Seed 1 runs out of time: seed 2 meets the target, gives the figures and is named;
+    when every seed runs out, the figures say so instead of an Fmax."""
+    figures = _lane_place_and_route(monkeypatch, tmp_path, {1: None, 2: 123.4, 3: 150.0})
     assert figures["pnr_seed"] == 2 and figures["fmax_mhz"] == 123.4
-    monkeypatch.setattr(synth, "_run", _fake_nextpnr(set(synth.PNR_SEEDS)))
-    figures = synth._place_and_route(tmp_path, lambda: VectorMacLane(config), True, "lane")
+    assert figures["pnr_tries"] == {1: None, 2: 123.4}
+    assert figures["placed"] == {"TRELLIS_COMB": 70}
+    figures = _lane_place_and_route(monkeypatch, tmp_path, {})
     assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS)}
+
+
+def test_place_and_route_keeps_the_best_seed_below_the_target(monkeypatch, tmp_path):
+    """No seed meets the target: every seed is tried and the fastest one's figures kept."""
+    figures = _lane_place_and_route(monkeypatch, tmp_path, {1: 91.0, 2: 97.5, 3: 94.0})
+    assert figures["pnr_seed"] == 2 and figures["fmax_mhz"] == 97.5
+    assert not figures["meets_target"]
+    assert figures["pnr_tries"] == {1: 91.0, 2: 97.5, 3: 94.0}
 
 
 def test_the_figures_name_the_verilog_they_came_from():
@@ -111,3 +126,23 @@ def test_the_figures_name_the_verilog_they_came_from():
     assert figures["rtl_sha256"] == synth.rtl_hash(VectorMacLane(config), "lane")
     other = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=3)
     assert figures["rtl_sha256"] != synth.rtl_hash(VectorMacLane(other), "lane")
+
+
+def test_the_accelerator_is_counted_block_by_block(monkeypatch, tmp_path):
+    """Modules are counted under the component of their name below the engine, the
+    engine's own cells (its buffers) under `engine`, from a synthesis left unflattened."""
+    cells = {"\\accelerator": {"LUT4": 5}, "\\accelerator.engine": {"LUT4": 10, "DP16KD": 4},
+             "\\accelerator.engine.array": {"LUT4": 100},
+             "\\accelerator.engine.array.lane0": {"LUT4": 50, "TRELLIS_FF": 7}}
+    scripts = []
+
+    def yosys(work, script):
+        scripts.append(script)
+        return {"modules": {name: {"num_cells_by_type": counts}
+                            for name, counts in cells.items()}}
+    monkeypatch.setattr(synth, "_yosys", yosys)
+    blocks = synth._blocks(tmp_path, "accelerator", "accelerator.engine.array*/t:$mul")
+    assert "-noflatten" in scripts[0]
+    assert (blocks["array"]["luts"], blocks["array"]["flip_flops"]) == (150, 7)
+    assert (blocks["engine"]["luts"], blocks["engine"]["block_rams"]) == (10, 4)
+    assert blocks["accelerator"]["luts"] == 5

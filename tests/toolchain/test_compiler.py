@@ -3,6 +3,7 @@ written integer programs, every traced tensor bit for bit, on three configuratio
 token counts that the lane count does not divide."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -352,3 +353,20 @@ def test_attention_in_the_formats_of_a_precision_policy(tile, formats):
             if isinstance(command, Matmul)} == expected
     assert {command.format for command in program.commands
             if isinstance(command, Softmax)} == {code["pv"]}
+
+
+FPGA_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "fpga" / "ecp5_85k.json"
+
+
+@pytest.mark.parametrize("tile", ["sa", "mhsa", "ffn"])
+def test_the_fpga_configuration_runs_deit_small(tile):
+    """configs/fpga/ecp5_85k.json, the accelerator sized for an ECP5-85k (`python -m
+    vsq_accel.bench synth_accelerator`), has buffers that hold DeiT-Small's tiles: 197
+    tokens, 384 wide, six heads of 64, an FFN 1536 wide; bit-exact with the reference."""
+    config = AcceleratorConfig.load(FPGA_CONFIG)
+    rng = np.random.default_rng(SEED)
+    print(f"seed {SEED}")
+    x = rng.normal(size=(197, 384))
+    weights = (random_feed_forward(rng, 384, 1536) if tile == "ffn"
+               else _weights(tile, rng, 384, 6, 64))
+    compare_with_reference(tile, x, weights, config)
