@@ -1,5 +1,5 @@
 """`make bench`: run the benchmarks (all but the synthesis study, which `make synth`
-runs: about 20 minutes), write bench/results/<name>.json, print a table. Named
+runs: about an hour), write bench/results/<name>.json, print a table. Named
 benchmarks run alone: `python -m vsq_accel.bench tiles`."""
 
 import json
@@ -32,7 +32,7 @@ BENCHMARKS = {
     "synth_accelerator": synth.run_accelerator,
 }
 # The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
-# synth_gelu synth_accelerator`) runs it.
+# synth_gelu`) runs it; the whole accelerator, `synth_accelerator`, runs alone.
 SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_accelerator")
 RESULTS = Path(__file__).resolve().parent / "results"
 
