@@ -19,7 +19,9 @@ the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
 
 `run_accelerator` (results/synth_accelerator.json): the whole accelerator, placed and
 routed on the ECP5-85k in the configuration of configs/fpga/ecp5_85k.json, and what the
-default configuration would need; ECP5 cells of both block by block.
+default configuration would need (ECP5 synthesis alone); the first's ECP5 cells also
+block by block. Not in `make synth` until configs/fpga/ecp5_85k.json places: its
+buffers take more block RAMs than the device has.
 
 Every results file names, under "rtl", the block and configuration of each figure and
 the SHA-256 of their Verilog (`rtl_gen.synth.rtl_hash`): tests/rtl_gen/test_synth_results.py

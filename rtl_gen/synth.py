@@ -54,9 +54,9 @@ _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 # The MAC array's multipliers become logic, so that every format compares on the same
 # fabric (and an INT4 array needs no more DSPs than the device has): per block, the
 # multipliers that do (a Yosys selection). The others' wide ones go to DSP blocks, as an
-# FPGA design would have them.
-_MULTIPLIERS_IN_LOGIC = {"lane": "*", "array": "*",
-                         "accelerator": "accelerator.engine.array*/t:$mul"}
+# FPGA design would have them. The accelerator's modules are named from its top, which
+# is `accelerator` alone and `shell.block` inside the timing shell.
+_MULTIPLIERS_IN_LOGIC = {"lane": "*", "array": "*", "accelerator": "*.engine.array*/t:$mul"}
 # Place and route of the whole accelerator takes longer than a block's.
 _PNR_SECONDS_OF = {"accelerator": 3600}
 # The device place and route targets, and what it has of each resource.

@@ -141,8 +141,19 @@ def test_the_accelerator_is_counted_block_by_block(monkeypatch, tmp_path):
         return {"modules": {name: {"num_cells_by_type": counts}
                             for name, counts in cells.items()}}
     monkeypatch.setattr(synth, "_yosys", yosys)
-    blocks = synth._blocks(tmp_path, "accelerator", "accelerator.engine.array*/t:$mul")
+    blocks = synth._blocks(tmp_path, "accelerator", synth._MULTIPLIERS_IN_LOGIC["accelerator"])
     assert "-noflatten" in scripts[0]
     assert (blocks["array"]["luts"], blocks["array"]["flip_flops"]) == (150, 7)
     assert (blocks["engine"]["luts"], blocks["engine"]["block_rams"]) == (10, 4)
     assert blocks["accelerator"]["luts"] == 5
+
+
+def test_the_accelerators_array_multipliers_become_logic_alone_and_in_the_shell():
+    """The selection names the array's modules under either top: the accelerator alone
+    and inside `TimingShell`, where place and route reads it (a pattern from the first
+    top once left every multiplier of the placed accelerator in DSP blocks)."""
+    import fnmatch
+    modules = synth._MULTIPLIERS_IN_LOGIC["accelerator"].split("/")[0]
+    for top in ("accelerator", "shell.block"):
+        assert fnmatch.fnmatchcase(f"{top}.engine.array.lane0", modules)
+        assert not fnmatch.fnmatchcase(f"{top}.engine.ppu", modules)
