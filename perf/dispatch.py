@@ -59,7 +59,9 @@ def program_cycles(commands, spans, list_entries=COMMAND_ENTRIES):
 def model_spans(commands, config):
     """Each command's cycles from dispatch to retirement as the performance model
     predicts them: the array's and the softmax's cycles and their drains (`perf.model`),
-    a host transfer at one beat a cycle (a STORE reads its first entry first)."""
+    a host transfer at one beat a cycle (a STORE reads its first entry first). Not
+    counted: a LOAD's entry, or a STORE's read of LEFT, RIGHT or PARAMS, waits while a
+    command beside it writes into the same buffer (they share its port)."""
     spans = []
     for command in commands:
         if isinstance(command, Matmul):

@@ -110,6 +110,7 @@ class AcceleratorHarness:
         self.retired, self.mismatches = [], []   # indices, in the order they retired
         self.loads_held = 0        # cycles a LOAD's entry waited for the buffer's port
         self.exps_held = 0         # cycles the softmax's exponentials waited for it
+        self.stores_held = 0       # cycles a write took the port a running STORE reads
         self.activity = collections.Counter()   # the events of `perf.activity` seen
         self.dispatched.clear()
         self.retired_at.clear()
@@ -192,6 +193,7 @@ class AcceleratorHarness:
             self.loads_held += int(loader.o__valid.value) & ~int(loader.o__ready.value) & 1
             self.exps_held += (int(exps.hold.value) & int(exps.busy.value)
                                & int(exps.i__valid.value))
+            self.stores_held += int(engine.storer.hold.value) & int(engine.storer.busy.value)
             turn = engine.corner_turn
             if int(turn.i__valid.value) and int(turn.i__ready.value):
                 self._score_column(int(turn.i__payload.value))
@@ -339,10 +341,11 @@ class AcceleratorHarness:
         """Each command took the performance model's cycles (`model_spans`), its drain
         included, where they are the design's alone: every MATMUL; every SOFTMAX unless
         a matmul's writes held its exponentials; the host's transfers when the host did
-        not stall and no write held a LOAD's entry. When all are, the program's cycles
-        are the model's (`program_cycles`)."""
+        not stall and no write held a LOAD's entry or a STORE's read. When all are, the
+        program's cycles are the model's (`program_cycles`)."""
         exact = {Matmul: True, Softmax: not self.exps_held,
-                 Load: not (self.stall or self.loads_held), Store: not self.stall}
+                 Load: not (self.stall or self.loads_held),
+                 Store: not (self.stall or self.stores_held)}
         model = model_spans(commands, self.config)
         off = [(index, type(command).__name__, span, want) for index, (command, span, want)
                in enumerate(zip(commands, self.spans(), model)) if exact[type(command)]

@@ -458,11 +458,25 @@ async def writers_meet(dut):
     """A softmax writes its exponentials into an operand buffer while a matmul writes
     its requantized results there and a LOAD fills another region of it: the three
     share the buffer's write port (the matmul first, then the softmax, then the LOAD),
-    under host stalls; LEFT, then RIGHT. Every entry each wrote is the golden
-    interpreter's, and the loaded rows then feed a matmul whose output is stored. On
-    the suite's fixed configurations the writers must also have met (each held at least
-    once); on random configurations (REQUIRE_MEETING=0) the timing may keep them apart,
-    and the count is only logged."""
+    under host stalls; LEFT, then RIGHT (`_beside_the_writers`)."""
+    await _beside_the_writers(dut, Load)
+
+
+@cocotb.test()
+async def a_store_reads_beside_the_writers(dut):
+    """As `writers_meet`, with a STORE of a region loaded before in place of the LOAD:
+    it reads through the buffer's write port in the cycles the writers leave free, and
+    gives back what was loaded, bit for bit."""
+    await _beside_the_writers(dut, Store)
+
+
+async def _beside_the_writers(dut, transfer):
+    """A host transfer (`Load` or `Store`) of an operand buffer's rows beside its two
+    writers. Every entry each wrote is the golden interpreter's, and the rows then feed
+    a matmul whose output is stored. On the suite's fixed configurations the transfer
+    and the softmax must also have been held at least once each; on random
+    configurations (REQUIRE_MEETING=0) the timing may keep them apart, and the counts
+    are only logged."""
     harness, rng = await _harness(dut, 5, stall=0.3)
     config = harness.config
     lanes, size = config.lanes, config.vector_size
@@ -481,44 +495,51 @@ async def writers_meet(dut):
                    "element_shift": 20,
                    "scale_mult": int(rng.integers(1, 1 << config.ppu_mult_bits)),
                    "scale_shift": 22}
-        # the target: its operand, the exponentials, the results, the loaded rows
+        # the target: its operand, the exponentials, the results, the transferred rows
         exps = m * k if target == Buffer.LEFT else n * k
         results = exps + m * columns
         rows = results + m * columns
         capacity = (config.left_buffer_vectors if target == Buffer.LEFT
-                          else config.right_buffer_vectors)
-        loaded = min(256, capacity - rows)
+                    else config.right_buffer_vectors)
+        moved = min(256, capacity - rows)
         product = {"left_stride": k, "right_stride": k, "m": m, "n": n, "k": k}
         writes = {"dest": target, "dest_stride": columns}
         last_base = {"left_base" if target == Buffer.LEFT else "right_base": rows}
+        image = _operand_image(rng, config, moved)
         commands = [
             Load(buffer=Buffer.LEFT, base=0, count=m * k),
             Load(buffer=Buffer.RIGHT, base=0, count=n * k),
             Load(buffer=Buffer.PARAMS, base=0, count=2 * n),
+            *([Load(buffer=target, base=rows, count=moved)] if transfer is Store else []),
             Matmul(wait=1, **product, output=Output.LOGITS, dest=Buffer.SCORES),
             Softmax(wait=1, rows=m, length=n, loop1=1, first=1, loop2=1, **writes,
                     dest_base=exps, **dataclasses.asdict(exponential_requantization(config)[0])),
             Matmul(**product, params_base=n, output=Output.OPERAND, **writes,
                    dest_base=results, **requant),
-            Load(buffer=target, base=rows, count=loaded),
+            transfer(buffer=target, base=rows, count=moved),
             Matmul(wait=1, **product, **last_base, params_base=n, output=Output.Y,
                    dest=Buffer.OUTPUT, dest_stride=columns),
             Store(wait=1, buffer=Buffer.OUTPUT, count=m * columns),
             End(),
         ]
-        images = [a, b, params, _operand_image(rng, config, loaded)]
-        program = Program(commands, images, regions={}, output="y", columns=n, unit=1.0)
+        meeting = len(commands) - 4                         # the transfer's index
+        program = Program(commands, [a, b, params, image], regions={}, output="y",
+                          columns=n, unit=1.0)
         y, _ = await harness.run(program)
-        assert {5, 6} <= set(harness.overlapped()), "the writers did not run side by side"
+        assert {meeting - 1, meeting} <= set(harness.overlapped()), (
+            "the writers did not run side by side")
+        held = {Load: harness.loads_held, Store: harness.stores_held}[transfer]
+        counts = (f"{target.name}'s port held exponentials {harness.exps_held} cycles, "
+                  f"the {transfer.__name__.upper()} {held}")
         if os.environ.get("REQUIRE_MEETING", "1") == "1":
-            assert harness.exps_held and harness.loads_held, (
-                f"{target.name}'s port held exponentials {harness.exps_held} cycles, LOAD "
-                f"entries {harness.loads_held}: the writers never met")
+            assert harness.exps_held and held, f"{counts}: the writers never met"
         machine = harness.expected.machine
         stored = machine.memory[Buffer.OUTPUT]["y"][:m * columns].reshape(m, columns * size)
         assert np.array_equal(y, stored[:, :n])
-        dut._log.info(f"{target.name}: the port held exponentials {harness.exps_held} "
-                      f"cycles, LOAD entries {harness.loads_held}")
+        if transfer is Store:
+            for name, values in harness.stored[0].items():
+                assert np.array_equal(values, image[name]), f"{name} came back changed"
+        dut._log.info(counts)
 
 
 @cocotb.test()

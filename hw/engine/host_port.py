@@ -108,6 +108,8 @@ class HostStorer(wiring.Component):
         The read port of the job's buffer (the engine selects it by `job.buffer`).
     read_buffer : Out(3)
     read_data : In(entry bits)
+    hold : In(1)
+        The buffer's port is taken this cycle (by a write): the read waits.
     o : Out(stream.Signature(ports.host_beat()))
     busy : Out(1)
     """
@@ -120,6 +122,7 @@ class HostStorer(wiring.Component):
             "read_en": Out(1),
             "read_buffer": Out(3),
             "read_data": In(_entry_width(config)),
+            "hold": In(1),
             "o": Out(stream.Signature(layout(ports.host_beat()))),
             "busy": Out(1),
         })
@@ -156,7 +159,7 @@ class HostStorer(wiring.Component):
             m.d.sync += self.o.valid.eq(0)
         with m.Elif(sent):
             m.d.sync += beat.eq(beat + 1)
-        with m.If(remaining.any() & (~fetched | move)):
+        with m.If(remaining.any() & (~fetched | move) & ~self.hold):
             m.d.comb += self.read_en.eq(1)
             m.d.sync += [job.base.eq(job.base + 1), remaining.eq(remaining - 1),
                          fetched.eq(1)]

@@ -49,7 +49,7 @@ class TileEngine(wiring.Component):
     (the controller's slots); the corner turn holds two blocks of logits, so the array
     computes the next block while the softmax unit works on this one. Each buffer has
     one write port: a matmul's result goes first, the softmax's waits, a LOAD's entry
-    waits for both.
+    waits for both, and a STORE reads LEFT, RIGHT or PARAMS through it when it is free.
 
     Members
     -------
@@ -101,7 +101,7 @@ class TileEngine(wiring.Component):
                                (units.columns.params, Buffer.PARAMS),
                                (units.columns.state, Buffer.STATE),
                                (units.feeder_b.acc, Buffer.ACC)):
-            port = memories[buffer].read_port()
+            port = memories[buffer].read_port(transparent_for=_stored_through(writes, buffer))
             m.d.comb += [port.addr.eq(reader.addr), port.en.eq(reader.en),
                          reader.data.eq(port.data)]
         rises = self._rises(m, units.exp_writer.state)
@@ -112,7 +112,7 @@ class TileEngine(wiring.Component):
                       controller.dispatch & (controller.command[:3] == Op.SOFTMAX),
                       self._softmax_view(controller.command))
         self._buffer_writes(m, units, writes)
-        self._host_reads(m, units, memories)
+        self._host_reads(m, units, memories, writes)
 
         def working(slot_units):
             jobs = units.with_jobs()
@@ -353,14 +353,26 @@ class TileEngine(wiring.Component):
         with m.If(exp_writer.state.en):
             _drive(m, writes[Buffer.STATE], exp_writer.state.addr, exp_writer.state.data)
 
-    def _host_reads(self, m, units, memories):
-        """STORE: a second read port on each buffer the host reads, chosen by the job."""
+    def _host_reads(self, m, units, memories, writes):
+        """STORE: LEFT, RIGHT and PARAMS, which the engine reads too, are read at their
+        write port's address in a cycle that does not write (the STORE waits out a
+        write); OUTPUT, which only the host reads, has a read port of its own. A block
+        RAM has two ports: the write and the STORE share one, the engine's reader takes
+        the other, where a third port would make Yosys build the buffer twice."""
         storer = units.storer
         width = len(storer.read_data)
         for buffer in (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS, Buffer.OUTPUT):
             port = memories[buffer].read_port()
             chosen = equals(storer.read_buffer, buffer)
-            m.d.comb += [port.addr.eq(storer.read_addr), port.en.eq(storer.read_en & chosen)]
+            addr = storer.read_addr
+            if _stored_through(writes, buffer):
+                write = writes[buffer]
+                with m.If(~write.en):
+                    m.d.comb += write.addr.eq(storer.read_addr)
+                with m.If(chosen):
+                    m.d.comb += storer.hold.eq(write.en)
+                addr = write.addr
+            m.d.comb += [port.addr.eq(addr), port.en.eq(storer.read_en & chosen)]
             with m.If(chosen):
                 m.d.comb += storer.read_data.eq(port.data.as_value()[:width])
         wiring.connect(m, wiring.flipped(self.data_in), units.loader.i)
@@ -412,11 +424,21 @@ def _position(units, unit):
     return next((index for index, other in enumerate(units) if other is unit), None)
 
 
+def _stored_through(writes, buffer):
+    """The write port a STORE of `buffer` reads through (LEFT, RIGHT and PARAMS, which
+    the engine reads too), as a tuple for the engine's reader to be transparent for. No
+    command reads an entry while another writes it (the command list's waits keep them
+    apart), so transparency changes no result; a reader that is not transparent would
+    need Yosys's read-first emulation, which cannot share the write's port."""
+    return (writes[buffer].port,) if buffer in (Buffer.LEFT, Buffer.RIGHT,
+                                                 Buffer.PARAMS) else ()
+
+
 class _Port:
     """A buffer's write port, behind signals named for the testbenches' monitors."""
 
     def __init__(self, m, memory, name):
-        port = memory.write_port()
+        self.port = port = memory.write_port()
         self.width = Shape.cast(memory.shape).width
         self.en = Signal(name=f"{name}_write_en")
         self.addr = Signal(len(port.addr), name=f"{name}_write_addr")
