@@ -67,8 +67,9 @@ if measuring_coverage():
     # a block's coverage counts each build: every build the run makes runs every test
     PLAN = {("verilator", name): SHORT + LONG * (name == "long_rows_l4")
             for _, name in PLAN}
-# Where the writers of `writers_meet` need not meet: the softmax ends before the
-# matmul's results reach the port (a matter of timing, not of function).
+# Where the writers of `writers_meet` (and the STORE beside them) need not meet: the
+# softmax ends before the matmul's results reach the port (a matter of timing, not of
+# function).
 APART = {"long_rows_l4", "int8_l4", "int4_vsq4_l1_acc16"}
 CASES = [(simulator, name, test) for (simulator, name), tests in PLAN.items()
          if simulator in selected_simulators() for test in tests]

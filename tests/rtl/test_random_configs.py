@@ -101,8 +101,8 @@ CASES = [(simulator, index, design, testcase)
 def test_random_configuration(simulator, index, design, testcase):
     config = CONFIGS[index]
     print(f"CONFIG_SEED={SEED}, configuration {index}: {config.to_json()}")
-    # writers_meet checks what it can on any configuration, but the timing of a random
-    # one may keep its writers apart.
+    # writers_meet and a_store_reads_beside_the_writers check what they can on any
+    # configuration, but the timing of a random one may keep the writers apart.
     tests, failures = run_cocotb(config, simulator, design, EMITTED[design].tests,
                                  testcase=testcase, quick_build=True,
                                  extra_env={"REQUIRE_MEETING": "0"})
