@@ -32,7 +32,7 @@ BENCHMARKS = {
     "synth_accelerator": synth.run_accelerator,
 }
 # The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
-# synth_gelu`) runs it; the whole accelerator, `synth_accelerator`, runs alone.
+# synth_gelu synth_accelerator`) runs it.
 SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_accelerator")
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -20,8 +20,7 @@ the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
 `run_accelerator` (results/synth_accelerator.json): the whole accelerator, placed and
 routed on the ECP5-85k in the configuration of configs/fpga/ecp5_85k.json, and what the
 default configuration would need (ECP5 synthesis alone); the first's ECP5 cells also
-block by block. Not in `make synth` until configs/fpga/ecp5_85k.json places: its
-buffers take more block RAMs than the device has.
+block by block.
 
 Every results file names, under "rtl", the block and configuration of each figure and
 the SHA-256 of their Verilog (`rtl_gen.synth.rtl_hash`): tests/rtl_gen/test_synth_results.py
@@ -29,6 +28,7 @@ fails when the RTL of today differs, so that no figure outlives its hardware. A
 place-and-route that runs out of time with every seed leaves its Fmax null.
 """
 
+import concurrent.futures
 import dataclasses
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from vsq_accel.rtl_gen.synth import DEVICE, synthesize
 from vsq_accel.spec.config import AcceleratorConfig
 
 PLOT = Path(__file__).resolve().parent / "results" / "synth_vector_size.png"
+ACCELERATOR_PLOT = PLOT.with_name("synth_accelerator.png")
 # The accelerator sized for the device place and route targets (`rtl_gen.synth.DEVICE`).
 ECP5_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "fpga" / "ecp5_85k.json"
 # Without vector scales there is no d x p multiply to split: three lane stages.
@@ -179,12 +180,17 @@ def run_accelerator():
     """The whole accelerator (`accelerator.v`): on `ECP5_CONFIG`, placed and routed on
     the device, its cells against what the device has, and block by block; on the
     default configuration, the cells it would need (ECP5 synthesis alone) and its
-    transistors. The two are apart (`accelerator_on_the_device`,
-    `accelerator_by_default`), so that they can run side by side."""
+    transistors. The two (`accelerator_on_the_device`, `accelerator_by_default`) run
+    side by side, each in a process of its own."""
     results, rtl = {"device": DEVICE}, {}
-    for part in (accelerator_on_the_device(), accelerator_by_default()):
-        rtl.update(part.pop("rtl"))
-        results.update(part)
+    with concurrent.futures.ProcessPoolExecutor(2) as pool:
+        parts = [pool.submit(part) for part in (accelerator_on_the_device,
+                                                 accelerator_by_default)]
+    for part in parts:
+        figures = part.result()
+        rtl.update(figures.pop("rtl"))
+        results.update(figures)
+    plot_device_use(results)
     return {**results, "rtl": rtl}
 
 
@@ -202,6 +208,45 @@ def _accelerator(key, config, on_the_device):
                     by_block=on_the_device)
     figures.pop("critical_path_steps", None)
     return {**{f"{name}_{key}": value for name, value in figures.items()}, "rtl": study.rtl}
+
+
+def plot_device_use(results):
+    """The device's LUTs, flip-flops, DSPs and block RAMs that the ECP5 configuration
+    takes, block by block (stacked; synthesized apart, they add up to more than the
+    whole, which a mark shows), and what the default configuration would take (a mark,
+    past 100 % where it does not fit), to ACCELERATOR_PLOT."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    device, blocks = results["device"], results["blocks_accelerator_ecp5"]
+    resources = {"luts": "LUT4", "flip_flops": "flip-flops", "dsps": "DSPs",
+                 "block_rams": "block RAMs"}
+    order = sorted(blocks, key=lambda name: -sum(blocks[name][key] / device[key]
+                                                 for key in resources))
+    figure, axes = pyplot.subplots(figsize=(8.5, 3.6))
+    rows = range(len(resources))
+    left = [0.0] * len(resources)
+    colors = iter(pyplot.get_cmap("tab20").colors)
+    for name in order:
+        shares = [100 * blocks[name][key] / device[key] for key in resources]
+        if max(shares) < 1:
+            continue
+        axes.barh(rows, shares, left=left, label=name, color=next(colors))
+        left = [before + share for before, share in zip(left, shares)]
+    for suffix, style, label in (("_ecp5", "r|", "the whole, synthesized"),
+                                 ("", "k|", "default configuration")):
+        shares = [100 * results[f"{key}_accelerator{suffix}"] / device[key]
+                  for key in resources]
+        axes.plot(shares, rows, style, markersize=18, markeredgewidth=2, label=label)
+    axes.axvline(100, color="grey", linestyle="--", linewidth=1)
+    axes.set_yticks(list(rows), list(resources.values()))
+    axes.invert_yaxis()
+    axes.set_xlabel(f"share of the {device['name']} (%), blocks under 1 % left out")
+    axes.set_title("The whole accelerator, 4 lanes (configs/fpga/ecp5_85k.json)")
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    figure.tight_layout()
+    figure.savefig(ACCELERATOR_PLOT, dpi=120)
 
 
 def _plot(sweep):

@@ -73,6 +73,10 @@ HEADLINE = [
              "inferences_per_s_per_w_bert_base_128_int4_vsq_on_chip_host"), "{:.1f}"),
     _Figure("Fmax on an ECP5-85k after place and route, MHz: array / softmax unit",
             "synth", ("fmax_mhz_array", "fmax_mhz_softmax"), "{:.1f}"),
+    _Figure("the whole accelerator, 4 lanes, synthesized for the ECP5-85k: LUT4 / DSPs / "
+            "block RAMs (of 83 640 / 156 / 208)",
+            "synth_accelerator", ("luts_accelerator_ecp5", "dsps_accelerator_ecp5",
+                                  "block_rams_accelerator_ecp5"), "{:g}"),
     _Figure("array busy over a long-row SA head in RTL (1024 tokens, rows of four blocks "
             "of keys), host loads hidden: measured / model", "tiles",
             ("tile_util_sa_long_loads_hidden", "tile_util_sa_long_loads_hidden_model")),
@@ -318,6 +322,42 @@ def _post_processing_synthesis():
     return "\n".join(lines)
 
 
+def _accelerator_synthesis():
+    values = _results("synth_accelerator")
+    device, placed = values["device"], values.get("placed_accelerator_ecp5")
+    resources = (("LUT4", "luts", "TRELLIS_COMB"), ("flip-flops", "flip_flops", "TRELLIS_FF"),
+                 ("DSPs (18 x 18)", "dsps", "MULT18X18D"),
+                 ("block RAMs (18 Kbit)", "block_rams", "DP16KD"))
+
+    def share(used, key):
+        return "-" if used is None else f"{used:,} ({used / device[key]:.0%})"
+
+    lines = [f"| resource | the {device['name']} has | ECP5 configuration, synthesized | "
+             "placed (in the timing shell) | default configuration, synthesized |",
+             "|---|---|---|---|---|"]
+    for label, key, bel in resources:
+        lines.append(f"| {label} | {device[key]:,} | "
+                     f"{share(values[f'{key}_accelerator_ecp5'], key)} | "
+                     f"{share(placed and placed.get(bel, 0), key)} | "
+                     f"{share(values[f'{key}_accelerator'], key)} |")
+    if placed is None:
+        seeds = values.get("pnr_timed_out_accelerator_ecp5")
+        timing = (f"out of time with seed {', '.join(map(str, seeds))}" if seeds
+                  else f"does not place: {values['pnr_failed_accelerator_ecp5']}")
+    else:
+        timing = (f"{values['fmax_mhz_accelerator_ecp5']:.1f} MHz (seed "
+                  f"{values['pnr_seed_accelerator_ecp5']}), "
+                  f"`{values['critical_path_accelerator_ecp5']}`")
+    lines += [f"| Fmax | | | {timing} | not placed |", "",
+              "| block (ECP5 configuration) | LUT4 | flip-flops | DSPs | block RAMs |",
+              "|---|---|---|---|---|"]
+    blocks = values["blocks_accelerator_ecp5"]
+    for name, cells in sorted(blocks.items(), key=lambda item: -item[1]["luts"]):
+        lines.append(f"| {name} | {cells['luts']:,} | {cells['flip_flops']:,} | "
+                     f"{cells['dsps']} | {cells['block_rams']} |")
+    return "\n".join(lines)
+
+
 def _gelu_synthesis():
     values = _results("synth_gelu")
     lines = ["| PPU scaling stage | transistors (L = 16) | ECP5 LUTs / DSPs (L = 16) | Fmax at "
@@ -428,6 +468,7 @@ TABLES = {
     "multi_format": _multi_format,
     "gelu_synthesis": _gelu_synthesis,
     "post_processing_synthesis": _post_processing_synthesis,
+    "accelerator_synthesis": _accelerator_synthesis,
     "coverage": _coverage,
     "ara": _ara,
     "energy": _energy,
