@@ -22,15 +22,21 @@ SEED ?=
 SENTENCE ?= The accelerator runs one layer of a sentence encoder.
 LAYER ?= 0
 FORMATS ?=
+# make sweep [SPACE=file.json] [SWEEP_OUT=dir]
+SPACE ?= configs/sweeps/deit_s.json
+SWEEP_OUT ?=
 
-.PHONY: help verilog lint test test-random coverage bench synth accuracy docs minilm-layer clean iverilog \
-	rvv-toolchain
+.PHONY: help verilog lint test test-random sweep coverage bench synth accuracy docs minilm-layer \
+	clean iverilog rvv-toolchain
 
 help:
 	@echo "make verilog [CONFIG=file.json] [OUT=dir]  emit Verilog, config.json and summary.md"
 	@echo "make test [SIM=icarus|verilator] [WAVES=1] the whole suite, both simulators by default"
 	@echo "make test-random [N=50] [SEED=s]            N random valid configurations through every"
-	@echo "                                            testbench (a new seed unless SEED is given)"
+	@echo "                                            testbench (a new seed unless SEED is given),"
+	@echo "                                            as a sweep (on a Ray cluster: RAY_ADDRESS)"
+	@echo "make sweep [SPACE=file.json]                a design-space sweep on Ray -> sweep.csv,"
+	@echo "           [SWEEP_OUT=dir]                  sweep.json and pareto.png in build/sweep/"
 	@echo "make coverage                               the suite's Verilator runs with line, branch"
 	@echo "                                            and toggle coverage -> per block in"
 	@echo "                                            bench/results/coverage.json"
@@ -68,10 +74,17 @@ coverage: $(SETUP) $(MODELS)
 		tests/rtl/test_designs.py tests/rtl/test_accelerator.py tests/rtl/test_regressions.py
 	$(PY) -m vsq_accel.sim.coverage
 
+# A sweep of the rtl job over the wide draw: on this machine's cores, or a Ray cluster's
+# with RAY_ADDRESS (README, "Sweeps").
 test-random: $(SETUP) $(if $(findstring icarus,$(SIM)),iverilog)
 	seed=$(or $(SEED),$$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')); echo "CONFIG_SEED=$$seed"; \
-	SIM="$(SIM)" CONFIG_SEED=$$seed RANDOM_CONFIGS=$(N) RANDOM_WIDE=1 \
-		$(PY) -m pytest -n $(JOBS) tests/rtl/test_random_configs.py
+	SIM="$(SIM)" $(PY) -m vsq_accel.sweep configs/sweeps/test_random.json --count $(N) \
+		--seed $$seed --out build/sweep/test_random-$$seed
+
+# make sweep [SPACE=configs/sweeps/deit_s.json] [OUT=dir]: every (configuration, job) pair
+# as a Ray task; RAY_ADDRESS=host:port runs them on a cluster.
+sweep: $(SETUP)
+	$(PY) -m vsq_accel.sweep $(SPACE) $(if $(SWEEP_OUT),--out $(SWEEP_OUT))
 
 bench: $(SETUP) rvv-toolchain
 	$(PY) -m vsq_accel.bench

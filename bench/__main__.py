@@ -1,6 +1,6 @@
 """`make bench`: run the benchmarks (all but the synthesis study, which `make synth`
-runs: about an hour), write bench/results/<name>.json, print a table. Named
-benchmarks run alone: `python -m vsq_accel.bench tiles`."""
+runs: about an hour, and the DeiT-S sweep), write bench/results/<name>.json, print a
+table. Named benchmarks run alone: `python -m vsq_accel.bench tiles`."""
 
 import json
 import sys
@@ -8,8 +8,8 @@ from pathlib import Path
 
 from vsq_accel.bench import (ara, energy, gelu_accuracy, golden_speed, logit_width,
                              mac_utilization, matmul_accuracy, one_pass, ppu_throughput, seed_sa,
-                             softmax_accuracy, softmax_throughput, synth, tile_accuracy, tiles,
-                             workloads)
+                             softmax_accuracy, softmax_throughput, sweep, synth, tile_accuracy,
+                             tiles, workloads)
 
 BENCHMARKS = {
     "mac_utilization": mac_utilization.run,
@@ -30,16 +30,20 @@ BENCHMARKS = {
     "synth_ppu": synth.run_post_processing,
     "synth_gelu": synth.run_gelu,
     "synth_accelerator": synth.run_accelerator,
+    "sweep": sweep.run,
 }
 # The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
 # synth_gelu synth_accelerator`) runs it.
 SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_accelerator")
+# The DeiT-S sweep synthesizes too, and times itself on one and on two workers: `python
+# -m vsq_accel.bench sweep` runs it alone.
+ALONE = SYNTHESIS + ("sweep",)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main(names):
     RESULTS.mkdir(exist_ok=True)
-    for name in names or [name for name in BENCHMARKS if name not in SYNTHESIS]:
+    for name in names or [name for name in BENCHMARKS if name not in ALONE]:
         if name not in BENCHMARKS:
             print(f"error: unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}",
                   file=sys.stderr)

@@ -450,6 +450,36 @@ def _ara():
     return "\n".join(lines)
 
 
+def _sweep():
+    values = _results("sweep")
+    lines = ["| workers | wall | the tasks' own seconds | speedup | bound |", "|---|---|---|---|---|"]
+    for workers in (1, 2):
+        speedup, bound = ((f"{values['speedup_2_workers']:.2f}x",
+                           f"{values['speedup_bound_2_workers']:.2f}x") if workers == 2
+                          else ("", ""))
+        lines.append(f"| {workers} | {values[f'wall_s_{workers}_workers']:.0f} s | "
+                     f"{values[f'task_seconds_{workers}_workers']:.0f} s | {speedup} | {bound} |")
+    return "\n".join(lines)
+
+
+def _sweep_deit_s():
+    from vsq_accel.sweep.pareto import front, objectives
+
+    rows = json.loads((RESULTS / "sweep_deit_s" / "sweep.json").read_text())["rows"]
+    best = [row["config"] for row in front(rows, dict(objectives(rows).values()))]
+    lines = ["| configuration | V | L | scale bits | DeiT-S cycles | utilization | energy, uJ "
+             "(5 nm) | array transistors | array LUT4 | digits ViT top-1 | on the front |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| `{row['config']}` | {row['vector_size']} | {row['lanes']} | "
+            f"{row['scale_bits']} | {row['cycles_deit_s']:,} | "
+            f"{row['utilization_deit_s']:.3f} | {row['energy_uj_deit_s_int4_vsq']:,.0f} | "
+            f"{row['transistors_array']:,} | {row['luts_array']:,} | "
+            f"{row['top1_vit_digits']:.3f} | {'yes' if row['config'] in best else ''} |")
+    return "\n".join(lines)
+
+
 TABLES = {
     "headline": lambda: _figures(HEADLINE, "bench/results/"),
     "rtl_figures": lambda: _figures(RTL_FIGURES, "../bench/results/"),
@@ -472,6 +502,8 @@ TABLES = {
     "coverage": _coverage,
     "ara": _ara,
     "energy": _energy,
+    "sweep": _sweep,
+    "sweep_deit_s": _sweep_deit_s,
 }
 
 

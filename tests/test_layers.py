@@ -22,8 +22,9 @@ ALLOWED = {
     "sim": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "accuracy"},
     "accuracy": {"spec", "golden", "toolchain", "api"},
     "rvv": {"spec", "golden"},
+    "sweep": {"spec", "perf", "rtl_gen", "sim", "accuracy"},
     "bench": {"spec", "golden", "toolchain", "api", "perf", "rtl_gen", "sim", "accuracy",
-              "rvv"},
+              "rvv", "sweep"},
 }
 
 

@@ -11,8 +11,8 @@ through the testbench of the design it broke, on both simulators.
   V = 8 and deep scale and element stages, a bank was still busy when the gather came
   back to it. The requantizer now has `spec.timing.requant_banks` banks.
 
-Both have the buffers of `tests/rtl/test_random_configs.py`. REGRESSIONS_EVERY_DESIGN=1
-runs every design's testbench on them instead."""
+Both have the buffers of the random draw (`spec.random_configs.SMALL_BUFFERS`).
+REGRESSIONS_EVERY_DESIGN=1 runs every design's testbench on them instead."""
 
 import os
 from pathlib import Path
