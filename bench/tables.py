@@ -452,7 +452,8 @@ def _ara():
 
 def _sweep():
     values = _results("sweep")
-    lines = ["| workers | wall | the tasks' own seconds | speedup | bound |", "|---|---|---|---|---|"]
+    lines = ["| workers | wall | the tasks' own seconds | speedup | bound |",
+             "|---|---|---|---|---|"]
     for workers in (1, 2):
         speedup, bound = ((f"{values['speedup_2_workers']:.2f}x",
                            f"{values['speedup_bound_2_workers']:.2f}x") if workers == 2
