@@ -9,8 +9,9 @@ from vsq_accel.spec.config import AcceleratorConfig, ConfigError
 
 __all__ = ["draw", "drawn", "SMALL_BUFFERS"]
 
-# Buffers big enough for the testbenches' tiles (the long-row ones: 4 x softmax_max_row
-# + 1 tokens), small enough to build quickly.
+# Buffers big enough for the testbenches' tiles of the narrow draw (the long-row ones:
+# 4 x softmax_max_row + 1 tokens, at most 97), small enough to build quickly; the wide
+# draw's grow with its rows (`_buffers`).
 SMALL_BUFFERS = {"left_buffer_vectors": 2048, "right_buffer_vectors": 2048,
                  "output_buffer_vectors": 512, "param_entries": 512, "accumulator_entries": 64}
 
@@ -42,8 +43,8 @@ def draw(rng, wide=False):
             "ppu_bits": rng.randint(12, 24),
             "ppu_mult_bits": rng.randint(8, 24),
             "ppu_recip_bits": rng.randint(8, 20),
-            **SMALL_BUFFERS,
         }
+        values.update(_buffers(values["softmax_max_row"]))
         try:
             config = AcceleratorConfig(**values)
         except ConfigError:
@@ -58,6 +59,18 @@ def draw(rng, wide=False):
             return AcceleratorConfig(**values, formats=formats, ppu_gelu=gelu)
         except ConfigError:
             return dataclasses.replace(config, ppu_gelu=gelu)
+
+
+def _buffers(max_row):
+    """SMALL_BUFFERS, grown where the long-row tiles of the wide draw need more: their
+    4 x max_row + 1 tokens (two vectors each) take about 5 entries a token in LEFT and 4
+    in RIGHT (X, Q, the heads' outputs; K^T, V), one in OUTPUT and one a key in PARAMS;
+    each is given twice that, to a power of two."""
+    tokens = 4 * max_row + 1
+    need = {"left_buffer_vectors": 10 * tokens, "right_buffer_vectors": 8 * tokens,
+            "output_buffer_vectors": 2 * tokens, "param_entries": 2 * tokens}
+    return {**SMALL_BUFFERS, **{key: max(SMALL_BUFFERS[key], 1 << (entries - 1).bit_length())
+                                for key, entries in need.items()}}
 
 
 def drawn(seed, count, wide=False):

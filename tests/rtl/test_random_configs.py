@@ -12,11 +12,16 @@ both simulators, as a sweep (`sweep`) that spreads over a Ray cluster's workers.
 
 import os
 
+import numpy as np
 import pytest
 
+from vsq_accel.golden.tile_program import calibrate
+from vsq_accel.golden.tile_weights import random_attention_head, random_multi_head
+from vsq_accel.sim.accelerator_tests import long_rows, tile_shapes
 from vsq_accel.sim.regression import cases, passes
 from vsq_accel.sim.runner import selected_simulators
 from vsq_accel.spec.random_configs import drawn
+from vsq_accel.toolchain.compiler import COMPILERS
 
 SEED = int(os.environ.get("CONFIG_SEED", 2026))
 COUNT = int(os.environ.get("RANDOM_CONFIGS", 1))
@@ -46,3 +51,19 @@ def test_the_draw_is_valid_and_reproducible():
     assert {len(config.supported_formats) for config in many} == {1, 2, 3}
     assert any(config.nibble_passes for config in many)
     assert {config.ppu_gelu for config in many} == {True, False}
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_the_long_row_tiles_fit_the_buffers_drawn(wide):
+    """The long-row tests' SA and MHSA compile on every configuration of 30 draws: the
+    wide draw's rows reach 641 tokens, and its buffers grow with them (the compiler
+    refused 24 of 40 wide draws when they did not)."""
+    rng = np.random.default_rng(0)
+    for seed in range(30):
+        config = drawn(seed, 1, wide)[0]
+        _, d_model = tile_shapes(config)
+        x = rng.normal(size=(long_rows(config), d_model))
+        for tile, weights in (("sa", random_attention_head(rng, d_model, d_model // 2)),
+                              ("mhsa", random_multi_head(rng, d_model, 2, d_model // 2))):
+            _, _, calibration = calibrate(tile, x, weights, config)
+            COMPILERS[tile](x, weights, config, calibration)   # raises CompileError if not
