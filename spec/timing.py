@@ -9,9 +9,9 @@ cannot disagree unnoticed.
 
 from vsq_accel.spec.tables import GELU_PHI_BITS
 
-__all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_CYCLES",
-           "STORE_READ_CYCLES", "LIMB_BITS", "product_stages", "accumulate_stages",
-           "array_latency", "ppu_scale_stages", "gelu_stages", "ppu_latency",
+__all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "COMMAND_CHECK_STAGES", "DECODE_CYCLES",
+           "HOST_COMMAND_CYCLES", "STORE_READ_CYCLES", "LIMB_BITS", "product_stages",
+           "accumulate_stages", "array_latency", "ppu_scale_stages", "gelu_stages", "ppu_latency",
            "requant_scale_stages", "requant_element_stages", "requant_banks",
            "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages", "softmax_tree_levels",
            "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
@@ -24,9 +24,12 @@ __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "DECODE_CYCLES", "HOST_COMMAND_C
 HOST_DATA_BITS = 64
 # Commands the command memory holds (a DeiT-Small MHSA layer compiles to about 500).
 COMMAND_ENTRIES = 1024
-# Fetch, check and decide: a dispatch is at least this many cycles after the previous
-# one, and the first is this many cycles less one after the start.
-DECODE_CYCLES = 3
+# The controller's check of a command word, a register each: its products, the ends of
+# its regions, each rule's condition, the error (`hw.engine.controller.command_error`).
+COMMAND_CHECK_STAGES = 4
+# Fetch, latch the word, check and decide: a dispatch is at least this many cycles after
+# the previous one, and the first is this many cycles less one after the start.
+DECODE_CYCLES = 3 + COMMAND_CHECK_STAGES
 # A LOAD or STORE with no stall on the host's stream: one cycle per beat, plus these.
 HOST_COMMAND_CYCLES = 3
 # A STORE's more: its first entry's read, before the first beat.

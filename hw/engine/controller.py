@@ -13,7 +13,7 @@ from vsq_accel.spec import ports
 from vsq_accel.spec.commands import (RESULT_BUFFERS, Buffer, End, Load, Matmul, Op, Output,
                                      Softmax, buffer_size, command_bits, field_widths)
 from vsq_accel.spec.host_interface import EngineError, Slot, command_word_bits
-from vsq_accel.spec.timing import COMMAND_ENTRIES
+from vsq_accel.spec.timing import COMMAND_CHECK_STAGES, COMMAND_ENTRIES
 
 __all__ = ["Controller", "command_layout"]
 
@@ -24,8 +24,9 @@ LOADABLE = (Buffer.LEFT, Buffer.RIGHT, Buffer.PARAMS)
 class _State(enum.IntEnum):
     STOPPED = 0
     FETCH = 1
-    CHECK = 2
-    DECIDE = 3
+    LATCH = 2
+    CHECK = 3
+    DECIDE = 4
 
 
 def command_layout(cls, config):
@@ -38,11 +39,13 @@ class Controller(wiring.Component):
     """Runs the command list from entry 0, in order: fetches a command, checks it, and
     hands it to the engine (`dispatch`, with the word on `command`) once its slot is
     free (`Slot`: the slot's previous command has retired; with the command's `wait`
-    bit, every earlier command has). While a command runs, the next is fetched and
-    checked, so the next weights load beside the current matmul, and the next block of
-    logits is computed beside the softmax of this one. A command that fails its check
-    stops the engine with the reason in the status, End with `done`, each once the
-    commands before it have retired. The cycle counter counts from `start` to the stop.
+    bit, every earlier command has). The check is a pipeline of `COMMAND_CHECK_STAGES`
+    registers (`command_error`) through which the latched word settles. While a command
+    runs, the next is fetched and checked, so the next weights load beside the current
+    matmul, and the next block of logits is computed beside the softmax of this one. A
+    command that fails its check stops the engine with the reason in the status, End
+    with `done`, each once the commands before it have retired. The cycle counter
+    counts from `start` to the stop.
 
     Members
     -------
@@ -93,7 +96,6 @@ class Controller(wiring.Component):
 
         pc = Signal(range(COMMAND_ENTRIES))
         status = self.status
-        error = Signal(EngineError)
         m.d.comb += [read.addr.eq(pc), status.command.eq(pc)]
         with m.If(status.busy):
             m.d.sync += self.cycles.eq(self.cycles + 1)
@@ -111,18 +113,20 @@ class Controller(wiring.Component):
             m.d.comb += slot.eq(Slot.HOST)
         with m.Elif(op == Op.SOFTMAX):
             m.d.comb += slot.eq(Slot.SOFTMAX)
-        waits = data.View(command_layout(End, config), self.command[:4]).wait
-        stopping = error.any() | equals(op, Op.END)
-        free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
-
         # What SCORES and STATE hold, kept across starts as the buffers are (a long
         # program runs as several lists, `command_lists`) and cleared by reset: the
         # blocks of logits, and the STATE rows a SOFTMAX has started.
         blocks = _scores_blocks()
         started_rows = Signal(config.state_rows)
+        error = command_error(m, self.command, config, blocks, started_rows)
+        waits = data.View(command_layout(End, config), self.command[:4]).wait
+        stopping = error.any() | equals(op, Op.END)
+        free = Mux(waits | stopping, ~occupied.any(), ~Array(occupied)[slot])
+
         # The states as a register decoded by a Switch (Amaranth's FSM compares the
         # state with 0 as a logical not, which Verilator's lint rejects).
         state = Signal(_State)
+        checking = Signal(range(COMMAND_CHECK_STAGES))
         with m.Switch(state):
             with m.Case(_State.STOPPED):
                 m.d.comb += read.en.eq(0)
@@ -131,12 +135,14 @@ class Controller(wiring.Component):
                                  status.done.eq(0), status.error.eq(0), status.code.eq(0),
                                  state.eq(_State.FETCH)]
             with m.Case(_State.FETCH):
-                m.d.sync += state.eq(_State.CHECK)
+                m.d.sync += state.eq(_State.LATCH)
+            with m.Case(_State.LATCH):
+                m.d.sync += [self.command.eq(read.data), checking.eq(0),
+                             state.eq(_State.CHECK)]
             with m.Case(_State.CHECK):
-                m.d.sync += [self.command.eq(read.data),
-                             error.eq(command_error(m, read.data, config, blocks,
-                                                    started_rows)),
-                             state.eq(_State.DECIDE)]
+                m.d.sync += checking.eq(checking + 1)
+                with m.If(checking == COMMAND_CHECK_STAGES - 1):
+                    m.d.sync += state.eq(_State.DECIDE)
             with m.Case(_State.DECIDE):
                 with m.If(free & error.any()):
                     m.d.sync += [status.busy.eq(0), status.error.eq(1), status.code.eq(error),
@@ -193,34 +199,55 @@ def _scores_blocks():
     return [Signal(_ScoresBlock, name=f"scores_block{index}") for index in range(2)]
 
 
+def _rows_between(base, end, config):
+    """The STATE rows base .. end - 1, one bit each."""
+    return Cat(*((base <= row) & (row < end) for row in range(config.state_rows)))
+
+
 def _rows_mask(base, count, config):
     """The STATE rows base .. base + count - 1, one bit each."""
-    return Cat(*((base <= row) & (row < base + count) for row in range(config.state_rows)))
+    return _rows_between(base, base + count, config)
 
 
 def command_error(m, word, config, blocks, started_rows):
-    """The EngineError of a command word (combinational). `blocks`: the blocks of
-    logits in SCORES, oldest first (`_ScoresBlock`); the next SOFTMAX must read the
-    oldest, and a LOGITS matmul needs a free one. `started_rows`: the STATE rows a
-    SOFTMAX has started, which a resumed SOFTMAX and a rescaling MATMUL read."""
+    """The EngineError of a command word, a pipeline of `COMMAND_CHECK_STAGES` registers
+    that runs every cycle: the products and entry counts (``check_terms``), the ends of
+    the regions (``check_ends``), each rule's condition (``check_rules``) and the error
+    (``command_check``). The word, `blocks` and `started_rows` hold still while it
+    settles. `blocks`: the blocks of logits in SCORES, oldest first (`_ScoresBlock`);
+    the next SOFTMAX must read the oldest, and a LOGITS matmul needs a free one.
+    `started_rows`: the STATE rows a SOFTMAX has started, which a resumed SOFTMAX and a
+    rescaling MATMUL read."""
     block = blocks[0]
-    error = Signal(EngineError, name="command_check")
     views = {cls: data.View(command_layout(cls, config), word[:command_layout(cls, config).size])
              for cls in (Matmul, Softmax, Load)}
     matmul, softmax, host = views[Matmul], views[Softmax], views[Load]
     size = {buffer: buffer_size(config, buffer) for buffer in Buffer}
 
-    def entries_of(buffer):
+    def registered(stage, name, value):
+        register = Signal.like(value, name=f"check_{stage}_{name}", reset_less=True)
+        m.d.sync += register.eq(value)
+        return register
+
+    def term(name, value):
+        return registered("terms", name, value)
+
+    def end(name, value):
+        return registered("ends", name, value)
+
+    def entries_of(name, buffer):
         """The entries of a buffer named by a field (0 for the ones no rule allows)."""
-        result = Signal(range(max(size.values()) + 1), name="buffer_entries")
+        result = Signal(range(max(size.values()) + 1), name=f"{name}_entries")
         with m.Switch(buffer):
             for code, entries in size.items():
                 with m.Case(code):
                     m.d.comb += result.eq(entries)
-        return result
+        return term(f"{name}_entries", result)
 
-    def rows_past(base, stride, rows, vectors, buffer_entries):
-        return base + (rows - 1) * stride + vectors > buffer_entries
+    def region_end(name, base, stride, rows, vectors):
+        """base + (rows - 1) x stride + vectors: one past the region's last entry."""
+        product = term(f"{name}_product", rows * stride)
+        return end(name, base + product - stride + vectors)
 
     def vectors_of(length):
         return (length + config.vector_size - 1) >> (config.vector_size.bit_length() - 1)
@@ -233,8 +260,9 @@ def command_error(m, word, config, blocks, started_rows):
         matmul_dest_allowed = Mux(equals(matmul.output, output), one_of(matmul.dest, buffers),
                                   matmul_dest_allowed)
 
-    host_entries, matmul_dest, softmax_dest = (entries_of(host.buffer), entries_of(matmul.dest),
-                                               entries_of(softmax.dest))
+    host_entries, matmul_dest, softmax_dest = (entries_of("host", host.buffer),
+                                               entries_of("matmul_dest", matmul.dest),
+                                               entries_of("softmax_dest", softmax.dest))
     lanes, max_row = config.lanes, config.softmax_max_row
     loadable = one_of(host.buffer, LOADABLE)
     logits = matmul.output == Output.LOGITS
@@ -250,12 +278,26 @@ def command_error(m, word, config, blocks, started_rows):
         result_vectors = Mux(equals(matmul.out_format, int8) & (matmul.output == Output.OPERAND),
                              result_vectors << 1, result_vectors)
         exp_entries = Mux(equals(softmax.format, int8), exp_entries << 1, exp_entries)
+    operand_entries, result_vectors, exp_entries = (
+        term("operand_entries", operand_entries), term("result_vectors", result_vectors),
+        term("exp_entries", exp_entries))
+    host_end = end("host", host.base + host.count)
+    left_end = region_end("left", matmul.left_base, matmul.left_stride, matmul.m,
+                          operand_entries)
+    right_end = region_end("right", matmul.right_base, matmul.right_stride, matmul.n,
+                           operand_entries)
+    matmul_dest_end = region_end("matmul_dest", matmul.dest_base, matmul.dest_stride,
+                                 matmul.m, result_vectors)
+    softmax_dest_end = region_end("softmax_dest", softmax.dest_base, softmax.dest_stride,
+                                  softmax.rows, exp_entries)
+    matmul_state_end = end("matmul_state", matmul.state_base + matmul.m)
+    softmax_state_end = end("softmax_state", softmax.state_base + softmax.rows)
     checks = {
         Op.END: [],
         Op.LOAD: [(~loadable, EngineError.BUFFER),
-                  (host.base + host.count > host_entries, EngineError.BOUNDS)],
+                  (host_end > host_entries, EngineError.BOUNDS)],
         Op.STORE: [(~loadable & ~(host.buffer == Buffer.OUTPUT), EngineError.BUFFER),
-                   (host.base + host.count > host_entries, EngineError.BOUNDS)],
+                   (host_end > host_entries, EngineError.BOUNDS)],
         Op.MATMUL: [
             ((matmul.format >= len(config.supported_formats))
              | (matmul.out_format >= len(config.supported_formats)), EngineError.FORMAT),
@@ -266,18 +308,13 @@ def command_error(m, word, config, blocks, started_rows):
             *([] if config.ppu_gelu else [(matmul.gelu, EngineError.ACTIVATION)]),
             (~matmul_dest_allowed, EngineError.BUFFER),
             (logits & (matmul.n > max_row), EngineError.SHAPE),
-            (rows_past(matmul.left_base, matmul.left_stride, matmul.m, operand_entries,
-                       size[Buffer.LEFT])
-             | rows_past(matmul.right_base, matmul.right_stride, matmul.n, operand_entries,
-                         size[Buffer.RIGHT])
-             | (matmul.params_base + params_rows > size[Buffer.PARAMS])
-             | ((matmul.row_scale | matmul.rescale)
-                & (matmul.state_base + matmul.m > size[Buffer.STATE]))
-             | (uses_acc & (matmul.acc_base + matmul.n > size[Buffer.ACC]))
-             | Mux(logits, matmul.dest_base + matmul.m > size[Buffer.SCORES],
-                   ~to_acc & rows_past(matmul.dest_base, matmul.dest_stride, matmul.m,
-                                       result_vectors, matmul_dest)), EngineError.BOUNDS),
-            (matmul.rescale & (_rows_mask(matmul.state_base, matmul.m, config)
+            ((left_end > size[Buffer.LEFT]) | (right_end > size[Buffer.RIGHT])
+             | (end("params", matmul.params_base + params_rows) > size[Buffer.PARAMS])
+             | ((matmul.row_scale | matmul.rescale) & (matmul_state_end > size[Buffer.STATE]))
+             | (uses_acc & (end("acc", matmul.acc_base + matmul.n) > size[Buffer.ACC]))
+             | Mux(logits, end("scores", matmul.dest_base + matmul.m) > size[Buffer.SCORES],
+                   ~to_acc & (matmul_dest_end > matmul_dest)), EngineError.BOUNDS),
+            (matmul.rescale & (_rows_between(matmul.state_base, matmul_state_end, config)
                                & ~started_rows).any(), EngineError.STATE),
         ],
         Op.SOFTMAX: [
@@ -288,20 +325,24 @@ def command_error(m, word, config, blocks, started_rows):
              | ~block.valid | (softmax.src_base != block.base) | (softmax.rows != block.rows)
              | (softmax.length != block.length), EngineError.UNSUPPORTED),
             (~one_of(softmax.dest, RESULT_BUFFERS[Output.OPERAND]), EngineError.BUFFER),
-            ((softmax.src_base + softmax.rows > size[Buffer.SCORES])
-             | (softmax.state_base + softmax.rows > size[Buffer.STATE])
-             | rows_past(softmax.dest_base, softmax.dest_stride, softmax.rows,
-                         exp_entries, softmax_dest), EngineError.BOUNDS),
-            (~softmax.first & (_rows_mask(softmax.state_base, softmax.rows, config)
+            ((end("src", softmax.src_base + softmax.rows) > size[Buffer.SCORES])
+             | (softmax_state_end > size[Buffer.STATE])
+             | (softmax_dest_end > softmax_dest), EngineError.BOUNDS),
+            (~softmax.first & (_rows_between(softmax.state_base, softmax_state_end, config)
                                & ~started_rows).any(), EngineError.STATE),
         ],
     }
+    held = {op: [(registered("rules", f"{op.name.lower()}{index}", condition), code)
+                 for index, (condition, code) in enumerate(rules)]
+            for op, rules in checks.items()}
+    error = Signal(EngineError, name="command_check", reset_less=True)
     with m.Switch(word[:3]):
-        for op, rules in checks.items():
+        for op, rules in held.items():
             with m.Case(op):
-                for index, (condition, code) in enumerate(rules):
-                    with (m.If(condition) if index == 0 else m.Elif(condition)):
-                        m.d.comb += error.eq(code)
+                m.d.sync += error.eq(EngineError.NONE)
+                for index, (holds, code) in enumerate(rules):
+                    with (m.If(holds) if index == 0 else m.Elif(holds)):
+                        m.d.sync += error.eq(code)
         with m.Default():
-            m.d.comb += error.eq(EngineError.OPCODE)
+            m.d.sync += error.eq(EngineError.OPCODE)
     return error

@@ -25,18 +25,19 @@ def _limbs(value):
     return pieces
 
 
-def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):
+def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, kept=(), **carried):
     """a * b for each (a, b) in `pairs`: ``prefix_p_`` every limb product, then the
     adder tree of the shifted limb products, `adds_per_stage` levels a stage
     (``prefix_s0_``, ...). Returns the last stage: the `products`, `valid`, the `carried`
-    values, and `depth`, the stages added. A product has the width of a times b (the
-    sum of the shifted limbs would be wider), so a product multiplied again is cut into
-    the limbs `spec.timing.product_stages` counts."""
+    values (`kept` as in `hw.lib.pipeline.stage`), and `depth`, the stages added. A
+    product has the width of a times b (the sum of the shifted limbs would be wider), so
+    a product multiplied again is cut into the limbs `spec.timing.product_stages`
+    counts."""
     terms = [[(a_limb * b_limb, a_offset + b_offset)
               for a_limb, a_offset in _limbs(a) for b_limb, b_offset in _limbs(b)]
              for a, b in pairs]
     counts = [len(group) for group in terms]
-    flat = stage(m, f"{prefix}_p", valid=valid, **carried,
+    flat = stage(m, f"{prefix}_p", valid=valid, kept=kept, **carried,
                  limb=[product for group in terms for product, _ in group])
     groups, start = [], 0
     for group, count in zip(terms, counts):
@@ -44,7 +45,7 @@ def pipelined_products(m, prefix, pairs, valid, adds_per_stage=1, **carried):
                        for index, (_, offset) in enumerate(group)])
         start += count
     summed = pipelined_trees(m, f"{prefix}_s", groups, add, adds_per_stage, flat.valid,
-                             {key: getattr(flat, key) for key in carried})
+                             {key: getattr(flat, key) for key in carried}, kept)
     summed.products = [_exact(product, a, b) for product, (a, b) in zip(summed.results, pairs)]
     summed.depth += 1
     return summed

@@ -13,16 +13,18 @@ from vsq_accel.hw.lib.arith import tree
 __all__ = ["pipelined_tree", "pipelined_trees", "replicas", "stage"]
 
 
-def stage(m, prefix, enable=None, **values):
+def stage(m, prefix, enable=None, kept=(), **values):
     """One register per keyword (one per element for a list), loaded from its value while
     `enable` (every cycle if None), named ``prefix_key``; returned as the attributes of a
-    namespace. All but `valid` are reset-less."""
+    namespace. All but `valid` are reset-less. The lists named in `kept` are copies of
+    fewer values, one per load: their registers carry `keep`, as `replicas` does."""
     registers = {}
     for key, value in values.items():
         reset_less = key != "valid"
         if isinstance(value, list):
+            attrs = {"keep": 1} if key in kept else {}
             registers[key] = [Signal.like(item, name=f"{prefix}_{key}{index}",
-                                          reset_less=reset_less)
+                                          reset_less=reset_less, attrs=attrs)
                               for index, item in enumerate(value)]
             pairs = zip(registers[key], value)
         else:
@@ -49,10 +51,11 @@ def pipelined_tree(m, prefix, values, combine, stages, levels_per_stage, carried
     return last
 
 
-def pipelined_trees(m, prefix, groups, combine, levels_per_stage, valid, carried):
+def pipelined_trees(m, prefix, groups, combine, levels_per_stage, valid, carried, kept=()):
     """One balanced tree of `combine` per list in `groups`, all in lockstep, registered
     every `levels_per_stage` levels (``prefix0_``, ``prefix1_``, ...) until each is one
-    value, with `valid` and the `carried` values (a dict) alongside. Returns a namespace
+    value, with `valid` and the `carried` values (a dict; `kept` as in `stage`) alongside.
+    Returns a namespace
     of the carried values, `valid`, the trees' `results` and `depth`, the stages added
     (0 if every list has one value)."""
     last = SimpleNamespace(valid=valid, **carried)
@@ -60,7 +63,7 @@ def pipelined_trees(m, prefix, groups, combine, levels_per_stage, valid, carried
     depth = 0
     while any(len(partial) > 1 for partial in partials):
         reduced = [tree(partial, combine, levels_per_stage) for partial in partials]
-        flat = stage(m, f"{prefix}{depth}", valid=last.valid,
+        flat = stage(m, f"{prefix}{depth}", valid=last.valid, kept=kept,
                      **{key: getattr(last, key) for key in carried},
                      partial=[value for partial in reduced for value in partial])
         offsets = [0]

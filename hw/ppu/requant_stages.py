@@ -63,8 +63,11 @@ def element_stages(m, prefix, config, valid, values, element_mult, reciprocals, 
         bits, carried = config.lane_data_bits, {**carried, "wide": wide}
     recip_shift = 0 if reciprocals is None else config.ppu_recip_bits
     scaled = {} if reciprocals is None else {"reciprocals": list(reciprocals)}
+    # A copy of its vector's reciprocal per element: one register would drive the
+    # multipliers of a whole vector.
     product = pipelined_products(m, f"{prefix}_m", [(value, element_mult) for value in values],
-                                 valid, **carried, **scaled, shift=element_shift + recip_shift)
+                                 valid, kept=("reciprocals",), **carried, **scaled,
+                                 shift=element_shift + recip_shift)
     depth = product.depth
     if reciprocals is not None:
         product = pipelined_products(m, f"{prefix}_r",

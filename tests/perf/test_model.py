@@ -81,22 +81,23 @@ def test_the_controllers_schedule_by_hand():
     END's decision."""
     load, store = Load(buffer=Buffer.LEFT, count=1), Store(buffer=Buffer.OUTPUT, count=1)
     multiply = CommandMatmul(m=1, n=1, k=1, output=Output.Y, dest=Buffer.OUTPUT)
-    # one command: fetch, check, decide (dispatch at cycle 2), 10 cycles, then END
-    # decides the cycle after the retirement and the counter reads one more
-    assert schedule([load, End()], [10, 0]).cycles == 2 + 10 + 1 + 1
-    # a LOAD beside a MATMUL: the second starts 3 cycles after the first
+    # one command: fetch, latch, 4 cycles of check, decide (dispatch at cycle 6), 10
+    # cycles, then END decides the cycle after the retirement and the counter reads one more
+    assert schedule([load, End()], [10, 0]).cycles == 6 + 10 + 1 + 1
+    # a LOAD beside a MATMUL: the second starts 7 cycles after the first
     both = schedule([load, multiply, End()], [10, 20, 0])
-    assert both.dispatched == [2, 5] and both.cycles == 5 + 20 + 2
+    assert both.dispatched == [6, 13] and both.cycles == 13 + 20 + 2
     # the same slot: the MATMUL waits for the other to retire
     chained = schedule([multiply, multiply, End()], [10, 20, 0])
-    assert chained.dispatched == [2, 13] and chained.cycles == 13 + 20 + 2
+    assert chained.dispatched == [6, 17] and chained.cycles == 17 + 20 + 2
     # a SOFTMAX beside a MATMUL (the softmax unit's slot and the array's)
     softmax = Softmax(rows=1, length=1, loop1=1, first=1, loop2=1, dest=Buffer.LEFT)
-    assert schedule([softmax, multiply, End()], [10, 20, 0]).dispatched == [2, 5]
+    assert schedule([softmax, multiply, End()], [10, 20, 0]).dispatched == [6, 13]
     # wait: the STORE waits for the longer MATMUL, though its slot is free
     waiting = schedule([multiply, load, dataclasses.replace(store, wait=1), End()],
                        [30, 5, 4, 0])
-    assert waiting.dispatched == [2, 5, 33] and waiting.cycles == 33 + 4 + 2
+    # (END decides DECODE_CYCLES after the STORE's dispatch, which is after its retirement)
+    assert waiting.dispatched == [6, 13, 37] and waiting.cycles == 37 + 7 + 1
 
 
 def test_encoder_layer_macs_by_hand():
