@@ -58,8 +58,8 @@ _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 # FPGA design would have them. The accelerator's modules are named from its top, which
 # is `accelerator` alone and `shell.block` inside the timing shell.
 _MULTIPLIERS_IN_LOGIC = {"lane": "*", "array": "*", "accelerator": "*.engine.array*/t:$mul"}
-# Place and route of the whole accelerator takes longer than a block's: 78 minutes with
-# seed 2 (seed 1 ran out of an hour).
+# Place and route of the whole accelerator takes longer than a block's: over an hour
+# alone on a core.
 _PNR_SECONDS_OF = {"accelerator": 6000}
 # The device place and route targets, and what it has of each resource.
 DEVICE = {"name": "LFE5U-85F", "luts": 83640, "flip_flops": 83640, "dsps": 156,

@@ -13,7 +13,7 @@ from vsq_accel.spec import ports
 from vsq_accel.spec.commands import (RESULT_BUFFERS, Buffer, End, Load, Matmul, Op, Output,
                                      Softmax, buffer_size, command_bits, field_widths)
 from vsq_accel.spec.host_interface import EngineError, Slot, command_word_bits
-from vsq_accel.spec.timing import COMMAND_CHECK_STAGES, COMMAND_ENTRIES
+from vsq_accel.spec.timing import COMMAND_CHECK_STAGES, COMMAND_ENTRIES, check_stages
 
 __all__ = ["Controller", "command_layout"]
 
@@ -223,6 +223,11 @@ def command_error(m, word, config, blocks, started_rows):
              for cls in (Matmul, Softmax, Load)}
     matmul, softmax, host = views[Matmul], views[Softmax], views[Load]
     size = {buffer: buffer_size(config, buffer) for buffer in Buffer}
+
+    # The registers before the error's, in order; a value of one reads only the word and
+    # the values of the stages before it.
+    stages = ("terms", "ends", "rules")
+    check_stages("Controller's command check", len(stages) + 1, COMMAND_CHECK_STAGES)
 
     def registered(stage, name, value):
         register = Signal.like(value, name=f"check_{stage}_{name}", reset_less=True)

@@ -55,9 +55,8 @@ def pipelined_trees(m, prefix, groups, combine, levels_per_stage, valid, carried
     """One balanced tree of `combine` per list in `groups`, all in lockstep, registered
     every `levels_per_stage` levels (``prefix0_``, ``prefix1_``, ...) until each is one
     value, with `valid` and the `carried` values (a dict; `kept` as in `stage`) alongside.
-    Returns a namespace
-    of the carried values, `valid`, the trees' `results` and `depth`, the stages added
-    (0 if every list has one value)."""
+    Returns a namespace of the carried values, `valid`, the trees' `results` and `depth`,
+    the stages added (0 if every list has one value)."""
     last = SimpleNamespace(valid=valid, **carried)
     partials = [list(group) for group in groups]
     depth = 0
