@@ -94,7 +94,7 @@ bench: $(SETUP) rvv-toolchain
 BLOCK ?=
 synth: $(SETUP)
 ifeq ($(CONFIG)$(BLOCK),)
-	$(PY) -m vsq_accel.bench synth synth_ppu synth_gelu synth_accelerator
+	$(PY) -m vsq_accel.bench synth synth_ppu synth_gelu synth_ppu_share synth_accelerator
 	$(PY) -m vsq_accel.bench.tables
 else
 	$(PY) -m vsq_accel.rtl_gen.synth $(if $(CONFIG),--config $(CONFIG)) $(foreach b,$(BLOCK),--block $(b))

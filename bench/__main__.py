@@ -29,12 +29,13 @@ BENCHMARKS = {
     "synth": synth.run,
     "synth_ppu": synth.run_post_processing,
     "synth_gelu": synth.run_gelu,
+    "synth_ppu_share": synth.run_ppu_share,
     "synth_accelerator": synth.run_accelerator,
     "sweep": sweep.run,
 }
 # The synthesis study: `make synth` (or `python -m vsq_accel.bench synth synth_ppu
-# synth_gelu synth_accelerator`) runs it.
-SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_accelerator")
+# synth_gelu synth_ppu_share synth_accelerator`) runs it.
+SYNTHESIS = ("synth", "synth_ppu", "synth_gelu", "synth_ppu_share", "synth_accelerator")
 # The DeiT-S sweep synthesizes too, and times itself on one and on two workers: `python
 # -m vsq_accel.bench sweep` runs it alone.
 ALONE = SYNTHESIS + ("sweep",)

@@ -17,6 +17,9 @@ the default configuration, Fmax against 100 MHz on an ECP5-85k at 4 lanes.
 
 `run_gelu` (results/synth_gelu.json): the PPU's scaling stage with and without its GELU.
 
+`run_ppu_share` (results/synth_ppu_share.json): the PPU's scaling stage taking a column
+in 1, 2 or 4 parts (`ppu_share`), its multipliers shared by the parts.
+
 `run_accelerator` (results/synth_accelerator.json): the whole accelerator, placed and
 routed on the ECP5-85k in the configuration of configs/fpga/ecp5_85k.json, and what the
 default configuration would need (ECP5 synthesis alone); the first's ECP5 cells also
@@ -32,6 +35,7 @@ import concurrent.futures
 import dataclasses
 from pathlib import Path
 
+from vsq_accel.bench.tiles import PPU_SHARES
 from vsq_accel.rtl_gen.designs import SYNTHESIZED
 from vsq_accel.rtl_gen.synth import DEVICE, synthesize
 from vsq_accel.spec.config import AcceleratorConfig
@@ -159,11 +163,30 @@ def run_post_processing():
 
 
 def run_gelu():
-    """The PPU's scaling stage with and without its GELU (`hw.ppu.gelu`): area on the
-    default configuration, Fmax at `TIMING_LANES` lanes on an ECP5-85k."""
+    """The PPU's scaling stage with and without its GELU (`hw.ppu.gelu`)."""
+    config = FORMATS["int4_vsq"]
+    results, rtl = _ppu_scale_variants({"": config,
+                                        "_gelu": dataclasses.replace(config, ppu_gelu=True)})
+    results["gelu_over_ppu_scale_transistors"] = (results["transistors_ppu_scale_gelu"]
+                                                  / results["transistors_ppu_scale"])
+    return {**results, "rtl": rtl}
+
+
+def run_ppu_share():
+    """The PPU's scaling stage taking a column in `ppu_share` parts (1: every lane at
+    once), beside the cycles that costs the DeiT-Small tiles (results/tiles.json)."""
+    config = FORMATS["int4_vsq"]
+    results, rtl = _ppu_scale_variants(
+        {f"_share{share}": dataclasses.replace(config, ppu_share=share)
+         for share in (1, *PPU_SHARES)})
+    return {**results, "rtl": rtl}
+
+
+def _ppu_scale_variants(configs):
+    """The PPU's scaling stage in each configuration of `configs` (figure suffix ->
+    configuration): area on it, Fmax at `TIMING_LANES` lanes on an ECP5-85k."""
     results, study = {}, _Study()
-    for name, gelu in (("", False), ("_gelu", True)):
-        config = dataclasses.replace(FORMATS["int4_vsq"], ppu_gelu=gelu)
+    for name, config in configs.items():
         timing = dataclasses.replace(config, lanes=TIMING_LANES)
         area = study(f"ppu_scale{name}", "ppu_scale", config, place_and_route=False)
         timed = study(f"ppu_scale{name}_l{TIMING_LANES}", "ppu_scale", timing)
@@ -171,9 +194,7 @@ def run_gelu():
                         for key in ("transistors", "luts", "flip_flops", "dsps")})
         results.update({f"{key}_ppu_scale{name}_l{TIMING_LANES}": timed.get(key)
                         for key in ("fmax_mhz", "critical_path", "luts", "dsps", "pnr_seed")})
-    results["gelu_over_ppu_scale_transistors"] = (results["transistors_ppu_scale_gelu"]
-                                                  / results["transistors_ppu_scale"])
-    return {**results, "rtl": study.rtl}
+    return results, study.rtl
 
 
 def run_accelerator():

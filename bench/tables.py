@@ -371,6 +371,27 @@ def _gelu_synthesis():
     return "\n".join(lines)
 
 
+def _ppu_share():
+    values, tiles = _results("synth_ppu_share"), _results("tiles")
+    lines = ["| PPU scaling stage | transistors (L = 16) | ECP5 LUTs / DSPs (L = 16) | Fmax at "
+             "4 lanes | SA / MHSA / FFN cycles, loads hidden (RTL) |", "|---|---|---|---|---|"]
+    for share in (1, 2, 4):
+        block = f"ppu_scale_share{share}"
+
+        def cycles(tile):
+            key = f"{tile}_ppu_share{share}" if share > 1 else tile
+            measured = tiles[f"{key}_cycles_loads_hidden"]
+            over = measured / tiles[f"{tile}_cycles_loads_hidden"] - 1
+            return f"{measured:,}" + (f" ({over:+.2%})" if share > 1 else "")
+
+        label = "a column a cycle" if share == 1 else f"a column in {share} parts"
+        lines.append(f"| {label} | {values[f'transistors_{block}'] / 1e6:.2f} M | "
+                     f"{values[f'luts_{block}']:,} / {values[f'dsps_{block}']} | "
+                     f"{values[f'fmax_mhz_{block}_l4']:.1f} MHz | "
+                     + " / ".join(cycles(tile) for tile in ("sa", "mhsa", "ffn")) + " |")
+    return "\n".join(lines)
+
+
 def _multi_format():
     values, cycles = _results("synth"), _results("workloads")
     arrays = ("int4_vsq", "multi_format", "int8")
@@ -498,6 +519,7 @@ TABLES = {
     "synthesis": _synthesis,
     "multi_format": _multi_format,
     "gelu_synthesis": _gelu_synthesis,
+    "ppu_share": _ppu_share,
     "post_processing_synthesis": _post_processing_synthesis,
     "accelerator_synthesis": _accelerator_synthesis,
     "coverage": _coverage,

@@ -4,7 +4,8 @@ configuration, the FFN also with a GELU: the PPU's (`ffn_gelu`, the default geom
 with ppu_gelu) and the host's (`ffn_host_gelu`: X W1 + b1 STOREd and the GELU's result
 LOADed in blocks of rows, the host answering at once), and a long-row SA head
 (`sa_long`: n = 1024, d_model = dk = 64) on the default configuration with
-softmax_max_row = 256, so that every row runs in four blocks of keys; in Verilator
+softmax_max_row = 256, so that every row runs in four blocks of keys; SA, MHSA and FFN
+again with the PPU shared by 2 and 4 columns (`<tile>_ppu_share<S>`); in Verilator
 (`sim/tile_throughput.py`).
 
 The host's LOADs and STOREs run beside the matmuls and softmax (the controller's two
@@ -28,10 +29,15 @@ from vsq_accel.sim.runner import run_cocotb
 from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG = AcceleratorConfig()
-# Each workload and the configuration it runs on.
-WORKLOADS = {"sa": CONFIG, "mhsa": CONFIG, "ffn": CONFIG,
-             "ffn_gelu": dataclasses.replace(CONFIG, ppu_gelu=True), "ffn_host_gelu": CONFIG,
-             "sa_long": dataclasses.replace(CONFIG, softmax_max_row=256)}
+# The PPU shared by these many columns (`ppu_share`) beside the default's.
+PPU_SHARES = (2, 4)
+# Each figure's prefix: the workload and the configuration it runs on.
+WORKLOADS = {"sa": ("sa", CONFIG), "mhsa": ("mhsa", CONFIG), "ffn": ("ffn", CONFIG),
+             "ffn_gelu": ("ffn_gelu", dataclasses.replace(CONFIG, ppu_gelu=True)),
+             "ffn_host_gelu": ("ffn_host_gelu", CONFIG),
+             "sa_long": ("sa_long", dataclasses.replace(CONFIG, softmax_max_row=256)),
+             **{f"{tile}_ppu_share{share}": (tile, dataclasses.replace(CONFIG, ppu_share=share))
+                for share in PPU_SHARES for tile in ("sa", "mhsa", "ffn")}}
 
 
 def run():
@@ -40,14 +46,20 @@ def run():
                "host_bits_per_cycle": 64,
                "shapes": "n=197, d_model=384, dk=64, heads=6, d_ff=1536",
                "sa_long_shapes": "n=1024, d_model=64, dk=64, softmax_max_row=256"}
-    for name, config in WORKLOADS.items():
-        with tempfile.TemporaryDirectory() as folder:
-            out = Path(folder) / "figures.json"
-            _, failures = run_cocotb(config, "verilator", "accelerator",
-                                     "vsq_accel.sim.tile_throughput",
-                                     testcase="tile_cycles",
-                                     extra_env={"BENCH_OUT": str(out), "BENCH_TILE": name})
-            if failures or not out.exists():
-                raise RuntimeError(f"the {name} tile failed")
-            results.update(json.loads(out.read_text()))
+    for key in WORKLOADS:
+        results.update(measure(key))
     return results
+
+
+def measure(key):
+    """The figures of one entry of `WORKLOADS`, named after its key."""
+    name, config = WORKLOADS[key]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "figures.json"
+        _, failures = run_cocotb(config, "verilator", "accelerator",
+                                 "vsq_accel.sim.tile_throughput", testcase="tile_cycles",
+                                 extra_env={"BENCH_OUT": str(out), "BENCH_TILE": name,
+                                            "BENCH_KEY": key})
+        if failures or not out.exists():
+            raise RuntimeError(f"the {key} tile failed")
+        return json.loads(out.read_text())

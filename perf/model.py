@@ -23,11 +23,14 @@ from vsq_accel.perf.lowering import lower
 from vsq_accel.perf.workloads import SoftmaxRows
 from vsq_accel.spec.commands import Output
 from vsq_accel.spec.precision import format_config
-from vsq_accel.spec.timing import (array_latency, ppu_latency, requant_element_stages,
-                                   requant_scale_stages, row_requantizer_stages, softmax_latency)
+from vsq_accel.spec.timing import (array_latency, ppu_latency, ppu_scale_stages,
+                                   ppu_waiting_columns,
+                                   requant_element_stages, requant_scale_stages,
+                                   row_requantizer_stages, softmax_latency)
 
 __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softmax_cycles",
-           "vector_closes", "matmul_drain", "softmax_drain", "cost_workload"]
+           "column_leaves", "vector_columns", "ppu_exits", "matmul_drain", "softmax_drain",
+           "cost_workload"]
 
 # The register a column leaves the array into (before the PPU, or the write into ACC).
 COLUMN_REGISTER_CYCLES = 1
@@ -104,21 +107,50 @@ def softmax_cycles(rows, length, config, assumptions=Assumptions()):
     return rows * beats + beats + assumptions.latency_of_softmax(config)
 
 
-def vector_closes(m, k, n, config, format=None):
-    """The cycle each result vector's last column leaves the array, counted from the
-    array's last column (so 0 or less), in order: the tiles leave row of tiles by row
-    of tiles, each tile's L columns in the last L transfers of its slices (every
-    second cycle with INT8 in nibble passes: a column leaves with its low nibbles); a
-    row's vector closes at its V-th column, or its row's last (the n-th)."""
+def column_leaves(m, k, n, config, format=None):
+    """The cycle each column leaves the array, counted from the array's last column (so
+    0 or less), in order: the tiles leave row of tiles by row of tiles, each tile's L
+    columns (the last tile's padding past the n-th included) in the last L transfers of
+    its slices, every second cycle with INT8 in nibble passes (a column leaves with its
+    low nibbles)."""
+    lanes, passes = config.lanes, _passes(config, format)
+    tile_cycles = math.ceil(k / config.vector_size) * lanes * passes
+    tiles = math.ceil(m / lanes) * math.ceil(n / lanes)
+    last = (tiles - 1) * tile_cycles + lanes * passes - 1
+    return [tile * tile_cycles + (column + 1) * passes - 1 - last
+            for tile in range(tiles) for column in range(lanes)]
+
+
+def vector_columns(m, n, config):
+    """The index (in `column_leaves`) of the column that closes each result vector, in
+    order: a row's vector closes at its V-th column, or its row's last (the n-th)."""
     lanes, size = config.lanes, config.vector_size
-    passes = _passes(config, format)
-    tile_cycles = math.ceil(k / size) * lanes * passes
     across = math.ceil(n / lanes)
-    last = (math.ceil(m / lanes) * across - 1) * tile_cycles + lanes * passes - 1
-    return [(row_tile * across + column // lanes) * tile_cycles
-            + (column % lanes + 1) * passes - 1 - last
+    return [(row_tile * across + column // lanes) * lanes + column % lanes
             for row_tile in range(math.ceil(m / lanes))
             for column in (min(end, n) - 1 for end in range(size, n + size, size))]
+
+
+def ppu_exits(leaves, config):
+    """The cycle each column leaves the PPU, from the cycles it leaves the array
+    (`column_leaves`): its register, then the PPU's latency. A shared PPU (ppu_share S)
+    takes a column's S parts on S cycles in a row once the column ahead has gone in,
+    from a queue of `ppu_waiting_columns`; while that queue is full, the array holds,
+    and every later column leaves as much later (tiles of fewer than S slices)."""
+    share = config.ppu_share
+    if share == 1:
+        return [leave + COLUMN_REGISTER_CYCLES + ppu_latency(config) for leave in leaves]
+    waiting = ppu_waiting_columns(config)
+    finals, held = [], 0            # each column's last part taken; the array's hold
+    for index, leave in enumerate(leaves):
+        arrive = leave + COLUMN_REGISTER_CYCLES + held
+        if index >= waiting and arrive <= finals[index - waiting]:
+            held += finals[index - waiting] + 1 - arrive
+            arrive = finals[index - waiting] + 1
+        first = max(arrive + 1, finals[-1] + 1) if finals else arrive + 1
+        finals.append(first + share - 1)
+    # the last part's register, the stages, then the output queue's write
+    return [final + 1 + ppu_scale_stages(config) + 1 for final in finals]
 
 
 def matmul_drain(m, k, n, output, config, format=None, out_format=None):
@@ -129,17 +161,18 @@ def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     through the element stages, one bank at a time), then the row writer's L writes, one
     group at a time. A group that closes soon after the one before (a row's short last
     vector) waits for the readout or the writer; the columns past the n-th (the last
-    tile's padding) leave the array before the last group is written. Operands in INT8
-    (`out_format`, in nibble passes) are two groups of writes each. Exact while the
-    writer keeps up with the array: it writes a group of L entries (2L for INT8) in
-    fewer cycles than the array takes to close the next vectors."""
+    tile's padding) leave the array before the last group is written, and a shared PPU
+    is seen idle once they have left it too. Operands in INT8 (`out_format`, in nibble
+    passes) are two groups of writes each. Exact while the writer keeps up with the
+    array: it writes a group of L entries (2L for INT8) in fewer cycles than the array
+    takes to close the next vectors."""
     if output == Output.ACC:
         return COLUMN_REGISTER_CYCLES + RETIRE_CYCLES
-    reach_ppu = COLUMN_REGISTER_CYCLES + ppu_latency(config)
+    exits = ppu_exits(column_leaves(m, k, n, config, format), config)
     if output == Output.LOGITS:
-        return reach_ppu + RETIRE_CYCLES
+        return exits[-1] + RETIRE_CYCLES
     lanes, size, value_bits = config.lanes, config.vector_size, config.ppu_input_bits
-    closes = [close + reach_ppu for close in vector_closes(m, k, n, config, format)]
+    closes = [exits[column] for column in vector_columns(m, n, config)]
     if output == Output.Y:
         groups = [close + GATHER_CYCLES for close in closes]
     else:
@@ -153,7 +186,10 @@ def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     write = -math.inf
     for group in groups:
         write = max(group, write + writes)
-    return write + writes - 1 + RETIRE_CYCLES
+    end = write + writes - 1
+    if config.ppu_share > 1:
+        end = max(end, exits[-1])
+    return end + RETIRE_CYCLES
 
 
 def softmax_drain(rows, length, config, format=None):

@@ -6,7 +6,8 @@ and the output checked against the golden tile program. Utilization is measured 
 the host's transfers (at one 64-bit beat a cycle, no stall) and without them (the
 controller's schedule of the measured compute commands alone), each beside the
 performance model's prediction for the same commands. Writes its figures as JSON to
-BENCH_OUT; the workload comes from BENCH_TILE."""
+BENCH_OUT, named after BENCH_KEY (BENCH_TILE if unset); the workload comes from
+BENCH_TILE."""
 
 import json
 import os
@@ -92,19 +93,20 @@ async def tile_cycles(dut):
     _, hidden, util, util_hidden = utilizations(program.commands, measured, macs, config)
     model, model_hidden, model_util, model_util_hidden = utilizations(
         program.commands, model_spans(program.commands, config), macs, config)
+    key = os.environ.get("BENCH_KEY", name)
     figures = {
-        f"tile_util_{name}": util,
-        f"tile_util_{name}_loads_hidden": util_hidden,
-        f"tile_util_{name}_model": model_util,
-        f"tile_util_{name}_loads_hidden_model": model_util_hidden,
-        f"{name}_cycles": cycles,
-        f"{name}_cycles_loads_hidden": hidden,
-        f"{name}_cycles_model": model,
-        f"{name}_cycles_loads_hidden_model": model_hidden,
-        f"{name}_cycles_host_transfers": host,
-        f"{name}_commands": len(program.commands),
-        f"{name}_macs": macs,
-        f"{name}_sim_cycles_per_second": cycles / harness.wall_seconds,
+        f"tile_util_{key}": util,
+        f"tile_util_{key}_loads_hidden": util_hidden,
+        f"tile_util_{key}_model": model_util,
+        f"tile_util_{key}_loads_hidden_model": model_util_hidden,
+        f"{key}_cycles": cycles,
+        f"{key}_cycles_loads_hidden": hidden,
+        f"{key}_cycles_model": model,
+        f"{key}_cycles_loads_hidden_model": model_hidden,
+        f"{key}_cycles_host_transfers": host,
+        f"{key}_commands": len(program.commands),
+        f"{key}_macs": macs,
+        f"{key}_sim_cycles_per_second": cycles / harness.wall_seconds,
     }
     with open(os.environ["BENCH_OUT"], "w") as out:
         json.dump(figures, out)

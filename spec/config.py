@@ -108,6 +108,11 @@ class AcceleratorConfig:
         why="at least 8 and ppu_bits")
     ppu_gelu: bool = _key(False, "an integer GELU in the PPU (MATMUL's gelu): y * Phi(y) "
                           "from a table of 65 points, interpolated (golden.gelu)")
+    ppu_share: int = _key(
+        1, "columns of the PPU's scaling stage share its multipliers: a column takes this "
+        "many cycles, lanes / ppu_share lanes a cycle, behind a queue (the columns of a "
+        "tile arrive together, then none while the next tile accumulates)",
+        1, _Bound(lambda c: c.lanes, "lanes"), why="a divisor of lanes")
     ppu_recip_bits: int = _key(16, "R of the requantizer's per-vector reciprocal "
                                "floor(2^R / s_q)", 8, 20)
     left_buffer_vectors: int = _key(16384, "LEFT entries, one vector and its scale each: the "
@@ -148,6 +153,9 @@ class AcceleratorConfig:
                         f", scale_bits={self.scale_bits}, "
                         f"scale_product_bits={self.scale_product_bits}" if scaled else "")
                     + (f" (format {name})" if self.formats is not None else ""))
+        if self.lanes % self.ppu_share:
+            raise ConfigError(f"ppu_share={self.ppu_share} must divide lanes={self.lanes}: "
+                              "a column passes the PPU in equal parts")
         block = math.lcm(self.softmax_lanes, self.vector_size)
         if self.softmax_max_row < block:
             raise ConfigError(

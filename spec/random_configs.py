@@ -51,14 +51,15 @@ def draw(rng, wide=False):
             continue
         # The formats are drawn once the rest is valid, and dropped where the rest cannot
         # take them (an 8-bit array, or acc_bits too narrow for INT8's products); then
-        # the PPU's GELU.
+        # the PPU's GELU and its sharing.
         formats = rng.choice((None, ("int4_vsq", "int4", "int8"), ("int4_vsq", "int8"),
                               ("int4", "int8"), ("int4_vsq", "int4")))
         gelu = rng.random() < 0.5
+        share = rng.choice([share for share in range(1, lanes + 1) if lanes % share == 0])
         try:
-            return AcceleratorConfig(**values, formats=formats, ppu_gelu=gelu)
+            return AcceleratorConfig(**values, formats=formats, ppu_gelu=gelu, ppu_share=share)
         except ConfigError:
-            return dataclasses.replace(config, ppu_gelu=gelu)
+            return dataclasses.replace(config, ppu_gelu=gelu, ppu_share=share)
 
 
 def _buffers(max_row):

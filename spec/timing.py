@@ -12,7 +12,7 @@ from vsq_accel.spec.tables import GELU_PHI_BITS
 __all__ = ["HOST_DATA_BITS", "COMMAND_ENTRIES", "COMMAND_CHECK_STAGES", "DECODE_CYCLES",
            "HOST_COMMAND_CYCLES", "STORE_READ_CYCLES", "LIMB_BITS", "product_stages",
            "accumulate_stages", "array_latency", "ppu_scale_stages", "gelu_stages", "ppu_latency",
-           "requant_scale_stages", "requant_element_stages", "requant_banks",
+           "ppu_waiting_columns", "requant_scale_stages", "requant_element_stages", "requant_banks",
            "ROW_MAX_LEVELS_PER_STAGE", "row_requantizer_stages", "softmax_tree_levels",
            "softmax_max_stages", "softmax_sum_stages", "softmax_row_sum_latency",
            "NORMALIZE_STAGES", "ROW_QUEUE_HEAD", "softmax_latency", "StageCountError",
@@ -86,8 +86,20 @@ def gelu_stages(config):
 
 def ppu_latency(config):
     """Cycles from a column's transfer into the PPU to its output's transfer, the output
-    ready: the stages and the queue's write."""
-    return ppu_scale_stages(config) + 1
+    ready and nothing ahead of it: the stages and the queue's write; a shared PPU
+    (ppu_share S > 1) adds its input queue's write, the column's S - 1 later parts and
+    the part's register."""
+    shared = config.ppu_share + 1 if config.ppu_share > 1 else 0
+    return ppu_scale_stages(config) + 1 + shared
+
+
+def ppu_waiting_columns(config):
+    """Columns a shared PPU's input queue holds: a tile's L columns arrive on L cycles in
+    a row while the PPU takes one every S cycles, so L - L / S wait at most, and one
+    more while the first part of the next is being taken; none on an unshared PPU."""
+    if config.ppu_share == 1:
+        return 0
+    return config.lanes - config.lanes // config.ppu_share + 1
 
 
 def requant_scale_stages(config, value_bits):

@@ -27,7 +27,7 @@ from vsq_accel.spec import ports
 from vsq_accel.spec.commands import (SHIFT_BITS, Buffer, Load, Matmul, Op, Output, Softmax,
                                      address_bits, buffer_size)
 from vsq_accel.spec.host_interface import Slot
-from vsq_accel.spec.timing import ppu_latency
+from vsq_accel.spec.timing import ppu_latency, ppu_waiting_columns
 
 __all__ = ["TileEngine"]
 
@@ -229,7 +229,8 @@ class TileEngine(wiring.Component):
         wiring.connect(m, units.feeder_a.o, array.a)
         wiring.connect(m, units.feeder_b.o, array.b)
         m.submodules.places = places = SyncFIFOBuffered(
-            width=column_place_layout().size, depth=ppu_latency(self._config) + 8)
+            width=column_place_layout().size,
+            depth=ppu_latency(self._config) + ppu_waiting_columns(self._config) + 8)
         lanes = columns.o.payload
         m.d.comb += [
             ppu.i.payload.acc.eq(array.c.payload),

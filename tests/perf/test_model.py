@@ -74,6 +74,25 @@ def test_drains_by_hand():
     assert softmax_drain(300, 128, config, "int8") == 15 + 4 + 2400
 
 
+def test_a_shared_ppu_drains_by_hand():
+    """A PPU shared by two columns (L = V = 16): a tile's 16 columns leave the array on
+    16 cycles in a row (the last at 0), each reaches the PPU's queue a cycle later and
+    its first part a cycle after that: the first column's at -13, and one part every
+    cycle from then, the last column's last part at -13 + 31 = 18. Then the part's
+    register, the 9 stages, the output queue's write and the retirement (2)."""
+    config = AcceleratorConfig(ppu_share=2)
+    assert matmul_drain(16, 16, 16, Output.LOGITS, config) == 18 + 1 + 9 + 1 + 2
+    # tiles of 4 slices: the first tile's columns are long done when the second's leave
+    assert matmul_drain(16, 64, 32, Output.LOGITS, config) == 18 + 1 + 9 + 1 + 2
+    # tiles of one slice: the second tile's columns find the queue full (9 columns) and
+    # the array holds, so the PPU takes a part every cycle from the first column's at
+    # -29 to the 32nd column's last at -29 + 63 = 34
+    assert matmul_drain(16, 16, 32, Output.LOGITS, config) == 34 + 1 + 9 + 1 + 2
+    # y: the last group's 16 writes behind the gather's register (1) end at 18 + 1 + 9
+    # + 1 + 1 + 15, after the last column left the PPU
+    assert matmul_drain(16, 16, 16, Output.Y, config) == 18 + 1 + 9 + 1 + 1 + 15 + 2
+
+
 def test_the_controllers_schedule_by_hand():
     """`perf.dispatch`: a command starts DECODE_CYCLES after the previous one at the
     earliest, the cycle after its slot's previous command retired, and with `wait`
