@@ -3,7 +3,9 @@ PPU's scaling stage in each mode and the requantizer, columns per cycle over a l
 stream with nothing stalling (from the first column in to the last out, so the fill
 counts too); the row requantizer, softmax beats per cycle on rows of 197 keys, also
 with P = 12, which does not divide V = 16 (a row's last vector may cost a cycle). The
-array gives a column per cycle and the softmax a beat; each block must keep up."""
+array gives a column per cycle while a tile's columns leave, and the softmax a beat: the
+requantizers keep up; the PPU takes a column in `ppu_parts` parts (2 by default), from a
+queue that holds the rest of a tile's columns (docs/ppu.md)."""
 
 import dataclasses
 import json

@@ -178,7 +178,7 @@ def run_ppu_share():
     config = FORMATS["int4_vsq"]
     results, rtl = _ppu_scale_variants(
         {f"_share{share}": dataclasses.replace(config, ppu_share=share)
-         for share in (1, *PPU_SHARES)})
+         for share in sorted({config.ppu_parts, *PPU_SHARES})})
     return {**results, "rtl": rtl}
 
 

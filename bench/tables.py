@@ -91,9 +91,10 @@ RTL_FIGURES = [
             "mac_utilization", ("mac_utilization",), "{:.4f}"),
     _Figure("same, M = 197 (the last tile row padded)", "mac_utilization",
             ("mac_utilization_m197",), "{:.4f}"),
-    _Figure("PPU scaling stage, columns per cycle: y / ReLU / logits / rows scaled (2000 "
-            "columns)", "ppu", tuple(f"columns_per_cycle_ppu_{mode}"
-                                     for mode in ("y", "relu", "logits", "row_scaled")),
+    _Figure(f"PPU scaling stage, a column in {AcceleratorConfig().ppu_parts} parts, columns "
+            "per cycle: y / ReLU / logits / rows scaled (2000 columns)", "ppu",
+            tuple(f"columns_per_cycle_ppu_{mode}"
+                  for mode in ("y", "relu", "logits", "row_scaled")),
             "{:.4f}"),
     _Figure("requantizer, columns per cycle (8000 columns)", "ppu",
             ("columns_per_cycle_requantizer",), "{:.4f}"),
@@ -379,12 +380,14 @@ def _ppu_share():
         block = f"ppu_scale_share{share}"
 
         def cycles(tile):
-            key = f"{tile}_ppu_share{share}" if share > 1 else tile
+            key = tile if share == AcceleratorConfig().ppu_parts else f"{tile}_ppu_share{share}"
             measured = tiles[f"{key}_cycles_loads_hidden"]
-            over = measured / tiles[f"{tile}_cycles_loads_hidden"] - 1
+            over = measured / tiles[f"{tile}_ppu_share1_cycles_loads_hidden"] - 1
             return f"{measured:,}" + (f" ({over:+.2%})" if share > 1 else "")
 
         label = "a column a cycle" if share == 1 else f"a column in {share} parts"
+        if share == AcceleratorConfig().ppu_parts:
+            label += " (the default)"
         lines.append(f"| {label} | {values[f'transistors_{block}'] / 1e6:.2f} M | "
                      f"{values[f'luts_{block}']:,} / {values[f'dsps_{block}']} | "
                      f"{values[f'fmax_mhz_{block}_l4']:.1f} MHz | "

@@ -5,7 +5,8 @@ with ppu_gelu) and the host's (`ffn_host_gelu`: X W1 + b1 STOREd and the GELU's 
 LOADed in blocks of rows, the host answering at once), and a long-row SA head
 (`sa_long`: n = 1024, d_model = dk = 64) on the default configuration with
 softmax_max_row = 256, so that every row runs in four blocks of keys; SA, MHSA and FFN
-again with the PPU shared by 2 and 4 columns (`<tile>_ppu_share<S>`); in Verilator
+again with the PPU taking a column in 1 and 4 parts (`<tile>_ppu_share<S>`; the default's
+takes it in 2); in Verilator
 (`sim/tile_throughput.py`).
 
 The host's LOADs and STOREs run beside the matmuls and softmax (the controller's two
@@ -29,8 +30,8 @@ from vsq_accel.sim.runner import run_cocotb
 from vsq_accel.spec.config import AcceleratorConfig
 
 CONFIG = AcceleratorConfig()
-# The PPU shared by these many columns (`ppu_share`) beside the default's.
-PPU_SHARES = (2, 4)
+# The PPU's parts (`ppu_share`) the SA, MHSA and FFN also run with, beside the default's.
+PPU_SHARES = (1, 4)
 # Each figure's prefix: the workload and the configuration it runs on.
 WORKLOADS = {"sa": ("sa", CONFIG), "mhsa": ("mhsa", CONFIG), "ffn": ("ffn", CONFIG),
              "ffn_gelu": ("ffn_gelu", dataclasses.replace(CONFIG, ppu_gelu=True)),

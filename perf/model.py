@@ -137,7 +137,7 @@ def ppu_exits(leaves, config):
     takes a column's S parts on S cycles in a row once the column ahead has gone in,
     from a queue of `ppu_waiting_columns`; while that queue is full, the array holds,
     and every later column leaves as much later (tiles of fewer than S slices)."""
-    share = config.ppu_share
+    share = config.ppu_parts
     if share == 1:
         return [leave + COLUMN_REGISTER_CYCLES + ppu_latency(config) for leave in leaves]
     waiting = ppu_waiting_columns(config)
@@ -187,7 +187,7 @@ def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     for group in groups:
         write = max(group, write + writes)
     end = write + writes - 1
-    if config.ppu_share > 1:
+    if config.ppu_parts > 1:
         end = max(end, exits[-1])
     return end + RETIRE_CYCLES
 

@@ -62,11 +62,11 @@ async def ties_saturation_and_extremes(dut):
 
 @cocotb.test()
 async def takes_a_column_every_share_cycles(dut):
-    """With nothing stalling, a column comes out every ppu_share cycles (every cycle on
+    """With nothing stalling, a column comes out every S cycles (`ppu_parts`; every cycle on
     an unshared PPU, which takes one every cycle too), the first the stage's latency
     after it came."""
     harness, rng, seed = await _setup(dut, 33)
-    count, share = 200, harness.config.ppu_share
+    count, share = 200, harness.config.ppu_parts
     inputs, outputs = await harness.run(random_columns(rng, count, harness.config), seed=seed)
     assert np.all(np.diff(outputs) == share * CLOCK_NS), \
         f"the stage did not give a column every {share} cycles"

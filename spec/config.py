@@ -108,10 +108,11 @@ class AcceleratorConfig:
         why="at least 8 and ppu_bits")
     ppu_gelu: bool = _key(False, "an integer GELU in the PPU (MATMUL's gelu): y * Phi(y) "
                           "from a table of 65 points, interpolated (golden.gelu)")
-    ppu_share: int = _key(
-        1, "columns of the PPU's scaling stage share its multipliers: a column takes this "
-        "many cycles, lanes / ppu_share lanes a cycle, behind a queue (the columns of a "
-        "tile arrive together, then none while the next tile accumulates)",
+    ppu_share: int | None = _key(
+        None, "parts the PPU's scaling stage takes a column in, one a cycle, lanes / "
+        "ppu_share lanes each, sharing its multipliers, behind a queue (a tile's columns "
+        "arrive together, then none while the next tile accumulates); null: 2 where lanes "
+        "is even (0.59 of the area, +0.6 % of DeiT-Small's cycles), else 1",
         1, _Bound(lambda c: c.lanes, "lanes"), why="a divisor of lanes")
     ppu_recip_bits: int = _key(16, "R of the requantizer's per-vector reciprocal "
                                "floor(2^R / s_q)", 8, 20)
@@ -153,7 +154,7 @@ class AcceleratorConfig:
                         f", scale_bits={self.scale_bits}, "
                         f"scale_product_bits={self.scale_product_bits}" if scaled else "")
                     + (f" (format {name})" if self.formats is not None else ""))
-        if self.lanes % self.ppu_share:
+        if self.lanes % self.ppu_parts:
             raise ConfigError(f"ppu_share={self.ppu_share} must divide lanes={self.lanes}: "
                               "a column passes the PPU in equal parts")
         block = math.lcm(self.softmax_lanes, self.vector_size)
@@ -341,6 +342,14 @@ class AcceleratorConfig:
         """Short name of the arithmetic, e.g. INT4-VSQ8 or INT8."""
         name = f"INT{self.data_bits}"
         return f"{name}-VSQ{self.scale_bits}" if self.vector_scales else name
+
+    @property
+    def ppu_parts(self):
+        """Parts S a column passes the PPU in: ppu_share, or 2 where that is None and the
+        lanes are even."""
+        if self.ppu_share is not None:
+            return self.ppu_share
+        return 2 if self.lanes % 2 == 0 else 1
 
     # -- Softmax widths -------------------------------------------------------------------
 

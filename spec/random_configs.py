@@ -55,7 +55,8 @@ def draw(rng, wide=False):
         formats = rng.choice((None, ("int4_vsq", "int4", "int8"), ("int4_vsq", "int8"),
                               ("int4", "int8"), ("int4_vsq", "int4")))
         gelu = rng.random() < 0.5
-        share = rng.choice([share for share in range(1, lanes + 1) if lanes % share == 0])
+        share = rng.choice([None, *(parts for parts in range(1, lanes + 1)
+                                    if lanes % parts == 0)])
         try:
             return AcceleratorConfig(**values, formats=formats, ppu_gelu=gelu, ppu_share=share)
         except ConfigError:

@@ -89,7 +89,7 @@ def ppu_latency(config):
     ready and nothing ahead of it: the stages and the queue's write; a shared PPU
     (ppu_share S > 1) adds its input queue's write, the column's S - 1 later parts and
     the part's register."""
-    shared = config.ppu_share + 1 if config.ppu_share > 1 else 0
+    shared = config.ppu_parts + 1 if config.ppu_parts > 1 else 0
     return ppu_scale_stages(config) + 1 + shared
 
 
@@ -97,9 +97,9 @@ def ppu_waiting_columns(config):
     """Columns a shared PPU's input queue holds: a tile's L columns arrive on L cycles in
     a row while the PPU takes one every S cycles, so L - L / S wait at most, and one
     more while the first part of the next is being taken; none on an unshared PPU."""
-    if config.ppu_share == 1:
+    if config.ppu_parts == 1:
         return 0
-    return config.lanes - config.lanes // config.ppu_share + 1
+    return config.lanes - config.lanes // config.ppu_parts + 1
 
 
 def requant_scale_stages(config, value_bits):

@@ -48,14 +48,14 @@ class PpuScale(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(layout(ports.ppu_column(config)))),
             "o": Out(stream.Signature(layout(ports.ppu_y(config)))),
-            **({"busy": Out(1)} if config.ppu_share > 1 else {}),
+            **({"busy": Out(1)} if config.ppu_parts > 1 else {}),
         })
 
     def elaborate(self, platform):
         config = self._config
         m = Module()
         m.submodules.queue = queue = CreditQueue(self.o.payload.shape())
-        shared = config.ppu_share > 1
+        shared = config.ppu_parts > 1
         if shared:
             column, take = self._parts(m, queue)
         else:
@@ -106,7 +106,7 @@ class PpuScale(wiring.Component):
             stages += out.depth
         check_stages("PpuScale", stages, ppu_scale_stages(config))
         # a shared PPU's column: its part register and S - 1 later parts
-        queue.size_for(stages + (config.ppu_share if shared else 0))
+        queue.size_for(stages + (config.ppu_parts if shared else 0))
 
         result = Signal(self.o.payload.shape())
         y, whole = self._whole(m, out) if shared else (out.y, out.valid)
@@ -123,7 +123,7 @@ class PpuScale(wiring.Component):
         multipliers (the queue's read and the choice of lanes are a path of their own).
         Returns that register's stage, with the part's index to carry along, and its
         `valid`."""
-        config, share = self._config, self._config.ppu_share
+        config, share = self._config, self._config.ppu_parts
         m.submodules.waiting = waiting = SyncFIFO(width=len(self.i.payload.as_value()),
                                                    depth=ppu_waiting_columns(config))
         inside = Signal(range(ppu_waiting_columns(config) + ppu_latency(config) + 2))
@@ -164,7 +164,7 @@ class PpuScale(wiring.Component):
     def _whole(self, m, out):
         """A shared PPU's output: the first S - 1 parts of a column held in registers
         until the last part leaves the stages; the column whole then."""
-        share = self._config.ppu_share
+        share = self._config.ppu_parts
         held = [[Signal.like(value, name=f"held{index}_y{lane}", reset_less=True)
                  for lane, value in enumerate(out.y)] for index in range(share - 1)]
         with m.If(out.valid):

@@ -48,8 +48,9 @@ def test_drains_by_hand():
     (2); between them the gather's register and the writer's 16 rows for y; the
     requantizer's scale stages (4), the bank's close (2), its readout (16), the element
     stages (6) and the group's registers (3) before the writer for operands; the row
-    requantizer's 15 stages and its hand-over (4) for exponentials."""
-    config = AcceleratorConfig()
+    requantizer's 15 stages and its hand-over (4) for exponentials. The PPU takes a
+    column a cycle (ppu_share=1; the default's, in two parts, below)."""
+    config = AcceleratorConfig(ppu_share=1)
     assert matmul_drain(16, 16, 16, Output.ACC, config) == 1 + 2
     assert matmul_drain(16, 16, 16, Output.LOGITS, config) == 1 + 10 + 2
     assert matmul_drain(16, 16, 16, Output.Y, config) == 1 + 10 + 1 + 16 + 1
@@ -75,12 +76,14 @@ def test_drains_by_hand():
 
 
 def test_a_shared_ppu_drains_by_hand():
-    """A PPU shared by two columns (L = V = 16): a tile's 16 columns leave the array on
-    16 cycles in a row (the last at 0), each reaches the PPU's queue a cycle later and
-    its first part a cycle after that: the first column's at -13, and one part every
-    cycle from then, the last column's last part at -13 + 31 = 18. Then the part's
-    register, the 9 stages, the output queue's write and the retirement (2)."""
-    config = AcceleratorConfig(ppu_share=2)
+    """The default's PPU, a column in two parts (L = V = 16): a tile's 16 columns leave
+    the array on 16 cycles in a row (the last at 0), each reaches the PPU's queue a
+    cycle later and its first part a cycle after that: the first column's at -13, and
+    one part every cycle from then, the last column's last part at -13 + 31 = 18. Then
+    the part's register, the 9 stages, the output queue's write and the retirement
+    (2)."""
+    config = AcceleratorConfig()
+    assert config.ppu_parts == 2
     assert matmul_drain(16, 16, 16, Output.LOGITS, config) == 18 + 1 + 9 + 1 + 2
     # tiles of 4 slices: the first tile's columns are long done when the second's leave
     assert matmul_drain(16, 64, 32, Output.LOGITS, config) == 18 + 1 + 9 + 1 + 2

@@ -45,8 +45,10 @@ CONFIGS["long_rows_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], softmax_ma
 # INT4-VSQ, INT4 and INT8 (in nibble passes) chosen by command.
 CONFIGS["multi_format_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], **_SMALL,
                                                  formats=("int4_vsq", "int4", "int8"))
-# The PPU's scaling stage shared by two columns (a column's two halves on two cycles).
-CONFIGS["shared_ppu_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], **_SMALL, ppu_share=2)
+# The PPU's scaling stage in four parts, one lane each (the even configurations above
+# take two, the odd ones one).
+CONFIGS["ppu_in_4_parts_l4"] = dataclasses.replace(CONFIGS["int4_vsq_l4"], **_SMALL,
+                                                   ppu_share=4)
 TESTS = cocotb_tests("vsq_accel.sim.accelerator_tests")
 LONG = [test for test in TESTS if "long" in test]
 FORMATS = [test for test in TESTS if "format" in test]
@@ -65,9 +67,9 @@ PLAN |= {(simulator, "multi_format_l4"): FORMATS + ["refuses_bad_commands"]
 PLAN |= {(simulator, name): ["tiles_take_the_models_cycles_and_activity",
                               "multi_head_attention_cycles_and_activity"]
          for simulator, name in (("verilator", "int8_l4"), ("icarus", "int4_vsq4_l1_acc16"),
-                                 ("verilator", "shared_ppu_l4"))}
-# Tiles of one slice: the shared PPU holds the array; each y row's padding columns.
-PLAN[("verilator", "shared_ppu_l4")] += ["y_rows_of_every_length_and_stores_of_every_buffer"]
+                                 ("verilator", "ppu_in_4_parts_l4"))}
+# Tiles of one slice: the PPU holds the array; each y row's padding columns.
+PLAN[("verilator", "ppu_in_4_parts_l4")] += ["y_rows_of_every_length_and_stores_of_every_buffer"]
 if measuring_coverage():
     # a block's coverage counts each build: every build the run makes runs every test
     PLAN = {("verilator", name): SHORT + LONG * (name == "long_rows_l4")

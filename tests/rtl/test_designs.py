@@ -84,12 +84,13 @@ def test_the_gelu(simulator):
 
 
 @pytest.mark.rtl
-@pytest.mark.parametrize("lanes, share, gelu", [(4, 2, True), (6, 3, False)])
+@pytest.mark.parametrize("lanes, share, gelu", [(4, 1, True), (4, 4, True), (6, 3, False)])
 @pytest.mark.parametrize("simulator", SELECTED)
-def test_a_shared_ppu(simulator, lanes, share, gelu):
+def test_the_ppu_in_parts(simulator, lanes, share, gelu):
     """Every test of the PPU's scaling stage on a PPU whose column passes in `share`
-    parts: random columns with stalls on both sides, ties, saturation and extremes in
-    every part, a column every `share` cycles at the longer latency, and the GELU."""
+    parts (configs/ and `test_the_gelu` take 2, or 1 on one lane): random columns with
+    stalls on both sides, ties, saturation and extremes in every part, a column every
+    `share` cycles at the latency that comes with it, and the GELU."""
     config = AcceleratorConfig(lanes=lanes, ppu_share=share, ppu_gelu=gelu)
     design = EMITTED["ppu_scale"]
     tests, failures = run_cocotb(config, simulator, "ppu_scale", design.tests,

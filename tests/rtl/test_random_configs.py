@@ -48,7 +48,7 @@ def test_the_draw_is_valid_and_reproducible():
     many = [drawn(seed, 1, wide)[0] for seed in range(200) for wide in (False, True)]
     assert len({config.lanes for config in many}) == 8
     assert {config.vector_scales for config in many} == {True, False}
-    assert {config.ppu_share > 1 for config in many} == {True, False}
+    assert {config.ppu_parts > 1 for config in many} == {True, False}
     assert {len(config.supported_formats) for config in many} == {1, 2, 3}
     assert any(config.nibble_passes for config in many)
     assert {config.ppu_gelu for config in many} == {True, False}
