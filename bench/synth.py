@@ -174,7 +174,7 @@ def run_gelu():
 
 def run_ppu_share():
     """The PPU's scaling stage taking a column in `ppu_share` parts (1: every lane at
-    once), beside the cycles that costs the DeiT-Small tiles (results/tiles.json)."""
+    once); what each costs the DeiT-Small tiles in cycles is in results/tiles.json."""
     config = FORMATS["int4_vsq"]
     results, rtl = _ppu_scale_variants(
         {f"_share{share}": dataclasses.replace(config, ppu_share=share)

@@ -38,9 +38,8 @@ class PpuScale(wiring.Component):
     i : In(stream.Signature(ports.ppu_column(config)))
     o : Out(stream.Signature(ports.ppu_y(config)))
     busy : Out(1)
-        On a shared PPU only: a column is inside. An unshared PPU empties before the
-        writers behind it finish, a shared one may hold the padding columns of a
-        matmul's last tile longer.
+        On a shared PPU only: a column is inside. A shared PPU may still hold the
+        padding columns of a matmul's last tile when the writers behind it finish.
     """
 
     def __init__(self, config):
