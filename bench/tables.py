@@ -343,8 +343,11 @@ def _accelerator_synthesis():
                      f"{share(values[f'{key}_accelerator'], key)} |")
     if placed is None:
         seeds = values.get("pnr_timed_out_accelerator_ecp5")
-        timing = (f"out of time with seed {', '.join(map(str, seeds))}" if seeds
-                  else f"does not place: {values['pnr_failed_accelerator_ecp5']}")
+        estimates = values.get("placement_fmax_mhz_accelerator_ecp5", {})
+        placed_estimate = "".join(f"; from the placement, {mhz:.1f} MHz (seed {seed})"
+                                  for seed, mhz in estimates.items())
+        timing = (f"out of time with seed {', '.join(map(str, seeds))}{placed_estimate}"
+                  if seeds else f"does not place: {values['pnr_failed_accelerator_ecp5']}")
     else:
         timing = (f"{values['fmax_mhz_accelerator_ecp5']:.1f} MHz (seed "
                   f"{values['pnr_seed_accelerator_ecp5']}), "

@@ -36,7 +36,7 @@ __all__ = ["Assumptions", "OpCost", "bits_per_element", "matmul_cycles", "softma
 COLUMN_REGISTER_CYCLES = 1
 # A result's last write into its buffer and the cycle the controller sees the slot idle.
 RETIRE_CYCLES = 2
-# The gather's output register (y) before the row writer.
+# The gather's bank, which shows a vector (y) to the row writer the cycle after it closes.
 GATHER_CYCLES = 1
 # The requantizer's bank: from the column that closes it to its readout's start, beyond
 # the scale stages (the max's register, the bank seen full); from the readout's last row
@@ -156,7 +156,7 @@ def ppu_exits(leaves, config):
 def matmul_drain(m, k, n, output, config, format=None, out_format=None):
     """Cycles from the array's last output column to the matmul's retirement. Raw
     accumulators go straight into ACC, logits through the PPU into the corner turn. Y
-    and operands leave in vector groups: the PPU, then the gather's register (y) or the
+    and operands leave in vector groups: the PPU, then the gather's bank (y) or the
     requantizer (operands: the vector's max and scale, then its bank read a row a cycle
     through the element stages, one bank at a time), then the row writer's L writes, one
     group at a time. A group that closes soon after the one before (a row's short last

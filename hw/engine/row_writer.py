@@ -57,7 +57,11 @@ class RowWriter(wiring.Component):
         tile_addr = Signal(self._addr_bits + DIM_BITS + 1)     # row row_first, vector 0
         addr = Signal.like(tile_addr)                           # row `row`, this vector
 
-        last_lane = lane == lanes - 1
+        # Where the next entry goes is registered with it, so that `i.ready` and the
+        # write's enable, which the buffers' port arbitration and the gather's take
+        # follow, start from flip-flops.
+        last_lane = Signal()        # lane == L - 1
+        inside = Signal()           # row < m: the entry is written
         last_vector = vector == job.vectors - 1
         last_row_tile = row_first + lanes >= job.m
         writing = Signal()
@@ -65,27 +69,33 @@ class RowWriter(wiring.Component):
             writing.eq(active & self.i.valid),
             self.write.addr.eq(addr),
             self.write.data.eq(Array(self.i.payload)[lane]),     # a mux, not a shift
-            self.write.en.eq(writing & (row < job.m)),
+            self.write.en.eq(writing & inside),
             self.dest.eq(job.dest),
             self.i.ready.eq(active & last_lane),
             self.job.ready.eq(~active),
             self.busy.eq(active),
             self.done.eq(writing & last_lane & last_vector & last_row_tile),
         ]
+        next_lane, next_row, rows = Signal.like(lane), Signal.like(row), Signal.like(job.m)
+        m.d.comb += [next_lane.eq(lane), next_row.eq(row), rows.eq(job.m)]
         with m.If(self.job.valid & ~active):
             payload = self.job.payload
-            m.d.sync += [job.eq(payload), active.eq(1), lane.eq(0), vector.eq(0), row.eq(0),
-                         row_first.eq(0), tile_addr.eq(payload.base), addr.eq(payload.base)]
+            m.d.comb += [next_lane.eq(0), next_row.eq(0), rows.eq(payload.m)]
+            m.d.sync += [job.eq(payload), active.eq(1), vector.eq(0), row_first.eq(0),
+                         tile_addr.eq(payload.base), addr.eq(payload.base)]
         with m.If(writing):
-            m.d.sync += [lane.eq(lane + 1), row.eq(row + 1), addr.eq(addr + job.stride)]
+            m.d.comb += [next_lane.eq(lane + 1), next_row.eq(row + 1)]
+            m.d.sync += addr.eq(addr + job.stride)
             with m.If(last_lane):
-                m.d.sync += [lane.eq(0), row.eq(row_first), vector.eq(vector + 1),
-                             addr.eq(tile_addr + vector + 1)]
+                m.d.comb += [next_lane.eq(0), next_row.eq(row_first)]
+                m.d.sync += [vector.eq(vector + 1), addr.eq(tile_addr + vector + 1)]
                 with m.If(last_vector):
                     next_tile = tile_addr + job.stride * lanes
+                    m.d.comb += next_row.eq(row_first + lanes)
                     m.d.sync += [vector.eq(0), row_first.eq(row_first + lanes),
-                                 row.eq(row_first + lanes), tile_addr.eq(next_tile),
-                                 addr.eq(next_tile)]
+                                 tile_addr.eq(next_tile), addr.eq(next_tile)]
                     with m.If(last_row_tile):
                         m.d.sync += active.eq(0)
+        m.d.sync += [lane.eq(next_lane), row.eq(next_row),
+                     last_lane.eq(next_lane == lanes - 1), inside.eq(next_row < rows)]
         return m

