@@ -224,7 +224,7 @@ def _place_and_route(work, block, booth, name):
 
 def _placement_estimate(timeout):
     """nextpnr's Fmax estimate after placement, from the log of a run stopped for time
-    (its last "Max frequency" line: routing prints the next), or None."""
+    while routing (its last "Max frequency" line), or None."""
     log = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or ""
                   for part in (timeout.stdout, timeout.stderr))
     found = re.findall(r"Max frequency for clock .*?: ([0-9.]+) MHz", log)

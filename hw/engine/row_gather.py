@@ -18,9 +18,8 @@ class RowGather(wiring.Component):
     writer empties the other, which is the output.
 
     Each position of a bank has its own enable, and a bank is emptied by clearing a bit
-    per position, not its elements: no enable reaches all of the L x V elements (a
-    vector's close once did, through a decoder, and was among the accelerator's slowest
-    paths).
+    per position, not its elements: no enable reaches all of the L x V elements, which
+    would be a net of about a thousand loads behind the handshake.
 
     Members
     -------

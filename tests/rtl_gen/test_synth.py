@@ -121,9 +121,8 @@ def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypat
 def test_a_seed_out_of_time_after_placement_keeps_the_placement_estimate(monkeypatch,
                                                                         tmp_path):
     """nextpnr prints its Fmax estimate once placed; a seed stopped while routing keeps
-    it (the last one printed), and a seed stopped before has none."""
-    log = ("Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 31.50 MHz (FAIL)\n"
-           "Info: Running router1\n"
+    it, and a seed stopped before has none."""
+    log = ("Info: Placing..\n"
            "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 38.03 MHz (FAIL at "
            "100.00 MHz)\nInfo: Routing..\n")
     figures = _lane_place_and_route(monkeypatch, tmp_path, {2: log, 3: "Info: Placing\n"})
