@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from vsq_accel.rtl_gen.synth import TARGET_MHZ
 from vsq_accel.spec.commands import encoding_table
 from vsq_accel.spec.config import AcceleratorConfig, allowed
 
@@ -344,8 +345,12 @@ def _accelerator_synthesis():
     if placed is None:
         seeds = values.get("pnr_timed_out_accelerator_ecp5")
         estimates = values.get("placement_fmax_mhz_accelerator_ecp5", {})
-        placed_estimate = "".join(f"; from the placement, {mhz:.1f} MHz (seed {seed})"
-                                  for seed, mhz in estimates.items())
+        missing = values.get("placement_endpoints_missing_target_accelerator_ecp5", {})
+        placed_estimate = "".join(
+            f"; from the placement, {mhz:.1f} MHz"
+            + (f", about {missing[seed]:,} endpoints miss {TARGET_MHZ} MHz"
+               if seed in missing else "") + f" (seed {seed})"
+            for seed, mhz in estimates.items())
         timing = (f"out of time with seed {', '.join(map(str, seeds))}{placed_estimate}"
                   if seeds else f"does not place: {values['pnr_failed_accelerator_ecp5']}")
     else:

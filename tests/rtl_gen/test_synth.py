@@ -118,16 +118,48 @@ def test_place_and_route_tries_the_next_seed_when_one_runs_out_of_time(monkeypat
     assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS)}
 
 
+_PLACED = """Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 44.84 MHz (FAIL at \
+100.00 MHz)
+
+Info: Slack histogram:
+Info:  legend: * represents 100 endpoint(s)
+Info:          + represents [1,100) endpoint(s)
+Info: [ -3500,  -1500) |*****+
+Info: [ -1500,    500) |**********
+Info: [   500,   2500) |******************************
+Info: Program finished normally.
+"""
+
+
 def test_a_seed_out_of_time_after_placement_keeps_the_placement_estimate(monkeypatch,
                                                                         tmp_path):
-    """nextpnr prints its Fmax estimate once placed; a seed stopped while routing keeps
-    it, and a seed stopped before has none."""
-    log = ("Info: Placing..\n"
-           "Info: Max frequency for clock '$glbnet$clk$TRELLIS_IO_IN': 38.03 MHz (FAIL at "
-           "100.00 MHz)\nInfo: Routing..\n")
+    """nextpnr prints its Fmax estimate and slack histogram once placed; a seed stopped
+    while routing keeps them, and a seed stopped before has none."""
+    log = _PLACED.replace("Info: Program finished normally.", "Info: Routing..")
     figures = _lane_place_and_route(monkeypatch, tmp_path, {2: log, 3: "Info: Placing\n"})
     assert figures == {"pnr_timed_out": list(synth.PNR_SEEDS),
-                       "placement_fmax_mhz": {2: 38.03}}
+                       "placement_fmax_mhz": {2: 44.84},
+                       "placement_endpoints_missing_target": {2: 1300}}
+
+
+def test_placement_alone_gives_each_seeds_estimate_and_endpoints_missing_the_target(
+        monkeypatch, tmp_path):
+    """Without routing, nextpnr places with every seed; each gives its Fmax estimate and
+    the endpoints below 0 slack in its histogram: 5.5 bars of 100 below -1.5 ns, and
+    three quarters of the 10 bars between -1.5 and +0.5 ns, 1,300 in all."""
+    config = AcceleratorConfig(lanes=1, vector_size=8, lane_stages=2)
+
+    def run(command, work, timeout=None):
+        command = [str(part) for part in command]
+        if "nextpnr" in command[0]:
+            assert "--no-route" in command and "--report" not in command
+            return _PLACED
+    monkeypatch.setattr(synth, "_run", run)
+    figures = synth._place_and_route(tmp_path, lambda: VectorMacLane(config), "*", "lane",
+                                     route=False)
+    assert figures == {"placement_fmax_mhz": {seed: 44.84 for seed in synth.PNR_SEEDS},
+                       "placement_endpoints_missing_target": {seed: 1300
+                                                              for seed in synth.PNR_SEEDS}}
 
 
 def test_a_design_that_does_not_fit_is_reported_not_raised(monkeypatch, tmp_path):
