@@ -239,9 +239,12 @@ def _placed(log, seed, name, estimates, missing):
     estimate = _placement_estimate(log)
     if estimate is None:
         return
-    estimates[seed], missing[seed] = estimate, _endpoints_missing_target(log)
-    print(f"  {name}: seed {seed} placed: {estimate} MHz, about {missing[seed]} endpoints "
-          f"miss {TARGET_MHZ} MHz", flush=True)
+    estimates[seed] = estimate
+    count = _endpoints_missing_target(log)
+    if count is not None:
+        missing[seed] = count
+    short = f", about {count} endpoints miss {TARGET_MHZ} MHz" if count is not None else ""
+    print(f"  {name}: seed {seed} placed: {estimate} MHz{short}", flush=True)
 
 
 def _log_of(timeout):

@@ -72,8 +72,13 @@ def _simulate(config, columns, stall, seed):
                                  in range(config.vector_size)]
                                 for lane in range(config.lanes)])
                 if len(entries) == len(expected):
-                    return
-        raise AssertionError(f"{len(entries)} of {len(expected)} entries came out")
+                    break
+        else:
+            raise AssertionError(f"{len(entries)} of {len(expected)} entries came out")
+        ctx.set(dut.o.ready, 1)
+        for _ in range(2 * config.vector_size):
+            _, _, valid = await ctx.tick().sample(dut.o.valid)
+            assert not valid, f"an entry past the {len(expected)} expected came out"
 
     simulator = Simulator(dut)
     simulator.add_clock(1e-8)
